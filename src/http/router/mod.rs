@@ -1,0 +1,1 @@
+//! Router: see the module docs.
