@@ -1,1 +1,5 @@
-//! napi binding.
+//! The napi face of the core. Nothing outside this module imports napi; the
+//! code here only converts values and maps errors to JS exceptions.
+mod engine;
+mod plan;
+mod runtime;

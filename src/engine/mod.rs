@@ -1,1 +1,10 @@
-//! Chain planner.
+//! Plugin registry ordering and the wrap-chain planner (pure Rust).
+//!
+//! The JavaScript face keeps the plugin objects; this module decides, once at
+//! start, in which order their hooks run and in which order each handler's
+//! wrappers nest. Nothing here runs per request.
+pub mod chain;
+pub mod priority;
+
+pub use chain::{plan_chain, ChainPlan, LayerSpec, Owner};
+pub use priority::{plan_plugins, PluginOrder, PluginSpec, PlanError, Priority};

@@ -1,4 +1,14 @@
 //! HTTP: server, router, limits, static files, in-process requests.
 pub mod body;
+pub mod config;
+pub mod dispatch;
+pub mod reply;
 pub mod router;
+pub mod server;
+pub mod service;
 pub mod static_files;
+pub mod stats;
+
+pub use config::ServerConfig;
+pub use dispatch::{DispatchError, Dispatcher, JsRequest, JsResponse};
+pub use service::{AppInfo, Service, ServiceBuilder};

@@ -1,0 +1,31 @@
+'use strict'
+
+// The public face of nebula-native (hand-written). The generated binding
+// (binding.js) is internal and may change between versions.
+
+const { Microservice } = require('./lib/microservice')
+const { PluginPriority } = require('./lib/priority')
+const { Module, Handler, Route, Page } = require('./lib/decorators')
+const { RoutePlugin } = require('./lib/route-plugin')
+const { Factory, Testing } = require('./lib/factory')
+const { Context, HttpRequest, HttpResponse } = require('./lib/context')
+const { PluginNameRequiredError, ModuleConfigValidationError, DuplicateModuleError, HttpError } = require('./lib/errors')
+
+module.exports = {
+  Microservice,
+  PluginPriority,
+  Module,
+  Handler,
+  Route,
+  Page,
+  RoutePlugin,
+  Factory,
+  Testing,
+  Context,
+  HttpRequest,
+  HttpResponse,
+  HttpError,
+  PluginNameRequiredError,
+  ModuleConfigValidationError,
+  DuplicateModuleError,
+}

@@ -1,0 +1,21 @@
+import nebula from './index.js'
+
+export const {
+  Microservice,
+  PluginPriority,
+  Module,
+  Handler,
+  Route,
+  Page,
+  RoutePlugin,
+  Factory,
+  Testing,
+  Context,
+  HttpRequest,
+  HttpResponse,
+  HttpError,
+  PluginNameRequiredError,
+  ModuleConfigValidationError,
+  DuplicateModuleError,
+} = nebula
+export default nebula

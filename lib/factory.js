@@ -1,0 +1,33 @@
+'use strict'
+
+const { Microservice } = require('./microservice')
+const { createModuleDecorator } = require('./decorators')
+
+/**
+ * nebula-engine's shipped entry: `Factory.create(...plugins)` → `{ Module, Microservice }`.
+ * That `Module` binds classes to this factory's engines only, and those engines
+ * get exactly the plugins given (no defaults).
+ */
+const Factory = {
+  create(...plugins) {
+    const key = Symbol('nebula.factory')
+    const Module = createModuleDecorator(key)
+    class FactoryMicroservice extends Microservice {
+      constructor(options) {
+        super(options, { key, plugins })
+      }
+    }
+    Object.defineProperty(FactoryMicroservice, 'name', { value: 'Microservice' })
+    return { Module, Microservice: FactoryMicroservice }
+  },
+}
+
+const Testing = {
+  createTestEngine({ plugins = [], options } = {}) {
+    const { Module, Microservice: M } = Factory.create(...plugins)
+    const engine = new M(options || { name: 'test-service', version: '1.0.0' })
+    return { Module, Microservice: M, engine }
+  },
+}
+
+module.exports = { Factory, Testing }

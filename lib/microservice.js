@@ -1,0 +1,424 @@
+'use strict'
+
+const binding = require('./native')
+const { PluginPriority } = require('./priority')
+const { composeWrappers } = require('./compose')
+const { Context, HttpRequest } = require('./context')
+const { toWire, errorWire } = require('./respond')
+const { RoutePlugin } = require('./route-plugin')
+const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
+const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
+
+/** A built-in default plugin is a factory, so every engine gets its own instance. */
+const defaultPlugins = [() => new RoutePlugin()]
+
+const DEFAULTS = {
+  prefix: '',
+  hostname: '0.0.0.0',
+  bodyLimit: 1024 * 1024,
+  handlerTimeout: 30_000,
+  headerTimeout: 10_000,
+  bodyTimeout: 30_000,
+  maxConnections: 10_000,
+  shutdownTimeout: 30_000,
+  disableDefaultPlugins: false,
+}
+
+const POSITIVE = ['bodyLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
+
+function checkOptions(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('Microservice options must be an object { name, version }')
+  for (const key of ['name', 'version']) {
+    if (typeof options[key] !== 'string' || options[key].trim() === '') {
+      throw new TypeError(`Microservice option "${key}" must be a non-empty string`)
+    }
+  }
+  for (const key of POSITIVE) {
+    const v = options[key]
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
+      throw new TypeError(`Microservice option "${key}" must be a positive integer, got ${JSON.stringify(v)}`)
+    }
+  }
+  if (options.modules !== undefined && !Array.isArray(options.modules)) {
+    throw new TypeError('Microservice option "modules" must be an array of @Module classes')
+  }
+}
+
+function hookError(plugin, hook, err) {
+  const message = err instanceof Error ? err.message : String(err)
+  const wrapped = new Error(`Plugin ${plugin.name} failed in ${hook}: ${message}`, { cause: err })
+  return wrapped
+}
+
+function isThenable(v) {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
+}
+
+class Microservice {
+  /** Adds a plugin to every engine created afterwards (not to Factory/Testing engines). */
+  static registerDefaultPlugin(plugin) {
+    checkPlugin(plugin)
+    defaultPlugins.push(plugin)
+  }
+
+  constructor(options, internal = {}) {
+    checkOptions(options)
+    this.options = Object.freeze({ ...DEFAULTS, ...options })
+    this._key = internal.key || DEFAULT_KEY
+    this._plugins = new Map()
+    this._state = 'new' // new → loaded → prepared → started → stopped
+    const initial = internal.plugins || (this.options.disableDefaultPlugins ? [] : defaultPlugins)
+    for (const p of initial) this.plugin(typeof p === 'function' ? p() : p)
+    this._modules = undefined
+    this._instances = new Map()
+    this._handlers = []
+    this._methods = new Map()
+    this._routes = []
+    this._native = undefined
+    this._pendingHooks = []
+    this._preparing = undefined
+    this._port = 0
+    this._currentPlugin = -1
+    this._chainsApplied = false
+  }
+
+  /** Registers a plugin; one with the same name replaces the earlier one in place. */
+  plugin(plugin) {
+    checkPlugin(plugin)
+    if (this._state !== 'new') throw new Error(`Cannot add plugin ${plugin.name}: the engine is already initialized`)
+    this._plugins.set(plugin.name, plugin)
+    return this
+  }
+
+  getPlugins() {
+    return [...this._plugins.values()]
+  }
+
+  // ---- lifecycle --------------------------------------------------------
+
+  /** Loads modules and runs the lifecycle up to the applied chains (synchronous hooks). */
+  _load() {
+    if (this._state !== 'new') return
+    this._state = 'loading'
+    try {
+      this._loadSteps()
+      this._state = 'loaded'
+    } catch (err) {
+      this._state = 'failed'
+      this._failure = err
+      throw err
+    }
+  }
+
+  _ensureLoaded() {
+    if (this._state === 'failed') throw this._failure
+    this._load()
+  }
+
+  _call(plugin, hook, arg, index) {
+    const fn = plugin[hook]
+    if (typeof fn !== 'function') return undefined
+    const before = this._currentPlugin
+    this._currentPlugin = index
+    try {
+      const out = fn.call(plugin, arg)
+      if (isThenable(out)) return Promise.resolve(out).catch((err) => Promise.reject(hookError(plugin, hook, err)))
+      return out
+    } catch (err) {
+      throw hookError(plugin, hook, err)
+    } finally {
+      this._currentPlugin = before
+    }
+  }
+
+  _loadSteps() {
+    const plugins = [...this._plugins.values()]
+    const specs = plugins.map((p) => ({ name: p.name, priority: p.priority ?? undefined }))
+    const order = binding.planPlugins(specs)
+    this._native = new binding.NativeEngine({
+      bodyLimit: this.options.bodyLimit,
+      handlerTimeoutMs: this.options.handlerTimeout,
+      headerTimeoutMs: this.options.headerTimeout,
+      bodyTimeoutMs: this.options.bodyTimeout,
+      maxConnections: this.options.maxConnections,
+      shutdownTimeoutMs: this.options.shutdownTimeout,
+    })
+
+    const modules = this._loadModules()
+    this._validateModules(modules, plugins)
+    const later = this._pendingHooks
+    plugins.forEach((p, i) => later.push(this._call(p, 'onInit', this, i)))
+    plugins.forEach((p, i) => later.push(this._call(p, 'onModuleLoad', modules, i)))
+    this._collectHandlers(modules)
+
+    const sorted = order.sorted.map((i) => [plugins[i], i])
+    const first = sorted.filter((_, k) => !order.isRoute[k])
+    const route = sorted.filter((_, k) => order.isRoute[k])
+    for (const [p, i] of first) later.push(this._call(p, 'onHandlerLoad', this._handlers, i))
+    this._applyChains(specs)
+    for (const [p, i] of route) later.push(this._call(p, 'onHandlerLoad', this._handlers, i))
+    this._sorted = sorted.map(([p]) => p)
+  }
+
+  _loadModules() {
+    let entries
+    if (this.options.modules) {
+      entries = this.options.modules.map((clazz) => {
+        const entry = moduleRegistry.find((m) => m.clazz === clazz)
+        if (!entry) throw new TypeError(`${(clazz && clazz.name) || clazz} is not decorated with @Module`)
+        return entry
+      })
+    } else {
+      entries = modulesFor(this._key)
+    }
+    this._modules = entries.map((e) => Object.freeze({ name: e.name, clazz: e.clazz, options: e.options }))
+    return this._modules
+  }
+
+  _validateModules(modules, plugins) {
+    for (const m of modules) {
+      for (const p of plugins) {
+        if (typeof p.getModuleOptionsSchema !== 'function') continue
+        const schema = p.getModuleOptionsSchema()
+        if (!schema || typeof schema.validate !== 'function') continue
+        let verdict
+        try {
+          verdict = schema.validate(m.options)
+        } catch (err) {
+          verdict = err instanceof Error ? err.message : String(err)
+        }
+        if (verdict === true || verdict === undefined) continue
+        const message = typeof verdict === 'string' ? verdict : 'options rejected by the plugin'
+        throw new ModuleConfigValidationError(m.name, p.name, message)
+      }
+    }
+  }
+
+  _collectHandlers(modules) {
+    for (const m of modules) {
+      if (this._instances.has(m.clazz)) continue
+      this._instances.set(m.clazz, new m.clazz())
+      for (const { methodName, method, marks } of collectHandlerMarks(m.clazz)) {
+        const chain = { clazz: m.clazz, methodName, method, wraps: [] }
+        this._methods.set(methodKey(m.clazz, methodName), chain)
+        for (const mark of marks) this._handlers.push(this._handlerMetadata(m, chain, mark))
+      }
+    }
+  }
+
+  _handlerMetadata(mod, chain, mark) {
+    const engine = this
+    return Object.freeze({
+      type: mark.type,
+      options: mark.options,
+      method: chain.method,
+      methodName: chain.methodName,
+      module: mod.clazz,
+      wrap(wrapper) {
+        if (typeof wrapper !== 'function') throw new TypeError('handler.wrap() expects a function (next, instance, ...args) => any')
+        if (engine._chainsApplied) {
+          throw new Error(
+            `handler.wrap() on ${chain.methodName} came after the chains were applied: wrap in onHandlerLoad of a plugin whose priority is not ROUTE`,
+          )
+        }
+        chain.wraps.push({ fn: wrapper, plugin: engine._currentPlugin, native: false })
+      },
+    })
+  }
+
+  _applyChains(specs) {
+    const chains = [...this._methods.values()]
+    const plans = binding.planChains(
+      specs,
+      chains.map((c) => c.wraps.map((w) => ({ plugin: w.plugin, native: w.native }))),
+    )
+    chains.forEach((c, k) => {
+      const layers = plans[k].layers.map((i) => c.wraps[i].fn)
+      const run = composeWrappers(layers, c.method)
+      const instance = this._instances.get(c.clazz)
+      // An own property of this engine's instance: the class prototype stays untouched.
+      Object.defineProperty(instance, c.methodName, {
+        value: function wrapped(...args) {
+          return run(instance, args)
+        },
+        writable: true,
+        configurable: true,
+        enumerable: false,
+      })
+    })
+    this._chainsApplied = true
+  }
+
+  /** The low-level route API RoutePlugin uses: `handle(ctx)` answers one request. */
+  addRoute({ methods, path, handle, handler }) {
+    if (!this._native) throw new Error('addRoute() is only possible while the engine loads (from a plugin hook)')
+    if (typeof handle !== 'function') throw new TypeError('addRoute({ handle }) needs a function')
+    const list = (Array.isArray(methods) ? methods : [methods]).map((m) => String(m).toUpperCase())
+    const id = this._routes.length
+    this._native.addRoute(list, path, id)
+    this._routes.push({ handle, handler })
+  }
+
+  _prepare() {
+    if (!this._preparing) {
+      this._preparing = (async () => {
+        this._ensureLoaded()
+        const pending = this._pendingHooks.filter(isThenable)
+        this._pendingHooks = []
+        await Promise.all(pending)
+        for (const p of this._sorted) await this._call(p, 'onBeforeStart', this, this._indexOf(p))
+        this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
+        const statics = this.options.static
+        if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
+        this._native.build((id, route, method, target, params, headers, body) =>
+          this._dispatch(id, route, method, target, params, headers, body),
+        )
+        this._state = 'prepared'
+      })()
+    }
+    return this._preparing
+  }
+
+  _indexOf(plugin) {
+    return [...this._plugins.values()].indexOf(plugin)
+  }
+
+  _dispatch(id, routeId, method, target, params, headers, body) {
+    const route = this._routes[routeId]
+    const ctx = new Context(new HttpRequest(method, target, params, headers, body), route.handler)
+    let result
+    try {
+      result = route.handle(ctx)
+    } catch (err) {
+      result = Promise.reject(err)
+    }
+    Promise.resolve(result)
+      .then((value) => toWire(ctx, value))
+      .catch(errorWire)
+      .then((wire) => this._native.respond(id, wire[0], wire[1], wire[2]))
+      .catch((err) => {
+        // The answer itself could not be sent (e.g. a non-string header value): say so, as a 500.
+        const wire = errorWire(err)
+        this._native.respond(id, 500, wire[1], wire[2])
+      })
+  }
+
+  async start(port = 0) {
+    if (this._startCalled) throw new Error('Engine is already started')
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid port ${port}: use 0-65535`)
+    this._startCalled = true
+    await this._prepare()
+    for (const p of this._sorted) await this._call(p, 'onAfterStart', this, this._indexOf(p))
+    this._port = await this._native.listen(this.options.hostname, port, keepAlive)
+    this._state = 'started'
+    return this._port
+  }
+
+  async stop() {
+    if (this._state === 'stopped') return
+    const wasStarted = this._state === 'started'
+    this._state = 'stopped'
+    if (wasStarted) await this._native.close()
+    this._port = 0
+    const plugins = [...this._plugins.values()].reverse()
+    for (const p of plugins) {
+      if (typeof p.onDestroy !== 'function') continue
+      try {
+        await p.onDestroy()
+      } catch (err) {
+        console.error(`[nebula] Plugin ${p.name} failed in onDestroy:`, err)
+      }
+    }
+  }
+
+  getPort() {
+    return this._port
+  }
+
+  getModules() {
+    this._ensureLoaded()
+    return this._modules
+  }
+
+  get(clazz) {
+    this._ensureLoaded()
+    const instance = this._instances.get(clazz)
+    if (!instance) throw new Error(`${(clazz && clazz.name) || clazz} is not a module of this engine`)
+    return instance
+  }
+
+  handler(clazz, methodName) {
+    const instance = this.get(clazz)
+    const fn = instance[methodName]
+    if (typeof fn !== 'function') throw new Error(`${clazz.name} has no method ${String(methodName)}`)
+    return (...args) => fn.apply(instance, args)
+  }
+
+  async request(input, init = {}) {
+    await this._prepare()
+    let method = (init.method || 'GET').toUpperCase()
+    let url
+    let headers = new Headers(init.headers)
+    let body = init.body
+    if (typeof Request !== 'undefined' && input instanceof Request) {
+      method = input.method
+      url = new URL(input.url)
+      headers = new Headers(input.headers)
+      body = input.body === null ? undefined : Buffer.from(await input.arrayBuffer())
+    } else {
+      url = new URL(String(input), 'http://localhost')
+    }
+    if (!headers.has('host')) headers.set('host', url.host)
+    const flat = []
+    headers.forEach((v, k) => flat.push(k, v))
+    const payload = await toBuffer(body)
+    if (payload && !headers.has('content-length')) flat.push('content-length', String(payload.length))
+    const res = await this._native.inject(method, url.pathname + url.search, flat, payload)
+    const out = new Headers()
+    for (let i = 0; i < res.headers.length; i += 2) out.append(res.headers[i], res.headers[i + 1])
+    const nullBody = res.status === 204 || res.status === 304 || method === 'HEAD'
+    return new Response(nullBody ? null : res.body, { status: res.status, headers: out })
+  }
+
+  /** `{ requests, jsCalls, inFlight }`: jsCalls counts the calls Rust made into JavaScript. */
+  stats() {
+    if (!this._native) return { requests: 0, jsCalls: 0, inFlight: 0 }
+    return this._native.stats()
+  }
+}
+
+// Never called: while the server listens, the native side holds it to keep Node's event loop alive.
+function keepAlive() {}
+
+async function toBuffer(body) {
+  if (body === undefined || body === null) return null
+  if (typeof body === 'string') return Buffer.from(body)
+  if (Buffer.isBuffer(body)) return body
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (body instanceof ArrayBuffer) return Buffer.from(body)
+  if (body instanceof URLSearchParams) return Buffer.from(body.toString())
+  return Buffer.from(await new Response(body).arrayBuffer())
+}
+
+function staticMount(s) {
+  if (!s || typeof s.path !== 'string') throw new TypeError('static: each entry needs { path, prefix?, cache? }')
+  return { prefix: s.prefix ?? '/', path: s.path, cache: s.cache }
+}
+
+function checkPlugin(plugin) {
+  if (!plugin || typeof plugin !== 'object') throw new TypeError('plugin(p) expects a plugin object')
+  if (typeof plugin.name !== 'string' || plugin.name.trim() === '') throw new PluginNameRequiredError()
+}
+
+function methodKey(clazz, methodName) {
+  return `${moduleId(clazz)}:${String(methodName)}`
+}
+
+const ids = new WeakMap()
+let nextId = 0
+function moduleId(clazz) {
+  if (!ids.has(clazz)) ids.set(clazz, ++nextId)
+  return ids.get(clazz)
+}
+
+module.exports = { Microservice, PluginPriority, defaultPlugins }

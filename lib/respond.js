@@ -1,0 +1,83 @@
+'use strict'
+
+// Turns whatever a handler returned (or threw) into the wire triple that goes
+// back to Rust: [status, flat headers, body].
+
+const { STATUS_CODES } = require('node:http')
+const { HttpResponse } = require('./context')
+
+function flatten(ctxHeaders, own) {
+  const merged = ctxHeaders ? { ...ctxHeaders } : {}
+  if (own) for (const k of Object.keys(own)) merged[k.toLowerCase()] = String(own[k])
+  const flat = []
+  for (const k of Object.keys(merged)) flat.push(k, merged[k])
+  return flat
+}
+
+function bodyOf(body, headers) {
+  if (body === null || body === undefined) return null
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return body
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  if (body instanceof ArrayBuffer) return Buffer.from(body)
+  if (!('content-type' in headers)) headers['content-type'] = 'application/json; charset=utf-8'
+  return JSON.stringify(body)
+}
+
+async function fromWebResponse(ctx, res) {
+  const own = {}
+  res.headers.forEach((v, k) => {
+    if (k !== 'set-cookie') own[k] = v
+  })
+  const flat = flatten(ctx._headers, own)
+  for (const cookie of res.headers.getSetCookie ? res.headers.getSetCookie() : []) flat.push('set-cookie', cookie)
+  const body = res.body === null ? null : Buffer.from(await res.arrayBuffer())
+  return [res.status, flat, body]
+}
+
+/** Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream, else JSON. */
+function toWire(ctx, value) {
+  if (value === undefined || value === null) {
+    return [ctx._status ?? 204, flatten(ctx._headers), null]
+  }
+  if (value instanceof HttpResponse) {
+    const own = { ...value.headers }
+    const body = bodyOf(value.body, own)
+    return [value.status, flatten(ctx._headers, own), body]
+  }
+  if (typeof value === 'string') {
+    return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'text/plain; charset=utf-8', ...pick(ctx) }), value]
+  }
+  if (typeof Response !== 'undefined' && value instanceof Response) return fromWebResponse(ctx, value)
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array || value instanceof ArrayBuffer) {
+    const own = { 'content-type': 'application/octet-stream', ...pick(ctx) }
+    return [ctx._status ?? 200, flatten(ctx._headers, own), bodyOf(value, own)]
+  }
+  const json = JSON.stringify(value)
+  return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'application/json; charset=utf-8', ...pick(ctx) }), json]
+}
+
+// A content-type the handler set with ctx.header() wins over the default.
+function pick(ctx) {
+  const h = ctx._headers
+  return h && h['content-type'] ? { 'content-type': h['content-type'] } : undefined
+}
+
+function statusOf(err) {
+  const s = err && (err.status ?? err.statusCode)
+  return Number.isInteger(s) && s >= 400 && s <= 599 ? s : 500
+}
+
+function messageOf(err) {
+  if (err instanceof Error) return err.message
+  return typeof err === 'string' ? err : String(err)
+}
+
+/** The default error reply: no stack trace ever reaches the client. */
+function errorWire(err) {
+  const status = statusOf(err)
+  const error = status === 500 ? 'Internal server error' : STATUS_CODES[status] || 'Error'
+  const body = JSON.stringify({ error, message: messageOf(err) })
+  return [status, ['content-type', 'application/json; charset=utf-8'], body]
+}
+
+module.exports = { toWire, errorWire, statusOf }

@@ -1,0 +1,83 @@
+'use strict'
+
+const { PluginPriority } = require('./priority')
+const { composeMiddlewares } = require('./compose')
+
+function joinPath(...parts) {
+  let out = ''
+  for (const part of parts) {
+    if (!part) continue
+    const p = String(part)
+    out += (p.startsWith('/') ? '' : '/') + p.replace(/\/+$/, '')
+  }
+  return out.replace(/\/{2,}/g, '/') || '/'
+}
+
+function checkMiddlewares(list, what) {
+  if (list === undefined) return true
+  if (!Array.isArray(list) || list.some((m) => typeof m !== 'function')) return `${what} must be an array of functions`
+  return true
+}
+
+/**
+ * Serves `@Route` handlers over HTTP. Full path = plugin prefix + module
+ * `routePrefix` + route path; middlewares run global → module → route.
+ */
+class RoutePlugin {
+  constructor(options = {}) {
+    this.name = 'route-plugin'
+    this.priority = PluginPriority.ROUTE
+    this.options = options
+    const bad = checkMiddlewares(options.globalMiddlewares, 'RoutePlugin globalMiddlewares')
+    if (bad !== true) throw new TypeError(bad)
+    if (options.errorTransformer !== undefined && typeof options.errorTransformer !== 'function') {
+      throw new TypeError('RoutePlugin errorTransformer must be a function (ctx, err, handler) => response')
+    }
+    this._engine = undefined
+    this._modules = new Map()
+  }
+
+  getModuleOptionsSchema() {
+    return {
+      _type: {},
+      validate(opts) {
+        if (opts.routePrefix !== undefined && typeof opts.routePrefix !== 'string') return 'routePrefix must be a string'
+        return checkMiddlewares(opts.routeMiddlewares, 'routeMiddlewares')
+      },
+    }
+  }
+
+  onInit(engine) {
+    this._engine = engine
+  }
+
+  onModuleLoad(modules) {
+    for (const m of modules) this._modules.set(m.clazz, m)
+  }
+
+  onHandlerLoad(handlers) {
+    const engine = this._engine
+    const global = this.options.globalMiddlewares || []
+    const transform = this.options.errorTransformer
+    for (const h of handlers) {
+      if (h.type !== 'route') continue
+      const mod = this._modules.get(h.module)
+      const modOpts = (mod && mod.options) || {}
+      const opts = h.options
+      const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => m.toUpperCase())
+      const paths = Array.isArray(opts.path) ? opts.path : [opts.path]
+      const middlewares = [...global, ...(modOpts.routeMiddlewares || []), ...(opts.middlewares || [])]
+      const instance = engine.get(h.module)
+      const call = (ctx) => instance[h.methodName](ctx)
+      const chain = composeMiddlewares(middlewares, call)
+      const handle = transform
+        ? (ctx) => chain(ctx).catch((err) => transform(ctx, err, h))
+        : chain
+      for (const p of paths) {
+        engine.addRoute({ methods, path: joinPath(this.options.prefix, modOpts.routePrefix, p), handle, handler: h })
+      }
+    }
+  }
+}
+
+module.exports = { RoutePlugin, joinPath }

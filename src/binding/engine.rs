@@ -1,0 +1,298 @@
+//! `NativeEngine`: one service (router, limits, static files) and its server.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use crate::http::server::{self, ServerHandle};
+use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
+use crate::http::{AppInfo, DispatchError, Dispatcher, JsRequest, JsResponse, ServerConfig, Service, ServiceBuilder};
+
+/// The arguments the JS dispatcher receives:
+/// (id, route, method, target, params [k, v, …], headers [k, v, …], body | null).
+type DispatchArgs = FnArgs<(u32, u32, String, String, Vec<String>, Vec<String>, Option<Buffer>)>;
+/// Weak: in-process requests must not keep Node alive; a listening server holds `KeepAlive`.
+type DispatchFn = ThreadsafeFunction<JsRequest, (), DispatchArgs, Status, false, true>;
+/// Never called: while it exists, Node's event loop stays alive (the server is listening).
+type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;
+
+struct TsfnDispatcher(DispatchFn);
+
+impl Dispatcher for TsfnDispatcher {
+    fn dispatch(&self, req: JsRequest) -> std::result::Result<(), DispatchError> {
+        match self.0.call(req, ThreadsafeFunctionCallMode::NonBlocking) {
+            Status::Ok => Ok(()),
+            status => Err(DispatchError(format!("the JavaScript thread refused the call ({status})"))),
+        }
+    }
+}
+
+fn to_args(req: JsRequest) -> DispatchArgs {
+    let mut params = Vec::with_capacity(req.params.len() * 2);
+    for (k, v) in req.params {
+        params.push(k.to_string());
+        params.push(v);
+    }
+    let mut headers = Vec::with_capacity(req.headers.len() * 2);
+    for (k, v) in req.headers.iter() {
+        headers.push(k.as_str().to_owned());
+        headers.push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+    }
+    let body = if req.body.is_empty() {
+        None
+    } else {
+        Some(Buffer::from(req.body.to_vec()))
+    };
+    FnArgs::from((
+        req.id,
+        req.route as u32,
+        req.method.as_str().to_owned(),
+        req.target,
+        params,
+        headers,
+        body,
+    ))
+}
+
+#[napi(object)]
+pub struct EngineConfig {
+    pub body_limit: Option<u32>,
+    pub handler_timeout_ms: Option<u32>,
+    pub header_timeout_ms: Option<u32>,
+    pub body_timeout_ms: Option<u32>,
+    pub max_connections: Option<u32>,
+    pub shutdown_timeout_ms: Option<u32>,
+}
+
+#[napi(object)]
+pub struct JsStaticMount {
+    pub prefix: String,
+    pub path: String,
+    pub cache: Option<serde_json::Value>,
+}
+
+#[napi(object)]
+pub struct InjectResult {
+    pub status: u32,
+    pub headers: Vec<String>,
+    pub body: Buffer,
+}
+
+#[napi(object)]
+pub struct EngineStats {
+    pub requests: f64,
+    pub js_calls: f64,
+    pub in_flight: f64,
+}
+
+#[napi]
+pub struct NativeEngine {
+    builder: Option<ServiceBuilder>,
+    service: Option<Arc<Service>>,
+    server: Arc<Mutex<Option<(ServerHandle, KeepAlive)>>>,
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
+
+fn ms(v: Option<u32>, default: Duration) -> Duration {
+    v.map_or(default, |n| Duration::from_millis(u64::from(n)))
+}
+
+#[napi]
+impl NativeEngine {
+    #[napi(constructor)]
+    pub fn new(config: EngineConfig) -> Self {
+        let d = ServerConfig::default();
+        let config = ServerConfig {
+            body_limit: config.body_limit.map_or(d.body_limit, |n| n as usize),
+            handler_timeout: ms(config.handler_timeout_ms, d.handler_timeout),
+            header_timeout: ms(config.header_timeout_ms, d.header_timeout),
+            body_timeout: ms(config.body_timeout_ms, d.body_timeout),
+            max_connections: config.max_connections.map_or(d.max_connections, |n| n as usize),
+            max_headers: d.max_headers,
+            shutdown_timeout: ms(config.shutdown_timeout_ms, d.shutdown_timeout),
+        };
+        NativeEngine {
+            builder: Some(ServiceBuilder::new(config)),
+            service: None,
+            server: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    fn builder(&mut self) -> Result<&mut ServiceBuilder> {
+        self.builder
+            .as_mut()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "routes can only be added before the engine serves requests"))
+    }
+
+    fn service(&self) -> Result<Arc<Service>> {
+        self.service
+            .clone()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is not built yet"))
+    }
+
+    #[napi]
+    pub fn add_route(&mut self, methods: Vec<String>, path: String, id: u32) -> Result<()> {
+        let methods = methods
+            .iter()
+            .map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| invalid(format!("invalid HTTP method {m:?}"))))
+            .collect::<Result<Vec<_>>>()?;
+        self.builder()?
+            .add_route(&methods, &path, id as usize)
+            .map_err(|e| invalid(e.to_string()))
+    }
+
+    #[napi]
+    pub fn set_info(&mut self, name: String, version: String, prefix: String) -> Result<()> {
+        self.builder()?.info(AppInfo { name, version, prefix });
+        Ok(())
+    }
+
+    #[napi]
+    pub fn add_static(&mut self, mounts: Vec<JsStaticMount>) -> Result<()> {
+        let mounts = mounts
+            .into_iter()
+            .map(|m| {
+                let cache = CachePolicy::from_json(m.cache.as_ref()).map_err(|e| invalid(format!("static {}: {e}", m.path)))?;
+                Ok(StaticMount {
+                    prefix: m.prefix,
+                    root: PathBuf::from(m.path),
+                    cache,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let statics = StaticFiles::new(mounts).map_err(|e| invalid(format!("static: {e}")))?;
+        self.builder()?.statics(statics);
+        Ok(())
+    }
+
+    /// Freezes the routes; `dispatch` will be called once per request that reaches JavaScript.
+    #[napi]
+    pub fn build(&mut self, dispatch: Function<DispatchArgs, ()>) -> Result<()> {
+        let builder = self
+            .builder
+            .take()
+            .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is already built"))?;
+        let tsfn: DispatchFn = dispatch
+            .build_threadsafe_function::<JsRequest>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build_callback(|ctx| Ok(to_args(ctx.value)))?;
+        self.service = Some(builder.build(Arc::new(TsfnDispatcher(tsfn))));
+        Ok(())
+    }
+
+    /// A handler's answer for request `id`; false when nobody waits any more (timed out).
+    #[napi]
+    pub fn respond(&self, id: u32, status: u32, headers: Vec<String>, body: Option<Either<String, Buffer>>) -> Result<bool> {
+        let service = self.service()?;
+        let mut pairs = Vec::with_capacity(headers.len() / 2);
+        let mut it = headers.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            pairs.push((k, v));
+        }
+        let body = match body {
+            None => Bytes::new(),
+            Some(Either::A(s)) => Bytes::from(s),
+            Some(Either::B(b)) => Bytes::copy_from_slice(&b),
+        };
+        let status = u16::try_from(status).unwrap_or(500);
+        Ok(service.complete(id, JsResponse { status, headers: pairs, body }))
+    }
+
+    /// Runs one request through the same router, limits and handlers as the server, without a socket.
+    #[napi(ts_return_type = "Promise<InjectResult>")]
+    pub fn inject<'env>(
+        &self,
+        env: &'env Env,
+        method: String,
+        target: String,
+        headers: Vec<String>,
+        body: Option<Buffer>,
+    ) -> Result<PromiseRaw<'env, InjectResult>> {
+        let service = self.service()?;
+        let method = Method::from_bytes(method.as_bytes()).map_err(|_| invalid(format!("invalid HTTP method {method:?}")))?;
+        let mut req = Request::builder().method(method).uri(target.as_str());
+        let mut it = headers.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            req = req.header(k, v);
+        }
+        let body = body.map_or_else(Bytes::new, |b| Bytes::copy_from_slice(&b));
+        let req = req
+            .body(Full::new(body))
+            .map_err(|e| invalid(format!("invalid request {target:?}: {e}")))?;
+        env.spawn_future(async move {
+            let res = service.handle(req).await;
+            let status = u32::from(res.status().as_u16());
+            let mut headers = Vec::with_capacity(res.headers().len() * 2);
+            for (k, v) in res.headers() {
+                headers.push(k.as_str().to_owned());
+                headers.push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+            }
+            let bytes = res
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| Error::new(Status::GenericFailure, format!("reading the response failed: {e}")))?
+                .to_bytes();
+            Ok(InjectResult {
+                status,
+                headers,
+                body: Buffer::from(bytes.to_vec()),
+            })
+        })
+    }
+
+    /// Listens on `host:port` (0 = a free port); resolves to the port.
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn listen<'env>(&self, env: &'env Env, host: String, port: u32, keep_alive: Function<(), ()>) -> Result<PromiseRaw<'env, u32>> {
+        let service = self.service()?;
+        let port = u16::try_from(port).map_err(|_| invalid(format!("invalid port {port}")))?;
+        let keep_alive: KeepAlive = keep_alive.build_threadsafe_function().callee_handled::<false>().build()?;
+        let slot = self.server.clone();
+        env.spawn_future(async move {
+            let handle = server::listen(service, &host, port)
+                .await
+                .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            let port = u32::from(handle.local_addr().port());
+            *slot.lock() = Some((handle, keep_alive));
+            Ok(port)
+        })
+    }
+
+    /// Stops listening after in-flight requests finish.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let running = self.server.lock().take();
+        env.spawn_future(async move {
+            if let Some((handle, keep_alive)) = running {
+                handle.stop().await;
+                drop(keep_alive);
+            }
+            Ok(())
+        })
+    }
+
+    #[napi]
+    pub fn stats(&self) -> EngineStats {
+        let s = self.service.as_ref().map(|s| s.stats()).unwrap_or(crate::http::stats::StatsSnapshot {
+            requests: 0,
+            js_calls: 0,
+            in_flight: 0,
+        });
+        EngineStats {
+            requests: s.requests as f64,
+            js_calls: s.js_calls as f64,
+            in_flight: s.in_flight as f64,
+        }
+    }
+}
