@@ -13,11 +13,22 @@ use parking_lot::Mutex;
 
 use crate::http::server::{self, ServerHandle};
 use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
-use crate::http::{AppInfo, DispatchError, Dispatcher, JsRequest, JsResponse, ServerConfig, Service, ServiceBuilder};
+use crate::http::{
+    AppInfo, DispatchError, Dispatcher, JsRequest, JsResponse, ServerConfig, Service,
+    ServiceBuilder,
+};
 
 /// The arguments the JS dispatcher receives:
 /// (id, route, method, target, params [k, v, …], headers [k, v, …], body | null).
-type DispatchArgs = FnArgs<(u32, u32, String, String, Vec<String>, Vec<String>, Option<Buffer>)>;
+type DispatchArgs = FnArgs<(
+    u32,
+    u32,
+    String,
+    String,
+    Vec<String>,
+    Vec<String>,
+    Option<Buffer>,
+)>;
 /// Weak: in-process requests must not keep Node alive; a listening server holds `KeepAlive`.
 type DispatchFn = ThreadsafeFunction<JsRequest, (), DispatchArgs, Status, false, true>;
 /// Never called: while it exists, Node's event loop stays alive (the server is listening).
@@ -29,7 +40,9 @@ impl Dispatcher for TsfnDispatcher {
     fn dispatch(&self, req: JsRequest) -> std::result::Result<(), DispatchError> {
         match self.0.call(req, ThreadsafeFunctionCallMode::NonBlocking) {
             Status::Ok => Ok(()),
-            status => Err(DispatchError(format!("the JavaScript thread refused the call ({status})"))),
+            status => Err(DispatchError(format!(
+                "the JavaScript thread refused the call ({status})"
+            ))),
         }
     }
 }
@@ -117,7 +130,9 @@ impl NativeEngine {
             handler_timeout: ms(config.handler_timeout_ms, d.handler_timeout),
             header_timeout: ms(config.header_timeout_ms, d.header_timeout),
             body_timeout: ms(config.body_timeout_ms, d.body_timeout),
-            max_connections: config.max_connections.map_or(d.max_connections, |n| n as usize),
+            max_connections: config
+                .max_connections
+                .map_or(d.max_connections, |n| n as usize),
             max_headers: d.max_headers,
             shutdown_timeout: ms(config.shutdown_timeout_ms, d.shutdown_timeout),
         };
@@ -129,9 +144,12 @@ impl NativeEngine {
     }
 
     fn builder(&mut self) -> Result<&mut ServiceBuilder> {
-        self.builder
-            .as_mut()
-            .ok_or_else(|| Error::new(Status::GenericFailure, "routes can only be added before the engine serves requests"))
+        self.builder.as_mut().ok_or_else(|| {
+            Error::new(
+                Status::GenericFailure,
+                "routes can only be added before the engine serves requests",
+            )
+        })
     }
 
     fn service(&self) -> Result<Arc<Service>> {
@@ -144,7 +162,10 @@ impl NativeEngine {
     pub fn add_route(&mut self, methods: Vec<String>, path: String, id: u32) -> Result<()> {
         let methods = methods
             .iter()
-            .map(|m| Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| invalid(format!("invalid HTTP method {m:?}"))))
+            .map(|m| {
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| invalid(format!("invalid HTTP method {m:?}")))
+            })
             .collect::<Result<Vec<_>>>()?;
         self.builder()?
             .add_route(&methods, &path, id as usize)
@@ -153,7 +174,11 @@ impl NativeEngine {
 
     #[napi]
     pub fn set_info(&mut self, name: String, version: String, prefix: String) -> Result<()> {
-        self.builder()?.info(AppInfo { name, version, prefix });
+        self.builder()?.info(AppInfo {
+            name,
+            version,
+            prefix,
+        });
         Ok(())
     }
 
@@ -162,7 +187,8 @@ impl NativeEngine {
         let mounts = mounts
             .into_iter()
             .map(|m| {
-                let cache = CachePolicy::from_json(m.cache.as_ref()).map_err(|e| invalid(format!("static {}: {e}", m.path)))?;
+                let cache = CachePolicy::from_json(m.cache.as_ref())
+                    .map_err(|e| invalid(format!("static {}: {e}", m.path)))?;
                 Ok(StaticMount {
                     prefix: m.prefix,
                     root: PathBuf::from(m.path),
@@ -193,7 +219,13 @@ impl NativeEngine {
 
     /// A handler's answer for request `id`; false when nobody waits any more (timed out).
     #[napi]
-    pub fn respond(&self, id: u32, status: u32, headers: Vec<String>, body: Option<Either<String, Buffer>>) -> Result<bool> {
+    pub fn respond(
+        &self,
+        id: u32,
+        status: u32,
+        headers: Vec<String>,
+        body: Option<Either<String, Buffer>>,
+    ) -> Result<bool> {
         let service = self.service()?;
         let mut pairs = Vec::with_capacity(headers.len() / 2);
         let mut it = headers.into_iter();
@@ -206,7 +238,14 @@ impl NativeEngine {
             Some(Either::B(b)) => Bytes::copy_from_slice(&b),
         };
         let status = u16::try_from(status).unwrap_or(500);
-        Ok(service.complete(id, JsResponse { status, headers: pairs, body }))
+        Ok(service.complete(
+            id,
+            JsResponse {
+                status,
+                headers: pairs,
+                body,
+            },
+        ))
     }
 
     /// Runs one request through the same router, limits and handlers as the server, without a socket.
@@ -220,7 +259,8 @@ impl NativeEngine {
         body: Option<Buffer>,
     ) -> Result<PromiseRaw<'env, InjectResult>> {
         let service = self.service()?;
-        let method = Method::from_bytes(method.as_bytes()).map_err(|_| invalid(format!("invalid HTTP method {method:?}")))?;
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| invalid(format!("invalid HTTP method {method:?}")))?;
         let mut req = Request::builder().method(method).uri(target.as_str());
         let mut it = headers.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -242,7 +282,12 @@ impl NativeEngine {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| Error::new(Status::GenericFailure, format!("reading the response failed: {e}")))?
+                .map_err(|e| {
+                    Error::new(
+                        Status::GenericFailure,
+                        format!("reading the response failed: {e}"),
+                    )
+                })?
                 .to_bytes();
             Ok(InjectResult {
                 status,
@@ -254,10 +299,19 @@ impl NativeEngine {
 
     /// Listens on `host:port` (0 = a free port); resolves to the port.
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn listen<'env>(&self, env: &'env Env, host: String, port: u32, keep_alive: Function<(), ()>) -> Result<PromiseRaw<'env, u32>> {
+    pub fn listen<'env>(
+        &self,
+        env: &'env Env,
+        host: String,
+        port: u32,
+        keep_alive: Function<(), ()>,
+    ) -> Result<PromiseRaw<'env, u32>> {
         let service = self.service()?;
         let port = u16::try_from(port).map_err(|_| invalid(format!("invalid port {port}")))?;
-        let keep_alive: KeepAlive = keep_alive.build_threadsafe_function().callee_handled::<false>().build()?;
+        let keep_alive: KeepAlive = keep_alive
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .build()?;
         let slot = self.server.clone();
         env.spawn_future(async move {
             let handle = server::listen(service, &host, port)
@@ -284,11 +338,15 @@ impl NativeEngine {
 
     #[napi]
     pub fn stats(&self) -> EngineStats {
-        let s = self.service.as_ref().map(|s| s.stats()).unwrap_or(crate::http::stats::StatsSnapshot {
-            requests: 0,
-            js_calls: 0,
-            in_flight: 0,
-        });
+        let s =
+            self.service
+                .as_ref()
+                .map(|s| s.stats())
+                .unwrap_or(crate::http::stats::StatsSnapshot {
+                    requests: 0,
+                    js_calls: 0,
+                    in_flight: 0,
+                });
         EngineStats {
             requests: s.requests as f64,
             js_calls: s.js_calls as f64,

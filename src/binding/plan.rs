@@ -56,7 +56,10 @@ pub fn plan_plugins(plugins: Vec<JsPluginSpec>) -> Result<JsPluginOrder> {
 }
 
 #[napi]
-pub fn plan_chains(plugins: Vec<JsPluginSpec>, handlers: Vec<Vec<JsLayerSpec>>) -> Result<Vec<JsChainPlan>> {
+pub fn plan_chains(
+    plugins: Vec<JsPluginSpec>,
+    handlers: Vec<Vec<JsLayerSpec>>,
+) -> Result<Vec<JsChainPlan>> {
     let order = engine::plan_plugins(&specs(plugins)).map_err(to_js)?;
     handlers
         .into_iter()

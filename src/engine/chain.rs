@@ -35,10 +35,10 @@ pub fn plan_chain(order: &PluginOrder, wraps: &[LayerSpec]) -> Result<ChainPlan,
     let mut keyed = Vec::with_capacity(wraps.len());
     for (seq, w) in wraps.iter().enumerate() {
         let rank = match w.owner {
-            Owner::Plugin(i) => *order.rank.get(i).ok_or(PlanError::UnknownPlugin {
-                index: i,
-                plugins,
-            })?,
+            Owner::Plugin(i) => *order
+                .rank
+                .get(i)
+                .ok_or(PlanError::UnknownPlugin { index: i, plugins })?,
             Owner::Outside => usize::MAX,
         };
         keyed.push((rank, seq));

@@ -7,4 +7,4 @@ pub mod chain;
 pub mod priority;
 
 pub use chain::{plan_chain, ChainPlan, LayerSpec, Owner};
-pub use priority::{plan_plugins, PluginOrder, PluginSpec, PlanError, Priority};
+pub use priority::{plan_plugins, PlanError, PluginOrder, PluginSpec, Priority};

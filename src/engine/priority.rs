@@ -34,7 +34,10 @@ impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PlanError::NameRequired { index } => {
-                write!(f, "plugin #{index} has no name: every plugin needs a non-empty `name`")
+                write!(
+                    f,
+                    "plugin #{index} has no name: every plugin needs a non-empty `name`"
+                )
             }
             PlanError::BadPriority { name, value } => write!(
                 f,
@@ -142,7 +145,11 @@ mod tests {
 
     #[test]
     fn missing_priority_is_business() {
-        let ps = [spec("a", Some(400.0)), spec("b", None), spec("c", Some(300.0))];
+        let ps = [
+            spec("a", Some(400.0)),
+            spec("b", None),
+            spec("c", Some(300.0)),
+        ];
         let o = plan_plugins(&ps).unwrap();
         assert_eq!(o.sorted, vec![1, 2, 0]);
     }
@@ -163,7 +170,11 @@ mod tests {
 
     #[test]
     fn negative_and_fractional_priorities_sort_numerically() {
-        let ps = [spec("a", Some(1.5)), spec("b", Some(-3.0)), spec("c", Some(1.25))];
+        let ps = [
+            spec("a", Some(1.5)),
+            spec("b", Some(-3.0)),
+            spec("c", Some(1.25)),
+        ];
         assert_eq!(plan_plugins(&ps).unwrap().sorted, vec![1, 2, 0]);
     }
 

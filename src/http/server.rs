@@ -46,7 +46,11 @@ pub async fn listen(service: Arc<Service>, host: &str, port: u16) -> std::io::Re
     Ok(ServerHandle { addr, stop, task })
 }
 
-async fn accept_loop(listener: TcpListener, service: Arc<Service>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    service: Arc<Service>,
+    mut stop: watch::Receiver<bool>,
+) {
     let config = service.config().clone();
     let mut builder = http1::Builder::new();
     builder
@@ -92,7 +96,10 @@ async fn accept_loop(listener: TcpListener, service: Arc<Service>, mut stop: wat
         });
     }
     drop(listener);
-    if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("stop: some connections were still busy after the shutdown timeout");
     }
 }

@@ -44,7 +44,12 @@ impl ServiceBuilder {
     }
 
     /// Adds `pattern` for every method in `methods`, all answered by route `id`.
-    pub fn add_route(&mut self, methods: &[Method], pattern: &str, id: usize) -> Result<(), RouteError> {
+    pub fn add_route(
+        &mut self,
+        methods: &[Method],
+        pattern: &str,
+        id: usize,
+    ) -> Result<(), RouteError> {
         for m in methods {
             self.router.add(m.clone(), pattern, id)?;
         }
@@ -138,7 +143,12 @@ impl Service {
         }
     }
 
-    async fn fallback(&self, method: &Method, path: &str, headers: &hyper::HeaderMap) -> Response<Body> {
+    async fn fallback(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &hyper::HeaderMap,
+    ) -> Response<Body> {
         if let Some(info) = &self.info {
             let is_get = method == Method::GET || method == Method::HEAD;
             if is_get && self.version_path.as_deref() == Some(path) {
@@ -158,10 +168,18 @@ impl Service {
                 return res;
             }
         }
-        json_error(StatusCode::NOT_FOUND, &format!("no route for {method} {path}"))
+        json_error(
+            StatusCode::NOT_FOUND,
+            &format!("no route for {method} {path}"),
+        )
     }
 
-    async fn call_handler<B>(&self, req: Request<B>, route: usize, params: Vec<(Arc<str>, String)>) -> Response<Body>
+    async fn call_handler<B>(
+        &self,
+        req: Request<B>,
+        route: usize,
+        params: Vec<(Arc<str>, String)>,
+    ) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -189,20 +207,33 @@ impl Service {
         self.stats.js_call();
         if let Err(e) = self.dispatcher.dispatch(request) {
             self.pending.cancel(id);
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("handler unavailable: {e}"));
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("handler unavailable: {e}"),
+            );
         }
         match tokio::time::timeout(self.config.handler_timeout, rx).await {
             Ok(Ok(answer)) => into_response(answer),
-            Ok(Err(_)) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "handler ended without an answer"),
+            Ok(Err(_)) => json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "handler ended without an answer",
+            ),
             Err(_) => {
                 self.pending.cancel(id);
                 let ms = self.config.handler_timeout.as_millis();
-                json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("handler did not answer within {ms} ms"))
+                json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("handler did not answer within {ms} ms"),
+                )
             }
         }
     }
 
-    async fn read_body<B>(&self, headers: &hyper::HeaderMap, body: B) -> Result<Bytes, Response<Body>>
+    async fn read_body<B>(
+        &self,
+        headers: &hyper::HeaderMap,
+        body: B,
+    ) -> Result<Bytes, Response<Body>>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -221,11 +252,22 @@ impl Service {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(too_large());
         }
-        match tokio::time::timeout(self.config.body_timeout, Limited::new(body, limit).collect()).await {
+        match tokio::time::timeout(
+            self.config.body_timeout,
+            Limited::new(body, limit).collect(),
+        )
+        .await
+        {
             Ok(Ok(collected)) => Ok(collected.to_bytes()),
             Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-            Ok(Err(e)) => Err(json_error(StatusCode::BAD_REQUEST, &format!("could not read the request body: {e}"))),
-            Err(_) => Err(json_error(StatusCode::REQUEST_TIMEOUT, "the request body did not arrive in time")),
+            Ok(Err(e)) => Err(json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("could not read the request body: {e}"),
+            )),
+            Err(_) => Err(json_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            )),
         }
     }
 }
@@ -237,12 +279,18 @@ pub fn into_response(answer: JsResponse) -> Response<Body> {
     *res.status_mut() = if (200..=599).contains(&answer.status) {
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     } else {
-        tracing::warn!(status = answer.status, "a handler answered with a status outside 200-599; sent 500");
+        tracing::warn!(
+            status = answer.status,
+            "a handler answered with a status outside 200-599; sent 500"
+        );
         StatusCode::INTERNAL_SERVER_ERROR
     };
     let headers = res.headers_mut();
     for (k, v) in answer.headers {
-        match (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&v)) {
+        match (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
             (Ok(name), Ok(value)) => {
                 headers.append(name, value);
             }
@@ -254,6 +302,8 @@ pub fn into_response(answer: JsResponse) -> Response<Body> {
 
 impl fmt::Debug for Service {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Service").field("stats", &self.stats()).finish()
+        f.debug_struct("Service")
+            .field("stats", &self.stats())
+            .finish()
     }
 }

@@ -1,0 +1,302 @@
+// nebula-native: the public TypeScript API (hand-written).
+// The generated napi binding (binding.d.ts) is internal.
+
+/** Lower runs first: the outer layer of every handler's onion. */
+export declare const PluginPriority: {
+  readonly SYSTEM: 50
+  readonly SECURITY: 100
+  readonly LOGGING: 200
+  readonly BUSINESS: 300
+  readonly PERFORMANCE: 400
+  readonly ROUTE: 1000
+}
+export type PluginPriority = (typeof PluginPriority)[keyof typeof PluginPriority]
+
+// ---------------------------------------------------------------- plugins
+
+export interface PluginModuleOptionsSchema<TModuleOptions = Record<string, any>> {
+  /** Type carrier only (nebula-engine compatibility). */
+  _type?: TModuleOptions
+  /** `true` accepts; a string (the reason) or `false` fails start with ModuleConfigValidationError. */
+  validate?(options: TModuleOptions): true | string | false
+}
+
+export interface Plugin<TModuleOptions = Record<string, any>> {
+  /** Unique, non-empty. A second plugin with the same name replaces the first. */
+  name: string
+  /** Default BUSINESS (300). Lower = outer layer. */
+  priority?: PluginPriority | number
+  getModuleOptionsSchema?(): PluginModuleOptionsSchema<TModuleOptions>
+  onInit?(engine: Microservice): void
+  onModuleLoad?(modules: ModuleMetadata[]): void
+  onHandlerLoad?(handlers: HandlerMetadata[]): void
+  onBeforeStart?(engine: Microservice): void | Promise<void>
+  onAfterStart?(engine: Microservice): void | Promise<void>
+  onDestroy?(): void | Promise<void>
+}
+
+export interface ModuleMetadata<TOptions = Record<string, any>> {
+  readonly name: string
+  readonly clazz: new (...args: any[]) => any
+  readonly options: TOptions
+}
+
+/** `(next, instance, ...args)`: call `next()` (no arguments) at most once to run the inner layers. */
+export type HandlerWrapper = (next: () => Promise<any>, instance: any, ...args: any[]) => any
+
+export interface HandlerMetadata<TOptions = any> {
+  /** "route" for @Route/@Page, or the type given to @Handler. */
+  readonly type: string
+  readonly options: TOptions
+  /** The original, unwrapped method. */
+  readonly method: (...args: any[]) => any
+  readonly methodName: string | symbol
+  /** The module class. */
+  readonly module: new (...args: any[]) => any
+  /** Adds a layer to this method's onion (only from onHandlerLoad of a non-ROUTE plugin). */
+  wrap(wrapper: HandlerWrapper): void
+}
+
+// ---------------------------------------------------------------- engine
+
+export interface StaticOptions {
+  /** URL prefix, default "/". */
+  prefix?: string
+  /** Folder to serve. */
+  path: string
+  /** `true` → Cache-Control max-age one day; a number → max-age in seconds; absent → no-cache. */
+  cache?: boolean | number
+}
+
+export interface MicroserviceOptions {
+  name: string
+  version: string
+  /** Base path of built-in endpoints: GET {prefix}/_version. Default "". */
+  prefix?: string
+  /** Default "0.0.0.0". */
+  hostname?: string
+  static?: StaticOptions | StaticOptions[]
+  /** Drop the default plugins (RoutePlugin and those added by registerDefaultPlugin). */
+  disableDefaultPlugins?: boolean
+  /** Load only these @Module classes (default: every class decorated with the exported @Module). */
+  modules?: Array<new (...args: any[]) => any>
+  /** Largest request body in bytes; larger → 413. Default 1 MiB. */
+  bodyLimit?: number
+  /** Milliseconds a handler may take before the client gets 503. Default 30 000. */
+  handlerTimeout?: number
+  /** Milliseconds a client may take to send the request head before the connection closes. Default 10 000. */
+  headerTimeout?: number
+  /** Milliseconds a client may take to send the request body (→ 408). Default 30 000. */
+  bodyTimeout?: number
+  /** Open connections at most; further clients wait in the accept backlog. Default 10 000. */
+  maxConnections?: number
+  /** Milliseconds stop() waits for in-flight requests. Default 30 000. */
+  shutdownTimeout?: number
+}
+
+export type ResolvedOptions = Readonly<
+  MicroserviceOptions &
+    Required<
+      Pick<
+        MicroserviceOptions,
+        | 'prefix'
+        | 'hostname'
+        | 'disableDefaultPlugins'
+        | 'bodyLimit'
+        | 'handlerTimeout'
+        | 'headerTimeout'
+        | 'bodyTimeout'
+        | 'maxConnections'
+        | 'shutdownTimeout'
+      >
+    >
+>
+
+export interface EngineStats {
+  /** Requests received (socket and in-process). */
+  requests: number
+  /** Times Rust called into JavaScript to run a handler (at most one per request). */
+  jsCalls: number
+  /** Requests being handled now. */
+  inFlight: number
+}
+
+export interface RouteRegistration {
+  methods: string | string[]
+  path: string
+  /** Answers one request; its result goes through the return mapping. */
+  handle(ctx: Context): unknown
+  handler?: HandlerMetadata
+}
+
+export declare class Microservice {
+  /** Adds a plugin to every Microservice created afterwards (not to Factory/Testing engines). */
+  static registerDefaultPlugin(plugin: Plugin): void
+  constructor(options: MicroserviceOptions)
+  /** Frozen, with defaults filled in. */
+  readonly options: ResolvedOptions
+  /** Registers a plugin (chainable); same name replaces. Empty name → PluginNameRequiredError. */
+  plugin(plugin: Plugin): this
+  getPlugins(): Plugin[]
+  /** Runs the lifecycle and listens; resolves to the real port (0 = a free one). */
+  start(port?: number): Promise<number>
+  /** Lets in-flight requests finish, then calls onDestroy in reverse registration order. */
+  stop(): Promise<void>
+  getPort(): number
+  getModules(): ModuleMetadata[]
+  /** The engine's instance of a module class; its decorated methods run their chains. */
+  get<T>(clazz: new (...args: any[]) => T): T
+  /** The fully wrapped method, callable without HTTP. */
+  handler<T, K extends keyof T>(
+    clazz: new (...args: any[]) => T,
+    method: K,
+  ): T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
+  /** Runs a request through the Rust router and the plugin chain without a socket. */
+  request(input: string | URL | Request, init?: RequestInit): Promise<Response>
+  stats(): EngineStats
+  /** Low-level route registration (what RoutePlugin uses); only from a plugin hook. */
+  addRoute(route: RouteRegistration): void
+}
+
+// ---------------------------------------------------------------- decorators
+
+export interface ModuleOptions {
+  /** RoutePlugin: prefix of every route in the module. */
+  routePrefix?: string
+  /** RoutePlugin: middlewares of every route in the module (after the global ones). */
+  routeMiddlewares?: Middleware[]
+  [option: string]: unknown
+}
+
+/** A decorator usable both as a TC39 standard decorator and with `experimentalDecorators`. */
+export interface UniversalClassDecorator {
+  <T extends abstract new (...args: any) => any>(value: T, context: ClassDecoratorContext<T>): void
+  <T extends abstract new (...args: any) => any>(target: T): void
+}
+export interface UniversalMethodDecorator {
+  <T extends (...args: any) => any>(value: T, context: ClassMethodDecoratorContext<any, T>): void
+  (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): void
+}
+
+export declare function Module(name: string, options?: ModuleOptions): UniversalClassDecorator
+export declare function Handler<TOptions = any>(spec: { type: string; options?: TOptions }): UniversalMethodDecorator
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD' | 'OPTIONS'
+
+export interface RouteOptions {
+  /** Default GET. */
+  method?: HttpMethod | HttpMethod[]
+  /** `:param` segments and a trailing `*`. */
+  path: string | string[]
+  middlewares?: Middleware[]
+  description?: string
+  validate?: { query?: unknown; body?: unknown; params?: unknown }
+  response?: unknown
+  /** Options read by other plugins (e.g. `auth: true`). */
+  [option: string]: unknown
+}
+
+export declare function Route(options: RouteOptions): UniversalMethodDecorator
+/** A GET route. */
+export declare function Page(options: string | Omit<RouteOptions, 'method'>): UniversalMethodDecorator
+
+// ---------------------------------------------------------------- HTTP
+
+/** Hono-style middleware: return a value to answer, or `await next()` to go on. */
+export type Middleware = (ctx: Context, next: () => Promise<unknown>) => unknown
+
+export interface RoutePluginOptions {
+  prefix?: string
+  globalMiddlewares?: Middleware[]
+  /** Turns a thrown error into the reply (any value the return mapping accepts). */
+  errorTransformer?: (ctx: Context, err: unknown, handler: HandlerMetadata) => unknown
+}
+
+export declare class RoutePlugin implements Plugin<ModuleOptions> {
+  constructor(options?: RoutePluginOptions)
+  readonly name: 'route-plugin'
+  readonly priority: 1000
+  readonly options: RoutePluginOptions
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<ModuleOptions>
+  onInit(engine: Microservice): void
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+export declare class HttpRequest {
+  readonly method: string
+  /** Full URL: http://{host}{path}{?query}. */
+  readonly url: string
+  /** Raw path, without the query. */
+  readonly path: string
+  param(name: string): string | undefined
+  param(): Record<string, string>
+  query(name: string): string | undefined
+  query(): Record<string, string>
+  queries(name: string): string[] | undefined
+  queries(): Record<string, string[]>
+  /** Case-insensitive. */
+  header(name: string): string | undefined
+  header(): Record<string, string>
+  /** Malformed or empty body → HttpError 400 (answered as JSON). */
+  json<T = any>(): Promise<T>
+  text(): Promise<string>
+  arrayBuffer(): Promise<ArrayBuffer>
+}
+
+/** What ctx.json()/text()/html()/body()/redirect() build. */
+export declare class HttpResponse {
+  constructor(body: unknown, status?: number, headers?: Record<string, string>)
+  body: unknown
+  status: number
+  headers: Record<string, string>
+}
+
+export declare class Context {
+  readonly req: HttpRequest
+  readonly handler: HandlerMetadata | undefined
+  status(code: number): void
+  header(name: string, value: string | undefined): void
+  set(key: string, value: unknown): void
+  get<T = any>(key: string): T
+  readonly var: Record<string, unknown>
+  json(value: unknown, status?: number, headers?: Record<string, string>): HttpResponse
+  text(value: string, status?: number, headers?: Record<string, string>): HttpResponse
+  html(value: string, status?: number, headers?: Record<string, string>): HttpResponse
+  body(data: string | Uint8Array | ArrayBuffer | null, status?: number, headers?: Record<string, string>): HttpResponse
+  redirect(location: string, status?: number): HttpResponse
+  notFound(): HttpResponse
+}
+
+// ---------------------------------------------------------------- compatibility
+
+export declare const Factory: {
+  /** nebula-engine's shipped entry: engines with exactly these plugins, and a Module bound to them. */
+  create(...plugins: Plugin[]): { Module: typeof Module; Microservice: typeof Microservice }
+}
+
+export declare const Testing: {
+  createTestEngine(spec?: { plugins?: Plugin[]; options?: MicroserviceOptions }): {
+    Module: typeof Module
+    Microservice: typeof Microservice
+    engine: Microservice
+  }
+}
+
+// ---------------------------------------------------------------- errors
+
+export declare class PluginNameRequiredError extends Error {}
+export declare class ModuleConfigValidationError extends Error {
+  readonly moduleName: string
+  readonly pluginName: string
+  readonly reason: string
+}
+/** Exported for compatibility; module names may repeat, so it is never thrown. */
+export declare class DuplicateModuleError extends Error {
+  readonly moduleName: string
+}
+/** An error with an HTTP status: thrown from a handler it becomes `{ error, message }` with that status. */
+export declare class HttpError extends Error {
+  constructor(status: number, message: string, options?: { cause?: unknown })
+  readonly status: number
+}
