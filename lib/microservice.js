@@ -283,11 +283,15 @@ class Microservice {
     return [...this._plugins.values()].indexOf(plugin)
   }
 
+  // Called by Rust once per request that reaches JavaScript. It must never
+  // throw (that would be an uncaught exception in a native callback) and must
+  // always answer `id`, or the client waits for the handler timeout.
   _dispatch(id, routeId, method, target, params, headers, body) {
-    const route = this._routes[routeId]
-    const ctx = new Context(new HttpRequest(method, target, params, headers, body), route.handler)
     let result
+    let ctx
     try {
+      const route = this._routes[routeId]
+      ctx = new Context(new HttpRequest(method, target, params, headers, body), route.handler)
       result = route.handle(ctx)
     } catch (err) {
       result = Promise.reject(err)
@@ -297,10 +301,11 @@ class Microservice {
       .catch(errorWire)
       .then((wire) => this._native.respond(id, wire[0], wire[1], wire[2]))
       .catch((err) => {
-        // The answer itself could not be sent (e.g. a non-string header value): say so, as a 500.
+        // The answer itself could not be sent (e.g. a status that is not a number): say so, as a 500.
         const wire = errorWire(err)
         this._native.respond(id, 500, wire[1], wire[2])
       })
+      .catch((err) => console.error('[nebula] could not answer a request:', err))
   }
 
   async start(port = 0) {

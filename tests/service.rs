@@ -55,7 +55,8 @@ impl http_body::Body for ChunkBody {
 #[tokio::test]
 async fn found_route_hands_over_request_and_returns_answer() {
     let mut b = builder();
-    b.add_route(&[Method::POST], "/users/:id/files/*", 7).unwrap();
+    b.add_route(&[Method::POST], "/users/:id/files/*", 7)
+        .unwrap();
     let (svc, mut rx) = build(b);
     let request = Request::builder()
         .method(Method::POST)
@@ -66,7 +67,11 @@ async fn found_route_hands_over_request_and_returns_answer() {
     let (res, js) = tokio::join!(svc.handle(request), async {
         let js = recv(&mut rx).await;
         assert_eq!(svc.stats().in_flight, 1, "in flight while the handler runs");
-        let reply = answer(201, &[("x-reply", "ok"), ("content-type", "text/plain")], "done");
+        let reply = answer(
+            201,
+            &[("x-reply", "ok"), ("content-type", "text/plain")],
+            "done",
+        );
         assert!(svc.complete(js.id, reply));
         js
     });
@@ -105,7 +110,8 @@ async fn unknown_path_is_404_json_without_js_call() {
 #[tokio::test]
 async fn wrong_method_is_405_with_allow() {
     let mut b = builder();
-    b.add_route(&[Method::GET, Method::POST], "/items", 1).unwrap();
+    b.add_route(&[Method::GET, Method::POST], "/items", 1)
+        .unwrap();
     let (svc, mut rx) = build(b);
     let res = svc.handle(req(Method::DELETE, "/items")).await;
     assert_eq!(res.status(), 405);
@@ -175,7 +181,10 @@ async fn streamed_body_growing_past_limit_is_413() {
     assert!(rx.try_recv().is_err());
     assert_eq!(svc.stats().js_calls, 0);
     let n = taken.load(Ordering::SeqCst);
-    assert!(n < 100, "stopped reading once over the limit, took {n} chunks");
+    assert!(
+        n < 100,
+        "stopped reading once over the limit, took {n} chunks"
+    );
 }
 
 #[tokio::test]
@@ -359,4 +368,28 @@ async fn dispatch_error_is_503_json() {
     let msg = v["message"].as_str().unwrap();
     assert!(msg.contains("handler pool is closed"), "{msg}");
     assert_eq!(svc.stats().in_flight, 0);
+    assert_eq!(svc.stats().js_calls, 0, "a refused dispatch is not a JS call");
+}
+
+#[tokio::test]
+async fn route_for_another_method_does_not_hide_health_or_static_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = with_statics(&dir);
+    b.info(AppInfo {
+        name: "svc".into(),
+        version: "1".into(),
+        prefix: String::new(),
+    });
+    b.add_route(&[Method::POST], "/health", 1).unwrap();
+    b.add_route(&[Method::POST], "/hello.txt", 2).unwrap();
+    let (svc, _rx) = build(b);
+    let res = svc.handle(req(Method::GET, "/health")).await;
+    assert_eq!(res.status(), 200);
+    let res = svc.handle(req(Method::GET, "/hello.txt")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(body_bytes(res).await, "hi from disk");
+    // A method neither the routes nor the built-ins take is still 405.
+    let res = svc.handle(req(Method::PUT, "/health")).await;
+    assert_eq!(res.status(), 405);
+    assert_eq!(svc.stats().js_calls, 0);
 }

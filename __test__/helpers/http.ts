@@ -109,6 +109,8 @@ export class RawClient {
   private wake: (() => void) | undefined
   /** Total bytes received on this connection. */
   received = 0
+  /** Everything received on this connection, read or not. */
+  all = Buffer.alloc(0)
   /** Resolves when the server (or anything) closes the connection. */
   closed: Promise<void>
 
@@ -117,6 +119,7 @@ export class RawClient {
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()))
     socket.on('data', (chunk: Buffer) => {
       this.received += chunk.length
+      this.all = Buffer.concat([this.all, chunk])
       this.buf = Buffer.concat([this.buf, chunk])
       this.poke()
     })

@@ -131,6 +131,13 @@ impl Service {
         match self.router.lookup(req.method(), &path) {
             Lookup::Found(m) => self.call_handler(req, m.id, m.params).await,
             Lookup::MethodNotAllowed { allow } => {
+                // A route for another method must not hide a built-in or a static file.
+                if let Some(res) = self
+                    .builtin_or_static(req.method(), &path, req.headers())
+                    .await
+                {
+                    return res;
+                }
                 let message = format!("{} is not allowed on {path}", req.method());
                 let mut res = json_error(StatusCode::METHOD_NOT_ALLOWED, &message);
                 let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
@@ -149,6 +156,22 @@ impl Service {
         path: &str,
         headers: &hyper::HeaderMap,
     ) -> Response<Body> {
+        match self.builtin_or_static(method, path, headers).await {
+            Some(res) => res,
+            None => json_error(
+                StatusCode::NOT_FOUND,
+                &format!("no route for {method} {path}"),
+            ),
+        }
+    }
+
+    /// `_version`, `/health` and static files: answered in Rust when no route takes the request.
+    async fn builtin_or_static(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &hyper::HeaderMap,
+    ) -> Option<Response<Body>> {
         if let Some(info) = &self.info {
             let is_get = method == Method::GET || method == Method::HEAD;
             if is_get && self.version_path.as_deref() == Some(path) {
@@ -157,21 +180,16 @@ impl Service {
                     serde_json::Value::from(info.name.as_str()),
                     serde_json::Value::from(info.version.as_str())
                 );
-                return json(StatusCode::OK, body);
+                return Some(json(StatusCode::OK, body));
             }
             if is_get && path == "/health" {
-                return json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned());
+                return Some(json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()));
             }
         }
-        if let Some(statics) = &self.statics {
-            if let Some(res) = statics.serve(method, path, headers).await {
-                return res;
-            }
+        match &self.statics {
+            Some(statics) => statics.serve(method, path, headers).await,
+            None => None,
         }
-        json_error(
-            StatusCode::NOT_FOUND,
-            &format!("no route for {method} {path}"),
-        )
     }
 
     async fn call_handler<B>(
@@ -204,7 +222,6 @@ impl Service {
             headers: parts.headers,
             body,
         };
-        self.stats.js_call();
         if let Err(e) = self.dispatcher.dispatch(request) {
             self.pending.cancel(id);
             return json_error(
@@ -212,6 +229,7 @@ impl Service {
                 &format!("handler unavailable: {e}"),
             );
         }
+        self.stats.js_call();
         match tokio::time::timeout(self.config.handler_timeout, rx).await {
             Ok(Ok(answer)) => into_response(answer),
             Ok(Err(_)) => json_error(

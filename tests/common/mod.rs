@@ -64,7 +64,10 @@ pub async fn answer_next(
     response: JsResponse,
 ) -> JsRequest {
     let req = recv(rx).await;
-    assert!(svc.complete(req.id, response), "the service no longer waited");
+    assert!(
+        svc.complete(req.id, response),
+        "the service no longer waited"
+    );
     req
 }
 
