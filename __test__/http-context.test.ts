@@ -214,12 +214,14 @@ describe('ctx.set / ctx.get', () => {
     class M {
       @Route({ path: '/v' })
       v(ctx: Ctx) {
-        return { requestNo: ctx.get('requestNo'), vars: ctx.var, unknown: ctx.get('nope') ?? null }
+        const seen = { requestNo: ctx.get('requestNo'), vars: ctx.var, marker: ctx.get('marker') ?? null }
+        if (ctx.req.query('mark')) ctx.set('marker', 'only-in-first-request')
+        return seen
       }
     }
     const { base } = await listen(engine)
-    expect(await (await fetch(`${base}/v`)).json()).toEqual({ requestNo: 1, vars: { requestNo: 1 }, unknown: null })
-    expect(await (await fetch(`${base}/v`)).json()).toEqual({ requestNo: 2, vars: { requestNo: 2 }, unknown: null })
+    expect(await (await fetch(`${base}/v?mark=1`)).json()).toEqual({ requestNo: 1, vars: { requestNo: 1 }, marker: null })
+    expect(await (await fetch(`${base}/v`)).json()).toEqual({ requestNo: 2, vars: { requestNo: 2 }, marker: null })
     expect(before).toEqual([undefined, undefined])
   })
 })
@@ -240,6 +242,13 @@ describe('return value mapping', () => {
       @Route({ path: '/response' })
       r() {
         return new Response('made by fetch API', { status: 207, headers: { 'X-Web': 'yes', 'Content-Type': 'text/x-custom' } })
+      }
+      @Route({ path: '/cookies' })
+      c() {
+        const headers = new Headers()
+        headers.append('Set-Cookie', 'a=1; Path=/')
+        headers.append('Set-Cookie', 'b=2; HttpOnly')
+        return new Response(null, { status: 200, headers })
       }
       @Route({ path: '/string' })
       s() {
@@ -286,6 +295,12 @@ describe('return value mapping', () => {
     expect(res.headers.get('x-web')).toBe('yes')
     expect(res.headers.get('content-type')).toBe('text/x-custom')
     expect(await res.text()).toBe('made by fetch API')
+  })
+
+  it('a WHATWG Response keeps every Set-Cookie header', async () => {
+    const { base } = await listen(build())
+    const res = await fetch(`${base}/cookies`)
+    expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; HttpOnly'])
   })
 
   it('a string → 200 text/plain', async () => {

@@ -93,6 +93,14 @@ describe('thrown errors', () => {
         await Promise.resolve()
         throw new TypeError('async failure')
       }
+      @Route({ path: '/string-thrown' })
+      stringThrown() {
+        throw 'plain string failure'
+      }
+      @Route({ path: '/status-prop' })
+      statusProp() {
+        throw Object.assign(new Error('no such order'), { status: 404 })
+      }
       @Route({ path: '/teapot' })
       teapot() {
         throw new HttpError(418, 'short and stout')
@@ -122,6 +130,18 @@ describe('thrown errors', () => {
     const body = await res.json()
     expect(body.message).toBe('short and stout')
     expect(typeof body.error).toBe('string')
+  })
+
+  it('a thrown non-Error value → 500 with its text as the message', async () => {
+    const res = await build().engine.request('/string-thrown')
+    expect(res.status).toBe(500)
+    expect(await res.json()).toEqual({ error: 'Internal server error', message: 'plain string failure' })
+  })
+
+  it('an error carrying a numeric status uses it with its reason phrase', async () => {
+    const res = await build().engine.request('/status-prop')
+    expect(res.status).toBe(404)
+    expect(await res.json()).toEqual({ error: 'Not Found', message: 'no such order' })
   })
 
   it('errorTransformer(ctx, err, handler) decides the answer when configured', async () => {

@@ -84,6 +84,17 @@ describe('connections', () => {
     expect(res.text).toBe('n=2')
     second.destroy()
   })
+  it('answers 408 when the announced body does not arrive within bodyTimeout', async () => {
+    const engine = build({ bodyTimeout: 300 })
+    const { port } = await listen(engine)
+    const client = await RawClient.connect(port)
+    client.write(head('POST', '/echo', { 'Content-Length': '10' }) + 'abc')
+    const res = await client.read()
+    expect(res.status).toBe(408)
+    expect(res.headers['content-type']).toMatch(/^application\/json/)
+    expect(engine.stats().jsCalls).toBe(0)
+    client.destroy()
+  })
 })
 
 describe('start / stop', () => {
@@ -117,6 +128,17 @@ describe('start / stop', () => {
     await stopping
     expect(stopped).toBe(true)
     expect(engine.getPort()).toBe(0)
+    expect(await canConnect(port)).toBe(false)
+  })
+
+  it('stop() closes idle keep-alive connections instead of waiting for them', async () => {
+    const engine = build()
+    const { port } = await listen(engine)
+    const idle = await RawClient.connect(port)
+    idle.write(head('GET', '/n/1'))
+    expect((await idle.read()).text).toBe('n=1')
+    await engine.stop()
+    await idle.closed
     expect(await canConnect(port)).toBe(false)
   })
 
@@ -165,6 +187,21 @@ describe('built-in routes', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/)
     expect(await res.json()).toEqual({ status: 'ok' })
     expect(engine.stats().jsCalls).toBe(0)
+  })
+
+  it('a route for another method on /health does not hide the built-in GET', async () => {
+    const { Module, engine } = setup()
+    @Module('m')
+    class M {
+      @Route({ method: 'POST', path: '/health' })
+      h() {
+        return 'posted'
+      }
+    }
+    const get = await engine.request('/health')
+    expect(get.status).toBe(200)
+    expect(await get.json()).toEqual({ status: 'ok' })
+    expect(await (await engine.request('/health', { method: 'POST' })).text()).toBe('posted')
   })
 
   it('a user route on /health wins over the built-in one', async () => {

@@ -147,6 +147,23 @@ describe('static files', () => {
     expect((await fetch(`${base}/assets/guide.txt`)).status).toBe(404)
   })
 
+  it('a route for another method under the mount does not hide static files', async () => {
+    const { Module, engine } = setup({ options: { static: { prefix: '/assets', path: publicDir } } })
+    @Module('m')
+    class M {
+      @Route({ method: 'POST', path: '/assets/*' })
+      upload() {
+        return 'uploaded'
+      }
+    }
+    const { base } = await listen(engine)
+    const res = await fetch(`${base}/assets/style.css`)
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe(files['style.css'])
+    expect(await (await fetch(`${base}/assets/x`, { method: 'POST' })).text()).toBe('uploaded')
+    expect((await fetch(`${base}/assets/missing.css`)).status).toBe(405)
+  })
+
   it('serves static files through in-process request() too', async () => {
     const engine = build()
     const res = await engine.request('/assets/style.css')
@@ -178,6 +195,8 @@ describe('static path traversal (raw socket: the target is sent exactly as writt
   for (const target of targets) {
     it(`refuses ${target} with 404`, async () => {
       const { port } = await listen(build())
+      // Control: the same mount serves a legitimate file over the same kind of request.
+      expect((await rawRequest(port, 'GET', '/assets/sub/inner.txt')).status).toBe(200)
       const res = await rawRequest(port, 'GET', target)
       expect(res.status).toBe(404)
       expect(res.text).not.toContain(SECRET)

@@ -163,12 +163,13 @@ async fn declared_body_over_limit_is_413_before_dispatch() {
 }
 
 #[tokio::test]
-async fn streamed_body_growing_past_limit_is_413() {
+async fn streamed_body_growing_past_limit_is_413_after_a_bounded_drain() {
+    // Small excess: the rest is read and discarded, so the 413 is not lost to a reset.
     let (svc, mut rx) = build(limited(10));
-    let taken = Arc::new(AtomicUsize::new(0));
+    let small = Arc::new(AtomicUsize::new(0));
     let body = ChunkBody {
         chunks: (0..100).map(|_| Bytes::from_static(b"abcd")).collect(),
-        taken: taken.clone(),
+        taken: small.clone(),
     };
     let request = Request::builder()
         .method(Method::POST)
@@ -177,14 +178,31 @@ async fn streamed_body_growing_past_limit_is_413() {
         .unwrap();
     let res = svc.handle(request).await;
     assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["connection"], "close");
     assert_eq!(body_json(res).await["error"], "Payload Too Large");
     assert!(rx.try_recv().is_err());
     assert_eq!(svc.stats().js_calls, 0);
-    let n = taken.load(Ordering::SeqCst);
-    assert!(
-        n < 100,
-        "stopped reading once over the limit, took {n} chunks"
+    assert_eq!(
+        small.load(Ordering::SeqCst),
+        100,
+        "a small excess is drained"
     );
+
+    // Huge excess: draining stops at the budget instead of reading it all.
+    let big = Arc::new(AtomicUsize::new(0));
+    let chunk = Bytes::from(vec![b'x'; 64 * 1024]);
+    let body = ChunkBody {
+        chunks: (0..100).map(|_| chunk.clone()).collect(),
+        taken: big.clone(),
+    };
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/upload")
+        .body(body)
+        .unwrap();
+    assert_eq!(svc.handle(request).await.status(), 413);
+    let n = big.load(Ordering::SeqCst);
+    assert!(n < 100, "draining is bounded, took {n} of 100 chunks");
 }
 
 #[tokio::test]
@@ -368,7 +386,11 @@ async fn dispatch_error_is_503_json() {
     let msg = v["message"].as_str().unwrap();
     assert!(msg.contains("handler pool is closed"), "{msg}");
     assert_eq!(svc.stats().in_flight, 0);
-    assert_eq!(svc.stats().js_calls, 0, "a refused dispatch is not a JS call");
+    assert_eq!(
+        svc.stats().js_calls,
+        0,
+        "a refused dispatch is not a JS call"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! HTTP: server, router, limits, static files, in-process requests.
 pub mod body;
+pub mod body_read;
 pub mod config;
 pub mod dispatch;
 pub mod reply;

@@ -5,11 +5,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::body::{full, Body};
+use super::body_read::{read_limited, BodyError};
 use super::config::ServerConfig;
 use super::dispatch::{Dispatcher, JsRequest, JsResponse, Pending};
 use super::reply::{json, json_error};
@@ -256,37 +256,18 @@ impl Service {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let limit = self.config.body_limit;
-        let too_large = || {
-            json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body is larger than the limit of {limit} bytes"),
-            )
-        };
         let declared = headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > limit as u64) {
-            return Err(too_large());
-        }
-        match tokio::time::timeout(
+        read_limited(
+            body,
+            declared,
+            self.config.body_limit,
             self.config.body_timeout,
-            Limited::new(body, limit).collect(),
         )
         .await
-        {
-            Ok(Ok(collected)) => Ok(collected.to_bytes()),
-            Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-            Ok(Err(e)) => Err(json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("could not read the request body: {e}"),
-            )),
-            Err(_) => Err(json_error(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive in time",
-            )),
-        }
+        .map_err(BodyError::into_response)
     }
 }
 
