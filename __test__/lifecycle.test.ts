@@ -114,6 +114,19 @@ describe('the ROUTE phase', () => {
     expect(wrapError).toBeInstanceOf(Error)
   })
 
+  it('waits for a promise returned by a load-phase hook before running onBeforeStart', async () => {
+    const log: string[] = []
+    const slowRoute = {
+      name: 'slow-route',
+      priority: PluginPriority.ROUTE,
+      onHandlerLoad: () => new Promise((r) => setImmediate(r)).then(() => void log.push('route loaded')),
+    }
+    const other = { name: 'other', onBeforeStart: () => void log.push('before start') }
+    const { engine } = setup([slowRoute, other])
+    await engine.request('/')
+    expect(log).toEqual(['route loaded', 'before start'])
+  })
+
   it("makes RoutePlugin's routes call the wrapped method", async () => {
     const { Module: M, engine } = Testing.createTestEngine({
       plugins: [
@@ -148,6 +161,11 @@ describe('failing hooks', () => {
     const { engine } = setup([plugin])
     started.push(engine)
     await expect(engine.start(0)).rejects.toThrow(`Plugin async-grumpy failed in ${hook}: later`)
+  })
+
+  it('uses the thrown value as the message when a hook throws a non-Error', async () => {
+    const { engine } = setup([{ name: 'stringly', onBeforeStart: () => { throw 'plain words' } }])
+    await expect(engine.request('/')).rejects.toThrow('Plugin stringly failed in onBeforeStart: plain words')
   })
 
   it('makes get() throw the same message when a load-phase hook throws', () => {
@@ -283,5 +301,11 @@ describe('engine.options', () => {
     const engine = new Microservice(given)
     expect(engine.options).toMatchObject({ hostname: '127.0.0.1', prefix: '/api', bodyLimit: 10 })
     expect(Object.isFrozen(given)).toBe(false)
+  })
+
+  it('treats an option given as undefined as the default', () => {
+    const engine = new Microservice({ name: 'opts', version: '1', hostname: undefined, bodyLimit: undefined, modules: [] })
+    expect(engine.options.hostname).toBe('0.0.0.0')
+    expect(engine.options.bodyLimit).toBe(1048576)
   })
 })

@@ -130,7 +130,7 @@ describe('the default RoutePlugin', () => {
 })
 
 describe('module options validation', () => {
-  function engineWith(validate: (opts: any) => unknown, moduleOptions: object = { flag: 1 }) {
+  function engineWith(validate: (opts: any) => string | boolean, moduleOptions: Record<string, any> = { flag: 1 }) {
     const plugin = { name: 'strict', getModuleOptionsSchema: () => ({ _type: {}, validate }) }
     const { Module: M, engine } = Testing.createTestEngine({ plugins: [plugin] })
     @M('checked', moduleOptions)
@@ -178,7 +178,7 @@ describe('module options validation', () => {
 
   it("rejects a non-string routePrefix through RoutePlugin's own validation", async () => {
     const { Module: M, engine } = Testing.createTestEngine({ plugins: [new RoutePlugin()] })
-    @M('prefixed', { routePrefix: 42 })
+    @M('prefixed', { routePrefix: 42 as any })
     class Prefixed {}
     const err = await engine.request('/').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ModuleConfigValidationError)
@@ -188,7 +188,7 @@ describe('module options validation', () => {
 
   it('rejects routeMiddlewares that are not an array of functions', () => {
     const { Module: M, engine } = Testing.createTestEngine({ plugins: [new RoutePlugin()] })
-    @M('mw', { routeMiddlewares: ['not a function'] })
+    @M('mw', { routeMiddlewares: ['not a function'] as any })
     class Mw {}
     expect(() => engine.getModules()).toThrow(ModuleConfigValidationError)
   })

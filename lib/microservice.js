@@ -63,7 +63,9 @@ class Microservice {
 
   constructor(options, internal = {}) {
     checkOptions(options)
-    this.options = Object.freeze({ ...DEFAULTS, ...options })
+    // An option given as `undefined` means "the default", not "undefined".
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+    this.options = Object.freeze({ ...DEFAULTS, ...given })
     this._key = internal.key || DEFAULT_KEY
     this._plugins = new Map()
     this._state = 'new' // new → loaded → prepared → started → stopped
