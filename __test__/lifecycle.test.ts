@@ -303,6 +303,13 @@ describe('engine.options', () => {
     expect(Object.isFrozen(given)).toBe(false)
   })
 
+  it('refuses limits that are not positive 32-bit integers, naming the option', () => {
+    for (const bad of [0, -1, 1.5, 2 ** 32, '100', Number.NaN]) {
+      expect(() => new Microservice({ name: 'o', version: '1', bodyLimit: bad as any, modules: [] })).toThrow(/"bodyLimit" must be an integer from 1 to 4294967295/)
+    }
+    expect(() => new Microservice({ name: 'o', version: '1', handlerTimeout: -5, modules: [] })).toThrow(/"handlerTimeout"/)
+  })
+
   it('treats an option given as undefined as the default', () => {
     const engine = new Microservice({ name: 'opts', version: '1', hostname: undefined, bodyLimit: undefined, modules: [] })
     expect(engine.options.hostname).toBe('0.0.0.0')

@@ -5,44 +5,14 @@ const { PluginPriority } = require('./priority')
 const { composeWrappers } = require('./compose')
 const { Context, HttpRequest } = require('./context')
 const { toWire, errorWire } = require('./respond')
+const { toInjected, toWebResponse } = require('./inject')
+const { resolveOptions } = require('./options')
 const { RoutePlugin } = require('./route-plugin')
 const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
 const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
 
 /** A built-in default plugin is a factory, so every engine gets its own instance. */
 const defaultPlugins = [() => new RoutePlugin()]
-
-const DEFAULTS = {
-  prefix: '',
-  hostname: '0.0.0.0',
-  bodyLimit: 1024 * 1024,
-  handlerTimeout: 30_000,
-  headerTimeout: 10_000,
-  bodyTimeout: 30_000,
-  maxConnections: 10_000,
-  shutdownTimeout: 30_000,
-  disableDefaultPlugins: false,
-}
-
-const POSITIVE = ['bodyLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
-
-function checkOptions(options) {
-  if (options === null || typeof options !== 'object') throw new TypeError('Microservice options must be an object { name, version }')
-  for (const key of ['name', 'version']) {
-    if (typeof options[key] !== 'string' || options[key].trim() === '') {
-      throw new TypeError(`Microservice option "${key}" must be a non-empty string`)
-    }
-  }
-  for (const key of POSITIVE) {
-    const v = options[key]
-    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
-      throw new TypeError(`Microservice option "${key}" must be a positive integer, got ${JSON.stringify(v)}`)
-    }
-  }
-  if (options.modules !== undefined && !Array.isArray(options.modules)) {
-    throw new TypeError('Microservice option "modules" must be an array of @Module classes')
-  }
-}
 
 function hookError(plugin, hook, err) {
   const message = err instanceof Error ? err.message : String(err)
@@ -62,10 +32,7 @@ class Microservice {
   }
 
   constructor(options, internal = {}) {
-    checkOptions(options)
-    // An option given as `undefined` means "the default", not "undefined".
-    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
-    this.options = Object.freeze({ ...DEFAULTS, ...given })
+    this.options = resolveOptions(options)
     this._key = internal.key || DEFAULT_KEY
     this._plugins = new Map()
     this._state = 'new' // new → loaded → prepared → started → stopped
@@ -363,28 +330,9 @@ class Microservice {
 
   async request(input, init = {}) {
     await this._prepare()
-    let method = (init.method || 'GET').toUpperCase()
-    let url
-    let headers = new Headers(init.headers)
-    let body = init.body
-    if (typeof Request !== 'undefined' && input instanceof Request) {
-      method = input.method
-      url = new URL(input.url)
-      headers = new Headers(input.headers)
-      body = input.body === null ? undefined : Buffer.from(await input.arrayBuffer())
-    } else {
-      url = new URL(String(input), 'http://localhost')
-    }
-    if (!headers.has('host')) headers.set('host', url.host)
-    const flat = []
-    headers.forEach((v, k) => flat.push(k, v))
-    const payload = await toBuffer(body)
-    if (payload && !headers.has('content-length')) flat.push('content-length', String(payload.length))
-    const res = await this._native.inject(method, url.pathname + url.search, flat, payload)
-    const out = new Headers()
-    for (let i = 0; i < res.headers.length; i += 2) out.append(res.headers[i], res.headers[i + 1])
-    const nullBody = res.status === 204 || res.status === 304 || method === 'HEAD'
-    return new Response(nullBody ? null : res.body, { status: res.status, headers: out })
+    const req = await toInjected(input, init)
+    const res = await this._native.inject(req.method, req.target, req.headers, req.body)
+    return toWebResponse(req.method, res)
   }
 
   /** `{ requests, jsCalls, inFlight }`: jsCalls counts the calls Rust made into JavaScript. */
@@ -396,16 +344,6 @@ class Microservice {
 
 // Never called: while the server listens, the native side holds it to keep Node's event loop alive.
 function keepAlive() {}
-
-async function toBuffer(body) {
-  if (body === undefined || body === null) return null
-  if (typeof body === 'string') return Buffer.from(body)
-  if (Buffer.isBuffer(body)) return body
-  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-  if (body instanceof ArrayBuffer) return Buffer.from(body)
-  if (body instanceof URLSearchParams) return Buffer.from(body.toString())
-  return Buffer.from(await new Response(body).arrayBuffer())
-}
 
 function staticMount(s) {
   if (!s || typeof s.path !== 'string') throw new TypeError('static: each entry needs { path, prefix?, cache? }')

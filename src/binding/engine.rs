@@ -47,17 +47,33 @@ impl Dispatcher for TsfnDispatcher {
     }
 }
 
+/// `[name, value, name, value, …]`, names lowercase as HTTP/1 delivers them.
+fn flat_headers(headers: &hyper::HeaderMap) -> Vec<String> {
+    let mut flat = Vec::with_capacity(headers.len() * 2);
+    for (k, v) in headers {
+        flat.push(k.as_str().to_owned());
+        flat.push(String::from_utf8_lossy(v.as_bytes()).into_owned());
+    }
+    flat
+}
+
+/// The inverse of [`flat_headers`]; a trailing name without a value is ignored.
+fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+    let mut pairs = Vec::with_capacity(flat.len() / 2);
+    let mut it = flat.into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        pairs.push((k, v));
+    }
+    pairs
+}
+
 fn to_args(req: JsRequest) -> DispatchArgs {
     let mut params = Vec::with_capacity(req.params.len() * 2);
     for (k, v) in req.params {
         params.push(k.to_string());
         params.push(v);
     }
-    let mut headers = Vec::with_capacity(req.headers.len() * 2);
-    for (k, v) in req.headers.iter() {
-        headers.push(k.as_str().to_owned());
-        headers.push(String::from_utf8_lossy(v.as_bytes()).into_owned());
-    }
+    let headers = flat_headers(&req.headers);
     let body = if req.body.is_empty() {
         None
     } else {
@@ -227,11 +243,6 @@ impl NativeEngine {
         body: Option<Either<String, Buffer>>,
     ) -> Result<bool> {
         let service = self.service()?;
-        let mut pairs = Vec::with_capacity(headers.len() / 2);
-        let mut it = headers.into_iter();
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            pairs.push((k, v));
-        }
         let body = match body {
             None => Bytes::new(),
             Some(Either::A(s)) => Bytes::from(s),
@@ -242,7 +253,7 @@ impl NativeEngine {
             id,
             JsResponse {
                 status,
-                headers: pairs,
+                headers: header_pairs(headers),
                 body,
             },
         ))
@@ -262,8 +273,7 @@ impl NativeEngine {
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| invalid(format!("invalid HTTP method {method:?}")))?;
         let mut req = Request::builder().method(method).uri(target.as_str());
-        let mut it = headers.into_iter();
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        for (k, v) in header_pairs(headers) {
             req = req.header(k, v);
         }
         let body = body.map_or_else(Bytes::new, |b| Bytes::copy_from_slice(&b));
@@ -273,11 +283,7 @@ impl NativeEngine {
         env.spawn_future(async move {
             let res = service.handle(req).await;
             let status = u32::from(res.status().as_u16());
-            let mut headers = Vec::with_capacity(res.headers().len() * 2);
-            for (k, v) in res.headers() {
-                headers.push(k.as_str().to_owned());
-                headers.push(String::from_utf8_lossy(v.as_bytes()).into_owned());
-            }
+            let headers = flat_headers(res.headers());
             let bytes = res
                 .into_body()
                 .collect()

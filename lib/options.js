@@ -1,0 +1,43 @@
+'use strict'
+
+// Microservice options: defaults and validation.
+
+const DEFAULTS = {
+  prefix: '',
+  hostname: '0.0.0.0',
+  bodyLimit: 1024 * 1024,
+  handlerTimeout: 30_000,
+  headerTimeout: 10_000,
+  bodyTimeout: 30_000,
+  maxConnections: 10_000,
+  shutdownTimeout: 30_000,
+  disableDefaultPlugins: false,
+}
+
+// The native side takes these as 32-bit unsigned integers.
+const MAX = 0xffffffff
+const POSITIVE = ['bodyLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
+
+/** Validates the options and returns them frozen, with the defaults filled in. */
+function resolveOptions(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('Microservice options must be an object { name, version }')
+  for (const key of ['name', 'version']) {
+    if (typeof options[key] !== 'string' || options[key].trim() === '') {
+      throw new TypeError(`Microservice option "${key}" must be a non-empty string`)
+    }
+  }
+  for (const key of POSITIVE) {
+    const v = options[key]
+    if (v !== undefined && !(Number.isInteger(v) && v > 0 && v <= MAX)) {
+      throw new TypeError(`Microservice option "${key}" must be an integer from 1 to ${MAX}, got ${JSON.stringify(v)}`)
+    }
+  }
+  if (options.modules !== undefined && !Array.isArray(options.modules)) {
+    throw new TypeError('Microservice option "modules" must be an array of @Module classes')
+  }
+  // An option given as `undefined` means "the default", not "undefined".
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+  return Object.freeze({ ...DEFAULTS, ...given })
+}
+
+module.exports = { DEFAULTS, resolveOptions }
