@@ -4,6 +4,7 @@
 //! `binding` is the only place that talks to Node.
 pub mod engine;
 pub mod http;
+pub mod plugins;
 
 // napi registers the binding's items at load time; a test build never calls them.
 #[cfg_attr(test, allow(dead_code))]

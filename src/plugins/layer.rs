@@ -1,0 +1,138 @@
+//! The native layer: a plugin's part of a handler's onion, written in Rust.
+//!
+//! While every layer outside it is native too, a layer runs in Rust before
+//! anything is sent to JavaScript: `before` may answer the request itself
+//! (rate limited, unauthorized, preflight, cache hit), and `after` sees every
+//! answer on its way out, innermost layer first.
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{HeaderMap, Method, StatusCode};
+
+/// An answer while it travels back through the layers: all in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// `{"error": <reason phrase>, "message": <detail>}`.
+    pub fn error(status: StatusCode, message: &str) -> Reply {
+        let error = status.canonical_reason().unwrap_or("Error");
+        let body = serde_json::json!({ "error": error, "message": message }).to_string();
+        Reply::json(status, body)
+    }
+
+    /// A JSON body (already serialized).
+    pub fn json(status: StatusCode, body: String) -> Reply {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        Reply {
+            status,
+            headers,
+            body: Bytes::from(body),
+        }
+    }
+
+    /// No body.
+    pub fn empty(status: StatusCode) -> Reply {
+        Reply {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+        }
+    }
+}
+
+/// What a layer sees of the request.
+pub struct LayerCtx<'a> {
+    pub method: &'a Method,
+    /// Raw path, without the query.
+    pub path: &'a str,
+    /// Path and query, as received.
+    pub target: &'a str,
+    /// The matched route's pattern (e.g. `/api/users/:id`): a label with bounded cardinality.
+    pub route: &'a str,
+    pub params: &'a [(Arc<str>, String)],
+    pub headers: &'a HeaderMap,
+    /// The client's address (None for in-process requests).
+    pub peer: Option<IpAddr>,
+    /// When the request arrived.
+    pub started: Instant,
+    /// Values handed to JavaScript as `ctx.set(key, value)` (e.g. JWT claims as "user").
+    pub locals: &'a mut Vec<(String, serde_json::Value)>,
+    /// Per-request scratch space for layers (typed: one value per type), e.g.
+    /// what `before` computed that `after` needs.
+    pub scratch: &'a mut hyper::http::Extensions,
+}
+
+/// What `before` decided.
+#[derive(Debug)]
+pub enum Flow {
+    /// Go on to the inner layers.
+    Continue,
+    /// Answer now; the inner layers and the handler do not run.
+    Respond(Reply),
+}
+
+/// One plugin's layer for one handler (its options for that handler baked in).
+pub trait NativeLayer: Send + Sync + 'static {
+    /// A short name for logs and errors.
+    fn name(&self) -> &'static str;
+
+    /// Runs before the inner layers.
+    fn before(&self, _ctx: &mut LayerCtx<'_>) -> Flow {
+        Flow::Continue
+    }
+
+    /// Runs on every answer that comes back through this layer, including
+    /// answers made by inner layers and error replies.
+    fn after(&self, _ctx: &LayerCtx<'_>, _reply: &mut Reply) {}
+}
+
+/// A native plugin: shared state (buckets, keys, cache) and a factory of
+/// per-handler layers.
+pub trait NativePlugin: Send + Sync + 'static {
+    /// The layer for one handler, from its merged options (plugin defaults,
+    /// module options, route options: the plugin's JS face merges them).
+    /// `Ok(None)`: this handler needs no layer.
+    fn layer(&self, options: &serde_json::Value) -> Result<Option<Arc<dyn NativeLayer>>, String>;
+}
+
+/// Runs `layers` around `inner` as an onion: `before` outermost first, `after`
+/// innermost first, only for the layers whose `before` ran.
+pub async fn run_layers<F, Fut>(
+    layers: &[Arc<dyn NativeLayer>],
+    ctx: &mut LayerCtx<'_>,
+    inner: F,
+) -> Reply
+where
+    F: FnOnce(Vec<(String, serde_json::Value)>) -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let mut entered = 0;
+    let mut reply = None;
+    for layer in layers {
+        entered += 1;
+        if let Flow::Respond(r) = layer.before(ctx) {
+            reply = Some(r);
+            break;
+        }
+    }
+    let mut reply = match reply {
+        Some(r) => r,
+        None => inner(std::mem::take(ctx.locals)).await,
+    };
+    for layer in layers[..entered].iter().rev() {
+        layer.after(ctx, &mut reply);
+    }
+    reply
+}
