@@ -12,6 +12,8 @@ use bytes::Bytes;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{HeaderMap, Method, StatusCode};
 
+use crate::http::stats::StatsSnapshot;
+
 /// An answer while it travels back through the layers: all in memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -98,6 +100,16 @@ pub trait NativeLayer: Send + Sync + 'static {
     fn after(&self, _ctx: &LayerCtx<'_>, _reply: &mut Reply) {}
 }
 
+/// Answers a request to a plugin's own endpoint (e.g. `GET /metrics`) in Rust.
+pub type EndpointFn = Arc<dyn Fn(&StatsSnapshot) -> Reply + Send + Sync>;
+
+/// A route a plugin answers itself, without JavaScript and without layers.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: String,
+    pub handler: EndpointFn,
+}
+
 /// A native plugin: shared state (buckets, keys, cache) and a factory of
 /// per-handler layers.
 pub trait NativePlugin: Send + Sync + 'static {
@@ -105,6 +117,11 @@ pub trait NativePlugin: Send + Sync + 'static {
     /// module options, route options: the plugin's JS face merges them).
     /// `Ok(None)`: this handler needs no layer.
     fn layer(&self, options: &serde_json::Value) -> Result<Option<Arc<dyn NativeLayer>>, String>;
+
+    /// Routes this plugin answers itself.
+    fn endpoints(&self) -> Vec<Endpoint> {
+        Vec::new()
+    }
 }
 
 /// Runs `layers` around `inner` as an onion: `before` outermost first, `after`

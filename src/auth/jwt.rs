@@ -1,0 +1,1 @@
+//! JWT verification (stub: being written).

@@ -1,0 +1,2 @@
+//! Authentication shared by the HTTP plugins and the WebSocket hub.
+pub mod jwt;
