@@ -23,6 +23,8 @@ class HttpRequest {
     this._body = body || EMPTY
     this._query = undefined
     this._json = undefined
+    /** The matched route pattern, e.g. "/api/users/:id". */
+    this.routePath = ""
   }
 
   get path() {

@@ -7,6 +7,7 @@ const { Context, HttpRequest } = require('./context')
 const { toWire, errorWire } = require('./respond')
 const { toInjected, toWebResponse } = require('./inject')
 const { resolveOptions } = require('./options')
+const { nativeSpec } = require('./native-layer')
 const { RoutePlugin } = require('./route-plugin')
 const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
 const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
@@ -190,21 +191,29 @@ class Microservice {
             `handler.wrap() on ${chain.methodName} came after the chains were applied: wrap in onHandlerLoad of a plugin whose priority is not ROUTE`,
           )
         }
-        chain.wraps.push({ fn: wrapper, plugin: engine._currentPlugin, native: false })
+        chain.wraps.push({ fn: wrapper, plugin: engine._currentPlugin, native: nativeSpec(wrapper) !== undefined })
       },
     })
   }
 
   _applyChains(specs) {
     const chains = [...this._methods.values()]
+    for (const c of chains) for (const w of c.wraps) if (w.native) this._bindNative(w.fn)
     const plans = binding.planChains(
       specs,
       chains.map((c) => c.wraps.map((w) => ({ plugin: w.plugin, native: w.native }))),
     )
     chains.forEach((c, k) => {
-      const layers = plans[k].layers.map((i) => c.wraps[i].fn)
-      const run = composeWrappers(layers, c.method)
+      const order = plans[k].layers.map((i) => c.wraps[i].fn)
+      const prefix = plans[k].nativePrefix
       const instance = this._instances.get(c.clazz)
+      const run = composeWrappers(order, c.method)
+      // Over HTTP the native prefix already ran in Rust: the JS side runs the rest.
+      c.httpRun = prefix === 0 ? run : composeWrappers(order.slice(prefix), c.method)
+      c.nativeLayers = order
+        .slice(0, prefix)
+        .map((fn) => nativeSpec(fn).bound.layer)
+        .filter((id) => id !== null)
       // An own property of this engine's instance: the class prototype stays untouched.
       Object.defineProperty(instance, c.methodName, {
         value: function wrapped(...args) {
@@ -218,14 +227,51 @@ class Microservice {
     this._chainsApplied = true
   }
 
+  /** Creates (once per plugin object) the Rust plugin, and the layer for this wrapper. */
+  _bindNative(fn) {
+    const spec = nativeSpec(fn)
+    if (spec.bound) throw new Error(`a ${spec.kind} native layer was wrapped around two handlers; create one per handler`)
+    if (!this._nativePlugins) this._nativePlugins = new Map()
+    let id = this._nativePlugins.get(spec.plugin)
+    if (id === undefined) {
+      try {
+        id = this._native.createPlugin(spec.kind, spec.pluginOptions)
+      } catch (err) {
+        throw new Error(`Plugin ${spec.plugin.name} has invalid options: ${err.message}`, { cause: err })
+      }
+      this._nativePlugins.set(spec.plugin, id)
+    }
+    let layer
+    try {
+      layer = this._native.createLayer(id, spec.layerOptions)
+    } catch (err) {
+      throw new Error(`Plugin ${spec.plugin.name} has invalid route options: ${err.message}`, { cause: err })
+    }
+    spec.bound = { native: this._native, layer: layer ?? null }
+  }
+
+  /**
+   * `(ctx) => result`: the handler's chain as a route runs it. The chain's native
+   * prefix ran in Rust already (addRoute with this `handler` put it there).
+   */
+  routeInvoker(handler) {
+    const chain = this._methods.get(methodKey(handler.module, handler.methodName))
+    if (!chain || !chain.httpRun) throw new Error('routeInvoker() needs a handler of this engine, after the chains were applied')
+    const instance = this._instances.get(handler.module)
+    const run = chain.httpRun
+    return (ctx) => run(instance, [ctx])
+  }
+
   /** The low-level route API RoutePlugin uses: `handle(ctx)` answers one request. */
   addRoute({ methods, path, handle, handler }) {
     if (!this._native) throw new Error('addRoute() is only possible while the engine loads (from a plugin hook)')
     if (typeof handle !== 'function') throw new TypeError('addRoute({ handle }) needs a function')
     const list = (Array.isArray(methods) ? methods : [methods]).map((m) => String(m).toUpperCase())
     const id = this._routes.length
-    this._native.addRoute(list, path, id)
-    this._routes.push({ handle, handler })
+    const chain = handler && this._methods.get(methodKey(handler.module, handler.methodName))
+    const layers = chain && chain.nativeLayers && chain.nativeLayers.length > 0 ? chain.nativeLayers : null
+    this._native.addRoute(list, path, id, layers)
+    this._routes.push({ handle, handler, path })
   }
 
   _prepare() {
@@ -239,8 +285,8 @@ class Microservice {
         this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
         const statics = this.options.static
         if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
-        this._native.build((id, route, method, target, params, headers, body) =>
-          this._dispatch(id, route, method, target, params, headers, body),
+        this._native.build((id, route, method, target, params, headers, body, locals) =>
+          this._dispatch(id, route, method, target, params, headers, body, locals),
         )
         this._state = 'prepared'
       })()
@@ -255,12 +301,15 @@ class Microservice {
   // Called by Rust once per request that reaches JavaScript. It must never
   // throw (that would be an uncaught exception in a native callback) and must
   // always answer `id`, or the client waits for the handler timeout.
-  _dispatch(id, routeId, method, target, params, headers, body) {
+  _dispatch(id, routeId, method, target, params, headers, body, locals) {
     let result
     let ctx
     try {
       const route = this._routes[routeId]
-      ctx = new Context(new HttpRequest(method, target, params, headers, body), route.handler)
+      const req = new HttpRequest(method, target, params, headers, body)
+      req.routePath = route.path
+      ctx = new Context(req, route.handler)
+      if (locals) for (let i = 0; i < locals.length; i += 2) ctx.set(locals[i], JSON.parse(locals[i + 1]))
       result = route.handle(ctx)
     } catch (err) {
       result = Promise.reject(err)

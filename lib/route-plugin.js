@@ -67,8 +67,8 @@ class RoutePlugin {
       const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => m.toUpperCase())
       const paths = Array.isArray(opts.path) ? opts.path : [opts.path]
       const middlewares = [...global, ...(modOpts.routeMiddlewares || []), ...(opts.middlewares || [])]
-      const instance = engine.get(h.module)
-      const call = (ctx) => instance[h.methodName](ctx)
+      // The chain minus its native prefix, which runs in Rust before the request gets here.
+      const call = engine.routeInvoker(h)
       const chain = composeMiddlewares(middlewares, call)
       const handle = transform
         ? (ctx) => chain(ctx).catch((err) => transform(ctx, err, h))

@@ -28,6 +28,7 @@ type DispatchArgs = FnArgs<(
     Vec<String>,
     Vec<String>,
     Option<Buffer>,
+    Option<Vec<String>>,
 )>;
 /// Weak: in-process requests must not keep Node alive; a listening server holds `KeepAlive`.
 type DispatchFn = ThreadsafeFunction<JsRequest, (), DispatchArgs, Status, false, true>;
@@ -48,7 +49,7 @@ impl Dispatcher for TsfnDispatcher {
 }
 
 /// `[name, value, name, value, …]`, names lowercase as HTTP/1 delivers them.
-fn flat_headers(headers: &hyper::HeaderMap) -> Vec<String> {
+pub(super) fn flat_headers(headers: &hyper::HeaderMap) -> Vec<String> {
     let mut flat = Vec::with_capacity(headers.len() * 2);
     for (k, v) in headers {
         flat.push(k.as_str().to_owned());
@@ -58,7 +59,7 @@ fn flat_headers(headers: &hyper::HeaderMap) -> Vec<String> {
 }
 
 /// The inverse of [`flat_headers`]; a trailing name without a value is ignored.
-fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+pub(super) fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
     let mut pairs = Vec::with_capacity(flat.len() / 2);
     let mut it = flat.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
@@ -67,7 +68,21 @@ fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
     pairs
 }
 
+/// `[key, json, key, json, …]`, or None when no layer handed anything over.
+fn flat_locals(locals: Vec<(String, serde_json::Value)>) -> Option<Vec<String>> {
+    if locals.is_empty() {
+        return None;
+    }
+    let mut flat = Vec::with_capacity(locals.len() * 2);
+    for (k, v) in locals {
+        flat.push(k);
+        flat.push(v.to_string());
+    }
+    Some(flat)
+}
+
 fn to_args(req: JsRequest) -> DispatchArgs {
+    let locals = flat_locals(req.locals);
     let mut params = Vec::with_capacity(req.params.len() * 2);
     for (k, v) in req.params {
         params.push(k.to_string());
@@ -87,6 +102,7 @@ fn to_args(req: JsRequest) -> DispatchArgs {
         params,
         headers,
         body,
+        locals,
     ))
 }
 
@@ -123,12 +139,13 @@ pub struct EngineStats {
 
 #[napi]
 pub struct NativeEngine {
-    builder: Option<ServiceBuilder>,
+    pub(super) builder: Option<ServiceBuilder>,
     service: Option<Arc<Service>>,
     server: Arc<Mutex<Option<(ServerHandle, KeepAlive)>>>,
+    pub(super) natives: super::layers::Natives,
 }
 
-fn invalid(message: impl Into<String>) -> Error {
+pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
 }
 
@@ -156,10 +173,11 @@ impl NativeEngine {
             builder: Some(ServiceBuilder::new(config)),
             service: None,
             server: Arc::new(Mutex::new(None)),
+            natives: Default::default(),
         }
     }
 
-    fn builder(&mut self) -> Result<&mut ServiceBuilder> {
+    pub(super) fn builder(&mut self) -> Result<&mut ServiceBuilder> {
         self.builder.as_mut().ok_or_else(|| {
             Error::new(
                 Status::GenericFailure,
@@ -168,14 +186,20 @@ impl NativeEngine {
         })
     }
 
-    fn service(&self) -> Result<Arc<Service>> {
+    pub(super) fn service(&self) -> Result<Arc<Service>> {
         self.service
             .clone()
             .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is not built yet"))
     }
 
     #[napi]
-    pub fn add_route(&mut self, methods: Vec<String>, path: String, id: u32) -> Result<()> {
+    pub fn add_route(
+        &mut self,
+        methods: Vec<String>,
+        path: String,
+        id: u32,
+        layers: Option<Vec<u32>>,
+    ) -> Result<()> {
         let methods = methods
             .iter()
             .map(|m| {
@@ -183,8 +207,9 @@ impl NativeEngine {
                     .map_err(|_| invalid(format!("invalid HTTP method {m:?}")))
             })
             .collect::<Result<Vec<_>>>()?;
+        let layers = self.natives.resolve(&layers.unwrap_or_default())?;
         self.builder()?
-            .add_route(&methods, &path, id as usize)
+            .add_route_with_layers(&methods, &path, id as usize, layers)
             .map_err(|e| invalid(e.to_string()))
     }
 

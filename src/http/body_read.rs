@@ -10,11 +10,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::header::{HeaderValue, CONNECTION};
-use hyper::{Response, StatusCode};
+use hyper::StatusCode;
 use tokio::time::Instant;
 
-use super::body::Body;
-use super::reply::json_error;
+use crate::plugins::layer::Reply;
 
 /// Bytes of an oversized body read and discarded so the 413 reaches the client.
 pub const DRAIN_BUDGET: u64 = 1024 * 1024;
@@ -29,22 +28,23 @@ pub enum BodyError {
 
 impl BodyError {
     /// The JSON reply the client gets.
-    pub fn into_response(self) -> Response<Body> {
+    pub fn into_reply(self) -> Reply {
         match self {
             BodyError::TooLarge { limit } => {
-                let mut res = json_error(
+                let mut reply = Reply::error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     &format!("request body is larger than the limit of {limit} bytes"),
                 );
-                res.headers_mut()
+                reply
+                    .headers
                     .insert(CONNECTION, HeaderValue::from_static("close"));
-                res
+                reply
             }
-            BodyError::Timeout => json_error(
+            BodyError::Timeout => Reply::error(
                 StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive in time",
             ),
-            BodyError::Read(e) => json_error(
+            BodyError::Read(e) => Reply::error(
                 StatusCode::BAD_REQUEST,
                 &format!("could not read the request body: {e}"),
             ),
@@ -174,9 +174,9 @@ mod tests {
 
     #[tokio::test]
     async fn too_large_reply_closes_the_connection() {
-        let res = BodyError::TooLarge { limit: 5 }.into_response();
-        assert_eq!(res.status(), 413);
-        assert_eq!(res.headers()[CONNECTION], "close");
+        let reply = BodyError::TooLarge { limit: 5 }.into_reply();
+        assert_eq!(reply.status, 413);
+        assert_eq!(reply.headers[CONNECTION], "close");
     }
 
     #[tokio::test]

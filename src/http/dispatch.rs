@@ -21,8 +21,10 @@ pub struct JsRequest {
     /// Path and query, as received.
     pub target: String,
     pub params: Vec<(Arc<str>, String)>,
-    pub headers: HeaderMap,
+    pub headers: Arc<HeaderMap>,
     pub body: Bytes,
+    /// Values native layers handed over (e.g. JWT claims as "user"): `ctx.set(key, value)`.
+    pub locals: Vec<(String, serde_json::Value)>,
 }
 
 /// A handler's answer.

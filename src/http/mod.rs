@@ -3,6 +3,7 @@ pub mod body;
 pub mod body_read;
 pub mod config;
 pub mod dispatch;
+pub mod handler;
 pub mod reply;
 pub mod router;
 pub mod server;

@@ -71,7 +71,7 @@ async fn accept_loop(
         };
         let stream = tokio::select! {
             r = listener.accept() => match r {
-                Ok((s, _)) => s,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and similar: back off instead of spinning.
                     tracing::warn!(error = %e, "accept failed");
@@ -81,13 +81,15 @@ async fn accept_loop(
             },
             _ = stop.changed() => break,
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
+        let peer = Some(peer.ip());
         let svc = service.clone();
         let conn = builder.serve_connection(
             TokioIo::new(stream),
             service_fn(move |req| {
                 let svc = svc.clone();
-                async move { Ok::<_, Infallible>(svc.handle(req).await) }
+                async move { Ok::<_, Infallible>(svc.handle_from(req, peer).await) }
             }),
         );
         let conn = graceful.watch(conn);

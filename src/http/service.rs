@@ -1,21 +1,23 @@
-//! One request's way through the core: router, built-in routes, static
-//! files, then the handler (one call into JavaScript). The same path serves
-//! sockets and in-process requests.
+//! One request's way through the core: router, built-in routes and plugin
+//! endpoints, static files, then the handler's native layers and (at most)
+//! one call into JavaScript. The same path serves sockets and in-process
+//! requests.
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{HeaderValue, ALLOW};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 
-use super::body::{full, Body};
-use super::body_read::{read_limited, BodyError};
+use super::body::Body;
 use super::config::ServerConfig;
-use super::dispatch::{Dispatcher, JsRequest, JsResponse, Pending};
+use super::dispatch::{Dispatcher, JsResponse, Pending};
 use super::reply::{json, json_error};
 use super::router::{trie::TrieRouter, Lookup, RouteError, Router};
 use super::static_files::StaticFiles;
 use super::stats::{Stats, StatsSnapshot};
+use crate::plugins::layer::{Endpoint, NativeLayer, Reply};
 
 /// What `GET {prefix}/_version` reports.
 #[derive(Debug, Clone, Default)]
@@ -25,9 +27,17 @@ pub struct AppInfo {
     pub prefix: String,
 }
 
+/// A route's pattern and the native prefix of its handler's chain.
+pub(super) struct RouteEntry {
+    pub pattern: Arc<str>,
+    pub layers: Vec<Arc<dyn NativeLayer>>,
+}
+
 /// Collects routes and settings before the service starts serving.
 pub struct ServiceBuilder {
     router: TrieRouter,
+    routes: Vec<Option<RouteEntry>>,
+    endpoints: Vec<Endpoint>,
     info: Option<AppInfo>,
     statics: Option<StaticFiles>,
     config: ServerConfig,
@@ -37,6 +47,8 @@ impl ServiceBuilder {
     pub fn new(config: ServerConfig) -> Self {
         ServiceBuilder {
             router: TrieRouter::default(),
+            routes: Vec::new(),
+            endpoints: Vec::new(),
             info: None,
             statics: None,
             config,
@@ -50,10 +62,34 @@ impl ServiceBuilder {
         pattern: &str,
         id: usize,
     ) -> Result<(), RouteError> {
+        self.add_route_with_layers(methods, pattern, id, Vec::new())
+    }
+
+    /// Like [`ServiceBuilder::add_route`], with the native layers that run in
+    /// Rust (outermost first) before the handler is called.
+    pub fn add_route_with_layers(
+        &mut self,
+        methods: &[Method],
+        pattern: &str,
+        id: usize,
+        layers: Vec<Arc<dyn NativeLayer>>,
+    ) -> Result<(), RouteError> {
         for m in methods {
             self.router.add(m.clone(), pattern, id)?;
         }
+        if self.routes.len() <= id {
+            self.routes.resize_with(id + 1, || None);
+        }
+        self.routes[id] = Some(RouteEntry {
+            pattern: Arc::from(pattern),
+            layers,
+        });
         Ok(())
+    }
+
+    /// A route a plugin answers itself, in Rust (e.g. `GET /metrics`).
+    pub fn endpoint(&mut self, endpoint: Endpoint) {
+        self.endpoints.push(endpoint);
     }
 
     /// Enables `GET {prefix}/_version` and `GET /health`.
@@ -72,6 +108,8 @@ impl ServiceBuilder {
             .map(|i| format!("{}/_version", i.prefix.trim_end_matches('/')));
         Arc::new(Service {
             router: self.router,
+            routes: self.routes,
+            endpoints: self.endpoints,
             version_path,
             info: self.info,
             statics: self.statics,
@@ -86,13 +124,15 @@ impl ServiceBuilder {
 /// A built service: immutable routing, shared by the server and in-process requests.
 pub struct Service {
     router: TrieRouter,
+    pub(super) routes: Vec<Option<RouteEntry>>,
+    endpoints: Vec<Endpoint>,
     version_path: Option<String>,
     info: Option<AppInfo>,
     statics: Option<StaticFiles>,
-    dispatcher: Arc<dyn Dispatcher>,
-    pending: Pending,
-    stats: Stats,
-    config: ServerConfig,
+    pub(super) dispatcher: Arc<dyn Dispatcher>,
+    pub(super) pending: Pending,
+    pub(super) stats: Stats,
+    pub(super) config: ServerConfig,
 }
 
 /// Decrements the in-flight gauge however the request ends (even when the
@@ -119,8 +159,17 @@ impl Service {
         self.pending.complete(id, response)
     }
 
-    /// Answers one request. Never fails: every problem becomes a JSON reply.
+    /// Answers one in-process request (no client address).
     pub async fn handle<B>(&self, req: Request<B>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.handle_from(req, None).await
+    }
+
+    /// Answers one request from `peer`. Never fails: every problem becomes a JSON reply.
+    pub async fn handle_from<B>(&self, req: Request<B>, peer: Option<IpAddr>) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -129,7 +178,7 @@ impl Service {
         let _guard = InFlight(&self.stats);
         let path = req.uri().path().to_owned();
         match self.router.lookup(req.method(), &path) {
-            Lookup::Found(m) => self.call_handler(req, m.id, m.params).await,
+            Lookup::Found(m) => self.call_handler(req, m.id, m.params, peer, None).await,
             Lookup::MethodNotAllowed { allow } => {
                 // A route for another method must not hide a built-in or a static file.
                 if let Some(res) = self
@@ -138,24 +187,33 @@ impl Service {
                 {
                     return res;
                 }
-                let message = format!("{} is not allowed on {path}", req.method());
-                let mut res = json_error(StatusCode::METHOD_NOT_ALLOWED, &message);
-                let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
-                if let Ok(v) = HeaderValue::from_str(&list.join(", ")) {
-                    res.headers_mut().insert(ALLOW, v);
+                let refusal = method_not_allowed(req.method(), &path, &allow);
+                // A CORS preflight goes to the route of the method it asks about,
+                // so that route's native layers (the CORS plugin) can answer it.
+                if let Some(m) = self.preflight_target(&req, &path) {
+                    return self
+                        .call_handler(req, m.id, m.params, peer, Some(refusal))
+                        .await;
                 }
-                res
+                refusal.into()
             }
             Lookup::NotFound => self.fallback(req.method(), &path, req.headers()).await,
         }
     }
 
-    async fn fallback(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &hyper::HeaderMap,
-    ) -> Response<Body> {
+    fn preflight_target<B>(&self, req: &Request<B>, path: &str) -> Option<super::router::Matched> {
+        if req.method() != Method::OPTIONS || !req.headers().contains_key("origin") {
+            return None;
+        }
+        let asked = req.headers().get("access-control-request-method")?;
+        let asked = Method::from_bytes(asked.as_bytes()).ok()?;
+        match self.router.lookup(&asked, path) {
+            Lookup::Found(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    async fn fallback(&self, method: &Method, path: &str, headers: &HeaderMap) -> Response<Body> {
         match self.builtin_or_static(method, path, headers).await {
             Some(res) => res,
             None => json_error(
@@ -165,15 +223,16 @@ impl Service {
         }
     }
 
-    /// `_version`, `/health` and static files: answered in Rust when no route takes the request.
+    /// `_version`, `/health`, plugin endpoints and static files: answered in
+    /// Rust when no route takes the request.
     async fn builtin_or_static(
         &self,
         method: &Method,
         path: &str,
-        headers: &hyper::HeaderMap,
+        headers: &HeaderMap,
     ) -> Option<Response<Body>> {
+        let is_get = method == Method::GET || method == Method::HEAD;
         if let Some(info) = &self.info {
-            let is_get = method == Method::GET || method == Method::HEAD;
             if is_get && self.version_path.as_deref() == Some(path) {
                 let body = format!(
                     r#"{{"name":{},"version":{},"status":"running"}}"#,
@@ -186,117 +245,29 @@ impl Service {
                 return Some(json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()));
             }
         }
+        for e in &self.endpoints {
+            let method_ok = e.method == method || (e.method == Method::GET && is_get);
+            if method_ok && e.path == path {
+                return Some((e.handler)(&self.stats.snapshot()).into());
+            }
+        }
         match &self.statics {
             Some(statics) => statics.serve(method, path, headers).await,
             None => None,
         }
     }
-
-    async fn call_handler<B>(
-        &self,
-        req: Request<B>,
-        route: usize,
-        params: Vec<(Arc<str>, String)>,
-    ) -> Response<Body>
-    where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let (parts, body) = req.into_parts();
-        let body = match self.read_body(&parts.headers, body).await {
-            Ok(b) => b,
-            Err(res) => return res,
-        };
-        let target = parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| "/".to_owned());
-        let (id, rx) = self.pending.register();
-        let request = JsRequest {
-            id,
-            route,
-            method: parts.method,
-            target,
-            params,
-            headers: parts.headers,
-            body,
-        };
-        if let Err(e) = self.dispatcher.dispatch(request) {
-            self.pending.cancel(id);
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("handler unavailable: {e}"),
-            );
-        }
-        self.stats.js_call();
-        match tokio::time::timeout(self.config.handler_timeout, rx).await {
-            Ok(Ok(answer)) => into_response(answer),
-            Ok(Err(_)) => json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "handler ended without an answer",
-            ),
-            Err(_) => {
-                self.pending.cancel(id);
-                let ms = self.config.handler_timeout.as_millis();
-                json_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("handler did not answer within {ms} ms"),
-                )
-            }
-        }
-    }
-
-    async fn read_body<B>(
-        &self,
-        headers: &hyper::HeaderMap,
-        body: B,
-    ) -> Result<Bytes, Response<Body>>
-    where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let declared = headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        read_limited(
-            body,
-            declared,
-            self.config.body_limit,
-            self.config.body_timeout,
-        )
-        .await
-        .map_err(BodyError::into_response)
-    }
 }
 
-/// Builds the hyper response from a handler's answer. A header that is not
-/// valid HTTP is dropped rather than failing the whole response.
-pub fn into_response(answer: JsResponse) -> Response<Body> {
-    let mut res = Response::new(full(answer.body));
-    *res.status_mut() = if (200..=599).contains(&answer.status) {
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    } else {
-        tracing::warn!(
-            status = answer.status,
-            "a handler answered with a status outside 200-599; sent 500"
-        );
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let headers = res.headers_mut();
-    for (k, v) in answer.headers {
-        match (
-            HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(&v),
-        ) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::warn!(header = %k, "dropped a response header that is not valid HTTP"),
-        }
+fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> Reply {
+    let mut reply = Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{method} is not allowed on {path}"),
+    );
+    let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
+    if let Ok(v) = HeaderValue::from_str(&list.join(", ")) {
+        reply.headers.insert(ALLOW, v);
     }
-    res
+    reply
 }
 
 impl fmt::Debug for Service {

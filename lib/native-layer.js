@@ -1,0 +1,72 @@
+'use strict'
+
+// A native plugin's layer, as the JS chain sees it.
+//
+// `nativeLayer(plugin, kind, pluginOptions, layerOptions)` returns a wrapper
+// for `handler.wrap()`. The engine creates the Rust plugin once (per engine)
+// and one Rust layer per handler. While every outer layer is native too, the
+// layer runs in Rust before anything reaches JavaScript; otherwise this
+// function runs it from the JS chain, synchronously calling into Rust.
+
+const { Context, HttpResponse } = require('./context')
+const { toWire, errorWire } = require('./respond')
+
+const NATIVE = Symbol('nebula.native-layer')
+
+function headerRecord(flat) {
+  const out = {}
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i]
+    out[k] = out[k] === undefined ? flat[i + 1] : `${out[k]}, ${flat[i + 1]}`
+  }
+  return out
+}
+
+function toBuffer(body) {
+  if (body === null || body === undefined) return Buffer.alloc(0)
+  return Buffer.isBuffer(body) ? body : Buffer.from(body)
+}
+
+function nativeLayer(plugin, kind, pluginOptions = {}, layerOptions = {}) {
+  if (!plugin || typeof plugin !== 'object') throw new TypeError('nativeLayer(plugin, kind, …) needs the plugin object')
+  if (typeof kind !== 'string' || kind === '') throw new TypeError('nativeLayer(plugin, kind, …) needs a kind')
+  async function nativeLayerInJs(next, _instance, ...args) {
+    const bound = nativeLayerInJs[NATIVE].bound
+    const ctx = args[0]
+    // Not an HTTP call (engine.handler()), or no layer for this handler: nothing to do.
+    if (!bound || bound.layer === null || !(ctx instanceof Context)) return next()
+    const req = {
+      method: ctx.req.method,
+      target: ctx.req._target,
+      route: ctx.req.routePath || '',
+      headers: ctx.req._headers,
+    }
+    const verdict = bound.native.layerBefore(bound.layer, req)
+    for (let i = 0; i < verdict.locals.length; i += 2) ctx.set(verdict.locals[i], JSON.parse(verdict.locals[i + 1]))
+    if (verdict.respond) {
+      const r = verdict.respond
+      return new HttpResponse(r.body, r.status, headerRecord(r.headers))
+    }
+    let wire
+    try {
+      wire = await toWire(ctx, await next())
+    } catch (err) {
+      wire = errorWire(err)
+    }
+    const out = bound.native.layerAfter(bound.layer, verdict.token, req, {
+      status: wire[0],
+      headers: wire[1],
+      body: toBuffer(wire[2]),
+    })
+    return new HttpResponse(out.body, out.status, headerRecord(out.headers))
+  }
+  nativeLayerInJs[NATIVE] = { plugin, kind, pluginOptions, layerOptions, bound: undefined }
+  return nativeLayerInJs
+}
+
+/** The native spec of a wrapper made by nativeLayer(), or undefined. */
+function nativeSpec(wrapper) {
+  return wrapper[NATIVE]
+}
+
+module.exports = { nativeLayer, nativeSpec }

@@ -1,0 +1,224 @@
+//! Native plugins and layers as the JS face sees them: created by id, put on
+//! routes, and callable from the JS chain when a native layer sits inside
+//! TypeScript layers.
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use super::engine::{flat_headers, header_pairs, invalid, NativeEngine};
+use crate::http::handler::into_reply;
+use crate::http::JsResponse;
+use crate::plugins::layer::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+
+/// The engine's native plugins and layers, by id.
+#[derive(Default)]
+pub(super) struct Natives {
+    plugins: Vec<Arc<dyn NativePlugin>>,
+    layers: Vec<Arc<dyn NativeLayer>>,
+    /// Scratch space of layers whose `before` ran from JS and whose `after` is still due.
+    held: Mutex<HashMap<u32, hyper::http::Extensions>>,
+    next: AtomicU32,
+}
+
+impl Natives {
+    pub(super) fn resolve(&self, ids: &[u32]) -> Result<Vec<Arc<dyn NativeLayer>>> {
+        ids.iter().map(|&id| self.layer(id)).collect()
+    }
+
+    fn layer(&self, id: u32) -> Result<Arc<dyn NativeLayer>> {
+        self.layers
+            .get(id as usize)
+            .cloned()
+            .ok_or_else(|| invalid(format!("unknown native layer {id}")))
+    }
+}
+
+/// The request as a native layer called from JavaScript sees it.
+#[napi(object)]
+pub struct LayerRequest {
+    pub method: String,
+    pub target: String,
+    pub route: String,
+    /// `[name, value, …]`, names lowercase.
+    pub headers: Vec<String>,
+}
+
+/// An answer crossing the boundary.
+#[napi(object)]
+pub struct WireReply {
+    pub status: u32,
+    pub headers: Vec<String>,
+    pub body: Buffer,
+}
+
+#[napi(object)]
+pub struct LayerVerdict {
+    /// Set when the layer answered: the inner layers must not run.
+    pub respond: Option<WireReply>,
+    /// Values for `ctx.set(key, value)`: `[key, json, …]`.
+    pub locals: Vec<String>,
+    /// Pass to `layerAfter`.
+    pub token: u32,
+}
+
+fn to_wire(reply: Reply) -> WireReply {
+    WireReply {
+        status: u32::from(reply.status.as_u16()),
+        headers: flat_headers(&reply.headers),
+        body: Buffer::from(reply.body.to_vec()),
+    }
+}
+
+fn header_map(flat: Vec<String>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in header_pairs(flat) {
+        if let (Ok(name), Ok(value)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            hyper::header::HeaderValue::from_str(&v),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+struct OwnedRequest {
+    method: Method,
+    target: String,
+    route: String,
+    headers: HeaderMap,
+}
+
+impl OwnedRequest {
+    fn from_js(req: LayerRequest) -> Result<Self> {
+        let method = Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| invalid(format!("invalid HTTP method {:?}", req.method)))?;
+        Ok(OwnedRequest {
+            method,
+            target: req.target,
+            route: req.route,
+            headers: header_map(req.headers),
+        })
+    }
+
+    fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or("/")
+    }
+}
+
+#[napi]
+impl NativeEngine {
+    /// Creates native plugin `kind` from its options; returns its id.
+    #[napi]
+    pub fn create_plugin(&mut self, kind: String, options: serde_json::Value) -> Result<u32> {
+        let plugin = crate::plugins::create(&kind, &options).map_err(invalid)?;
+        let builder = self.builder()?;
+        for e in plugin.endpoints() {
+            builder.endpoint(e);
+        }
+        self.natives.plugins.push(plugin);
+        Ok((self.natives.plugins.len() - 1) as u32)
+    }
+
+    /// The layer of `plugin` for one handler; null when that handler needs none.
+    #[napi]
+    pub fn create_layer(&mut self, plugin: u32, options: serde_json::Value) -> Result<Option<u32>> {
+        let p = self
+            .natives
+            .plugins
+            .get(plugin as usize)
+            .cloned()
+            .ok_or_else(|| invalid(format!("unknown native plugin {plugin}")))?;
+        match p.layer(&options).map_err(invalid)? {
+            None => Ok(None),
+            Some(layer) => {
+                self.natives.layers.push(layer);
+                Ok(Some((self.natives.layers.len() - 1) as u32))
+            }
+        }
+    }
+
+    /// Runs a layer's `before` from the JS chain (the layer sits inside a TypeScript layer).
+    #[napi]
+    pub fn layer_before(&self, layer: u32, req: LayerRequest) -> Result<LayerVerdict> {
+        let layer = self.natives.layer(layer)?;
+        let req = OwnedRequest::from_js(req)?;
+        let mut locals = Vec::new();
+        let mut scratch = hyper::http::Extensions::new();
+        let mut ctx = LayerCtx {
+            method: &req.method,
+            path: req.path(),
+            target: &req.target,
+            route: &req.route,
+            params: &[],
+            headers: &req.headers,
+            peer: None,
+            started: Instant::now(),
+            locals: &mut locals,
+            scratch: &mut scratch,
+        };
+        let flow = layer.before(&mut ctx);
+        let token = self.natives.next.fetch_add(1, Ordering::Relaxed);
+        let respond = match flow {
+            Flow::Continue => None,
+            Flow::Respond(mut reply) => {
+                layer.after(&ctx, &mut reply);
+                Some(to_wire(reply))
+            }
+        };
+        if respond.is_none() {
+            self.natives.held.lock().insert(token, scratch);
+        }
+        let mut flat = Vec::with_capacity(locals.len() * 2);
+        for (k, v) in locals {
+            flat.push(k);
+            flat.push(v.to_string());
+        }
+        Ok(LayerVerdict {
+            respond,
+            locals: flat,
+            token,
+        })
+    }
+
+    /// Runs a layer's `after` on the answer the inner layers gave.
+    #[napi]
+    pub fn layer_after(
+        &self,
+        layer: u32,
+        token: u32,
+        req: LayerRequest,
+        reply: WireReply,
+    ) -> Result<WireReply> {
+        let layer = self.natives.layer(layer)?;
+        let mut scratch = self.natives.held.lock().remove(&token).unwrap_or_default();
+        let req = OwnedRequest::from_js(req)?;
+        let mut reply = into_reply(JsResponse {
+            status: u16::try_from(reply.status).unwrap_or(500),
+            headers: header_pairs(reply.headers),
+            body: Bytes::copy_from_slice(&reply.body),
+        });
+        let mut locals = Vec::new();
+        let ctx = LayerCtx {
+            method: &req.method,
+            path: req.path(),
+            target: &req.target,
+            route: &req.route,
+            params: &[],
+            headers: &req.headers,
+            peer: None,
+            started: Instant::now(),
+            locals: &mut locals,
+            scratch: &mut scratch,
+        };
+        layer.after(&ctx, &mut reply);
+        Ok(to_wire(reply))
+    }
+}

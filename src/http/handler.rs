@@ -1,0 +1,169 @@
+//! A routed request's way to its handler: the native layers in Rust, the
+//! body within its limits, then one call into JavaScript.
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
+use hyper::{HeaderMap, Request, Response, StatusCode};
+
+use super::body::{full, Body};
+use super::body_read::read_limited;
+use super::dispatch::{JsRequest, JsResponse};
+use super::service::Service;
+use crate::plugins::layer::{run_layers, LayerCtx, Reply};
+
+impl From<Reply> for Response<Body> {
+    fn from(reply: Reply) -> Self {
+        let mut res = Response::new(full(reply.body));
+        *res.status_mut() = reply.status;
+        *res.headers_mut() = reply.headers;
+        res
+    }
+}
+
+/// A handler's answer as a [`Reply`]. A header that is not valid HTTP is
+/// dropped rather than failing the whole response; a status outside 200–599
+/// becomes 500.
+pub fn into_reply(answer: JsResponse) -> Reply {
+    let status = if (200..=599).contains(&answer.status) {
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    } else {
+        tracing::warn!(
+            status = answer.status,
+            "a handler answered with a status outside 200-599; sent 500"
+        );
+        StatusCode::INTERNAL_SERVER_ERROR
+    };
+    let mut headers = HeaderMap::with_capacity(answer.headers.len());
+    for (k, v) in answer.headers {
+        match (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.append(name, value);
+            }
+            _ => tracing::warn!(header = %k, "dropped a response header that is not valid HTTP"),
+        }
+    }
+    Reply {
+        status,
+        headers,
+        body: answer.body,
+    }
+}
+
+/// Builds the hyper response from a handler's answer.
+pub fn into_response(answer: JsResponse) -> Response<Body> {
+    into_reply(answer).into()
+}
+
+impl Service {
+    /// Runs route `route`: its native layers, then the handler — or, for a
+    /// preflight re-routed here, `instead` when no layer answers it.
+    pub(super) async fn call_handler<B>(
+        &self,
+        req: Request<B>,
+        route: usize,
+        params: Vec<(Arc<str>, String)>,
+        peer: Option<IpAddr>,
+        instead: Option<Reply>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let started = Instant::now();
+        let (parts, body) = req.into_parts();
+        let headers = Arc::new(parts.headers);
+        let target = parts
+            .uri
+            .path_and_query()
+            .map(|pq| pq.as_str().to_owned())
+            .unwrap_or_else(|| "/".to_owned());
+        let path = parts.uri.path();
+        let entry = self.routes.get(route).and_then(Option::as_ref);
+        let (pattern, layers): (&str, &[_]) = match entry {
+            Some(e) => (&e.pattern, &e.layers),
+            None => ("", &[]),
+        };
+        let mut locals = Vec::new();
+        let mut scratch = hyper::http::Extensions::new();
+        let mut ctx = LayerCtx {
+            method: &parts.method,
+            path,
+            target: &target,
+            route: pattern,
+            params: &params,
+            headers: &headers,
+            peer,
+            started,
+            locals: &mut locals,
+            scratch: &mut scratch,
+        };
+        let inner = |locals| async {
+            match instead {
+                Some(reply) => reply,
+                None => {
+                    let request = JsRequest {
+                        id: 0,
+                        route,
+                        method: parts.method.clone(),
+                        target: target.clone(),
+                        params: params.clone(),
+                        headers: headers.clone(),
+                        body: Bytes::new(),
+                        locals,
+                    };
+                    self.run_handler(request, body).await
+                }
+            }
+        };
+        run_layers(layers, &mut ctx, inner).await.into()
+    }
+
+    /// Reads the body, hands the request to JavaScript and waits for the answer.
+    async fn run_handler<B>(&self, mut request: JsRequest, body: B) -> Reply
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let declared = request
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let limit = self.config.body_limit;
+        request.body = match read_limited(body, declared, limit, self.config.body_timeout).await {
+            Ok(b) => b,
+            Err(e) => return e.into_reply(),
+        };
+        let (id, rx) = self.pending.register();
+        request.id = id;
+        if let Err(e) = self.dispatcher.dispatch(request) {
+            self.pending.cancel(id);
+            return Reply::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("handler unavailable: {e}"),
+            );
+        }
+        self.stats.js_call();
+        match tokio::time::timeout(self.config.handler_timeout, rx).await {
+            Ok(Ok(answer)) => into_reply(answer),
+            Ok(Err(_)) => Reply::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "handler ended without an answer",
+            ),
+            Err(_) => {
+                self.pending.cancel(id);
+                let ms = self.config.handler_timeout.as_millis();
+                Reply::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("handler did not answer within {ms} ms"),
+                )
+            }
+        }
+    }
+}
