@@ -92,6 +92,8 @@ export interface MicroserviceOptions {
   maxConnections?: number
   /** Milliseconds stop() waits for in-flight requests. Default 30 000. */
   shutdownTimeout?: number
+  /** Largest streamed `Response` body a handler may return, in bytes; larger → 500. Default 16 MiB. */
+  responseLimit?: number
 }
 
 export type ResolvedOptions = Readonly<
@@ -108,6 +110,7 @@ export type ResolvedOptions = Readonly<
         | 'bodyTimeout'
         | 'maxConnections'
         | 'shutdownTimeout'
+        | 'responseLimit'
       >
     >
 >
@@ -154,8 +157,13 @@ export declare class Microservice {
   /** Runs a request through the Rust router and the plugin chain without a socket. */
   request(input: string | URL | Request, init?: RequestInit): Promise<Response>
   stats(): EngineStats
-  /** Low-level route registration (what RoutePlugin uses); only from a plugin hook. */
+  /**
+   * Low-level route registration (what RoutePlugin uses); only from a plugin hook.
+   * With `handler`, the native prefix of that handler's chain runs in Rust before `handle`.
+   */
   addRoute(route: RouteRegistration): void
+  /** `(ctx) => result`: the handler's chain minus its native prefix (for `addRoute`'s `handle`). */
+  routeInvoker(handler: HandlerMetadata): (ctx: Context) => Promise<unknown>
 }
 
 // ---------------------------------------------------------------- decorators
@@ -229,6 +237,8 @@ export declare class HttpRequest {
   readonly url: string
   /** Raw path, without the query. */
   readonly path: string
+  /** The matched route pattern, e.g. "/api/users/:id". */
+  readonly routePath: string
   param(name: string): string | undefined
   param(): Record<string, string>
   query(name: string): string | undefined

@@ -10,6 +10,8 @@ async function toInjected(input, init) {
   let headers = new Headers(init.headers)
   let body = init.body
   if (typeof Request !== 'undefined' && input instanceof Request) {
+    // Like fetch(): init overrides what the Request says.
+    if (init && Object.keys(init).length > 0) input = new Request(input, init)
     method = input.method
     url = new URL(input.url)
     headers = new Headers(input.headers)
@@ -28,7 +30,7 @@ async function toInjected(input, init) {
 function toWebResponse(method, res) {
   const headers = new Headers()
   for (let i = 0; i < res.headers.length; i += 2) headers.append(res.headers[i], res.headers[i + 1])
-  const nullBody = res.status === 204 || res.status === 304 || method === 'HEAD'
+  const nullBody = res.status === 204 || res.status === 205 || res.status === 304 || method === 'HEAD'
   return new Response(nullBody ? null : res.body, { status: res.status, headers })
 }
 

@@ -50,6 +50,8 @@ class Microservice {
     this._port = 0
     this._currentPlugin = -1
     this._chainsApplied = false
+    /** In-process requests in flight: stop() waits for them. */
+    this._injecting = new Set()
   }
 
   /** Registers a plugin; one with the same name replaces the earlier one in place. */
@@ -92,8 +94,12 @@ class Microservice {
     this._currentPlugin = index
     try {
       const out = fn.call(plugin, arg)
-      if (isThenable(out)) return Promise.resolve(out).catch((err) => Promise.reject(hookError(plugin, hook, err)))
-      return out
+      if (!isThenable(out)) return out
+      const settled = Promise.resolve(out).catch((err) => Promise.reject(hookError(plugin, hook, err)))
+      // Handled here so an engine used only through get()/handler() never sees an
+      // unhandled rejection; start() and request() still await it and fail with it.
+      settled.catch(() => {})
+      return settled
     } catch (err) {
       throw hookError(plugin, hook, err)
     } finally {
@@ -309,6 +315,10 @@ class Microservice {
       const req = new HttpRequest(method, target, params, headers, body)
       req.routePath = route.path
       ctx = new Context(req, route.handler)
+      // A little after Rust's own handler timeout (which answers 503), so a
+      // streamed body still being read then is cancelled, not left running.
+      ctx._deadline = Date.now() + this.options.handlerTimeout + STREAM_GRACE_MS
+      ctx._responseLimit = this.options.responseLimit
       if (locals) for (let i = 0; i < locals.length; i += 2) ctx.set(locals[i], JSON.parse(locals[i + 1]))
       result = route.handle(ctx)
     } catch (err) {
@@ -329,9 +339,27 @@ class Microservice {
   async start(port = 0) {
     if (this._startCalled) throw new Error('Engine is already started')
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid port ${port}: use 0-65535`)
+    if (this._state === 'stopped') throw new Error('Engine is stopped; create a new one')
     this._startCalled = true
+    this._starting = this._start(port)
+    try {
+      return await this._starting
+    } catch (err) {
+      // A failed start (e.g. the port is taken) may be retried.
+      this._startCalled = false
+      throw err
+    } finally {
+      this._starting = undefined
+    }
+  }
+
+  async _start(port) {
     await this._prepare()
-    for (const p of this._sorted) await this._call(p, 'onAfterStart', this, this._indexOf(p))
+    if (!this._afterStartDone) {
+      for (const p of this._sorted) await this._call(p, 'onAfterStart', this, this._indexOf(p))
+      this._afterStartDone = true
+    }
+    if (this._stopRequested) throw new Error('Engine was stopped while starting')
     this._port = await this._native.listen(this.options.hostname, port, keepAlive)
     this._state = 'started'
     return this._port
@@ -339,9 +367,15 @@ class Microservice {
 
   async stop() {
     if (this._state === 'stopped') return
+    // A start() in progress gives up before listening (or finishes), so nothing listens after stop().
+    this._stopRequested = true
+    if (this._starting) await this._starting.catch(() => {})
     const wasStarted = this._state === 'started'
     this._state = 'stopped'
-    if (wasStarted) await this._native.close()
+    const drains = []
+    if (wasStarted) drains.push(this._native.close())
+    if (this._injecting.size > 0) drains.push(Promise.allSettled([...this._injecting]))
+    await Promise.all(drains)
     this._port = 0
     const plugins = [...this._plugins.values()].reverse()
     for (const p of plugins) {
@@ -374,10 +408,21 @@ class Microservice {
     const instance = this.get(clazz)
     const fn = instance[methodName]
     if (typeof fn !== 'function') throw new Error(`${clazz.name} has no method ${String(methodName)}`)
-    return (...args) => fn.apply(instance, args)
+    return async (...args) => fn.apply(instance, args)
   }
 
   async request(input, init = {}) {
+    if (this._state === 'stopped') throw new Error('Engine is stopped')
+    const running = this._inject(input, init)
+    this._injecting.add(running)
+    try {
+      return await running
+    } finally {
+      this._injecting.delete(running)
+    }
+  }
+
+  async _inject(input, init) {
     await this._prepare()
     const req = await toInjected(input, init)
     const res = await this._native.inject(req.method, req.target, req.headers, req.body)
@@ -390,6 +435,8 @@ class Microservice {
     return this._native.stats()
   }
 }
+
+const STREAM_GRACE_MS = 250
 
 // Never called: while the server listens, the native side holds it to keep Node's event loop alive.
 function keepAlive() {}

@@ -11,12 +11,13 @@ const DEFAULTS = {
   bodyTimeout: 30_000,
   maxConnections: 10_000,
   shutdownTimeout: 30_000,
+  responseLimit: 16 * 1024 * 1024,
   disableDefaultPlugins: false,
 }
 
 // The native side takes these as 32-bit unsigned integers.
 const MAX = 0xffffffff
-const POSITIVE = ['bodyLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
+const POSITIVE = ['bodyLimit', 'responseLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
 
 /** Validates the options and returns them frozen, with the defaults filled in. */
 function resolveOptions(options) {
@@ -35,9 +36,20 @@ function resolveOptions(options) {
   if (options.modules !== undefined && !Array.isArray(options.modules)) {
     throw new TypeError('Microservice option "modules" must be an array of @Module classes')
   }
+  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+    throw new TypeError('Microservice option "prefix" must be a string')
+  }
   // An option given as `undefined` means "the default", not "undefined".
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
+  if (given.prefix !== undefined) given.prefix = normalizePrefix(given.prefix)
   return Object.freeze({ ...DEFAULTS, ...given })
+}
+
+/** "api/" → "/api", "/" → "". */
+function normalizePrefix(prefix) {
+  const trimmed = prefix.replace(/\/+$/, '')
+  if (trimmed === '') return ''
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`
 }
 
 module.exports = { DEFAULTS, resolveOptions }

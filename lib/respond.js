@@ -23,15 +23,60 @@ function bodyOf(body, headers) {
   return JSON.stringify(body)
 }
 
+const DEFAULT_RESPONSE_LIMIT = 16 * 1024 * 1024
+
+// Reads a streamed body within the response limit and the handler's deadline;
+// the stream is cancelled when either runs out.
+async function readBody(ctx, res) {
+  const limit = ctx._responseLimit ?? DEFAULT_RESPONSE_LIMIT
+  const reader = res.body.getReader()
+  const chunks = []
+  let size = 0
+  let timer
+  const deadline =
+    ctx._deadline === undefined
+      ? undefined
+      : new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('the response body did not end before the handler timeout')),
+            Math.max(0, ctx._deadline - Date.now()),
+          )
+        })
+  try {
+    for (;;) {
+      const { done, value } = await (deadline ? Promise.race([reader.read(), deadline]) : reader.read())
+      if (done) break
+      size += value.byteLength
+      if (size > limit) throw new Error(`the response body is larger than the limit of ${limit} bytes`)
+      chunks.push(value)
+    }
+  } catch (err) {
+    reader.cancel(err).catch(() => {})
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+  return Buffer.concat(chunks)
+}
+
 async function fromWebResponse(ctx, res) {
   const own = {}
+  // A fetch() result's body is already decoded: its Content-Encoding no longer applies.
+  const decoded = res.type !== 'default'
   res.headers.forEach((v, k) => {
-    if (k !== 'set-cookie') own[k] = v
+    if (k === 'set-cookie' || (decoded && k === 'content-encoding')) return
+    own[k] = v
   })
   const flat = flatten(ctx._headers, own)
   for (const cookie of res.headers.getSetCookie ? res.headers.getSetCookie() : []) flat.push('set-cookie', cookie)
-  const body = res.body === null ? null : Buffer.from(await res.arrayBuffer())
+  const body = res.body === null ? null : await readBody(ctx, res)
   return [res.status, flat, body]
+}
+
+function lowerKeys(headers) {
+  const out = {}
+  if (headers) for (const k of Object.keys(headers)) out[k.toLowerCase()] = headers[k]
+  return out
 }
 
 /** Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream, else JSON. */
@@ -40,7 +85,7 @@ function toWire(ctx, value) {
     return [ctx._status ?? 204, flatten(ctx._headers), null]
   }
   if (value instanceof HttpResponse) {
-    const own = { ...value.headers }
+    const own = lowerKeys(value.headers)
     const body = bodyOf(value.body, own)
     return [value.status, flatten(ctx._headers, own), body]
   }
@@ -53,6 +98,7 @@ function toWire(ctx, value) {
     return [ctx._status ?? 200, flatten(ctx._headers, own), bodyOf(value, own)]
   }
   const json = JSON.stringify(value)
+  if (json === undefined) throw new TypeError(`a handler returned a ${typeof value}, which cannot be sent as JSON`)
   return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'application/json; charset=utf-8', ...pick(ctx) }), json]
 }
 

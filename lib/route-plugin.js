@@ -71,7 +71,13 @@ class RoutePlugin {
       const call = engine.routeInvoker(h)
       const chain = composeMiddlewares(middlewares, call)
       const handle = transform
-        ? (ctx) => chain(ctx).catch((err) => transform(ctx, err, h))
+        ? (ctx) =>
+            chain(ctx).catch(async (err) => {
+              const answer = await transform(ctx, err, h)
+              // Nothing from the transformer: the default error reply, not a silent 204.
+              if (answer === undefined) throw err
+              return answer
+            })
         : chain
       for (const p of paths) {
         engine.addRoute({ methods, path: joinPath(this.options.prefix, modOpts.routePrefix, p), handle, handler: h })

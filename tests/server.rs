@@ -156,3 +156,31 @@ async fn stop_closes_busy_connection_after_shutdown_timeout() {
         String::from_utf8_lossy(&sent)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_is_sent_while_a_partial_next_request_is_buffered() {
+    let (svc, rx, handle) = start(ServerConfig::default()).await;
+    spawn_echo(svc, rx);
+    let mut conn = RawConn::connect(handle.local_addr()).await;
+    // A whole request, then the first bytes of the next one in the same write.
+    conn.send(&format!("{}GET /two HTTP/1.1\r\nHo", get("/one")))
+        .await;
+    let a = conn.expect_response().await;
+    assert_eq!((a.status, a.text()), (200, "/one"));
+    conn.send("st: test\r\n\r\n").await;
+    let b = conn.expect_response().await;
+    assert_eq!((b.status, b.text()), (200, "/two"));
+    handle.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_request_line_gets_400_not_silence() {
+    let (svc, rx, handle) = start(ServerConfig::default()).await;
+    spawn_echo(svc, rx);
+    let mut conn = RawConn::connect(handle.local_addr()).await;
+    conn.send("G@T / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let sent = conn.expect_closed().await;
+    let text = String::from_utf8_lossy(&sent);
+    assert!(text.starts_with("HTTP/1.1 400"), "got {text:?}");
+    handle.stop().await;
+}

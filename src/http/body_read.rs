@@ -15,8 +15,9 @@ use tokio::time::Instant;
 
 use crate::plugins::layer::Reply;
 
-/// Bytes of an oversized body read and discarded so the 413 reaches the client.
-pub const DRAIN_BUDGET: u64 = 1024 * 1024;
+/// Bytes beyond the limit read and discarded so the 413 reaches the client
+/// (larger uploads are cut off: the client may then see a reset).
+pub const DRAIN_BUDGET: u64 = 8 * 1024 * 1024;
 
 /// Why a body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +67,7 @@ where
     let deadline = Instant::now() + timeout;
     let mut body = pin!(body);
     if let Some(n) = declared.filter(|n| *n > limit as u64) {
-        if n <= DRAIN_BUDGET {
+        if n <= limit as u64 + DRAIN_BUDGET {
             drain(body.as_mut(), deadline).await;
         }
         return Err(BodyError::TooLarge { limit });

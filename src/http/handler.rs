@@ -38,6 +38,11 @@ pub fn into_reply(answer: JsResponse) -> Reply {
     };
     let mut headers = HeaderMap::with_capacity(answer.headers.len());
     for (k, v) in answer.headers {
+        if is_framing(&k) {
+            // The body is complete in memory: hyper frames it. A copied
+            // Content-Length or Transfer-Encoding would corrupt the connection.
+            continue;
+        }
         match (
             HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(&v),
@@ -52,6 +57,32 @@ pub fn into_reply(answer: JsResponse) -> Reply {
         status,
         headers,
         body: answer.body,
+    }
+}
+
+fn is_framing(name: &str) -> bool {
+    [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+    ]
+    .iter()
+    .any(|f| name.eq_ignore_ascii_case(f))
+}
+
+/// Forgets a pending request if its client goes away before the answer.
+struct PendingGuard<'a> {
+    service: &'a Service,
+    id: u32,
+    armed: bool,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.service.pending.cancel(self.id);
+        }
     }
 }
 
@@ -141,23 +172,28 @@ impl Service {
             Err(e) => return e.into_reply(),
         };
         let (id, rx) = self.pending.register();
+        let mut guard = PendingGuard {
+            service: self,
+            id,
+            armed: true,
+        };
         request.id = id;
         if let Err(e) = self.dispatcher.dispatch(request) {
-            self.pending.cancel(id);
             return Reply::error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &format!("handler unavailable: {e}"),
             );
         }
         self.stats.js_call();
-        match tokio::time::timeout(self.config.handler_timeout, rx).await {
+        let outcome = tokio::time::timeout(self.config.handler_timeout, rx).await;
+        guard.armed = outcome.is_err();
+        match outcome {
             Ok(Ok(answer)) => into_reply(answer),
             Ok(Err(_)) => Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "handler ended without an answer",
             ),
             Err(_) => {
-                self.pending.cancel(id);
                 let ms = self.config.handler_timeout.as_millis();
                 Reply::error(
                     StatusCode::SERVICE_UNAVAILABLE,

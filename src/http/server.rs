@@ -57,8 +57,9 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .max_headers(config.max_headers)
-        .keep_alive(true)
-        .pipeline_flush(true);
+        // No pipeline_flush: with it hyper holds a response back while more
+        // input is buffered (a stray CRLF, a partial next request, a parse error).
+        .keep_alive(true);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
