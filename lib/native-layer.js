@@ -27,14 +27,24 @@ function toBuffer(body) {
   return Buffer.isBuffer(body) ? body : Buffer.from(body)
 }
 
-function nativeLayer(plugin, kind, pluginOptions = {}, layerOptions = {}) {
+/**
+ * @param {object} [hooks]
+ * @param {(next, instance, args, call) => any} [hooks.direct] runs for calls that are not
+ *   HTTP requests (engine.handler(), instance methods); `call(op, arg)` is the layer's
+ *   plugin-specific operation in Rust (a Promise).
+ */
+function nativeLayer(plugin, kind, pluginOptions = {}, layerOptions = {}, hooks = {}) {
   if (!plugin || typeof plugin !== 'object') throw new TypeError('nativeLayer(plugin, kind, …) needs the plugin object')
   if (typeof kind !== 'string' || kind === '') throw new TypeError('nativeLayer(plugin, kind, …) needs a kind')
   async function nativeLayerInJs(next, _instance, ...args) {
     const bound = nativeLayerInJs[NATIVE].bound
     const ctx = args[0]
-    // Not an HTTP call (engine.handler()), or no layer for this handler: nothing to do.
-    if (!bound || bound.layer === null || !(ctx instanceof Context)) return next()
+    if (!bound || bound.layer === null) return next()
+    if (!(ctx instanceof Context)) {
+      // Not an HTTP call (engine.handler()): the plugin's direct path, if it has one.
+      if (!hooks.direct) return next()
+      return hooks.direct(next, _instance, args, (op, arg) => bound.native.layerCall(bound.layer, op, arg))
+    }
     const req = {
       method: ctx.req.method,
       target: ctx.req._target,

@@ -172,6 +172,9 @@ impl NativeEngine {
                 layer.after(&ctx, &mut reply);
                 Some(to_wire(reply))
             }
+            // A layer that must wait (I/O) only runs in the Rust prefix: from the
+            // JS chain it is skipped rather than blocking Node's thread.
+            Flow::Pending(_) => None,
         };
         if respond.is_none() {
             self.natives.held.lock().insert(token, scratch);
@@ -186,6 +189,20 @@ impl NativeEngine {
             locals: flat,
             token,
         })
+    }
+
+    /// A plugin-specific operation of a layer (see `NativeLayer::call`).
+    #[napi(ts_return_type = "Promise<any>")]
+    pub fn layer_call<'env>(
+        &self,
+        env: &'env Env,
+        layer: u32,
+        op: String,
+        arg: serde_json::Value,
+    ) -> Result<PromiseRaw<'env, serde_json::Value>> {
+        let layer = self.natives.layer(layer)?;
+        let call = layer.call(&op, arg);
+        env.spawn_future(async move { call.await.map_err(invalid) })
     }
 
     /// Runs a layer's `after` on the answer the inner layers gave.

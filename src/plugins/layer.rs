@@ -76,13 +76,27 @@ pub struct LayerCtx<'a> {
     pub scratch: &'a mut hyper::http::Extensions,
 }
 
+/// A boxed future, for layers that must wait (e.g. a cache lookup in Redis).
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'static>>;
+
 /// What `before` decided.
-#[derive(Debug)]
 pub enum Flow {
     /// Go on to the inner layers.
     Continue,
     /// Answer now; the inner layers and the handler do not run.
     Respond(Reply),
+    /// Decide later: the future yields `Continue` or `Respond` (never `Pending` again).
+    Pending(BoxFuture<Flow>),
+}
+
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Flow::Continue => f.write_str("Continue"),
+            Flow::Respond(r) => f.debug_tuple("Respond").field(r).finish(),
+            Flow::Pending(_) => f.write_str("Pending"),
+        }
+    }
 }
 
 /// One plugin's layer for one handler (its options for that handler baked in).
@@ -98,6 +112,17 @@ pub trait NativeLayer: Send + Sync + 'static {
     /// Runs on every answer that comes back through this layer, including
     /// answers made by inner layers and error replies.
     fn after(&self, _ctx: &LayerCtx<'_>, _reply: &mut Reply) {}
+
+    /// A plugin-specific operation the JS face calls directly (e.g. the cache's
+    /// `get`/`set` of method results for `engine.handler()` calls).
+    fn call(
+        &self,
+        op: &str,
+        _arg: serde_json::Value,
+    ) -> BoxFuture<Result<serde_json::Value, String>> {
+        let message = format!("{} has no operation {op:?}", self.name());
+        Box::pin(async move { Err(message) })
+    }
 }
 
 /// Answers a request to a plugin's own endpoint (e.g. `GET /metrics`) in Rust.
@@ -139,7 +164,11 @@ where
     let mut reply = None;
     for layer in layers {
         entered += 1;
-        if let Flow::Respond(r) = layer.before(ctx) {
+        let mut flow = layer.before(ctx);
+        if let Flow::Pending(later) = flow {
+            flow = later.await;
+        }
+        if let Flow::Respond(r) = flow {
             reply = Some(r);
             break;
         }
