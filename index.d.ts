@@ -239,6 +239,8 @@ export declare class HttpRequest {
   readonly path: string
   /** The matched route pattern, e.g. "/api/users/:id". */
   readonly routePath: string
+  /** The client's address (undefined for in-process requests). */
+  readonly ip: string | undefined
   param(name: string): string | undefined
   param(): Record<string, string>
   query(name: string): string | undefined
@@ -309,4 +311,182 @@ export declare class DuplicateModuleError extends Error {
 export declare class HttpError extends Error {
   constructor(status: number, message: string, options?: { cause?: unknown })
   readonly status: number
+}
+
+// ---------------------------------------------------------------- native plugins
+// Each is a Rust layer in the handler's onion. While every layer outside it is
+// native too, it runs before anything reaches JavaScript.
+
+/** Who a request counts against. */
+export type RateLimitKey = 'ip' | { header: string } | { claim: string }
+
+export interface RateLimitOptions {
+  /** Requests per window per key. Default 100. */
+  maxRequests?: number
+  /** Window length (ms). Default 60000. */
+  windowMs?: number
+  /** Default "ip" (client address; IPv6 by /64; in-process requests share "local"). */
+  key?: RateLimitKey
+  /** Keys remembered per counter set at most (evicted beyond). Default 100000. */
+  maxKeys?: number
+}
+
+/** `@Module(name, { ... })` keys read by RateLimitPlugin. */
+export interface RateLimitModuleOptions {
+  rateLimitMaxRequests?: number
+  rateLimitWindowMs?: number
+}
+
+/** `@Route({ ... })` keys read by RateLimitPlugin. */
+export interface RateLimitRouteOptions extends RateLimitModuleOptions {
+  /** false: this route is not limited. */
+  rateLimit?: boolean
+}
+
+/** Token-bucket rate limiting in Rust (SECURITY). 429 with Retry-After; RateLimit-* headers. */
+export declare class RateLimitPlugin implements Plugin<RateLimitModuleOptions> {
+  constructor(options?: RateLimitOptions)
+  readonly name: 'rate-limit'
+  readonly priority: number
+  readonly options: Readonly<Required<RateLimitOptions>>
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<RateLimitModuleOptions>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+export interface JwtAuthOptions {
+  /** Pinned: a token whose header names another algorithm (or "none") is refused. */
+  algorithm: 'HS256' | 'RS256' | 'ES256'
+  /** HS256 shared secret, at least 32 bytes. */
+  secret?: string
+  /** RS256/ES256 public key, PEM ("PUBLIC KEY"; "RSA PUBLIC KEY" also for RS256). RSA at least 2048 bits; ES256 needs P-256. */
+  publicKey?: string
+  /** Required `iss`. */
+  issuer?: string
+  /** Accepted `aud` value(s); a token must name at least one. */
+  audience?: string | string[]
+  /** Clock skew for exp/nbf in seconds, 0..300. Default 5. */
+  leeway?: number
+  /** Claim holding permissions (array or space-separated string). Default "permissions". */
+  claimsPermissions?: string
+  /** Claim holding roles (array or space-separated string). Default "roles". */
+  claimsRoles?: string
+}
+
+/** Module options read by JwtAuthPlugin. */
+export interface JwtModuleOptions {
+  jwtPermissions?: string[]
+  jwtRoles?: string[]
+}
+
+/** Route options read by JwtAuthPlugin. */
+export interface JwtRouteOptions {
+  public?: boolean
+  permissions?: string[]
+  roles?: string[]
+}
+
+/** Verifies `Authorization: Bearer` JWTs in Rust (SECURITY); claims as `ctx.get("user")`. */
+export declare class JwtAuthPlugin implements Plugin<JwtModuleOptions> {
+  /** Throws a TypeError naming the option. */
+  constructor(options: JwtAuthOptions)
+  readonly name: 'jwt-auth'
+  readonly priority: 100
+  readonly options: Readonly<JwtAuthOptions>
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<JwtModuleOptions>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+export interface CorsOptions {
+  /** `"*"` (default) or exact origins (`https://app.example.com`, `null`) and `scheme://*.domain` patterns. */
+  origins?: '*' | string[]
+  /** Default `["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE"]`. */
+  methods?: string[]
+  /** Default: echo the preflight's `Access-Control-Request-Headers`. */
+  allowedHeaders?: string[]
+  /** Response headers the page may read. Default `[]`. */
+  exposedHeaders?: string[]
+  /** `Access-Control-Allow-Credentials: true`; with `origins: "*"` the origin is echoed. Default `false`. */
+  credentials?: boolean
+  /** `Access-Control-Max-Age` in seconds. Default: not sent. */
+  maxAge?: number
+}
+
+/** `cors` in `@Module(name, { cors })` or `@Route({ cors })`: `false` turns CORS off, an object overrides (route over module). */
+export type CorsOverride = boolean | CorsOptions
+
+/** CORS in Rust (SECURITY); preflights answered without JavaScript. */
+export declare class CorsPlugin implements Plugin<ModuleOptions & { cors?: CorsOverride }> {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: CorsOptions)
+  readonly name: 'cors'
+  readonly priority: 100
+  readonly options: CorsOptions
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<ModuleOptions & { cors?: CorsOverride }>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+export interface CompressionOptions {
+  /** Smallest body compressed, in bytes. Default 1024. */
+  threshold?: number
+  /** Codings offered, in the server's preference order. Default `["br", "gzip"]`. */
+  encodings?: Array<'br' | 'gzip'>
+  /** 1–9 for both codings. Default: gzip 6, brotli 4. */
+  level?: number
+}
+
+/** `compression` in `@Module(name, { compression })` or `@Route({ compression })`. */
+export type CompressionOverride = boolean | CompressionOptions
+
+/** gzip/br compression of answers in Rust (PERFORMANCE). */
+export declare class CompressionPlugin implements Plugin<ModuleOptions & { compression?: CompressionOverride }> {
+  constructor(options?: CompressionOptions)
+  readonly name: 'compression'
+  readonly priority: 400
+  readonly options: CompressionOptions
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<ModuleOptions & { compression?: CompressionOverride }>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+export interface LoggerPluginOptions {
+  /** Line format. Default "json". */
+  format?: 'json' | 'pretty'
+  /** Header the request id is read from and written to. Default "x-request-id". */
+  requestIdHeader?: string
+  /** Where lines are printed. Default "stdout". */
+  output?: 'stdout' | 'stderr'
+}
+
+/** Access log written from Rust + request ids (`ctx.get("requestId")`). Priority LOGGING. Module/route option `accessLog: false`. */
+export declare class LoggerPlugin implements Plugin {
+  constructor(options?: LoggerPluginOptions)
+  readonly name: 'logger'
+  readonly priority: number
+  readonly options: Readonly<Required<LoggerPluginOptions>>
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<{ accessLog?: boolean }>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+export interface MetricsPluginOptions {
+  /** Path of the GET endpoint. Default "/metrics". */
+  path?: string
+  /** Histogram upper bounds in seconds, strictly increasing, 1–64 of them. */
+  buckets?: number[]
+  /** Metric name prefix. Default "nebula_". */
+  prefix?: string
+}
+
+/** Prometheus metrics answered in Rust. Priority SYSTEM. Module/route option `metrics: false`. */
+export declare class MetricsPlugin implements Plugin {
+  constructor(options?: MetricsPluginOptions)
+  readonly name: 'metrics'
+  readonly priority: number
+  readonly options: Readonly<{ path: string; prefix: string; buckets: readonly number[] }>
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<{ metrics?: boolean }>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
 }

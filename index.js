@@ -10,6 +10,13 @@ const { RoutePlugin } = require('./lib/route-plugin')
 const { Factory, Testing } = require('./lib/factory')
 const { Context, HttpRequest, HttpResponse } = require('./lib/context')
 const { PluginNameRequiredError, ModuleConfigValidationError, DuplicateModuleError, HttpError } = require('./lib/errors')
+// Native plugins: Rust layers in the same priority onion.
+const { RateLimitPlugin } = require('./lib/plugins/rate-limit')
+const { JwtAuthPlugin } = require('./lib/plugins/jwt-auth')
+const { CorsPlugin } = require('./lib/plugins/cors')
+const { CompressionPlugin } = require('./lib/plugins/compression')
+const { LoggerPlugin } = require('./lib/plugins/logger')
+const { MetricsPlugin } = require('./lib/plugins/metrics')
 
 module.exports = {
   Microservice,
@@ -28,4 +35,10 @@ module.exports = {
   PluginNameRequiredError,
   ModuleConfigValidationError,
   DuplicateModuleError,
+  RateLimitPlugin,
+  JwtAuthPlugin,
+  CorsPlugin,
+  CompressionPlugin,
+  LoggerPlugin,
+  MetricsPlugin,
 }

@@ -17,5 +17,11 @@ export const {
   PluginNameRequiredError,
   ModuleConfigValidationError,
   DuplicateModuleError,
+  RateLimitPlugin,
+  JwtAuthPlugin,
+  CorsPlugin,
+  CompressionPlugin,
+  LoggerPlugin,
+  MetricsPlugin,
 } = nebula
 export default nebula

@@ -24,7 +24,9 @@ class HttpRequest {
     this._query = undefined
     this._json = undefined
     /** The matched route pattern, e.g. "/api/users/:id". */
-    this.routePath = ""
+    this.routePath = ''
+    /** The client's address (undefined for in-process requests). */
+    this.ip = undefined
   }
 
   get path() {
@@ -119,6 +121,8 @@ class Context {
     this._status = undefined
     this._headers = undefined
     this._vars = undefined
+    /** What native layers handed over, as received: `[key, json, …]`. */
+    this._nativeLocals = undefined
   }
 
   status(code) {

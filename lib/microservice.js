@@ -7,7 +7,7 @@ const { Context, HttpRequest } = require('./context')
 const { toWire, errorWire } = require('./respond')
 const { toInjected, toWebResponse } = require('./inject')
 const { resolveOptions } = require('./options')
-const { nativeSpec } = require('./native-layer')
+const { nativeSpec, declaredNative } = require('./native-layer')
 const { RoutePlugin } = require('./route-plugin')
 const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
 const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
@@ -119,6 +119,11 @@ class Microservice {
       maxConnections: this.options.maxConnections,
       shutdownTimeoutMs: this.options.shutdownTimeout,
     })
+
+    for (const p of plugins) {
+      const declared = declaredNative(p)
+      if (declared) this._nativePluginId(p, declared.kind, declared.options)
+    }
 
     const modules = this._loadModules()
     this._validateModules(modules, plugins)
@@ -237,16 +242,7 @@ class Microservice {
   _bindNative(fn) {
     const spec = nativeSpec(fn)
     if (spec.bound) throw new Error(`a ${spec.kind} native layer was wrapped around two handlers; create one per handler`)
-    if (!this._nativePlugins) this._nativePlugins = new Map()
-    let id = this._nativePlugins.get(spec.plugin)
-    if (id === undefined) {
-      try {
-        id = this._native.createPlugin(spec.kind, spec.pluginOptions)
-      } catch (err) {
-        throw new Error(`Plugin ${spec.plugin.name} has invalid options: ${err.message}`, { cause: err })
-      }
-      this._nativePlugins.set(spec.plugin, id)
-    }
+    const id = this._nativePluginId(spec.plugin, spec.kind, spec.pluginOptions)
     let layer
     try {
       layer = this._native.createLayer(id, spec.layerOptions)
@@ -254,6 +250,21 @@ class Microservice {
       throw new Error(`Plugin ${spec.plugin.name} has invalid route options: ${err.message}`, { cause: err })
     }
     spec.bound = { native: this._native, layer: layer ?? null }
+  }
+
+  /** The Rust plugin behind a JS plugin object, created once per engine. */
+  _nativePluginId(plugin, kind, options) {
+    if (!this._nativePlugins) this._nativePlugins = new Map()
+    let id = this._nativePlugins.get(plugin)
+    if (id === undefined) {
+      try {
+        id = this._native.createPlugin(kind, options)
+      } catch (err) {
+        throw new Error(`Plugin ${plugin.name} has invalid options: ${err.message}`, { cause: err })
+      }
+      this._nativePlugins.set(plugin, id)
+    }
+    return id
   }
 
   /**
@@ -291,8 +302,8 @@ class Microservice {
         this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
         const statics = this.options.static
         if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
-        this._native.build((id, route, method, target, params, headers, body, locals) =>
-          this._dispatch(id, route, method, target, params, headers, body, locals),
+        this._native.build((id, route, method, target, params, headers, body, locals, peer) =>
+          this._dispatch(id, route, method, target, params, headers, body, locals, peer),
         )
         this._state = 'prepared'
       })()
@@ -307,19 +318,23 @@ class Microservice {
   // Called by Rust once per request that reaches JavaScript. It must never
   // throw (that would be an uncaught exception in a native callback) and must
   // always answer `id`, or the client waits for the handler timeout.
-  _dispatch(id, routeId, method, target, params, headers, body, locals) {
+  _dispatch(id, routeId, method, target, params, headers, body, locals, peer) {
     let result
     let ctx
     try {
       const route = this._routes[routeId]
       const req = new HttpRequest(method, target, params, headers, body)
       req.routePath = route.path
+      req.ip = peer ?? undefined
       ctx = new Context(req, route.handler)
       // A little after Rust's own handler timeout (which answers 503), so a
       // streamed body still being read then is cancelled, not left running.
       ctx._deadline = Date.now() + this.options.handlerTimeout + STREAM_GRACE_MS
       ctx._responseLimit = this.options.responseLimit
-      if (locals) for (let i = 0; i < locals.length; i += 2) ctx.set(locals[i], JSON.parse(locals[i + 1]))
+      if (locals) {
+        ctx._nativeLocals = locals
+        for (let i = 0; i < locals.length; i += 2) ctx.set(locals[i], JSON.parse(locals[i + 1]))
+      }
       result = route.handle(ctx)
     } catch (err) {
       result = Promise.reject(err)

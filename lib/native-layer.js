@@ -12,6 +12,21 @@ const { Context, HttpResponse } = require('./context')
 const { toWire, errorWire } = require('./respond')
 
 const NATIVE = Symbol('nebula.native-layer')
+const NATIVE_PLUGIN = Symbol('nebula.native-plugin')
+
+/**
+ * Marks `plugin` as backed by native plugin `kind`: the engine creates it when it
+ * loads, even if no handler gets one of its layers (e.g. a plugin that serves an
+ * endpoint like /metrics).
+ */
+function declareNative(plugin, kind, options = {}) {
+  plugin[NATIVE_PLUGIN] = { kind, options }
+  return plugin
+}
+
+function declaredNative(plugin) {
+  return plugin[NATIVE_PLUGIN]
+}
 
 function headerRecord(flat) {
   const out = {}
@@ -50,9 +65,14 @@ function nativeLayer(plugin, kind, pluginOptions = {}, layerOptions = {}, hooks 
       target: ctx.req._target,
       route: ctx.req.routePath || '',
       headers: ctx.req._headers,
+      peer: ctx.req.ip,
+      locals: ctx._nativeLocals,
     }
     const verdict = bound.native.layerBefore(bound.layer, req)
-    for (let i = 0; i < verdict.locals.length; i += 2) ctx.set(verdict.locals[i], JSON.parse(verdict.locals[i + 1]))
+    if (verdict.locals.length > 0) {
+      ctx._nativeLocals = [...(ctx._nativeLocals || []), ...verdict.locals]
+      for (let i = 0; i < verdict.locals.length; i += 2) ctx.set(verdict.locals[i], JSON.parse(verdict.locals[i + 1]))
+    }
     if (verdict.respond) {
       const r = verdict.respond
       return new HttpResponse(r.body, r.status, headerRecord(r.headers))
@@ -79,4 +99,4 @@ function nativeSpec(wrapper) {
   return wrapper[NATIVE]
 }
 
-module.exports = { nativeLayer, nativeSpec }
+module.exports = { nativeLayer, nativeSpec, declareNative, declaredNative }

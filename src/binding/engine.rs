@@ -19,7 +19,8 @@ use crate::http::{
 };
 
 /// The arguments the JS dispatcher receives:
-/// (id, route, method, target, params [k, v, …], headers [k, v, …], body | null).
+/// (id, route, method, target, params [k, v, …], headers [k, v, …], body | null,
+/// locals [k, json, …] | null, client address | null).
 type DispatchArgs = FnArgs<(
     u32,
     u32,
@@ -29,6 +30,7 @@ type DispatchArgs = FnArgs<(
     Vec<String>,
     Option<Buffer>,
     Option<Vec<String>>,
+    Option<String>,
 )>;
 /// Weak: in-process requests must not keep Node alive; a listening server holds `KeepAlive`.
 type DispatchFn = ThreadsafeFunction<JsRequest, (), DispatchArgs, Status, false, true>;
@@ -103,6 +105,7 @@ fn to_args(req: JsRequest) -> DispatchArgs {
         headers,
         body,
         locals,
+        req.peer.map(|ip| ip.to_string()),
     ))
 }
 

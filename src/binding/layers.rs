@@ -22,8 +22,9 @@ use crate::plugins::layer::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
 pub(super) struct Natives {
     plugins: Vec<Arc<dyn NativePlugin>>,
     layers: Vec<Arc<dyn NativeLayer>>,
-    /// Scratch space of layers whose `before` ran from JS and whose `after` is still due.
-    held: Mutex<HashMap<u32, hyper::http::Extensions>>,
+    /// Scratch space (and start time) of layers whose `before` ran from JS and
+    /// whose `after` is still due.
+    held: Mutex<HashMap<u32, (hyper::http::Extensions, Instant)>>,
     next: AtomicU32,
 }
 
@@ -48,6 +49,10 @@ pub struct LayerRequest {
     pub route: String,
     /// `[name, value, …]`, names lowercase.
     pub headers: Vec<String>,
+    /// The client's address, if known.
+    pub peer: Option<String>,
+    /// Values earlier native layers handed over: `[key, json, …]`.
+    pub locals: Option<Vec<String>>,
 }
 
 /// An answer crossing the boundary.
@@ -94,17 +99,28 @@ struct OwnedRequest {
     target: String,
     route: String,
     headers: HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    locals: Vec<(String, serde_json::Value)>,
 }
 
 impl OwnedRequest {
     fn from_js(req: LayerRequest) -> Result<Self> {
         let method = Method::from_bytes(req.method.as_bytes())
             .map_err(|_| invalid(format!("invalid HTTP method {:?}", req.method)))?;
+        let mut locals = Vec::new();
+        let mut it = req.locals.unwrap_or_default().into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if let Ok(value) = serde_json::from_str(&v) {
+                locals.push((k, value));
+            }
+        }
         Ok(OwnedRequest {
             method,
             target: req.target,
             route: req.route,
             headers: header_map(req.headers),
+            peer: req.peer.and_then(|p| p.parse().ok()),
+            locals,
         })
     }
 
@@ -149,9 +165,11 @@ impl NativeEngine {
     #[napi]
     pub fn layer_before(&self, layer: u32, req: LayerRequest) -> Result<LayerVerdict> {
         let layer = self.natives.layer(layer)?;
-        let req = OwnedRequest::from_js(req)?;
-        let mut locals = Vec::new();
+        let mut req = OwnedRequest::from_js(req)?;
+        let mut locals = std::mem::take(&mut req.locals);
+        let known = locals.len();
         let mut scratch = hyper::http::Extensions::new();
+        let started = Instant::now();
         let mut ctx = LayerCtx {
             method: &req.method,
             path: req.path(),
@@ -159,8 +177,8 @@ impl NativeEngine {
             route: &req.route,
             params: &[],
             headers: &req.headers,
-            peer: None,
-            started: Instant::now(),
+            peer: req.peer,
+            started,
             locals: &mut locals,
             scratch: &mut scratch,
         };
@@ -177,10 +195,10 @@ impl NativeEngine {
             Flow::Pending(_) => None,
         };
         if respond.is_none() {
-            self.natives.held.lock().insert(token, scratch);
+            self.natives.held.lock().insert(token, (scratch, started));
         }
-        let mut flat = Vec::with_capacity(locals.len() * 2);
-        for (k, v) in locals {
+        let mut flat = Vec::with_capacity((locals.len() - known) * 2);
+        for (k, v) in locals.into_iter().skip(known) {
             flat.push(k);
             flat.push(v.to_string());
         }
@@ -215,14 +233,19 @@ impl NativeEngine {
         reply: WireReply,
     ) -> Result<WireReply> {
         let layer = self.natives.layer(layer)?;
-        let mut scratch = self.natives.held.lock().remove(&token).unwrap_or_default();
-        let req = OwnedRequest::from_js(req)?;
+        let (mut scratch, started) = self
+            .natives
+            .held
+            .lock()
+            .remove(&token)
+            .unwrap_or_else(|| (hyper::http::Extensions::new(), Instant::now()));
+        let mut req = OwnedRequest::from_js(req)?;
         let mut reply = into_reply(JsResponse {
             status: u16::try_from(reply.status).unwrap_or(500),
             headers: header_pairs(reply.headers),
             body: Bytes::copy_from_slice(&reply.body),
         });
-        let mut locals = Vec::new();
+        let mut locals = std::mem::take(&mut req.locals);
         let ctx = LayerCtx {
             method: &req.method,
             path: req.path(),
@@ -230,8 +253,8 @@ impl NativeEngine {
             route: &req.route,
             params: &[],
             headers: &req.headers,
-            peer: None,
-            started: Instant::now(),
+            peer: req.peer,
+            started,
             locals: &mut locals,
             scratch: &mut scratch,
         };

@@ -25,6 +25,8 @@ pub struct JsRequest {
     pub body: Bytes,
     /// Values native layers handed over (e.g. JWT claims as "user"): `ctx.set(key, value)`.
     pub locals: Vec<(String, serde_json::Value)>,
+    /// The client's address (None for in-process requests).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 /// A handler's answer.

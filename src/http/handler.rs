@@ -147,6 +147,7 @@ impl Service {
                         headers: headers.clone(),
                         body: Bytes::new(),
                         locals,
+                        peer,
                     };
                     self.run_handler(request, body).await
                 }

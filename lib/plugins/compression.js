@@ -1,0 +1,110 @@
+'use strict'
+
+// CompressionPlugin: the JS face of the native "compression" plugin
+// (src/plugins/compression.rs): gzip / brotli in Rust on the way out.
+
+const { PluginPriority } = require('../priority')
+const { nativeLayer } = require('../native-layer')
+
+const KEYS = ['threshold', 'encodings', 'level']
+const ENCODINGS = ['br', 'gzip']
+
+/**
+ * Validates compression options (throws a TypeError naming the option) and
+ * returns them as plain JSON without the keys given as undefined.
+ */
+function checkCompressionOptions(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError('CompressionPlugin: options must be an object')
+  }
+  const out = {}
+  for (const k of Object.keys(options)) {
+    if (!KEYS.includes(k)) throw new TypeError(`CompressionPlugin: unknown option ${JSON.stringify(k)}`)
+    if (options[k] !== undefined) out[k] = options[k]
+  }
+  if (out.threshold !== undefined && !(Number.isSafeInteger(out.threshold) && out.threshold >= 0)) {
+    throw new TypeError('CompressionPlugin: threshold must be a non-negative integer (bytes)')
+  }
+  if (out.encodings !== undefined) {
+    if (!Array.isArray(out.encodings)) throw new TypeError('CompressionPlugin: encodings must be an array of "br" and/or "gzip"')
+    if (out.encodings.length === 0) throw new TypeError('CompressionPlugin: encodings must not be empty')
+    out.encodings.forEach((e, i) => {
+      if (!ENCODINGS.includes(e)) {
+        throw new TypeError(`CompressionPlugin: encodings[${i}] must be "br" or "gzip", got ${JSON.stringify(e)}`)
+      }
+      if (out.encodings.indexOf(e) !== i) throw new TypeError(`CompressionPlugin: encodings[${i}] repeats "${e}"`)
+    })
+  }
+  if (out.level !== undefined && !(Number.isInteger(out.level) && out.level >= 1 && out.level <= 9)) {
+    throw new TypeError('CompressionPlugin: level must be an integer from 1 to 9')
+  }
+  return out
+}
+
+/** A module's or route's `compression` key: undefined (inherit), a boolean, or overrides. */
+function checkOverride(v, where) {
+  if (v === undefined || typeof v === 'boolean') return
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    throw new TypeError(`CompressionPlugin: ${where} compression must be false, true or an object of compression options`)
+  }
+  checkCompressionOptions(v)
+}
+
+/**
+ * Compresses answers in Rust (priority PERFORMANCE): gzip or brotli when the
+ * body is at least `threshold` bytes, its type is compressible and the client
+ * accepts it. Per module (`@Module(name, { compression })`) and per route
+ * (`@Route({ compression })`): `false` turns it off, an object overrides
+ * options (route over module).
+ */
+class CompressionPlugin {
+  constructor(options = {}) {
+    this.options = checkCompressionOptions(options)
+    this.name = 'compression'
+    this.priority = PluginPriority.PERFORMANCE
+    this._modules = new Map()
+  }
+
+  getModuleOptionsSchema() {
+    const base = this.options
+    return {
+      _type: {},
+      validate(moduleOptions) {
+        const v = moduleOptions && moduleOptions.compression
+        try {
+          checkOverride(v, 'module option')
+          if (v && typeof v === 'object') checkCompressionOptions({ ...base, ...checkCompressionOptions(v) })
+        } catch (err) {
+          return err.message
+        }
+        return true
+      },
+    }
+  }
+
+  onModuleLoad(modules) {
+    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
+  }
+
+  onHandlerLoad(handlers) {
+    for (const h of handlers) {
+      if (h.type !== 'route') continue
+      const fromModule = (this._modules.get(h.module) || {}).compression
+      const fromRoute = (h.options || {}).compression
+      let layerOptions
+      try {
+        checkOverride(fromRoute, 'route option')
+        const on = fromRoute !== undefined ? fromRoute !== false : fromModule !== false
+        if (!on) continue
+        // Keys given as undefined inherit (checkCompressionOptions drops them).
+        const overrides = [fromModule, fromRoute].filter((v) => v && typeof v === 'object').map(checkCompressionOptions)
+        layerOptions = overrides.length ? Object.assign({}, this.options, ...overrides) : this.options
+      } catch (err) {
+        throw new TypeError(`${err.message} (route ${h.methodName})`)
+      }
+      h.wrap(nativeLayer(this, 'compression', this.options, layerOptions))
+    }
+  }
+}
+
+module.exports = { CompressionPlugin, checkCompressionOptions }

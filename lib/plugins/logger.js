@@ -1,0 +1,66 @@
+'use strict'
+
+const { PluginPriority } = require('../priority')
+const { nativeLayer } = require('../native-layer')
+
+const FORMATS = ['json', 'pretty']
+const OUTPUTS = ['stdout', 'stderr']
+/** An HTTP token (RFC 9110 field name). */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function checkAccessLog(value, where) {
+  if (value !== undefined && typeof value !== 'boolean') return `${where} accessLog must be a boolean`
+  return true
+}
+
+/**
+ * Structured access log written from Rust (one line per answered request,
+ * JSON or pretty, to stdout or stderr, through a non-blocking writer), and
+ * `X-Request-Id` propagated or generated (`ctx.get("requestId")` in handlers).
+ *
+ * Module or route option `accessLog: false` silences the log for those
+ * handlers (the request id is still set).
+ */
+class LoggerPlugin {
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('LoggerPlugin options must be an object')
+    const { format = 'json', requestIdHeader = 'x-request-id', output = 'stdout' } = options
+    if (!FORMATS.includes(format)) throw new TypeError('LoggerPlugin format must be "json" or "pretty"')
+    if (typeof requestIdHeader !== 'string' || !HEADER_NAME.test(requestIdHeader)) {
+      throw new TypeError('LoggerPlugin requestIdHeader must be a valid header name')
+    }
+    if (!OUTPUTS.includes(output)) throw new TypeError('LoggerPlugin output must be "stdout" or "stderr"')
+    this.name = 'logger'
+    this.priority = PluginPriority.LOGGING
+    this.options = Object.freeze({ format, requestIdHeader: requestIdHeader.toLowerCase(), output })
+    this._modules = new Map()
+  }
+
+  getModuleOptionsSchema() {
+    return {
+      _type: {},
+      validate(moduleOptions) {
+        return checkAccessLog(moduleOptions.accessLog, 'module option')
+      },
+    }
+  }
+
+  onModuleLoad(modules) {
+    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
+  }
+
+  onHandlerLoad(handlers) {
+    for (const h of handlers) {
+      if (h.type !== 'route') continue
+      const routeOptions = h.options || {}
+      const bad = checkAccessLog(routeOptions.accessLog, `route ${h.methodName}`)
+      if (bad !== true) throw new TypeError(bad)
+      const moduleOptions = this._modules.get(h.module) || {}
+      const accessLog = routeOptions.accessLog ?? moduleOptions.accessLog
+      const layerOptions = accessLog === undefined ? {} : { accessLog }
+      h.wrap(nativeLayer(this, 'logger', this.options, layerOptions))
+    }
+  }
+}
+
+module.exports = { LoggerPlugin }

@@ -1,0 +1,163 @@
+'use strict'
+
+// RateLimitPlugin: the JS face of the native "rate_limit" plugin
+// (src/plugins/rate_limit.rs). Requests are counted and refused (429) in
+// Rust, before anything reaches JavaScript while the outer layers are native.
+
+const { PluginPriority } = require('../priority')
+const { nativeLayer } = require('../native-layer')
+const { joinPath } = require('../route-plugin')
+
+const KEYS = ['maxRequests', 'windowMs', 'key', 'maxKeys']
+const MAX_REQUESTS = 1e9
+const MAX_WINDOW_MS = 2 ** 32 - 1
+const MAX_KEYS = 1e8
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+
+function checkInt(v, name, max) {
+  if (!(Number.isSafeInteger(v) && v >= 1 && v <= max)) {
+    throw new TypeError(`RateLimitPlugin: ${name} must be an integer from 1 to ${max}, got ${JSON.stringify(v)}`)
+  }
+}
+
+/** Each request costs windowMs / maxRequests, which must be at least a nanosecond. */
+function checkRate(max, windowMs, name) {
+  if (max > windowMs * 1e6) {
+    throw new TypeError(`RateLimitPlugin: ${name} ${max} is too many for a window of ${windowMs} ms (at most 1000000 per ms)`)
+  }
+}
+
+function checkKey(key) {
+  if (key === 'ip') return key
+  const bad = () =>
+    new TypeError('RateLimitPlugin: key must be "ip", { header: "<name>" } or { claim: "<name>" }')
+  if (key === null || typeof key !== 'object' || Array.isArray(key) || Object.keys(key).length !== 1) throw bad()
+  if ('header' in key) {
+    if (typeof key.header !== 'string' || !TOKEN.test(key.header)) {
+      throw new TypeError(`RateLimitPlugin: key.header must be a header name, got ${JSON.stringify(key.header)}`)
+    }
+    return { header: key.header.toLowerCase() }
+  }
+  if ('claim' in key) {
+    if (typeof key.claim !== 'string' || key.claim === '') {
+      throw new TypeError(`RateLimitPlugin: key.claim must be a non-empty string, got ${JSON.stringify(key.claim)}`)
+    }
+    return { claim: key.claim }
+  }
+  throw bad()
+}
+
+/** Validates the plugin options (TypeError naming the option); returns them with defaults. */
+function checkRateLimitOptions(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError('RateLimitPlugin: options must be an object')
+  }
+  for (const k of Object.keys(options)) {
+    if (!KEYS.includes(k)) throw new TypeError(`RateLimitPlugin: unknown option ${JSON.stringify(k)}`)
+  }
+  const pick = (k, d) => (options[k] === undefined ? d : options[k])
+  const out = {
+    maxRequests: pick('maxRequests', 100),
+    windowMs: pick('windowMs', 60000),
+    key: checkKey(pick('key', 'ip')),
+    maxKeys: pick('maxKeys', 100000),
+  }
+  checkInt(out.maxRequests, 'maxRequests', MAX_REQUESTS)
+  checkInt(out.windowMs, 'windowMs', MAX_WINDOW_MS)
+  checkInt(out.maxKeys, 'maxKeys', MAX_KEYS)
+  checkRate(out.maxRequests, out.windowMs, 'maxRequests')
+  return Object.freeze(out)
+}
+
+/**
+ * The limit a module's or route's options ask for: `undefined` when they set
+ * neither key, else `{ maxRequests, windowMs }` over `base`. Throws a TypeError.
+ */
+function ownLimit(opts, base, where) {
+  const max = opts.rateLimitMaxRequests
+  const win = opts.rateLimitWindowMs
+  if (max === undefined && win === undefined) return undefined
+  if (max !== undefined) checkInt(max, `${where} rateLimitMaxRequests`, MAX_REQUESTS)
+  if (win !== undefined) checkInt(win, `${where} rateLimitWindowMs`, MAX_WINDOW_MS)
+  const limit = { maxRequests: max === undefined ? base.maxRequests : max, windowMs: win === undefined ? base.windowMs : win }
+  checkRate(limit.maxRequests, limit.windowMs, `${where} rateLimitMaxRequests`)
+  return limit
+}
+
+/**
+ * Rate limiting (priority SECURITY), counted in Rust per client key: the
+ * client address by default, or a header's value, or a JWT claim (register
+ * the JWT plugin first: equal priorities keep registration order, and the
+ * claim is read from the `user` it sets).
+ *
+ * Limits: the plugin's `maxRequests` per `windowMs`, shared by every route;
+ * a module with `rateLimitMaxRequests` / `rateLimitWindowMs` gets one set of
+ * counters for its routes; a route with them gets its own; `@Route({
+ * rateLimit: false })` is not limited. Over the limit: 429 with `Retry-After`.
+ * Every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`.
+ */
+class RateLimitPlugin {
+  constructor(options = {}) {
+    this.options = checkRateLimitOptions(options)
+    this.name = 'rate-limit'
+    this.priority = PluginPriority.SECURITY
+    this._modules = new Map()
+  }
+
+  getModuleOptionsSchema() {
+    const base = this.options
+    return {
+      _type: {},
+      validate(moduleOptions) {
+        try {
+          ownLimit(moduleOptions || {}, base, 'module option')
+        } catch (err) {
+          return err.message.replace(/^RateLimitPlugin: /, '')
+        }
+        return true
+      },
+    }
+  }
+
+  onModuleLoad(modules) {
+    this._modules = new Map(modules.map((m) => [m.clazz, m]))
+  }
+
+  onHandlerLoad(handlers) {
+    const base = this.options
+    // Scope names in use, and by whom (module class / handler), to keep them unique.
+    const owners = new Map()
+    const unique = (name, owner) => {
+      let scope = name
+      for (let n = 2; owners.has(scope) && owners.get(scope) !== owner; n++) scope = `${name}#${n}`
+      owners.set(scope, owner)
+      return scope
+    }
+    for (const h of handlers) {
+      if (h.type !== 'route') continue
+      const mod = this._modules.get(h.module)
+      const modOpts = (mod && mod.options) || {}
+      const opts = h.options || {}
+      const where = `route ${h.methodName}`
+      let layerOptions
+      if (opts.rateLimit !== undefined && typeof opts.rateLimit !== 'boolean') {
+        throw new TypeError(`RateLimitPlugin: ${where}: rateLimit must be a boolean (false exempts the route)`)
+      }
+      if (opts.rateLimit === false) continue
+      const fromModule = ownLimit(modOpts, base, 'module option')
+      const fromRoute = ownLimit(opts, fromModule || base, `${where}:`)
+      if (fromRoute) {
+        const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => String(m).toUpperCase())
+        const paths = (Array.isArray(opts.path) ? opts.path : [opts.path]).map((p) => joinPath(undefined, modOpts.routePrefix, p))
+        layerOptions = { ...fromRoute, scope: unique(`route:${methods.join(',')} ${paths.join(',')}`, h) }
+      } else if (fromModule) {
+        layerOptions = { ...fromModule, scope: unique(`module:${mod ? mod.name : '?'}`, h.module) }
+      } else {
+        layerOptions = { maxRequests: base.maxRequests, windowMs: base.windowMs, scope: 'global' }
+      }
+      h.wrap(nativeLayer(this, 'rate_limit', this.options, layerOptions))
+    }
+  }
+}
+
+module.exports = { RateLimitPlugin, checkRateLimitOptions }
