@@ -490,3 +490,106 @@ export declare class MetricsPlugin implements Plugin {
   onModuleLoad(modules: ModuleMetadata[]): void
   onHandlerLoad(handlers: HandlerMetadata[]): void
 }
+
+/** `@Cache(...)` options (nebula-engine's CacheOptions). */
+export interface CacheOptions {
+  /** Time to live in ms. Default: the module's `cacheDefaultTtl`, else 60 000. 0 stores nothing. */
+  ttl?: number
+  /** Key material: gets the method's arguments (on a route: `(ctx)`); hashed into the key. With a key function the lookup runs in JS. */
+  key?: (...args: any[]) => unknown
+  /** Default: the module's `cacheEnabled`, else true. */
+  enabled?: boolean
+}
+
+/** Module options read by CachePlugin: `@Module(name, { cacheDefaultTtl: 5000 })`. */
+export interface CacheModuleOptions extends ModuleOptions {
+  /** ms, >= 0 (a negative value fails with ModuleConfigValidationError). */
+  cacheDefaultTtl?: number
+  /** false: `@Cache` methods of the module are not cached unless they say `enabled: true`. */
+  cacheEnabled?: boolean
+  /** Accepted (>= 0) for compatibility; stale entries are dropped when met and by the bounds. */
+  cacheCleanupInterval?: number
+}
+
+/** Caches a module method: `engine.handler()` results by arguments, and GET/HEAD replies of its route. */
+export declare function Cache(options?: CacheOptions): UniversalMethodDecorator
+
+export interface MemoryCacheAdapterOptions {
+  /** Entries at most. Default 10 000. */
+  maxEntries?: number
+  /** Bytes at most (keys, headers, bodies). Default 64 MiB. */
+  maxBytes?: number
+}
+
+/** The default store: in memory (in Rust), bounded; the oldest entries are evicted first. */
+export declare class MemoryCacheAdapter {
+  constructor(options?: MemoryCacheAdapterOptions)
+  readonly maxEntries: number
+  readonly maxBytes: number
+}
+
+export interface RedisCacheAdapterOptions {
+  /** `redis://[user:password@]host[:port][/db]` or `redis+unix:///path` (no TLS). */
+  url: string
+  /** Key prefix, non-empty. Default "cache:". */
+  prefix?: string
+  /** nebula-engine's name for `prefix`. */
+  keyPrefix?: string
+  /** Bound of every Redis operation in ms. Default 1000. */
+  timeoutMs?: number
+}
+
+/** A store in Redis, shared by every process with the same url and prefix (configuration only: Rust connects). */
+export declare class RedisCacheAdapter {
+  constructor(options: RedisCacheAdapterOptions)
+  readonly url: string
+  readonly prefix: string
+  readonly timeoutMs: number
+}
+
+export declare class CachePlugin implements Plugin<CacheModuleOptions> {
+  /** Throws a TypeError for anything but a MemoryCacheAdapter or a RedisCacheAdapter. */
+  constructor(adapter?: MemoryCacheAdapter | RedisCacheAdapter)
+  readonly name: 'cache-plugin'
+  readonly priority: 400
+  readonly adapter: MemoryCacheAdapter | RedisCacheAdapter
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<CacheModuleOptions>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  onBeforeStart(): Promise<void>
+  onDestroy(): Promise<void>
+  /** Removes every entry (Redis: every key under the prefix, for every process). */
+  clear(): Promise<void>
+  /** Removes one entry by its full key (`module:method:hash`); true if it existed. */
+  delete(key: string): Promise<boolean>
+  /** Resolves once the Redis writes started so far are done (memory: at once). */
+  flush(): Promise<void>
+}
+
+export interface GracefulShutdownPluginOptions {
+  /** How long shutdown() waits for requests in flight, in ms. Default 600 000 (10 minutes). */
+  shutdownTimeout?: number
+  /** false: no layer and no signal listeners. Default true. */
+  enabled?: boolean
+}
+
+export declare class GracefulShutdownPlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: GracefulShutdownPluginOptions)
+  readonly name: 'graceful-shutdown-plugin'
+  readonly priority: 50
+  readonly options: Required<GracefulShutdownPluginOptions>
+  onInit(engine: Microservice): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  onAfterStart(): void
+  onDestroy(): void
+  /** Requests in flight (`engine.stats().inFlight`) plus `engine.handler()` calls in flight. */
+  getActiveHandlersCount(): number
+  isShuttingDownNow(): boolean
+  /**
+   * New requests get 503 (HTTP) or reject with HttpError 503 (handler calls);
+   * waits for those in flight (at most `shutdownTimeout`), then `engine.stop()`.
+   * SIGINT/SIGTERM call it, then `process.exit(0)`. Returns the same promise when called again.
+   */
+  shutdown(): Promise<void>
+}

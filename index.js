@@ -17,6 +17,8 @@ const { CorsPlugin } = require('./lib/plugins/cors')
 const { CompressionPlugin } = require('./lib/plugins/compression')
 const { LoggerPlugin } = require('./lib/plugins/logger')
 const { MetricsPlugin } = require('./lib/plugins/metrics')
+const { CachePlugin, Cache, MemoryCacheAdapter, RedisCacheAdapter } = require('./lib/plugins/cache')
+const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
 
 module.exports = {
   Microservice,
@@ -41,4 +43,9 @@ module.exports = {
   CompressionPlugin,
   LoggerPlugin,
   MetricsPlugin,
+  CachePlugin,
+  Cache,
+  MemoryCacheAdapter,
+  RedisCacheAdapter,
+  GracefulShutdownPlugin,
 }

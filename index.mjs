@@ -23,5 +23,10 @@ export const {
   CompressionPlugin,
   LoggerPlugin,
   MetricsPlugin,
+  CachePlugin,
+  Cache,
+  MemoryCacheAdapter,
+  RedisCacheAdapter,
+  GracefulShutdownPlugin,
 } = nebula
 export default nebula

@@ -3,6 +3,7 @@
 //! Each plugin is a [`layer::NativePlugin`] created from its JSON options by
 //! [`create`]; its JS face (index.js) takes its place in the priority order
 //! like any TypeScript plugin.
+pub mod cache;
 pub mod compression;
 pub mod cors;
 pub mod jwt;
@@ -10,6 +11,7 @@ pub mod layer;
 pub mod logger;
 pub mod metrics;
 pub mod rate_limit;
+pub mod shutdown;
 
 use std::sync::Arc;
 
@@ -24,6 +26,8 @@ pub fn create(kind: &str, options: &serde_json::Value) -> Result<Arc<dyn NativeP
         "compression" => compression::create(options),
         "logger" => logger::create(options),
         "metrics" => metrics::create(options),
+        "cache" => cache::create(options),
+        "shutdown" => shutdown::create(options),
         other => Err(format!("unknown native plugin {other:?}")),
     }
 }
