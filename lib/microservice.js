@@ -220,7 +220,15 @@ class Microservice {
       const instance = this._instances.get(c.clazz)
       const run = composeWrappers(order, c.method)
       // Over HTTP the native prefix already ran in Rust: the JS side runs the rest.
-      c.httpRun = prefix === 0 ? run : composeWrappers(order.slice(prefix), c.method)
+      // With no JS layer left, the method is called directly (its result may be
+      // a plain value: the dispatcher then answers without a promise).
+      const method = c.method
+      c.httpRun =
+        prefix === order.length
+          ? (self, args) => method.apply(self, args)
+          : prefix === 0
+            ? run
+            : composeWrappers(order.slice(prefix), method)
       c.nativeLayers = order
         .slice(0, prefix)
         .map((fn) => nativeSpec(fn).bound.layer)
@@ -317,18 +325,17 @@ class Microservice {
 
   // Called by Rust once per request that reaches JavaScript. It must never
   // throw (that would be an uncaught exception in a native callback) and must
-  // always answer `id`, or the client waits for the handler timeout.
+  // always answer `id`, or the client waits for the handler timeout. A handler
+  // that returns a plain value is answered synchronously, without a promise.
   _dispatch(id, routeId, method, target, params, headers, body, locals, peer) {
-    let result
     let ctx
+    let result
     try {
       const route = this._routes[routeId]
       const req = new HttpRequest(method, target, params, headers, body)
       req.routePath = route.path
       req.ip = peer ?? undefined
       ctx = new Context(req, route.handler)
-      // A little after Rust's own handler timeout (which answers 503), so a
-      // streamed body still being read then is cancelled, not left running.
       ctx._deadline = Date.now() + this.options.handlerTimeout + STREAM_GRACE_MS
       ctx._responseLimit = this.options.responseLimit
       if (locals) {
@@ -337,18 +344,48 @@ class Microservice {
       }
       result = route.handle(ctx)
     } catch (err) {
-      result = Promise.reject(err)
+      this._send(id, errorWire(err))
+      return
     }
-    Promise.resolve(result)
-      .then((value) => toWire(ctx, value))
-      .catch(errorWire)
-      .then((wire) => this._native.respond(id, wire[0], wire[1], wire[2]))
-      .catch((err) => {
-        // The answer itself could not be sent (e.g. a status that is not a number): say so, as a 500.
-        const wire = errorWire(err)
-        this._native.respond(id, 500, wire[1], wire[2])
-      })
-      .catch((err) => console.error('[nebula] could not answer a request:', err))
+    if (isThenable(result)) {
+      result.then(
+        (value) => this._answer(id, ctx, value),
+        (err) => this._send(id, errorWire(err)),
+      )
+    } else {
+      this._answer(id, ctx, result)
+    }
+  }
+
+  _answer(id, ctx, value) {
+    let wire
+    try {
+      wire = toWire(ctx, value)
+    } catch (err) {
+      wire = errorWire(err)
+    }
+    if (isThenable(wire)) {
+      wire.then(
+        (w) => this._send(id, w),
+        (err) => this._send(id, errorWire(err)),
+      )
+    } else {
+      this._send(id, wire)
+    }
+  }
+
+  _send(id, wire) {
+    try {
+      this._native.respond(id, wire[0], wire[1], wire[2])
+    } catch (err) {
+      // The answer itself could not be sent (e.g. a status that is not a number): say so, as a 500.
+      try {
+        const fallback = errorWire(err)
+        this._native.respond(id, 500, fallback[1], fallback[2])
+      } catch (again) {
+        console.error('[nebula] could not answer a request:', again)
+      }
+    }
   }
 
   async start(port = 0) {

@@ -71,13 +71,20 @@ class RoutePlugin {
       const call = engine.routeInvoker(h)
       const chain = composeMiddlewares(middlewares, call)
       const handle = transform
-        ? (ctx) =>
-            chain(ctx).catch(async (err) => {
+        ? (ctx) => {
+            const onError = async (err) => {
               const answer = await transform(ctx, err, h)
               // Nothing from the transformer: the default error reply, not a silent 204.
               if (answer === undefined) throw err
               return answer
-            })
+            }
+            try {
+              const out = chain(ctx)
+              return out !== null && typeof out === 'object' && typeof out.then === 'function' ? out.then(undefined, onError) : out
+            } catch (err) {
+              return onError(err)
+            }
+          }
         : chain
       for (const p of paths) {
         engine.addRoute({ methods, path: joinPath(this.options.prefix, modOpts.routePrefix, p), handle, handler: h })
