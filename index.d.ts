@@ -118,7 +118,7 @@ export type ResolvedOptions = Readonly<
 export interface EngineStats {
   /** Requests received (socket and in-process). */
   requests: number
-  /** Times Rust called into JavaScript to run a handler (at most one per request). */
+  /** Requests Rust handed to JavaScript (at most one per request; one wake-up may carry several). */
   jsCalls: number
   /** Requests being handled now. */
   inFlight: number

@@ -210,3 +210,25 @@ describe('request() and handler() details', () => {
     expect(seen).toHaveLength(1)
   })
 })
+
+describe('many requests at once (they reach JavaScript in batches)', () => {
+  it('answers each of 300 concurrent requests with its own result, over a socket and in-process', async () => {
+    const { Module, engine } = setup()
+    route(Module, '/echo/:n', async (ctx) => {
+      // Finish out of order, so answers cannot line up by accident.
+      const n = Number(ctx.req.param('n'))
+      if (n % 3 === 0) await new Promise((r) => setImmediate(r))
+      return { n, q: ctx.req.query('q') }
+    })
+    const { base } = await listen(engine)
+    const before = engine.stats().jsCalls
+    const socket = Array.from({ length: 150 }, (_, n) => fetch(`${base}/echo/${n}?q=s${n}`).then((r) => r.json()))
+    const inProcess = Array.from({ length: 150 }, (_, n) =>
+      engine.request(`/echo/${n + 150}?q=i${n + 150}`).then((r: Response) => r.json()),
+    )
+    const answers = await Promise.all([...socket, ...inProcess])
+    answers.forEach((a, n) => expect(a).toEqual({ n, q: `${n < 150 ? 's' : 'i'}${n}` }))
+    // jsCalls counts requests handed to JavaScript, however many shared a wake-up.
+    expect(engine.stats().jsCalls - before).toBe(300)
+  })
+})

@@ -310,9 +310,7 @@ class Microservice {
         this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
         const statics = this.options.static
         if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
-        this._native.build((id, route, method, target, params, headers, body, locals, peer) =>
-          this._dispatch(id, route, method, target, params, headers, body, locals, peer),
-        )
+        this._native.build(() => this._drain())
         this._state = 'prepared'
       })()
     }
@@ -323,7 +321,15 @@ class Microservice {
     return [...this._plugins.values()].indexOf(plugin)
   }
 
-  // Called by Rust once per request that reaches JavaScript. It must never
+  // Called by Rust when requests wait: one call takes all that queued up.
+  _drain() {
+    const b = this._native.takeBatch()
+    for (let i = 0; i < b.length; i += 9) {
+      this._dispatch(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8])
+    }
+  }
+
+  // Runs once per request that reaches JavaScript. It must never
   // throw (that would be an uncaught exception in a native callback) and must
   // always answer `id`, or the client waits for the handler timeout. A handler
   // that returns a plain value is answered synchronously, without a promise.

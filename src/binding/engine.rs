@@ -10,6 +10,7 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::http::server::{self, ServerHandle};
 use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
@@ -32,20 +33,39 @@ type DispatchArgs = FnArgs<(
     Option<Vec<String>>,
     Option<String>,
 )>;
-/// Weak: in-process requests must not keep Node alive; a listening server holds `KeepAlive`.
-type DispatchFn = ThreadsafeFunction<JsRequest, (), DispatchArgs, Status, false, true>;
+/// Wakes the JS side to drain the queue. Weak: in-process requests must not
+/// keep Node alive; a listening server holds `KeepAlive`.
+type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 /// Never called: while it exists, Node's event loop stays alive (the server is listening).
 type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;
 
-struct TsfnDispatcher(DispatchFn);
+/// Requests waiting for the JS thread. Under load many arrive between two
+/// wake-ups, and one call into JavaScript takes them all.
+#[derive(Default)]
+pub(super) struct Batch {
+    queue: Mutex<Vec<JsRequest>>,
+    scheduled: AtomicBool,
+}
 
-impl Dispatcher for TsfnDispatcher {
+struct BatchDispatcher {
+    batch: Arc<Batch>,
+    wake: WakeFn,
+}
+
+impl Dispatcher for BatchDispatcher {
     fn dispatch(&self, req: JsRequest) -> std::result::Result<(), DispatchError> {
-        match self.0.call(req, ThreadsafeFunctionCallMode::NonBlocking) {
+        self.batch.queue.lock().push(req);
+        if self.batch.scheduled.swap(true, Ordering::SeqCst) {
+            return Ok(()); // a wake-up is on its way and will take this one too
+        }
+        match self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking) {
             Status::Ok => Ok(()),
-            status => Err(DispatchError(format!(
-                "the JavaScript thread refused the call ({status})"
-            ))),
+            status => {
+                self.batch.scheduled.store(false, Ordering::SeqCst);
+                Err(DispatchError(format!(
+                    "the JavaScript thread refused the call ({status})"
+                )))
+            }
         }
     }
 }
@@ -146,6 +166,7 @@ pub struct NativeEngine {
     service: Option<Arc<Service>>,
     server: Arc<Mutex<Option<(ServerHandle, KeepAlive)>>>,
     pub(super) natives: super::layers::Natives,
+    batch: Arc<Batch>,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
@@ -177,6 +198,7 @@ impl NativeEngine {
             service: None,
             server: Arc::new(Mutex::new(None)),
             natives: Default::default(),
+            batch: Arc::default(),
         }
     }
 
@@ -245,20 +267,50 @@ impl NativeEngine {
         Ok(())
     }
 
-    /// Freezes the routes; `dispatch` will be called once per request that reaches JavaScript.
+    /// Freezes the routes. `wake` is called (without arguments) when requests
+    /// wait; it takes them with `takeBatch()`.
     #[napi]
-    pub fn build(&mut self, dispatch: Function<DispatchArgs, ()>) -> Result<()> {
+    pub fn build(&mut self, wake: Function<(), ()>) -> Result<()> {
         let builder = self
             .builder
             .take()
             .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is already built"))?;
-        let tsfn: DispatchFn = dispatch
-            .build_threadsafe_function::<JsRequest>()
+        let wake: WakeFn = wake
+            .build_threadsafe_function()
             .weak::<true>()
             .callee_handled::<false>()
-            .build_callback(|ctx| Ok(to_args(ctx.value)))?;
-        self.service = Some(builder.build(Arc::new(TsfnDispatcher(tsfn))));
+            .build()?;
+        let dispatcher = BatchDispatcher {
+            batch: self.batch.clone(),
+            wake,
+        };
+        self.service = Some(builder.build(Arc::new(dispatcher)));
         Ok(())
+    }
+
+    /// The waiting requests, flat: 9 values each (id, route, method, target,
+    /// params, headers, body, locals, client address).
+    #[napi(ts_return_type = "Array<any>")]
+    pub fn take_batch<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
+        // Reset first: a request queued after this line schedules a new wake-up.
+        self.batch.scheduled.store(false, Ordering::SeqCst);
+        let requests = std::mem::take(&mut *self.batch.queue.lock());
+        let mut out = env.create_array((requests.len() * 9) as u32)?;
+        for (i, req) in requests.into_iter().enumerate() {
+            let (id, route, method, target, params, headers, body, locals, peer) =
+                to_args(req).data;
+            let base = (i * 9) as u32;
+            out.set(base, id)?;
+            out.set(base + 1, route)?;
+            out.set(base + 2, method)?;
+            out.set(base + 3, target)?;
+            out.set(base + 4, params)?;
+            out.set(base + 5, headers)?;
+            out.set(base + 6, body)?;
+            out.set(base + 7, locals)?;
+            out.set(base + 8, peer)?;
+        }
+        Ok(out)
     }
 
     /// A handler's answer for request `id`; false when nobody waits any more (timed out).
