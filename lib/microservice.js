@@ -2,9 +2,8 @@
 
 const binding = require('./native')
 const { PluginPriority } = require('./priority')
-const { composeWrappers } = require('./compose')
-const { Context, HttpRequest } = require('./context')
-const { toWire, errorWire } = require('./respond')
+const { drainer } = require('./dispatch')
+const { applyChains, nativePluginId } = require('./chains')
 const { toInjected, toWebResponse } = require('./inject')
 const { resolveOptions } = require('./options')
 const { nativeSpec, declaredNative } = require('./native-layer')
@@ -208,71 +207,13 @@ class Microservice {
   }
 
   _applyChains(specs) {
-    const chains = [...this._methods.values()]
-    for (const c of chains) for (const w of c.wraps) if (w.native) this._bindNative(w.fn)
-    const plans = binding.planChains(
-      specs,
-      chains.map((c) => c.wraps.map((w) => ({ plugin: w.plugin, native: w.native }))),
-    )
-    chains.forEach((c, k) => {
-      const order = plans[k].layers.map((i) => c.wraps[i].fn)
-      const prefix = plans[k].nativePrefix
-      const instance = this._instances.get(c.clazz)
-      const run = composeWrappers(order, c.method)
-      // Over HTTP the native prefix already ran in Rust: the JS side runs the rest.
-      // With no JS layer left, the method is called directly (its result may be
-      // a plain value: the dispatcher then answers without a promise).
-      const method = c.method
-      c.httpRun =
-        prefix === order.length
-          ? (self, args) => method.apply(self, args)
-          : prefix === 0
-            ? run
-            : composeWrappers(order.slice(prefix), method)
-      c.nativeLayers = order
-        .slice(0, prefix)
-        .map((fn) => nativeSpec(fn).bound.layer)
-        .filter((id) => id !== null)
-      // An own property of this engine's instance: the class prototype stays untouched.
-      Object.defineProperty(instance, c.methodName, {
-        value: function wrapped(...args) {
-          return run(instance, args)
-        },
-        writable: true,
-        configurable: true,
-        enumerable: false,
-      })
-    })
+    applyChains(this, specs)
     this._chainsApplied = true
-  }
-
-  /** Creates (once per plugin object) the Rust plugin, and the layer for this wrapper. */
-  _bindNative(fn) {
-    const spec = nativeSpec(fn)
-    if (spec.bound) throw new Error(`a ${spec.kind} native layer was wrapped around two handlers; create one per handler`)
-    const id = this._nativePluginId(spec.plugin, spec.kind, spec.pluginOptions)
-    let layer
-    try {
-      layer = this._native.createLayer(id, spec.layerOptions)
-    } catch (err) {
-      throw new Error(`Plugin ${spec.plugin.name} has invalid route options: ${err.message}`, { cause: err })
-    }
-    spec.bound = { native: this._native, layer: layer ?? null }
   }
 
   /** The Rust plugin behind a JS plugin object, created once per engine. */
   _nativePluginId(plugin, kind, options) {
-    if (!this._nativePlugins) this._nativePlugins = new Map()
-    let id = this._nativePlugins.get(plugin)
-    if (id === undefined) {
-      try {
-        id = this._native.createPlugin(kind, options)
-      } catch (err) {
-        throw new Error(`Plugin ${plugin.name} has invalid options: ${err.message}`, { cause: err })
-      }
-      this._nativePlugins.set(plugin, id)
-    }
-    return id
+    return nativePluginId(this, plugin, kind, options)
   }
 
   /**
@@ -310,7 +251,7 @@ class Microservice {
         this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
         const statics = this.options.static
         if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
-        this._native.build(() => this._drain())
+        this._native.build(drainer(this))
         this._state = 'prepared'
       })()
     }
@@ -319,79 +260,6 @@ class Microservice {
 
   _indexOf(plugin) {
     return [...this._plugins.values()].indexOf(plugin)
-  }
-
-  // Called by Rust when requests wait: one call takes all that queued up.
-  _drain() {
-    const b = this._native.takeBatch()
-    for (let i = 0; i < b.length; i += 9) {
-      this._dispatch(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8])
-    }
-  }
-
-  // Runs once per request that reaches JavaScript. It must never
-  // throw (that would be an uncaught exception in a native callback) and must
-  // always answer `id`, or the client waits for the handler timeout. A handler
-  // that returns a plain value is answered synchronously, without a promise.
-  _dispatch(id, routeId, method, target, params, headers, body, locals, peer) {
-    let ctx
-    let result
-    try {
-      const route = this._routes[routeId]
-      const req = new HttpRequest(method, target, params, headers, body)
-      req.routePath = route.path
-      req.ip = peer ?? undefined
-      ctx = new Context(req, route.handler)
-      ctx._deadline = Date.now() + this.options.handlerTimeout + STREAM_GRACE_MS
-      ctx._responseLimit = this.options.responseLimit
-      if (locals) {
-        ctx._nativeLocals = locals
-        for (let i = 0; i < locals.length; i += 2) ctx.set(locals[i], JSON.parse(locals[i + 1]))
-      }
-      result = route.handle(ctx)
-    } catch (err) {
-      this._send(id, errorWire(err))
-      return
-    }
-    if (isThenable(result)) {
-      result.then(
-        (value) => this._answer(id, ctx, value),
-        (err) => this._send(id, errorWire(err)),
-      )
-    } else {
-      this._answer(id, ctx, result)
-    }
-  }
-
-  _answer(id, ctx, value) {
-    let wire
-    try {
-      wire = toWire(ctx, value)
-    } catch (err) {
-      wire = errorWire(err)
-    }
-    if (isThenable(wire)) {
-      wire.then(
-        (w) => this._send(id, w),
-        (err) => this._send(id, errorWire(err)),
-      )
-    } else {
-      this._send(id, wire)
-    }
-  }
-
-  _send(id, wire) {
-    try {
-      this._native.respond(id, wire[0], wire[1], wire[2])
-    } catch (err) {
-      // The answer itself could not be sent (e.g. a status that is not a number): say so, as a 500.
-      try {
-        const fallback = errorWire(err)
-        this._native.respond(id, 500, fallback[1], fallback[2])
-      } catch (again) {
-        console.error('[nebula] could not answer a request:', again)
-      }
-    }
   }
 
   async start(port = 0) {
@@ -493,8 +361,6 @@ class Microservice {
     return this._native.stats()
   }
 }
-
-const STREAM_GRACE_MS = 250
 
 // Never called: while the server listens, the native side holds it to keep Node's event loop alive.
 function keepAlive() {}
