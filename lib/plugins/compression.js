@@ -5,6 +5,7 @@
 
 const { PluginPriority } = require('../priority')
 const { nativeLayer } = require('../native-layer')
+const { overridable } = require('./overrides')
 
 const KEYS = ['threshold', 'encodings', 'level']
 const ENCODINGS = ['br', 'gzip']
@@ -41,14 +42,7 @@ function checkCompressionOptions(options) {
   return out
 }
 
-/** A module's or route's `compression` key: undefined (inherit), a boolean, or overrides. */
-function checkOverride(v, where) {
-  if (v === undefined || typeof v === 'boolean') return
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new TypeError(`CompressionPlugin: ${where} compression must be false, true or an object of compression options`)
-  }
-  checkCompressionOptions(v)
-}
+const overrides = overridable({ plugin: 'CompressionPlugin', key: 'compression', what: 'compression options', check: checkCompressionOptions })
 
 /**
  * Compresses answers in Rust (priority PERFORMANCE): gzip or brotli when the
@@ -66,20 +60,7 @@ class CompressionPlugin {
   }
 
   getModuleOptionsSchema() {
-    const base = this.options
-    return {
-      _type: {},
-      validate(moduleOptions) {
-        const v = moduleOptions && moduleOptions.compression
-        try {
-          checkOverride(v, 'module option')
-          if (v && typeof v === 'object') checkCompressionOptions({ ...base, ...checkCompressionOptions(v) })
-        } catch (err) {
-          return err.message
-        }
-        return true
-      },
-    }
+    return { _type: {}, validate: overrides.validateModule(this.options) }
   }
 
   onModuleLoad(modules) {
@@ -89,19 +70,8 @@ class CompressionPlugin {
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue
-      const fromModule = (this._modules.get(h.module) || {}).compression
-      const fromRoute = (h.options || {}).compression
-      let layerOptions
-      try {
-        checkOverride(fromRoute, 'route option')
-        const on = fromRoute !== undefined ? fromRoute !== false : fromModule !== false
-        if (!on) continue
-        // Keys given as undefined inherit (checkCompressionOptions drops them).
-        const overrides = [fromModule, fromRoute].filter((v) => v && typeof v === 'object').map(checkCompressionOptions)
-        layerOptions = overrides.length ? Object.assign({}, this.options, ...overrides) : this.options
-      } catch (err) {
-        throw new TypeError(`${err.message} (route ${h.methodName})`)
-      }
+      const layerOptions = overrides.layerOptions(this.options, this._modules.get(h.module), h)
+      if (layerOptions === undefined) continue
       h.wrap(nativeLayer(this, 'compression', this.options, layerOptions))
     }
   }

@@ -6,6 +6,7 @@
 
 const { PluginPriority } = require('../priority')
 const { nativeLayer } = require('../native-layer')
+const { overridable } = require('./overrides')
 
 const KEYS = ['origins', 'methods', 'allowedHeaders', 'exposedHeaders', 'credentials', 'maxAge']
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
@@ -89,14 +90,7 @@ function checkCorsOptions(options) {
   return out
 }
 
-/** A module's or route's `cors` key: undefined (inherit), a boolean, or overrides. */
-function checkOverride(v, where) {
-  if (v === undefined || typeof v === 'boolean') return
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-    throw new TypeError(`CorsPlugin: ${where} cors must be false, true or an object of CORS options`)
-  }
-  checkCorsOptions(v)
-}
+const overrides = overridable({ plugin: 'CorsPlugin', key: 'cors', what: 'CORS options', check: checkCorsOptions })
 
 /**
  * CORS for every route (priority SECURITY): preflights answered in Rust, the
@@ -113,20 +107,7 @@ class CorsPlugin {
   }
 
   getModuleOptionsSchema() {
-    const base = this.options
-    return {
-      _type: {},
-      validate(moduleOptions) {
-        const v = moduleOptions && moduleOptions.cors
-        try {
-          checkOverride(v, 'module option')
-          if (v && typeof v === 'object') checkCorsOptions({ ...base, ...v })
-        } catch (err) {
-          return err.message
-        }
-        return true
-      },
-    }
+    return { _type: {}, validate: overrides.validateModule(this.options) }
   }
 
   onModuleLoad(modules) {
@@ -136,19 +117,8 @@ class CorsPlugin {
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue
-      const fromModule = (this._modules.get(h.module) || {}).cors
-      const fromRoute = (h.options || {}).cors
-      let layerOptions
-      try {
-        checkOverride(fromRoute, 'route option')
-        const on = fromRoute !== undefined ? fromRoute !== false : fromModule !== false
-        if (!on) continue
-        // Keys given as undefined inherit (checkCorsOptions drops them).
-        const overrides = [fromModule, fromRoute].filter((v) => v && typeof v === 'object').map(checkCorsOptions)
-        layerOptions = overrides.length ? checkCorsOptions(Object.assign({}, this.options, ...overrides)) : this.options
-      } catch (err) {
-        throw new TypeError(`${err.message} (route ${h.methodName})`)
-      }
+      const layerOptions = overrides.layerOptions(this.options, this._modules.get(h.module), h)
+      if (layerOptions === undefined) continue
       h.wrap(nativeLayer(this, 'cors', this.options, layerOptions))
     }
   }

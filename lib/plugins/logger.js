@@ -2,6 +2,7 @@
 
 const { PluginPriority } = require('../priority')
 const { nativeLayer } = require('../native-layer')
+const { routeFlag } = require('./overrides')
 
 const FORMATS = ['json', 'pretty']
 const OUTPUTS = ['stdout', 'stderr']
@@ -12,6 +13,8 @@ function checkAccessLog(value, where) {
   if (value !== undefined && typeof value !== 'boolean') return `${where} accessLog must be a boolean`
   return true
 }
+
+const flag = routeFlag({ key: 'accessLog', check: checkAccessLog })
 
 /**
  * Structured access log written from Rust (one line per answered request,
@@ -37,12 +40,7 @@ class LoggerPlugin {
   }
 
   getModuleOptionsSchema() {
-    return {
-      _type: {},
-      validate(moduleOptions) {
-        return checkAccessLog(moduleOptions.accessLog, 'module option')
-      },
-    }
+    return { _type: {}, validate: flag.validateModule }
   }
 
   onModuleLoad(modules) {
@@ -52,13 +50,7 @@ class LoggerPlugin {
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue
-      const routeOptions = h.options || {}
-      const bad = checkAccessLog(routeOptions.accessLog, `route ${h.methodName}`)
-      if (bad !== true) throw new TypeError(bad)
-      const moduleOptions = this._modules.get(h.module) || {}
-      const accessLog = routeOptions.accessLog ?? moduleOptions.accessLog
-      const layerOptions = accessLog === undefined ? {} : { accessLog }
-      h.wrap(nativeLayer(this, 'logger', this.options, layerOptions))
+      h.wrap(nativeLayer(this, 'logger', this.options, flag.layerOptions(this._modules.get(h.module), h)))
     }
   }
 }

@@ -2,6 +2,7 @@
 
 const { PluginPriority } = require('../priority')
 const { nativeLayer, declareNative } = require('../native-layer')
+const { routeFlag } = require('./overrides')
 
 const PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/
 
@@ -18,6 +19,8 @@ function checkBuckets(buckets) {
     buckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]))
   if (!ok) throw new TypeError('MetricsPlugin buckets must be 1 to 64 finite numbers (seconds), strictly increasing')
 }
+
+const flag = routeFlag({ key: 'metrics', check: checkMetrics })
 
 /**
  * Prometheus metrics answered in Rust at `GET path`: request counts by
@@ -48,12 +51,7 @@ class MetricsPlugin {
   }
 
   getModuleOptionsSchema() {
-    return {
-      _type: {},
-      validate(moduleOptions) {
-        return checkMetrics(moduleOptions.metrics, 'module option')
-      },
-    }
+    return { _type: {}, validate: flag.validateModule }
   }
 
   onModuleLoad(modules) {
@@ -63,13 +61,7 @@ class MetricsPlugin {
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue
-      const routeOptions = h.options || {}
-      const bad = checkMetrics(routeOptions.metrics, `route ${h.methodName}`)
-      if (bad !== true) throw new TypeError(bad)
-      const moduleOptions = this._modules.get(h.module) || {}
-      const metrics = routeOptions.metrics ?? moduleOptions.metrics
-      const layerOptions = metrics === undefined ? {} : { metrics }
-      h.wrap(nativeLayer(this, 'metrics', this.options, layerOptions))
+      h.wrap(nativeLayer(this, 'metrics', this.options, flag.layerOptions(this._modules.get(h.module), h)))
     }
   }
 }

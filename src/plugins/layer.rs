@@ -182,3 +182,46 @@ where
     }
     reply
 }
+
+/// A request to run layers against in tests.
+#[cfg(test)]
+pub(crate) struct TestRequest {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub peer: Option<IpAddr>,
+    pub locals: Vec<(String, serde_json::Value)>,
+    pub scratch: hyper::http::Extensions,
+    pub started: Instant,
+}
+
+#[cfg(test)]
+impl TestRequest {
+    pub fn new(method: Method, path: &str) -> Self {
+        TestRequest {
+            method,
+            path: path.to_owned(),
+            headers: HeaderMap::new(),
+            peer: None,
+            locals: Vec::new(),
+            scratch: hyper::http::Extensions::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The context layers see; path, target and route are all `path`.
+    pub fn ctx(&mut self) -> LayerCtx<'_> {
+        LayerCtx {
+            method: &self.method,
+            path: &self.path,
+            target: &self.path,
+            route: &self.path,
+            params: &[],
+            headers: &self.headers,
+            peer: self.peer,
+            started: self.started,
+            locals: &mut self.locals,
+            scratch: &mut self.scratch,
+        }
+    }
+}

@@ -1,10 +1,8 @@
-use std::time::Instant;
-
 use hyper::header::{CONTENT_TYPE, VARY};
 use serde_json::json;
 
 use super::*;
-use crate::plugins::layer::run_layers;
+use crate::plugins::layer::{run_layers, TestRequest};
 
 /// Runs `options`' layer around a handler answering 200 `{"ok":true}` (plus
 /// `extra` response headers); returns the reply and whether the handler ran.
@@ -23,20 +21,9 @@ async fn run(
             HeaderValue::from_str(v).unwrap(),
         );
     }
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let mut ctx = LayerCtx {
-        method: &method,
-        path: "/x",
-        target: "/x",
-        route: "/x",
-        params: &[],
-        headers: &headers,
-        peer: None,
-        started: Instant::now(),
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
+    let mut request = TestRequest::new(method, "/x");
+    request.headers = headers;
+    let mut ctx = request.ctx();
     let mut ran = false;
     let reply = run_layers(&[layer], &mut ctx, |_| {
         ran = true;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::auth::jwt::test_keys::{RSA_PRIVATE, RSA_PUBLIC};
-use crate::plugins::layer::NativeLayer;
+use crate::plugins::layer::{NativeLayer, TestRequest};
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -56,22 +56,10 @@ fn run_with(
     method: Method,
     headers: HeaderMap,
 ) -> (Flow, Vec<(String, Value)>) {
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let mut ctx = LayerCtx {
-        method: &method,
-        path: "/api/x",
-        target: "/api/x",
-        route: "/api/x",
-        params: &[],
-        headers: &headers,
-        peer: None,
-        started: Instant::now(),
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
-    let flow = layer.before(&mut ctx);
-    (flow, locals)
+    let mut request = TestRequest::new(method, "/api/x");
+    request.headers = headers;
+    let flow = layer.before(&mut request.ctx());
+    (flow, request.locals)
 }
 
 fn bearer(t: &str) -> String {

@@ -1,14 +1,13 @@
 //! The in-flight count, the 503 while shutting down, and drain.
 use std::sync::Arc;
-use std::time::Instant;
 
 use hyper::header::CONNECTION;
-use hyper::{HeaderMap, Method, StatusCode};
+use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
 use super::*;
-use crate::plugins::layer::run_layers;
+use crate::plugins::layer::{run_layers, TestRequest};
 
 fn layer(plugin: &ShutdownPlugin) -> Arc<dyn NativeLayer> {
     match plugin.layer(&json!({})) {
@@ -22,22 +21,8 @@ async fn request(
     layers: Vec<Arc<dyn NativeLayer>>,
     release: Option<oneshot::Receiver<()>>,
 ) -> Reply {
-    let method = Method::GET;
-    let headers = HeaderMap::new();
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let mut ctx = LayerCtx {
-        method: &method,
-        path: "/x",
-        target: "/x",
-        route: "/x",
-        params: &[],
-        headers: &headers,
-        peer: None,
-        started: Instant::now(),
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
+    let mut request = TestRequest::new(Method::GET, "/x");
+    let mut ctx = request.ctx();
     run_layers(&layers, &mut ctx, |_| async move {
         if let Some(rx) = release {
             let _ = rx.await;
