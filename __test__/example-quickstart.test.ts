@@ -36,6 +36,16 @@ describe('examples/quickstart', () => {
       const missing = await fetch(`${base}/api/users/99`)
       expect(missing.status).toBe(404)
       expect(await missing.json()).toEqual({ error: 'Not Found', message: 'no user 99' })
+      // The native plugins: rate-limit headers, a CORS preflight answered in Rust, Prometheus metrics.
+      expect(missing.headers.get('ratelimit-limit')).toBe('100')
+      const preflight = await fetch(`${base}/api/users`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+      })
+      expect(preflight.status).toBe(204)
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
+      const metrics = await (await fetch(`${base}/metrics`)).text()
+      expect(metrics).toMatch(/nebula_http_requests_total\{method="GET",route="\/api\/users",status="200"\} 1/)
     } finally {
       child.kill('SIGTERM')
       const [code] = await exited
