@@ -64,6 +64,10 @@ where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    if body.is_end_stream() {
+        // No body at all (a GET, say): nothing to wait for, no timer to set.
+        return Ok(Bytes::new());
+    }
     let deadline = Instant::now() + timeout;
     let mut body = pin!(body);
     if let Some(n) = declared.filter(|n| *n > limit as u64) {
