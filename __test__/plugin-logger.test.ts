@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { Testing, RoutePlugin, Route, PluginPriority, ModuleConfigValidationError, type Context } from '../index.js'
 import { LoggerPlugin } from '../lib/plugins/logger.js'
 
@@ -223,5 +225,41 @@ describe('LoggerPlugin request ids (in process, log off)', () => {
     class Bad {}
     void Bad
     await expect(engine.request('/x')).rejects.toBeInstanceOf(ModuleConfigValidationError)
+  })
+})
+
+describe('LoggerPlugin at exit', () => {
+  it('writes every queued line before stop() resolves, so even a hard kill right after loses none', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nebula-log-'))
+    const file = path.join(dir, 'out.log')
+    const out = openSync(file, 'w')
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
+const { Testing, RoutePlugin, Route } = require(process.env.NEBULA_ROOT + '/index.js')
+const { LoggerPlugin } = require(process.env.NEBULA_ROOT + '/lib/plugins/logger.js')
+const { Module, engine } = Testing.createTestEngine({ plugins: [new RoutePlugin(), new LoggerPlugin({ format: 'pretty' })] })
+class Svc { ping() { return 'pong' } }
+Route({ path: '/ping' })(Svc.prototype, 'ping', Object.getOwnPropertyDescriptor(Svc.prototype, 'ping'))
+Module('svc')(Svc)
+;(async () => {
+  // In-process requests: many lines queued in a burst, then stop() and exit at once.
+  await Promise.all(Array.from({ length: 3000 }, () => engine.request('/ping').then((r) => r.text())))
+  await engine.stop()
+  // No exit hooks run on SIGKILL: only what stop() already wrote survives.
+  process.kill(process.pid, 'SIGKILL')
+})()
+`,
+      ],
+      { env: { ...process.env, NEBULA_ROOT: root }, stdio: ['ignore', out, 'inherit'] },
+    )
+    const signal = await new Promise<string | null>((resolve) => child.on('close', (_c, sig) => resolve(sig)))
+    closeSync(out)
+    expect(signal).toBe('SIGKILL')
+    const access = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('GET /ping 200'))
+    rmSync(dir, { recursive: true, force: true })
+    expect(access).toHaveLength(3000)
   })
 })

@@ -302,6 +302,8 @@ class Microservice {
     if (wasStarted) drains.push(this._native.close())
     if (this._injecting.size > 0) drains.push(Promise.allSettled([...this._injecting]))
     await Promise.all(drains)
+    // Native plugins finish buffered work (e.g. queued access-log lines) before onDestroy.
+    if (this._native && this._nativePlugins && this._nativePlugins.size > 0) await this._native.flushPlugins()
     this._port = 0
     const plugins = [...this._plugins.values()].reverse()
     for (const p of plugins) {

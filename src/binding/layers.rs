@@ -209,6 +209,21 @@ impl NativeEngine {
         })
     }
 
+    /// Lets every native plugin finish buffered work (log lines), up to 2 s.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn flush_plugins<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let plugins = self.natives.plugins.clone();
+        env.spawn_future(async move {
+            tokio::task::spawn_blocking(move || {
+                for p in plugins {
+                    p.flush(std::time::Duration::from_secs(2));
+                }
+            })
+            .await
+            .map_err(|e| invalid(format!("flushing plugins failed: {e}")))
+        })
+    }
+
     /// A plugin-specific operation of a layer (see `NativeLayer::call`).
     #[napi(ts_return_type = "Promise<any>")]
     pub fn layer_call<'env>(

@@ -147,6 +147,11 @@ pub trait NativePlugin: Send + Sync + 'static {
     fn endpoints(&self) -> Vec<Endpoint> {
         Vec::new()
     }
+
+    /// Finishes buffered work (e.g. log lines still queued), waiting up to
+    /// `timeout`; called when the engine stops. May block: never called on
+    /// the request path.
+    fn flush(&self, _timeout: std::time::Duration) {}
 }
 
 /// Runs `layers` around `inner` as an onion: `before` outermost first, `after`

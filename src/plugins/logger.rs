@@ -101,6 +101,12 @@ impl LoggerPlugin {
 }
 
 impl NativePlugin for LoggerPlugin {
+    fn flush(&self, timeout: Duration) {
+        if !LoggerPlugin::flush(self, timeout) {
+            tracing::warn!("logger: lines still queued when the engine stopped");
+        }
+    }
+
     fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
         Ok(Some(Arc::new(LoggerLayer {
             settings: settings(options, &self.defaults)?,
