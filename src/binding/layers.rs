@@ -127,6 +127,27 @@ impl OwnedRequest {
     fn path(&self) -> &str {
         self.target.split('?').next().unwrap_or("/")
     }
+
+    /// What a layer sees of this request.
+    fn ctx<'a>(
+        &'a self,
+        started: Instant,
+        locals: &'a mut Vec<(String, serde_json::Value)>,
+        scratch: &'a mut hyper::http::Extensions,
+    ) -> LayerCtx<'a> {
+        LayerCtx {
+            method: &self.method,
+            path: self.path(),
+            target: &self.target,
+            route: &self.route,
+            params: &[],
+            headers: &self.headers,
+            peer: self.peer,
+            started,
+            locals,
+            scratch,
+        }
+    }
 }
 
 #[napi]
@@ -170,18 +191,7 @@ impl NativeEngine {
         let known = locals.len();
         let mut scratch = hyper::http::Extensions::new();
         let started = Instant::now();
-        let mut ctx = LayerCtx {
-            method: &req.method,
-            path: req.path(),
-            target: &req.target,
-            route: &req.route,
-            params: &[],
-            headers: &req.headers,
-            peer: req.peer,
-            started,
-            locals: &mut locals,
-            scratch: &mut scratch,
-        };
+        let mut ctx = req.ctx(started, &mut locals, &mut scratch);
         let flow = layer.before(&mut ctx);
         let token = self.natives.next.fetch_add(1, Ordering::Relaxed);
         let respond = match flow {
@@ -261,18 +271,7 @@ impl NativeEngine {
             body: Bytes::copy_from_slice(&reply.body),
         });
         let mut locals = std::mem::take(&mut req.locals);
-        let ctx = LayerCtx {
-            method: &req.method,
-            path: req.path(),
-            target: &req.target,
-            route: &req.route,
-            params: &[],
-            headers: &req.headers,
-            peer: req.peer,
-            started,
-            locals: &mut locals,
-            scratch: &mut scratch,
-        };
+        let ctx = req.ctx(started, &mut locals, &mut scratch);
         layer.after(&ctx, &mut reply);
         Ok(to_wire(reply))
     }

@@ -40,6 +40,7 @@ pub use policy::{directives, request_policy, storable, Directives, RequestPolicy
 pub use remote::RemoteStore;
 pub use store::{Clock, Limits, MemoryStore, SystemClock};
 
+use super::int_option;
 use super::layer::{BoxFuture, Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
 
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -133,25 +134,6 @@ impl CachePlugin {
             Backend::Memory(m) => Some(m),
             Backend::Redis(_) => None,
         }
-    }
-}
-
-/// Option `name`: absent (None) or an integer in `min..=max`.
-fn int_option(options: &Value, name: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
-    let value = match options.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
-    };
-    let n = value.as_u64().or_else(|| {
-        // JavaScript numbers may arrive as floats: accept whole ones.
-        value
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64)
-            .map(|f| f as u64)
-    });
-    match n {
-        Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(format!("{name} must be an integer from {min} to {max}")),
     }
 }
 

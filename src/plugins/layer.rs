@@ -193,6 +193,10 @@ where
 pub(crate) struct TestRequest {
     pub method: Method,
     pub path: String,
+    /// Path and query (defaults to `path`).
+    pub target: String,
+    /// The route pattern (defaults to `path`).
+    pub route: String,
     pub headers: HeaderMap,
     pub peer: Option<IpAddr>,
     pub locals: Vec<(String, serde_json::Value)>,
@@ -206,6 +210,8 @@ impl TestRequest {
         TestRequest {
             method,
             path: path.to_owned(),
+            target: path.to_owned(),
+            route: path.to_owned(),
             headers: HeaderMap::new(),
             peer: None,
             locals: Vec::new(),
@@ -214,13 +220,13 @@ impl TestRequest {
         }
     }
 
-    /// The context layers see; path, target and route are all `path`.
+    /// The context layers see.
     pub fn ctx(&mut self) -> LayerCtx<'_> {
         LayerCtx {
             method: &self.method,
             path: &self.path,
-            target: &self.path,
-            route: &self.path,
+            target: &self.target,
+            route: &self.route,
             params: &[],
             headers: &self.headers,
             peer: self.peer,

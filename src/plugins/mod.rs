@@ -31,3 +31,29 @@ pub fn create(kind: &str, options: &serde_json::Value) -> Result<Arc<dyn NativeP
         other => Err(format!("unknown native plugin {other:?}")),
     }
 }
+
+/// Option `name` of a plugin's JSON options: absent (None), or an integer in
+/// `min..=max`. JavaScript numbers may arrive as floats: whole ones are accepted.
+pub(crate) fn int_option(
+    options: &serde_json::Value,
+    name: &str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, String> {
+    let value = match options.get(name) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    let n = value.as_u64().or_else(|| {
+        value
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= min as f64 && *f <= max as f64)
+            .map(|f| f as u64)
+    });
+    match n {
+        Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "{name} must be an integer from {min} to {max}, got {value}"
+        )),
+    }
+}

@@ -31,6 +31,7 @@ use serde_json::Value;
 pub use key::KeySource;
 pub use store::{Clock, Decision, MonotonicClock, Store};
 
+use super::int_option;
 use super::layer::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
 
 /// `maxRequests` at most.
@@ -77,10 +78,10 @@ impl RateLimitPlugin {
         if !(options.is_object() || options.is_null()) {
             return Err("rate-limit options must be an object".into());
         }
-        let max = int_option(options, "maxRequests", MAX_REQUESTS)?.unwrap_or(100);
-        let window_ms = int_option(options, "windowMs", MAX_WINDOW_MS)?.unwrap_or(60_000);
+        let max = int_option(options, "maxRequests", 1, MAX_REQUESTS)?.unwrap_or(100);
+        let window_ms = int_option(options, "windowMs", 1, MAX_WINDOW_MS)?.unwrap_or(60_000);
         let defaults = check_limit(max, window_ms, "maxRequests")?;
-        let max_keys = int_option(options, "maxKeys", MAX_KEYS)?.unwrap_or(100_000);
+        let max_keys = int_option(options, "maxKeys", 1, MAX_KEYS)?.unwrap_or(100_000);
         Ok(RateLimitPlugin {
             defaults,
             key: Arc::new(KeySource::parse(options.get("key"))?),
@@ -103,27 +104,6 @@ impl RateLimitPlugin {
                 ))
             })
             .clone()
-    }
-}
-
-/// Option `name` of `options`: absent (None), or an integer in 1..=`max`.
-fn int_option(options: &Value, name: &str, max: u64) -> Result<Option<u64>, String> {
-    let value = match options.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
-    };
-    let n = value.as_u64().or_else(|| {
-        // JavaScript numbers may arrive as floats: accept whole ones.
-        value
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f <= max as f64)
-            .map(|f| f as u64)
-    });
-    match n {
-        Some(n) if (1..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(format!(
-            "{name} must be an integer from 1 to {max}, got {value}"
-        )),
     }
 }
 
@@ -151,18 +131,17 @@ impl NativePlugin for RateLimitPlugin {
                 ))
             }
         }
-        let (max_name, max) = match int_option(options, "rateLimitMaxRequests", MAX_REQUESTS)? {
+        let (max_name, max) = match int_option(options, "rateLimitMaxRequests", 1, MAX_REQUESTS)? {
             Some(n) => ("rateLimitMaxRequests", n),
             None => (
                 "maxRequests",
-                int_option(options, "maxRequests", MAX_REQUESTS)?.unwrap_or(self.defaults.max),
+                int_option(options, "maxRequests", 1, MAX_REQUESTS)?.unwrap_or(self.defaults.max),
             ),
         };
-        let window_ms = match int_option(options, "rateLimitWindowMs", MAX_WINDOW_MS)? {
+        let window_ms = match int_option(options, "rateLimitWindowMs", 1, MAX_WINDOW_MS)? {
             Some(n) => n,
-            None => {
-                int_option(options, "windowMs", MAX_WINDOW_MS)?.unwrap_or(self.defaults.window_ms)
-            }
+            None => int_option(options, "windowMs", 1, MAX_WINDOW_MS)?
+                .unwrap_or(self.defaults.window_ms),
         };
         let limit = check_limit(max, window_ms, max_name)?;
         let scope = match options.get("scope") {

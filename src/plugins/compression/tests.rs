@@ -1,11 +1,11 @@
 use std::io::Read;
-use std::time::Instant;
 
 use hyper::header::{HeaderName, VARY};
-use hyper::{HeaderMap, Method};
+use hyper::Method;
 use serde_json::json;
 
 use super::*;
+use crate::plugins::layer::TestRequest;
 
 /// A JSON array big and repetitive enough to compress well.
 fn big_json() -> String {
@@ -36,25 +36,13 @@ fn reply(status: u16, content_type: &str, body: &[u8], extra: &[(&str, &str)]) -
 fn run(options: Value, accept: Option<&str>, mut reply: Reply) -> Reply {
     let plugin = create(&options).unwrap();
     let layer = plugin.layer(&options).unwrap().unwrap();
-    let mut headers = HeaderMap::new();
+    let mut request = TestRequest::new(Method::GET, "/x");
     if let Some(a) = accept {
-        headers.insert(ACCEPT_ENCODING, HeaderValue::from_str(a).unwrap());
+        request
+            .headers
+            .insert(ACCEPT_ENCODING, HeaderValue::from_str(a).unwrap());
     }
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let ctx = LayerCtx {
-        method: &Method::GET,
-        path: "/x",
-        target: "/x",
-        route: "/x",
-        params: &[],
-        headers: &headers,
-        peer: None,
-        started: Instant::now(),
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
-    layer.after(&ctx, &mut reply);
+    layer.after(&request.ctx(), &mut reply);
     reply
 }
 

@@ -1,7 +1,6 @@
 //! Tests of the jwt layer: the 401/403 replies, the claims handed to JS,
 //! public routes, preflights and the option errors.
 use std::sync::Arc;
-use std::time::Instant;
 
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{HeaderMap, Method, StatusCode};
@@ -319,24 +318,10 @@ fn option_errors_name_the_option() {
 #[test]
 fn after_leaves_replies_alone() {
     let l = layer(&plugin(json!({})), json!({}));
-    let headers = HeaderMap::new();
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let ctx = LayerCtx {
-        method: &Method::GET,
-        path: "/",
-        target: "/",
-        route: "/",
-        params: &[],
-        headers: &headers,
-        peer: None,
-        started: Instant::now(),
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
+    let mut request = TestRequest::new(Method::GET, "/");
     let mut reply = Reply::error(StatusCode::NOT_FOUND, "x");
     let before = reply.clone();
-    l.after(&ctx, &mut reply);
+    l.after(&request.ctx(), &mut reply);
     assert_eq!(reply, before);
     assert_eq!(l.name(), "jwt");
 }

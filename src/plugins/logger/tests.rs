@@ -1,13 +1,13 @@
 use std::fmt::Debug;
 use std::net::IpAddr;
-use std::time::Instant;
 
 use hyper::header::HeaderValue;
-use hyper::{HeaderMap, Method, StatusCode};
+use hyper::{Method, StatusCode};
 use parking_lot::Mutex;
 use serde_json::json;
 
 use super::*;
+use crate::plugins::layer::TestRequest;
 
 /// A Vec-backed output the test reads.
 #[derive(Clone, Default)]
@@ -53,31 +53,24 @@ struct Done {
 }
 
 fn request(layer: &dyn NativeLayer, headers: &[(&str, &str)], peer: Option<IpAddr>) -> Done {
-    let mut map = HeaderMap::new();
+    let mut request = TestRequest::new(Method::POST, "/users/42");
+    request.target = "/users/42?x=1".into();
+    request.route = "/users/:id".into();
+    request.peer = peer;
     for (k, v) in headers {
-        map.append(
+        request.headers.append(
             HeaderName::from_bytes(k.as_bytes()).unwrap(),
             HeaderValue::from_str(v).unwrap(),
         );
     }
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let mut ctx = LayerCtx {
-        method: &Method::POST,
-        path: "/users/42",
-        target: "/users/42?x=1",
-        route: "/users/:id",
-        params: &[],
-        headers: &map,
-        peer,
-        started: Instant::now(),
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
+    let mut ctx = request.ctx();
     assert!(matches!(layer.before(&mut ctx), Flow::Continue));
     let mut reply = Reply::json(StatusCode::CREATED, r#"{"ok":true}"#.into());
     layer.after(&ctx, &mut reply);
-    Done { reply, locals }
+    Done {
+        reply,
+        locals: request.locals,
+    }
 }
 
 fn header<'a>(d: &'a Done, name: &str) -> &'a str {

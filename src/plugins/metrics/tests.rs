@@ -1,10 +1,10 @@
 use std::time::{Duration, Instant};
 
-use hyper::HeaderMap;
 use serde_json::json;
 
 use super::*;
 use crate::http::stats::StatsSnapshot;
+use crate::plugins::layer::TestRequest;
 
 const STATS: StatsSnapshot = StatsSnapshot {
     requests: 9,
@@ -14,21 +14,9 @@ const STATS: StatsSnapshot = StatsSnapshot {
 
 /// Runs `layer` over one request to `route` that took about `took`.
 fn answer(layer: &dyn NativeLayer, method: Method, route: &str, status: u16, took: Duration) {
-    let headers = HeaderMap::new();
-    let mut locals = Vec::new();
-    let mut scratch = hyper::http::Extensions::new();
-    let mut ctx = LayerCtx {
-        method: &method,
-        path: route,
-        target: route,
-        route,
-        params: &[],
-        headers: &headers,
-        peer: None,
-        started: Instant::now() - took,
-        locals: &mut locals,
-        scratch: &mut scratch,
-    };
+    let mut request = TestRequest::new(method, route);
+    request.started = Instant::now() - took;
+    let mut ctx = request.ctx();
     assert!(matches!(
         layer.before(&mut ctx),
         super::super::layer::Flow::Continue
