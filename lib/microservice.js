@@ -137,7 +137,8 @@ class Microservice {
     for (const [p, i] of first) later.push(this._call(p, 'onHandlerLoad', this._handlers, i))
     this._applyChains(specs)
     for (const [p, i] of route) later.push(this._call(p, 'onHandlerLoad', this._handlers, i))
-    this._sorted = sorted.map(([p]) => p)
+    /** [plugin, registration index] by priority. */
+    this._sorted = sorted
   }
 
   _loadModules() {
@@ -247,7 +248,7 @@ class Microservice {
         const pending = this._pendingHooks.filter(isThenable)
         this._pendingHooks = []
         await Promise.all(pending)
-        for (const p of this._sorted) await this._call(p, 'onBeforeStart', this, this._indexOf(p))
+        for (const [p, i] of this._sorted) await this._call(p, 'onBeforeStart', this, i)
         this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
         const statics = this.options.static
         if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
@@ -256,10 +257,6 @@ class Microservice {
       })()
     }
     return this._preparing
-  }
-
-  _indexOf(plugin) {
-    return [...this._plugins.values()].indexOf(plugin)
   }
 
   async start(port = 0) {
@@ -282,7 +279,7 @@ class Microservice {
   async _start(port) {
     await this._prepare()
     if (!this._afterStartDone) {
-      for (const p of this._sorted) await this._call(p, 'onAfterStart', this, this._indexOf(p))
+      for (const [p, i] of this._sorted) await this._call(p, 'onAfterStart', this, i)
       this._afterStartDone = true
     }
     if (this._stopRequested) throw new Error('Engine was stopped while starting')
