@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod engine;
 pub mod http;
+pub mod hub;
 pub mod plugins;
 
 // napi registers the binding's items at load time; a test build never calls them.
