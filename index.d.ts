@@ -157,6 +157,8 @@ export declare class Microservice {
   /** Runs a request through the Rust router and the plugin chain without a socket. */
   request(input: string | URL | Request, init?: RequestInit): Promise<Response>
   stats(): EngineStats
+  /** The server SDK of the registered HubPlugin; undefined without one. */
+  readonly hub: Hub | undefined
   /**
    * Low-level route registration (what RoutePlugin uses); only from a plugin hook.
    * With `handler`, the native prefix of that handler's chain runs in Rust before `handle`.
@@ -593,3 +595,162 @@ export declare class GracefulShutdownPlugin implements Plugin {
    */
   shutdown(): Promise<void>
 }
+
+// ---- The WebSocket hub ------------------------------------------------------
+
+export interface HubAuthOptions {
+  /** HS256 shared secret (at least 32 bytes). */
+  secret?: string
+  /** RS256/ES256 public key (PEM). */
+  publicKey?: string
+  /** The one accepted algorithm (it is pinned). Default: HS256 with secret, RS256 with publicKey. */
+  algorithms?: ['HS256' | 'RS256' | 'ES256']
+  /** Required `iss`. */
+  issuer?: string
+  /** Accepted `aud` values. */
+  audience?: string | string[]
+  /** Clock skew allowed on exp/nbf, in seconds (default 5). */
+  leeway?: number
+  /** The claim listing permissions (default "permissions"). */
+  permissionsClaim?: string
+}
+
+export interface HubSendQueueOptions {
+  /** Messages queued per client before it counts as slow. Default 1024. */
+  maxMessages?: number
+  /** Bytes queued per client before it counts as slow. Default 4 MiB. */
+  maxBytes?: number
+  /** A slow client is disconnected (1008, default) or misses the message ("drop"). */
+  onFull?: 'disconnect' | 'drop'
+}
+
+export interface HubPluginOptions {
+  /** The WebSocket path on the engine's port. Default "/ws". */
+  path?: string
+  /** Where the admin API lives. Default "/api". */
+  apiPrefix?: string
+  /** JWT from `?token=` or `Authorization: Bearer`, verified in Rust. */
+  auth?: HubAuthOptions
+  /** Connections without a token. Default: true without auth, false with it. */
+  allowAnonymous?: boolean
+  /** Permissions of anonymous clients. Default read:message, send:message, join:room, leave:room. */
+  anonymousPermissions?: string[]
+  /** Allowed `Origin` values (403 otherwise). Default: any. */
+  allowedOrigins?: string[]
+  /** Bearer token for the admin API (at least 16 characters); without it the admin API is off. */
+  adminToken?: string
+  /** Largest message in bytes; a larger one closes the socket with 1009. Default 1 MiB. */
+  maxMessageSize?: number
+  /** Most frames in one fragmented message (1009 beyond). Default 1024. */
+  maxFragments?: number
+  sendQueue?: HubSendQueueOptions
+  /** Open WebSocket connections at most (503 beyond). Default 10 000. */
+  maxConnections?: number
+  /** Server ping every N ms (0: never). Default 30 000. */
+  pingIntervalMs?: number
+  /** Close (1001) a connection silent for N ms (0: never). Default 90 000. */
+  idleTimeoutMs?: number
+  /** One node: "local" (the default). */
+  bus?: 'local' | { type: 'local' }
+}
+
+export interface HubClient {
+  readonly id: string
+  /** This connection's number: tells a client id's connections apart. */
+  readonly seq: number
+  readonly username?: string
+  readonly anonymous: boolean
+  readonly permissions: readonly string[]
+  /** The verified JWT claims (null when anonymous). */
+  readonly claims: Record<string, unknown> | null
+  readonly remoteAddr?: string
+  send(type: string, data?: unknown): boolean
+  disconnect(options?: { code?: number; reason?: string }): boolean
+}
+
+export interface HubMessage<T = unknown> {
+  type: string
+  messageId: number
+  data: T
+  /** The hub's server SDK (to reach rooms and other clients from a handler). */
+  hub: Hub
+}
+
+export type HubHandler<T = any> = (client: HubClient, data: T, message: HubMessage<T>) => unknown
+
+export interface HubRoom {
+  id: string
+  name: string
+  max_clients: number
+  clients: number
+  created_at?: number
+  members?: string[]
+}
+
+export interface HubClientInfo {
+  id: string
+  username: string | null
+  anonymous: boolean
+  permissions: string[]
+  rooms: string[]
+  connected_at: number
+  remote_addr: string | null
+  queued_messages: number
+  queued_bytes: number
+}
+
+export interface HubStats {
+  clients: number
+  rooms: number
+  started_at?: number
+  uptime_ms?: number
+  counters: Record<string, number>
+}
+
+export declare class Hub {
+  /**
+   * Handles messages of a custom type. A returned value (not undefined) is sent
+   * back as a message of the same type answering the request's message_id; a
+   * thrown HubError sends its code and message; any other error sends 1003.
+   */
+  on<T = any>(type: string, handler: HubHandler<T>, options?: { permission?: string }): this
+  onConnect(fn: (client: HubClient) => unknown): this
+  onDisconnect(fn: (client: HubClient, close: { code: number; reason: string }) => unknown): this
+  onJoin(fn: (client: HubClient, room: string) => unknown): this
+  onLeave(fn: (client: HubClient, room: string) => unknown): this
+  /** Every connected client; returns how many it was queued for. */
+  broadcast(type: string, data?: unknown): number
+  /** Every member of a room (but `except`); throws HubError 3000 for a missing room. */
+  toRoom(room: string, type: string, data?: unknown, options?: { except?: string }): number
+  /** False when the client is not connected. */
+  toClient(id: string, type: string, data?: unknown): boolean
+  /** Throws HubError 3001 when the room exists. */
+  createRoom(id: string, options?: { name?: string; maxClients?: number }): HubRoom
+  deleteRoom(id: string): boolean
+  rooms(): HubRoom[]
+  room(id: string): HubRoom | undefined
+  clients(): HubClientInfo[]
+  stats(): HubStats
+  /** Closes a client's connection (code 4001 unless given). */
+  disconnect(id: string, options?: { code?: number; reason?: string }): boolean
+}
+
+/** An error a hub handler throws on purpose: its code (GoHub's) and message reach the client. */
+export declare class HubError extends Error {
+  constructor(code: number, message: string)
+  readonly code: number
+}
+
+export declare class HubPlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: HubPluginOptions)
+  readonly name: 'hub'
+  readonly priority: number
+  readonly options: HubPluginOptions
+  readonly hub: Hub
+  onInit(engine: Microservice): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+}
+
+/** Marks a module method as the handler of a WebSocket message type, with its plugin chain. */
+export declare function WsHandler(type: string, options?: { permission?: string }): UniversalMethodDecorator

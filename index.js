@@ -19,6 +19,8 @@ const { LoggerPlugin } = require('./lib/plugins/logger')
 const { MetricsPlugin } = require('./lib/plugins/metrics')
 const { CachePlugin, Cache, MemoryCacheAdapter, RedisCacheAdapter } = require('./lib/plugins/cache')
 const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
+// The WebSocket hub (Rust), on the engine's own port.
+const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 
 module.exports = {
   Microservice,
@@ -48,4 +50,7 @@ module.exports = {
   MemoryCacheAdapter,
   RedisCacheAdapter,
   GracefulShutdownPlugin,
+  HubPlugin,
+  WsHandler,
+  HubError,
 }

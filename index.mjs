@@ -28,5 +28,8 @@ export const {
   MemoryCacheAdapter,
   RedisCacheAdapter,
   GracefulShutdownPlugin,
+  HubPlugin,
+  WsHandler,
+  HubError,
 } = nebula
 export default nebula

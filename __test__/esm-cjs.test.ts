@@ -22,6 +22,8 @@ const EXPECTED_NAMES = [
   'HttpError',
   'HttpRequest',
   'HttpResponse',
+  'HubError',
+  'HubPlugin',
   'JwtAuthPlugin',
   'LoggerPlugin',
   'MemoryCacheAdapter',
@@ -37,6 +39,7 @@ const EXPECTED_NAMES = [
   'Route',
   'RoutePlugin',
   'Testing',
+  'WsHandler',
 ]
 
 /** Runs `code` in a fresh `node` (cwd = package root) and parses the JSON it prints last. */

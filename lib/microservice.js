@@ -61,6 +61,11 @@ class Microservice {
     return this
   }
 
+  /** The server SDK of the registered HubPlugin (undefined without one). */
+  get hub() {
+    return require('./hub/plugin').hubOf(this._plugins.values())
+  }
+
   getPlugins() {
     return [...this._plugins.values()]
   }

@@ -60,6 +60,8 @@ pub struct NativeEngine {
     server: Arc<Mutex<Option<(ServerHandle, KeepAlive)>>>,
     pub(super) natives: super::layers::Natives,
     batch: Arc<Batch>,
+    /// Hubs mounted on this engine (closed before the server stops).
+    pub(super) hubs: Vec<Arc<crate::hub::Hub>>,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
@@ -92,6 +94,7 @@ impl NativeEngine {
             server: Arc::new(Mutex::new(None)),
             natives: Default::default(),
             batch: Arc::default(),
+            hubs: Vec::new(),
         }
     }
 
@@ -168,6 +171,10 @@ impl NativeEngine {
             .builder
             .take()
             .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is already built"))?;
+        if let Err(e) = builder.check_mounts() {
+            self.builder = Some(builder);
+            return Err(invalid(e));
+        }
         let wake: WakeFn = wake
             .build_threadsafe_function()
             .weak::<true>()
@@ -306,6 +313,10 @@ impl NativeEngine {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         let running = self.server.lock().take();
+        // WebSocket connections are no longer the HTTP server's: close them first (1001).
+        for hub in &self.hubs {
+            hub.shutdown();
+        }
         env.spawn_future(async move {
             if let Some((handle, keep_alive)) = running {
                 handle.stop().await;

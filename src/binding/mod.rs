@@ -2,6 +2,7 @@
 //! code here only converts values and maps errors to JS exceptions.
 mod dispatch;
 mod engine;
+mod hub;
 mod layers;
 mod plan;
 mod runtime;

@@ -4,6 +4,7 @@ pub mod body_read;
 pub mod config;
 pub mod dispatch;
 pub mod handler;
+pub mod mount;
 pub mod reply;
 pub mod router;
 pub mod server;
@@ -13,4 +14,5 @@ pub mod stats;
 
 pub use config::ServerConfig;
 pub use dispatch::{DispatchError, Dispatcher, JsRequest, JsResponse};
+pub use mount::{Mount, MountRequest};
 pub use service::{AppInfo, Service, ServiceBuilder};

@@ -7,7 +7,6 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
@@ -60,7 +59,6 @@ async fn accept_loop(
         // No pipeline_flush: with it hyper holds a response back while more
         // input is buffered (a stray CRLF, a partial next request, a parse error).
         .keep_alive(true);
-    let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
     loop {
@@ -86,26 +84,46 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let peer = Some(peer.ip());
         let svc = service.clone();
-        let conn = builder.serve_connection(
-            TokioIo::new(stream),
-            service_fn(move |req| {
-                let svc = svc.clone();
-                async move { Ok::<_, Infallible>(svc.handle_from(req, peer).await) }
-            }),
-        );
-        let conn = graceful.watch(conn);
+        let conn = builder
+            .serve_connection(
+                TokioIo::new(stream),
+                service_fn(move |req| {
+                    let svc = svc.clone();
+                    async move { Ok::<_, Infallible>(svc.handle_from(req, peer).await) }
+                }),
+            )
+            // WebSocket upgrades: the hub takes the connection over after its 101.
+            .with_upgrades();
+        let mut stopping = stop.clone();
+        let stop_asked = async move {
+            if stopping.wait_for(|s| *s).await.is_err() {
+                // The handle was dropped without stop(): serve until the runtime ends.
+                std::future::pending::<()>().await;
+            }
+        };
         connections.spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            // On stop: finish the request in flight, then close (idle ones close at once).
+            let ended = tokio::select! {
+                r = conn.as_mut() => r,
+                _ = stop_asked => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(permit);
         });
     }
     drop(listener);
-    if tokio::time::timeout(config.shutdown_timeout, graceful.shutdown())
+    let drained = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(config.shutdown_timeout, drained)
         .await
         .is_err()
     {
         tracing::warn!("stop: some connections were still busy after the shutdown timeout");
     }
+    // Dropping the set aborts the connections still open.
 }

@@ -11,13 +11,15 @@ use hyper::header::{HeaderValue, ALLOW};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 
 use super::body::Body;
+use super::body_read::read_limited;
 use super::config::ServerConfig;
 use super::dispatch::{Dispatcher, JsResponse, Pending};
+use super::mount::{Mount, MountRequest};
 use super::reply::{json, json_error};
 use super::router::{trie::TrieRouter, Lookup, RouteError, Router};
 use super::static_files::StaticFiles;
 use super::stats::{Stats, StatsSnapshot};
-use crate::plugins::layer::{Endpoint, NativeLayer, Reply};
+use crate::plugins::layer::{Endpoint, EndpointCtx, NativeLayer, Reply};
 
 /// What `GET {prefix}/_version` reports.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +40,7 @@ pub struct ServiceBuilder {
     router: TrieRouter,
     routes: Vec<Option<RouteEntry>>,
     endpoints: Vec<Endpoint>,
+    mounts: Vec<Arc<dyn Mount>>,
     info: Option<AppInfo>,
     statics: Option<StaticFiles>,
     config: ServerConfig,
@@ -49,6 +52,7 @@ impl ServiceBuilder {
             router: TrieRouter::default(),
             routes: Vec::new(),
             endpoints: Vec::new(),
+            mounts: Vec::new(),
             info: None,
             statics: None,
             config,
@@ -92,6 +96,38 @@ impl ServiceBuilder {
         self.endpoints.push(endpoint);
     }
 
+    /// A component answering a few paths itself (asked before routes).
+    pub fn mount(&mut self, mount: Arc<dyn Mount>) {
+        self.mounts.push(mount);
+    }
+
+    /// Refuses routes that a mount would hide (its paths are asked first).
+    pub fn check_mounts(&self) -> Result<(), String> {
+        for mount in &self.mounts {
+            for path in mount.paths() {
+                let sample: Vec<&str> = path
+                    .split('/')
+                    .map(|seg| if seg.starts_with(':') { "x" } else { seg })
+                    .collect();
+                let sample = sample.join("/");
+                for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+                    if let Lookup::Found(m) = self.router.lookup(&method, &sample) {
+                        let pattern = self
+                            .routes
+                            .get(m.id)
+                            .and_then(Option::as_ref)
+                            .map_or("?", |r| &*r.pattern);
+                        return Err(format!(
+                            "route {method} {pattern} collides with {path}, which the hub answers; \
+                             move one of them (HubPlugin options path / apiPrefix)"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Enables `GET {prefix}/_version` and `GET /health`.
     pub fn info(&mut self, info: AppInfo) {
         self.info = Some(info);
@@ -101,7 +137,25 @@ impl ServiceBuilder {
         self.statics = Some(statics);
     }
 
-    pub fn build(self, dispatcher: Arc<dyn Dispatcher>) -> Arc<Service> {
+    pub fn build(mut self, dispatcher: Arc<dyn Dispatcher>) -> Arc<Service> {
+        if !self.mounts.is_empty() && !self.endpoints.iter().any(|e| e.path == "/metrics") {
+            // Without the metrics plugin, /metrics still shows what the mounts add.
+            self.endpoints.push(Endpoint {
+                method: Method::GET,
+                path: "/metrics".into(),
+                handler: Arc::new(|ctx| {
+                    let mut text = String::new();
+                    (ctx.extra_metrics)(&mut text);
+                    let mut reply = Reply::empty(StatusCode::OK);
+                    reply.headers.insert(
+                        hyper::header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                    );
+                    reply.body = text.into();
+                    reply
+                }),
+            });
+        }
         let version_path = self
             .info
             .as_ref()
@@ -110,6 +164,7 @@ impl ServiceBuilder {
             router: self.router,
             routes: self.routes,
             endpoints: self.endpoints,
+            mounts: self.mounts,
             version_path,
             info: self.info,
             statics: self.statics,
@@ -126,6 +181,7 @@ pub struct Service {
     router: TrieRouter,
     pub(super) routes: Vec<Option<RouteEntry>>,
     endpoints: Vec<Endpoint>,
+    mounts: Vec<Arc<dyn Mount>>,
     version_path: Option<String>,
     info: Option<AppInfo>,
     statics: Option<StaticFiles>,
@@ -177,6 +233,9 @@ impl Service {
         self.stats.request_started();
         let _guard = InFlight(&self.stats);
         let path = req.uri().path().to_owned();
+        if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
+            return self.call_mount(mount.as_ref(), req, peer).await;
+        }
         match self.router.lookup(req.method(), &path) {
             Lookup::Found(m) => self.call_handler(req, m.id, m.params, peer, None).await,
             Lookup::MethodNotAllowed { allow } => {
@@ -198,6 +257,49 @@ impl Service {
                 refusal.into()
             }
             Lookup::NotFound => self.fallback(req.method(), &path, req.headers()).await,
+        }
+    }
+
+    async fn call_mount<B>(
+        &self,
+        mount: &dyn Mount,
+        req: Request<B>,
+        peer: Option<IpAddr>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = req.into_parts();
+        let has_body =
+            [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&parts.method);
+        let body = if has_body {
+            let declared = parts
+                .headers
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            match read_limited(
+                body,
+                declared,
+                self.config.body_limit,
+                self.config.body_timeout,
+            )
+            .await
+            {
+                Ok(b) => b,
+                Err(e) => return e.into_reply().into(),
+            }
+        } else {
+            Bytes::new()
+        };
+        mount.handle(MountRequest { parts, body, peer }).into()
+    }
+
+    /// What the mounts add to `/metrics`.
+    fn mount_metrics(&self, out: &mut String) {
+        for m in &self.mounts {
+            m.metrics(out);
         }
     }
 
@@ -248,7 +350,11 @@ impl Service {
         for e in &self.endpoints {
             let method_ok = e.method == method || (e.method == Method::GET && is_get);
             if method_ok && e.path == path {
-                return Some((e.handler)(&self.stats.snapshot()).into());
+                let ctx = EndpointCtx {
+                    stats: self.stats.snapshot(),
+                    extra_metrics: &|out: &mut String| self.mount_metrics(out),
+                };
+                return Some((e.handler)(&ctx).into());
             }
         }
         match &self.statics {

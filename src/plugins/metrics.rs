@@ -150,13 +150,15 @@ impl NativePlugin for MetricsPlugin {
         vec![Endpoint {
             method: Method::GET,
             path: self.path.clone(),
-            handler: Arc::new(move |stats| {
+            handler: Arc::new(move |ctx| {
                 let mut reply = Reply::empty(StatusCode::OK);
                 reply.headers.insert(
                     CONTENT_TYPE,
                     HeaderValue::from_static(exposition::CONTENT_TYPE),
                 );
-                reply.body = render(&prefix, &registry, stats).into();
+                let mut text = render(&prefix, &registry, &ctx.stats);
+                (ctx.extra_metrics)(&mut text);
+                reply.body = text.into();
                 reply
             }),
         }]

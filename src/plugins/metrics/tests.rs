@@ -205,7 +205,12 @@ fn the_endpoint_answers_get_path_with_the_exposition() {
     assert_eq!(eps.len(), 1);
     assert_eq!(eps[0].method, Method::GET);
     assert_eq!(eps[0].path, "/_/prom");
-    let reply = (eps[0].handler)(&STATS);
+    let extra = |out: &mut String| out.push_str("hub_extra 1\n");
+    let ctx = crate::plugins::layer::EndpointCtx {
+        stats: STATS,
+        extra_metrics: &extra,
+    };
+    let reply = (eps[0].handler)(&ctx);
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(
         reply.headers.get(CONTENT_TYPE).unwrap(),
@@ -213,6 +218,10 @@ fn the_endpoint_answers_get_path_with_the_exposition() {
     );
     let body = std::str::from_utf8(&reply.body).unwrap();
     assert!(body.contains("\nnebula_js_calls_total 4\n"));
+    assert!(
+        body.ends_with("\nhub_extra 1\n"),
+        "components add to the exposition"
+    );
     assert!(body.contains("\nnebula_requests_in_flight 1\n"));
 }
 

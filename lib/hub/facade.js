@@ -1,0 +1,286 @@
+'use strict'
+
+// `engine.hub`: the server SDK over the Rust hub. It exists as soon as the
+// HubPlugin is registered; rooms created and handlers registered before the
+// engine loads are applied when the native hub is attached.
+
+const BUILTIN_TYPES = new Set(['ping', 'pong', 'join_room', 'room_joined', 'leave_room', 'room_left', 'room_message', 'direct_message', 'error'])
+
+/** An error a message handler throws on purpose: its code and message reach the client. */
+class HubError extends Error {
+  constructor(code, message) {
+    super(message)
+    this.name = 'HubError'
+    this.code = code
+  }
+}
+
+function json(data) {
+  const s = JSON.stringify(data === undefined ? null : data)
+  return s === undefined ? 'null' : s
+}
+
+/** `[1234] message` from Rust → a HubError with that code. */
+function nativeError(err) {
+  const m = /^\[(\d+)\] (.*)$/s.exec(err && err.message)
+  return m ? new HubError(Number(m[1]), m[2]) : err
+}
+
+function checkType(type) {
+  if (typeof type !== 'string' || type === '' || type.length > 128) throw new TypeError('a message type is a string of 1 to 128 characters')
+  if (BUILTIN_TYPES.has(type)) throw new TypeError(`"${type}" is a built-in message type`)
+}
+
+class Hub {
+  constructor() {
+    this._native = undefined
+    this._pendingRooms = []
+    this._types = new Map() // type -> { handler, permission }
+    this._listeners = { connect: [], disconnect: [], join: [], leave: [] }
+    this._clients = new Map() // id -> client (the current connection)
+  }
+
+  _attach(native) {
+    this._native = native
+    for (const [type, { permission }] of this._types) native.registerType(type, permission)
+    for (const r of this._pendingRooms) this._createNative(r.id, r.options)
+    this._pendingRooms = []
+  }
+
+  // ---- handlers and events ------------------------------------------------
+
+  /**
+   * Handles messages of a custom `type`: `handler(client, data, message)`.
+   * A returned value (not undefined) is sent back to the sender as a message
+   * of the same type answering its `message_id`; a thrown HubError sends its
+   * code and message; any other error sends 1003 "server error" (and is logged).
+   */
+  on(type, handler, options = {}) {
+    checkType(type)
+    if (typeof handler !== 'function') throw new TypeError('hub.on(type, handler) needs a function')
+    const permission = options.permission ?? null
+    if (permission !== null && typeof permission !== 'string') throw new TypeError('hub.on() permission must be a string')
+    if (this._types.has(type)) throw new Error(`a handler for "${type}" is already registered`)
+    this._types.set(type, { handler, permission })
+    if (this._native) this._native.registerType(type, permission)
+    return this
+  }
+
+  onConnect(fn) {
+    return this._listen('connect', fn)
+  }
+
+  onDisconnect(fn) {
+    return this._listen('disconnect', fn)
+  }
+
+  onJoin(fn) {
+    return this._listen('join', fn)
+  }
+
+  onLeave(fn) {
+    return this._listen('leave', fn)
+  }
+
+  _listen(event, fn) {
+    if (typeof fn !== 'function') throw new TypeError(`hub.on${event[0].toUpperCase()}${event.slice(1)}() needs a function`)
+    this._listeners[event].push(fn)
+    return this
+  }
+
+  // ---- sending ------------------------------------------------------------
+
+  /** Every connected client; returns how many it was queued for. */
+  broadcast(type, data) {
+    if (!this._native) return 0
+    return this._native.broadcast(String(type), json(data))
+  }
+
+  /** Every member of `room` (but `options.except`, a client id). */
+  toRoom(room, type, data, options = {}) {
+    if (!this._native) throw new HubError(3000, `room not found (${room})`)
+    try {
+      return this._native.toRoom(String(room), String(type), json(data), options.except ?? null)
+    } catch (err) {
+      throw nativeError(err)
+    }
+  }
+
+  /** One client; false when it is not connected. */
+  toClient(id, type, data) {
+    if (!this._native) return false
+    return this._native.toClient(String(id), String(type), json(data))
+  }
+
+  // ---- rooms and clients --------------------------------------------------
+
+  /** Creates a room: `createRoom(id, { name?, maxClients? = 0 (unlimited) })`. */
+  createRoom(id, options = {}) {
+    if (typeof id !== 'string' || id === '') throw new TypeError('createRoom(id) needs a non-empty string id')
+    const { name, maxClients = 0 } = options
+    if (name !== undefined && typeof name !== 'string') throw new TypeError('createRoom name must be a string')
+    if (!Number.isInteger(maxClients) || maxClients < 0 || maxClients > 10_000_000) {
+      throw new TypeError('createRoom maxClients must be an integer from 0 (unlimited) to 10000000')
+    }
+    if (!this._native) {
+      if (this._pendingRooms.some((r) => r.id === id)) throw new HubError(3001, `room already exists (${id})`)
+      this._pendingRooms.push({ id, options: { name, maxClients } })
+      return { id, name: name ?? id, max_clients: maxClients, clients: 0 }
+    }
+    return this._createNative(id, { name, maxClients })
+  }
+
+  _createNative(id, { name, maxClients }) {
+    try {
+      return JSON.parse(this._native.createRoom(id, name ?? null, maxClients))
+    } catch (err) {
+      throw nativeError(err)
+    }
+  }
+
+  /** Deletes a room (its members leave it); false when there is none. */
+  deleteRoom(id) {
+    if (!this._native) {
+      const before = this._pendingRooms.length
+      this._pendingRooms = this._pendingRooms.filter((r) => r.id !== id)
+      return this._pendingRooms.length < before
+    }
+    return this._native.deleteRoom(String(id))
+  }
+
+  rooms() {
+    if (!this._native) return this._pendingRooms.map((r) => ({ id: r.id, name: r.options.name ?? r.id, max_clients: r.options.maxClients, clients: 0 }))
+    return JSON.parse(this._native.rooms())
+  }
+
+  /** One room with its member ids, or undefined. */
+  room(id) {
+    if (!this._native) return undefined
+    const r = this._native.room(String(id))
+    return r === null ? undefined : JSON.parse(r)
+  }
+
+  clients() {
+    return this._native ? JSON.parse(this._native.clients()) : []
+  }
+
+  stats() {
+    return this._native ? JSON.parse(this._native.stats()) : { clients: 0, rooms: 0, counters: {} }
+  }
+
+  /** Closes a client's connection (code 4001 unless given); false when it is not connected. */
+  disconnect(id, options = {}) {
+    if (!this._native) return false
+    return this._native.disconnect(String(id), options.code ?? null, options.reason ?? null)
+  }
+
+  // ---- events from Rust ---------------------------------------------------
+
+  /** The function Rust calls when events wait. Never throws. */
+  _drainer() {
+    return () => {
+      let events
+      try {
+        events = this._native.takeEvents()
+      } catch (err) {
+        console.error('[nebula hub] could not take events:', err)
+        return
+      }
+      for (let i = 0; i < events.length; i += 6) {
+        try {
+          this._event(events[i], events[i + 1], events[i + 2], events[i + 3], events[i + 4], events[i + 5])
+        } catch (err) {
+          console.error('[nebula hub] event handler failed:', err)
+        }
+      }
+    }
+  }
+
+  _event(kind, id, seq, a, b, c) {
+    switch (kind) {
+      case 0: {
+        const info = JSON.parse(a)
+        const client = this._client(id, seq, info)
+        this._clients.set(id, client)
+        return this._emit('connect', client)
+      }
+      case 1: {
+        const client = this._clients.get(id)
+        if (client && client.seq === seq) this._clients.delete(id)
+        return this._emit('disconnect', client && client.seq === seq ? client : this._client(id, seq, {}), { code: a, reason: b })
+      }
+      case 2:
+      case 3:
+        return this._emit(kind === 2 ? 'join' : 'leave', this._clientFor(id, seq), a)
+      case 4:
+        return this._message(this._clientFor(id, seq), a, b, c)
+    }
+  }
+
+  _clientFor(id, seq) {
+    const client = this._clients.get(id)
+    return client && client.seq === seq ? client : this._client(id, seq, {})
+  }
+
+  _client(id, seq, info) {
+    const hub = this
+    return Object.freeze({
+      id,
+      seq,
+      username: info.username ?? undefined,
+      anonymous: info.anonymous ?? false,
+      permissions: Object.freeze(info.permissions ?? []),
+      claims: info.claims ?? null,
+      remoteAddr: info.remoteAddr ?? undefined,
+      send(type, data) {
+        return hub.toClient(id, type, data)
+      },
+      disconnect(options) {
+        return hub.disconnect(id, options)
+      },
+    })
+  }
+
+  _emit(event, ...args) {
+    for (const fn of this._listeners[event]) {
+      try {
+        const out = fn(...args)
+        if (out && typeof out.then === 'function') out.then(undefined, (err) => console.error(`[nebula hub] ${event} listener failed:`, err))
+      } catch (err) {
+        console.error(`[nebula hub] ${event} listener failed:`, err)
+      }
+    }
+  }
+
+  _message(client, type, dataJson, messageId) {
+    const entry = this._types.get(type)
+    const native = this._native
+    const fail = (err) => {
+      if (err instanceof HubError || (err && Number.isInteger(err.code) && err.code >= 1000 && err.code <= 4999)) {
+        native.replyError(client.id, client.seq, err.code, typeof err.message === 'string' ? err.message : null, messageId)
+      } else {
+        console.error(`[nebula hub] handler for "${type}" failed:`, err)
+        native.replyError(client.id, client.seq, 1003, null, messageId)
+      }
+    }
+    const done = (value) => {
+      try {
+        if (value !== undefined) native.reply(client.id, client.seq, type, json(value), messageId)
+      } catch (err) {
+        fail(err) // e.g. a value JSON cannot hold
+      }
+    }
+    if (!entry) return fail(new HubError(1000, `no handler for message type "${type}"`))
+    let result
+    try {
+      const data = JSON.parse(dataJson)
+      result = entry.handler(client, data, { type, messageId, data, hub: this })
+    } catch (err) {
+      return fail(err)
+    }
+    if (result && typeof result.then === 'function') result.then(done, fail)
+    else done(result)
+  }
+}
+
+module.exports = { Hub, HubError }

@@ -1,0 +1,283 @@
+//! The hub: who is connected, which rooms exist, and delivery. Fan-out
+//! frames a message once and queues the same bytes for every recipient.
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::{Mutex, RwLock};
+use serde_json::{json, Value};
+
+use super::client::Client;
+use super::config::{HubConfig, OnFull};
+use super::events::{HubEvents, NoEvents};
+use super::identity::Identity;
+use super::metrics::HubMetrics;
+use super::protocol::{self, ErrorCode, HubError};
+use super::rooms::Room;
+use super::ws::{frame, Outbox, OutboxLimits, Push};
+
+/// Close code for a connection replaced by a newer one with the same client id.
+pub const CLOSE_REPLACED: u16 = 4000;
+/// Close code for `disconnect(id)` from the server SDK or the admin API.
+pub const CLOSE_KICKED: u16 = 4001;
+
+pub struct Hub {
+    pub(super) config: HubConfig,
+    pub(super) clients: RwLock<HashMap<Arc<str>, Arc<Client>>>,
+    pub(super) rooms: RwLock<HashMap<Arc<str>, Room>>,
+    pub(super) events: RwLock<Arc<dyn HubEvents>>,
+    /// Custom message types with a TypeScript handler, and the permission each needs.
+    pub(super) handlers: RwLock<HashMap<String, Option<String>>>,
+    pub metrics: HubMetrics,
+    next_seq: AtomicU64,
+    /// Connections being set up or open (the cap counts both).
+    pub(super) open: AtomicU64,
+    started_at: u64,
+    shutting_down: std::sync::atomic::AtomicBool,
+}
+
+impl Hub {
+    pub fn new(config: HubConfig) -> Arc<Hub> {
+        Arc::new(Hub {
+            config,
+            clients: RwLock::default(),
+            rooms: RwLock::default(),
+            events: RwLock::new(Arc::new(NoEvents)),
+            handlers: RwLock::default(),
+            metrics: HubMetrics::default(),
+            next_seq: AtomicU64::new(1),
+            open: AtomicU64::new(0),
+            started_at: protocol::now_ms(),
+            shutting_down: Default::default(),
+        })
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// Where events go (set once the TypeScript side listens).
+    pub fn set_events(&self, events: Arc<dyn HubEvents>) {
+        *self.events.write() = events;
+    }
+
+    pub(super) fn events(&self) -> Arc<dyn HubEvents> {
+        self.events.read().clone()
+    }
+
+    /// Routes messages of `message_type` to the TypeScript side; `permission`
+    /// is required of the sender when given. Built-in types cannot be taken over.
+    pub fn register_handler(
+        &self,
+        message_type: &str,
+        permission: Option<String>,
+    ) -> Result<(), String> {
+        if super::dispatch::is_builtin(message_type) {
+            return Err(format!("{message_type:?} is a built-in message type"));
+        }
+        if message_type.is_empty() || message_type.len() > protocol::MAX_TYPE_LEN {
+            return Err(format!(
+                "message type must be 1 to {} bytes",
+                protocol::MAX_TYPE_LEN
+            ));
+        }
+        self.handlers
+            .write()
+            .insert(message_type.to_owned(), permission);
+        Ok(())
+    }
+
+    /// Registers a new connection; a connection with the same client id is
+    /// closed (4000) and leaves its rooms.
+    pub fn connect(&self, identity: Identity, remote: Option<IpAddr>) -> Arc<Client> {
+        let outbox = Arc::new(Outbox::new(OutboxLimits {
+            max_messages: self.config.send_queue_messages,
+            max_bytes: self.config.send_queue_bytes,
+        }));
+        let client = Arc::new(Client {
+            identity,
+            seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
+            outbox,
+            rooms: Mutex::new(HashSet::new()),
+            connected_at: protocol::now_ms(),
+            remote,
+        });
+        let key: Arc<str> = Arc::from(client.id());
+        let old = self.clients.write().insert(key, client.clone());
+        HubMetrics::inc(&self.metrics.connections);
+        if let Some(old) = old {
+            HubMetrics::inc(&self.metrics.replaced);
+            old.outbox
+                .close(CLOSE_REPLACED, "replaced by a newer connection");
+            self.leave_all(&old);
+            self.events()
+                .disconnected(&old, CLOSE_REPLACED, "replaced by a newer connection");
+        }
+        self.events().connected(&client);
+        client
+    }
+
+    /// Forgets a connection that ended (a no-op for one already replaced).
+    pub fn disconnect(&self, client: &Arc<Client>, code: u16, reason: &str) {
+        let removed = {
+            let mut clients = self.clients.write();
+            match clients.get(client.id()) {
+                Some(c) if c.seq == client.seq => clients.remove(client.id()).is_some(),
+                _ => false,
+            }
+        };
+        if removed {
+            self.leave_all(client);
+            self.events().disconnected(client, code, reason);
+        }
+    }
+
+    /// Closes client `id`'s connection (4001 unless `code` is given); false when not connected.
+    pub fn kick(&self, id: &str, code: Option<u16>, reason: &str) -> bool {
+        let client = self.clients.read().get(id).cloned();
+        match client {
+            Some(c) => {
+                c.outbox.close(code.unwrap_or(CLOSE_KICKED), reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Queues `frame` for `client`, applying the send-queue policy when it is full.
+    pub(super) fn deliver(&self, client: &Client, frame: &Bytes) -> bool {
+        match client.outbox.push(frame.clone()) {
+            Push::Queued => {
+                HubMetrics::inc(&self.metrics.messages_sent);
+                HubMetrics::add(&self.metrics.bytes_sent, frame.len() as u64);
+                true
+            }
+            Push::Closed => false,
+            Push::Full => {
+                match self.config.on_full {
+                    OnFull::Disconnect => {
+                        if !client.outbox.is_closing() {
+                            HubMetrics::inc(&self.metrics.slow_clients);
+                            tracing::warn!(client = %client.id(), "hub: send queue full; disconnecting the slow client");
+                        }
+                        client.outbox.close_now(1008, "send queue full");
+                    }
+                    OnFull::Drop => HubMetrics::inc(&self.metrics.dropped_messages),
+                }
+                false
+            }
+        }
+    }
+
+    /// Sends one message to one client (framed here).
+    pub(super) fn send(&self, client: &Client, payload: &[u8]) -> bool {
+        self.deliver(client, &frame::text(payload))
+    }
+
+    /// Sends an `error` message answering `request_id`.
+    pub(super) fn send_error(&self, client: &Client, err: &HubError, request_id: u64) {
+        HubMetrics::inc(&self.metrics.errors);
+        self.send(client, &protocol::encode_error(err, request_id));
+    }
+
+    /// Every connected client: the message is serialized and framed once.
+    pub fn broadcast(&self, message_type: &str, data: &str) -> usize {
+        HubMetrics::inc(&self.metrics.broadcasts);
+        let frame = frame::text(&protocol::encode(message_type, data, None));
+        let clients = self.clients.read();
+        clients.values().filter(|c| self.deliver(c, &frame)).count()
+    }
+
+    /// One client by id, optionally as the answer to its request `request_id`.
+    pub fn to_client(
+        &self,
+        id: &str,
+        message_type: &str,
+        data: &str,
+        request_id: Option<u64>,
+    ) -> Result<(), HubError> {
+        let client = self.clients.read().get(id).cloned();
+        let client = client.ok_or_else(|| HubError::with_details(ErrorCode::ClientNotFound, id))?;
+        self.send(&client, &protocol::encode(message_type, data, request_id));
+        Ok(())
+    }
+
+    /// Answers a custom message: delivered only if connection `seq` is still the client's.
+    pub fn reply(
+        &self,
+        id: &str,
+        seq: u64,
+        message_type: &str,
+        data: &str,
+        request_id: u64,
+    ) -> bool {
+        let client = self.clients.read().get(id).cloned();
+        match client {
+            Some(c) if c.seq == seq => {
+                self.send(&c, &protocol::encode(message_type, data, Some(request_id)))
+            }
+            _ => false,
+        }
+    }
+
+    /// Answers a custom message with an error.
+    pub fn reply_error(&self, id: &str, seq: u64, err: &HubError, request_id: u64) -> bool {
+        let client = self.clients.read().get(id).cloned();
+        match client {
+            Some(c) if c.seq == seq => {
+                self.send_error(&c, err, request_id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The connected clients, as `clients()` reports them.
+    pub fn clients_info(&self) -> Vec<Value> {
+        let clients: Vec<Arc<Client>> = self.clients.read().values().cloned().collect();
+        let mut out: Vec<Value> = clients.iter().map(|c| c.info()).collect();
+        out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        out
+    }
+
+    /// Whether `client` is still the connection registered under its id.
+    pub(super) fn is_current(&self, client: &Client) -> bool {
+        self.clients.read().get(client.id()).map(|c| c.seq) == Some(client.seq)
+    }
+
+    pub fn client_count(&self) -> usize {
+        self.clients.read().len()
+    }
+
+    /// `GET /api/stats` and `stats()`.
+    pub fn stats(&self) -> Value {
+        json!({
+            "clients": self.client_count(),
+            "rooms": self.rooms.read().len(),
+            "started_at": self.started_at,
+            "uptime_ms": protocol::now_ms().saturating_sub(self.started_at),
+            "counters": self.metrics.counters_json(),
+        })
+    }
+
+    /// The exposition text for `/metrics`.
+    pub fn render_metrics(&self, out: &mut String) {
+        self.metrics
+            .render(out, self.client_count(), self.rooms.read().len());
+    }
+
+    /// Stops accepting connections and closes every open one with 1001.
+    pub fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        let clients: Vec<Arc<Client>> = self.clients.read().values().cloned().collect();
+        for c in clients {
+            c.outbox.close(1001, "server shutting down");
+        }
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}
