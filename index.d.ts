@@ -646,7 +646,9 @@ export interface HubPluginOptions {
   sendQueue?: HubSendQueueOptions
   /** Open WebSocket connections at most (503 beyond). Default 10 000. */
   maxConnections?: number
-  /** Server ping every N ms (0: never). Default 30 000. */
+  /** Messages a client may send per second (error 1005 beyond; 0: unlimited). Default 100. */
+  maxMessagesPerSecond?: number
+  /** Server ping every N ms (0: never); must be below idleTimeoutMs. Default 30 000. */
   pingIntervalMs?: number
   /** Close (1001) a connection silent for N ms (0: never). Default 90 000. */
   idleTimeoutMs?: number
@@ -664,7 +666,9 @@ export interface HubClient {
   /** The verified JWT claims (null when anonymous). */
   readonly claims: Record<string, unknown> | null
   readonly remoteAddr?: string
+  /** Sends to this connection only (false once it is gone, even if the id reconnected). */
   send(type: string, data?: unknown): boolean
+  /** Closes this connection only (code 4001 unless given). */
   disconnect(options?: { code?: number; reason?: string }): boolean
 }
 
@@ -737,6 +741,7 @@ export declare class Hub {
 
 /** An error a hub handler throws on purpose: its code (GoHub's) and message reach the client. */
 export declare class HubError extends Error {
+  /** Throws a TypeError unless `code` is an integer from 1000 to 4999. */
   constructor(code: number, message: string)
   readonly code: number
 }

@@ -115,7 +115,7 @@ describe('rooms and messages', () => {
     expect(full.data.code).toBe(3002)
     a.send('room_message', { room_id: 'r', content: 'hello' })
     const got = await b.next('room_message')
-    expect(got.data).toMatchObject({ room_id: 'r', content: 'hello', sender_id: 'a' })
+    expect(got.data).toMatchObject({ room_id: 'r', content: 'hello', sender_id: 'anon:a' })
     const unknown = await a.request('no_such_type', {})
     expect(unknown.data).toMatchObject({ code: 1000 })
     a.ws.send('{ not json')
@@ -131,11 +131,15 @@ describe('rooms and messages', () => {
     expect((await second.request('ping', {})).message_type).toBe('pong')
   })
 
-  it('an anonymous client cannot take the id of a signed-in one', async () => {
+  it('anonymous ids live apart from signed-in ones, and an anonymous id in use is refused', async () => {
     const { engine } = await hubApp({ allowAnonymous: true })
     const { ws } = await started(engine)
     const user = await connect(ws(`?token=${token({ user_id: 'alice' })}`))
+    const guest = await connect(ws('?client_id=alice'))
+    expect(engine.hub.clients().map((c: any) => c.id)).toEqual(['alice', 'anon:alice'])
     await expect(connect(ws('?client_id=alice'))).rejects.toMatchObject({ status: 409 })
+    expect((await user.request('ping', {})).message_type).toBe('pong')
+    await guest.close()
     await user.close()
   })
 
@@ -164,7 +168,7 @@ describe('TypeScript handlers and events', () => {
     const c = await connect(ws('?client_id=me'))
     const sum = await c.request('add', { a: 2, b: 3 })
     expect(sum).toMatchObject({ message_type: 'add', data: { sum: 5 } })
-    expect((await c.request('async', {})).data).toEqual({ you: 'me' })
+    expect((await c.request('async', {})).data).toEqual({ you: 'anon:me' })
     const refused = await c.request('refuse', {})
     expect(refused.data).toMatchObject({ code: 3003, details: 'you are not in that room' })
     const crashed = await c.request('crash', {})
@@ -172,6 +176,40 @@ describe('TypeScript handlers and events', () => {
     expect(JSON.stringify(crashed)).not.toContain('internal detail')
     c.send('quiet', {}, 77)
     expect((await c.request('ping', {})).message_type).toBe('pong') // nothing came for "quiet"
+  })
+
+  it('HubError codes are checked; errors that are not HubErrors never reach the client', async () => {
+    expect(() => new HubError('nope' as any, 'x')).toThrow(TypeError)
+    expect(() => new HubError(42, 'x')).toThrow(/1000 to 4999/)
+    const { engine } = await hubApp({ allowAnonymous: true })
+    engine.hub.on('odd', async () => {
+      throw Object.assign(new Error('secret detail'), { code: 3003 })
+    })
+    engine.hub.on('bigint', () => ({ n: 1n }))
+    const { ws } = await started(engine)
+    const c = await connect(ws())
+    const odd = await c.request('odd', {})
+    expect(odd.data.code).toBe(1003)
+    expect(JSON.stringify(odd)).not.toContain('secret detail')
+    expect((await c.request('bigint', {})).data.code).toBe(1003)
+    expect((await c.request('ping', {})).message_type).toBe('pong') // the process is still fine
+  })
+
+  it('client.send() and client.disconnect() reach only that connection, never a newer one', async () => {
+    const { engine } = await hubApp()
+    const first = deferred<any>()
+    let seen = 0
+    engine.hub.onConnect((c: any) => {
+      if (seen++ === 0) first.resolve(c)
+    })
+    const { ws } = await started(engine)
+    const old = await connect(ws(`?token=${token({ user_id: 'dup' })}`))
+    const oldClient = await first.promise
+    const fresh = await connect(ws(`?token=${token({ user_id: 'dup' })}`))
+    await old.closed
+    expect(oldClient.send('late', { x: 1 })).toBe(false)
+    expect(oldClient.disconnect()).toBe(false)
+    expect((await fresh.request('ping', {})).message_type).toBe('pong')
   })
 
   it('a permission on a handler is required of the sender (2001)', async () => {
@@ -202,7 +240,7 @@ describe('TypeScript handlers and events', () => {
     await c.request('join_room', { room_id: 'r' })
     await c.close()
     await gone.promise
-    expect(seen).toEqual(['connect e', 'join e r', 'leave e r', 'disconnect e 1000'])
+    expect(seen).toEqual(['connect anon:e', 'join anon:e r', 'leave anon:e r', 'disconnect anon:e 1000'])
   })
 
   it('@WsHandler methods run through the plugins’ wrap chains in priority order', async () => {
@@ -233,7 +271,7 @@ describe('TypeScript handlers and events', () => {
     const { ws } = await started(engine)
     const c = await connect(ws('?client_id=t'))
     const answer = await c.request('typing', { room: 'x' })
-    expect(answer.data).toEqual({ typing: 't', room: 'x' })
+    expect(answer.data).toEqual({ typing: 'anon:t', room: 'x' })
     expect(order).toEqual(['outer in', 'inner in', 'handler', 'inner out', 'outer out'])
   })
 })
@@ -246,16 +284,16 @@ describe('the server SDK', () => {
     const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(ws(`?client_id=c${i}`))))
     await Promise.all(clients.map((c) => c.request('join_room', { room_id: 'room' })))
     const before = engine.hub.stats().counters.messages_sent
-    expect(engine.hub.toRoom('room', 'news', { n: 1 }, { except: 'c0' })).toBe(19)
+    expect(engine.hub.toRoom('room', 'news', { n: 1 }, { except: 'anon:c0' })).toBe(19)
     for (const c of clients.slice(1)) expect((await c.next('news')).data).toEqual({ n: 1 })
     expect(engine.hub.stats().counters.messages_sent - before).toBe(19)
     expect(engine.hub.broadcast('all', 'hi')).toBe(20)
     await Promise.all(clients.map((c) => c.next('all')))
-    expect(engine.hub.toClient('c3', 'dm', { x: 1 })).toBe(true)
+    expect(engine.hub.toClient('anon:c3', 'dm', { x: 1 })).toBe(true)
     expect((await clients[3].next('dm')).data).toEqual({ x: 1 })
     expect(engine.hub.toClient('nobody', 'dm', {})).toBe(false)
     expect(() => engine.hub.toRoom('missing', 'x', {})).toThrow(HubError)
-    expect(engine.hub.disconnect('c5', { reason: 'bye' })).toBe(true)
+    expect(engine.hub.disconnect('anon:c5', { reason: 'bye' })).toBe(true)
     expect((await clients[5].closed).code).toBe(4001)
   })
 
@@ -295,7 +333,7 @@ describe('admin API and metrics', () => {
     expect(bad.status).toBe(400)
     const c = await connect(ws('?client_id=watcher'))
     const clients = await (await fetch(`${base}/api/clients`, { headers: admin })).json()
-    expect(clients.clients.map((x: any) => x.id)).toEqual(['watcher'])
+    expect(clients.clients.map((x: any) => x.id)).toEqual(['anon:watcher'])
     const sent = await fetch(`${base}/api/broadcast`, { method: 'POST', headers: admin, body: JSON.stringify({ message: { text: 'maintenance' } }) })
     expect(await sent.json()).toEqual({ sent: 1 })
     expect((await c.next('broadcast')).data).toEqual({ text: 'maintenance' })

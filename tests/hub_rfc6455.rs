@@ -17,9 +17,9 @@ use common::GUARD;
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 async fn start(options: serde_json::Value) -> (ServerHandle, Arc<Hub>) {
-    let mut options = options;
-    options["__echo"] = json!(true);
-    let hub = Hub::new(HubConfig::from_json(&options).unwrap());
+    let mut config = HubConfig::from_json(&options).unwrap();
+    config.echo = true;
+    let hub = Hub::new(config);
     let mut b = ServiceBuilder::new(ServerConfig::default());
     b.mount(Arc::new(HubMount(hub.clone())));
     let (svc, _rx) = common::build(b);
@@ -321,7 +321,10 @@ async fn the_connection_cap_answers_503() {
 
 #[tokio::test]
 async fn a_client_that_does_not_read_is_disconnected_while_others_keep_going() {
-    let (h, hub) = start(json!({ "sendQueue": { "maxMessages": 64, "maxBytes": 65536 } })).await;
+    let (h, hub) = start(
+        json!({ "sendQueue": { "maxMessages": 64, "maxBytes": 65536 }, "maxMessageSize": 32768 }),
+    )
+    .await;
     let _slow = open(&h).await; // never reads
     let mut fast = open(&h).await;
     // 32 MiB in all: more than the kernel's socket buffers hold for the slow one.

@@ -1,5 +1,5 @@
 // The chat's TypeScript side: a login route and the custom "typing" type.
-import { Module, Route, WsHandler, type Context, type HubClient, type HubMessage } from "nebula-native";
+import { HubError, Module, Route, WsHandler, type Context, type HubClient, type HubMessage } from "nebula-native";
 import { signToken } from "./token.js";
 
 const SECRET = process.env.JWT_SECRET ?? "change-me-change-me-change-me-change-me";
@@ -18,7 +18,9 @@ export class ChatModule {
   /** {"message_type":"typing","data":{"room_id":"lobby"}}: tells the room, acknowledges the sender. */
   @WsHandler("typing")
   typing(client: HubClient, data: { room_id?: string }, message: HubMessage) {
-    if (typeof data?.room_id !== "string") return { ok: false };
+    if (typeof data?.room_id !== "string") throw new HubError(1001, "typing needs data.room_id");
+    // Only members may tell a room they are typing.
+    if (!message.hub.room(data.room_id)?.members?.includes(client.id)) throw new HubError(3003, "not in that room");
     message.hub.toRoom(data.room_id, "typing", { user: client.id }, { except: client.id });
     return { ok: true };
   }

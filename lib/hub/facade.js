@@ -6,13 +6,23 @@
 
 const BUILTIN_TYPES = new Set(['ping', 'pong', 'join_room', 'room_joined', 'leave_room', 'room_left', 'room_message', 'direct_message', 'error'])
 
-/** An error a message handler throws on purpose: its code and message reach the client. */
+/** Async handler calls of one connection still running: beyond this, its messages get 1005. */
+const MAX_IN_FLIGHT = 64
+
+/** An error a message handler throws on purpose: its code (GoHub's, 1000-4999) and message reach the client. */
 class HubError extends Error {
   constructor(code, message) {
-    super(message)
+    if (!Number.isInteger(code) || code < 1000 || code > 4999) {
+      throw new TypeError(`HubError(code, message): code must be an integer from 1000 to 4999 (GoHub's codes), got ${String(code)}`)
+    }
+    super(message === undefined ? '' : String(message))
     this.name = 'HubError'
     this.code = code
   }
+}
+
+function isHubError(err) {
+  return err instanceof HubError && Number.isInteger(err.code) && err.code >= 1000 && err.code <= 4999
 }
 
 function json(data) {
@@ -38,6 +48,7 @@ class Hub {
     this._types = new Map() // type -> { handler, permission }
     this._listeners = { connect: [], disconnect: [], join: [], leave: [] }
     this._clients = new Map() // id -> client (the current connection)
+    this._inFlight = new Map() // seq -> async handler calls running
   }
 
   _attach(native) {
@@ -100,7 +111,8 @@ class Hub {
   toRoom(room, type, data, options = {}) {
     if (!this._native) throw new HubError(3000, `room not found (${room})`)
     try {
-      return this._native.toRoom(String(room), String(type), json(data), options.except ?? null)
+      const except = options.except === undefined || options.except === null ? null : String(options.except)
+      return this._native.toRoom(String(room), String(type), json(data), except)
     } catch (err) {
       throw nativeError(err)
     }
@@ -171,7 +183,7 @@ class Hub {
   /** Closes a client's connection (code 4001 unless given); false when it is not connected. */
   disconnect(id, options = {}) {
     if (!this._native) return false
-    return this._native.disconnect(String(id), options.code ?? null, options.reason ?? null)
+    return this._native.disconnect(String(id), options.code ?? null, options.reason ?? null, null)
   }
 
   // ---- events from Rust ---------------------------------------------------
@@ -232,11 +244,12 @@ class Hub {
       permissions: Object.freeze(info.permissions ?? []),
       claims: info.claims ?? null,
       remoteAddr: info.remoteAddr ?? undefined,
+      // This connection only: never a newer one with the same id.
       send(type, data) {
-        return hub.toClient(id, type, data)
+        return hub._native ? hub._native.toConnection(id, seq, String(type), json(data)) : false
       },
-      disconnect(options) {
-        return hub.disconnect(id, options)
+      disconnect(options = {}) {
+        return hub._native ? hub._native.disconnect(id, options.code ?? null, options.reason ?? null, seq) : false
       },
     })
   }
@@ -255,12 +268,17 @@ class Hub {
   _message(client, type, dataJson, messageId) {
     const entry = this._types.get(type)
     const native = this._native
+    // Never throws: this runs inside the drain and in promise callbacks.
     const fail = (err) => {
-      if (err instanceof HubError || (err && Number.isInteger(err.code) && err.code >= 1000 && err.code <= 4999)) {
-        native.replyError(client.id, client.seq, err.code, typeof err.message === 'string' ? err.message : null, messageId)
-      } else {
-        console.error(`[nebula hub] handler for "${type}" failed:`, err)
-        native.replyError(client.id, client.seq, 1003, null, messageId)
+      try {
+        if (isHubError(err)) {
+          native.replyError(client.id, client.seq, err.code, err.message || null, messageId)
+        } else {
+          console.error(`[nebula hub] handler for "${type}" failed:`, err)
+          native.replyError(client.id, client.seq, 1003, null, messageId)
+        }
+      } catch (again) {
+        console.error('[nebula hub] could not answer a message:', again)
       }
     }
     const done = (value) => {
@@ -271,6 +289,8 @@ class Hub {
       }
     }
     if (!entry) return fail(new HubError(1000, `no handler for message type "${type}"`))
+    const running = this._inFlight.get(client.seq) ?? 0
+    if (running >= MAX_IN_FLIGHT) return fail(new HubError(1005, 'too many messages waiting for their handler, try again'))
     let result
     try {
       const data = JSON.parse(dataJson)
@@ -278,8 +298,20 @@ class Hub {
     } catch (err) {
       return fail(err)
     }
-    if (result && typeof result.then === 'function') result.then(done, fail)
-    else done(result)
+    if (result && typeof result.then === 'function') {
+      this._inFlight.set(client.seq, running + 1)
+      const settle = () => {
+        const n = (this._inFlight.get(client.seq) ?? 1) - 1
+        if (n <= 0) this._inFlight.delete(client.seq)
+        else this._inFlight.set(client.seq, n)
+      }
+      Promise.resolve(result)
+        .then(done, fail)
+        .finally(settle)
+        .catch((err) => console.error('[nebula hub] could not answer a message:', err))
+    } else {
+      done(result)
+    }
   }
 }
 

@@ -313,11 +313,20 @@ impl NativeEngine {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
         let running = self.server.lock().take();
-        // WebSocket connections are no longer the HTTP server's: close them first (1001).
+        // WebSocket connections are no longer the HTTP server's: close them
+        // first (1001) and give their closing handshakes a moment.
         for hub in &self.hubs {
             hub.shutdown();
         }
+        let hubs = self.hubs.clone();
         env.spawn_future(async move {
+            for hub in hubs {
+                if !hub.wait_closed(Duration::from_secs(2)).await {
+                    tracing::warn!(
+                        "stop: some WebSocket clients did not finish closing within 2 s"
+                    );
+                }
+            }
             if let Some((handle, keep_alive)) = running {
                 handle.stop().await;
                 drop(keep_alive);

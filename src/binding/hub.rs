@@ -15,9 +15,13 @@ use super::dispatch::WakeFn;
 use super::engine::{invalid, NativeEngine};
 use crate::hub::{Client, ErrorCode, Hub, HubConfig, HubError, HubEvents, HubMount};
 
-/// Events waiting for the JS thread beyond this are refused (messages get a
-/// 1003 "server busy" error) or dropped (lifecycle events, counted).
-const MAX_QUEUED_EVENTS: usize = 65_536;
+/// Custom messages waiting for the JS thread, in all and per connection, and
+/// their bytes: beyond, the sender gets 1005 (try again). Lifecycle events
+/// (connect, disconnect, join, leave) are never dropped: connections and
+/// rooms bound them.
+const MAX_QUEUED_MESSAGES: usize = 65_536;
+const MAX_QUEUED_BYTES: usize = 64 << 20;
+const MAX_WAITING_PER_CLIENT: u32 = 64;
 
 enum Event {
     Connect {
@@ -42,38 +46,41 @@ enum Event {
         room: String,
     },
     Message {
-        id: String,
-        seq: u64,
+        client: Arc<Client>,
         kind: String,
         data: String,
         message_id: u64,
     },
 }
 
+#[derive(Default)]
+struct Queue {
+    events: Vec<Event>,
+    messages: usize,
+    message_bytes: usize,
+}
+
 struct EventQueue {
-    queue: Mutex<Vec<Event>>,
+    queue: Mutex<Queue>,
     scheduled: AtomicBool,
-    dropped: AtomicU64,
+    /// Custom messages refused because the queue was full.
+    refused: AtomicU64,
     wake: WakeFn,
 }
 
 impl EventQueue {
-    fn push(&self, event: Event) -> bool {
-        {
-            let mut q = self.queue.lock();
-            if q.len() >= MAX_QUEUED_EVENTS {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                return false;
-            }
-            q.push(event);
-        }
+    fn push(&self, event: Event) {
+        self.queue.lock().events.push(event);
+        self.wake();
+    }
+
+    fn wake(&self) {
         if !self.scheduled.swap(true, Ordering::SeqCst) {
             let status = self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
             if status != Status::Ok {
                 self.scheduled.store(false, Ordering::SeqCst);
             }
         }
-        true
     }
 }
 
@@ -122,26 +129,36 @@ impl HubEvents for EventQueue {
 
     fn message(
         &self,
-        c: &Client,
+        c: &Arc<Client>,
         kind: &str,
         data: &str,
         message_id: u64,
     ) -> std::result::Result<(), HubError> {
-        let queued = self.push(Event::Message {
-            id: c.id().to_owned(),
-            seq: c.seq,
-            kind: kind.to_owned(),
-            data: data.to_owned(),
-            message_id,
-        });
-        if queued {
-            Ok(())
-        } else {
-            Err(HubError::with_details(
-                ErrorCode::ServerError,
-                "server busy, try again",
-            ))
+        {
+            let mut q = self.queue.lock();
+            let waiting = c.waiting.load(Ordering::Relaxed);
+            if waiting >= MAX_WAITING_PER_CLIENT
+                || q.messages >= MAX_QUEUED_MESSAGES
+                || q.message_bytes + data.len() > MAX_QUEUED_BYTES
+            {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(HubError::with_details(
+                    ErrorCode::RateLimited,
+                    "too many messages waiting for their handler, try again",
+                ));
+            }
+            c.waiting.fetch_add(1, Ordering::Relaxed);
+            q.messages += 1;
+            q.message_bytes += data.len();
+            q.events.push(Event::Message {
+                client: c.clone(),
+                kind: kind.to_owned(),
+                data: data.to_owned(),
+                message_id,
+            });
         }
+        self.wake();
+        Ok(())
     }
 }
 
@@ -174,9 +191,9 @@ impl NativeEngine {
             .build()?;
         let hub = Hub::new(config);
         let events = Arc::new(EventQueue {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             scheduled: AtomicBool::new(false),
-            dropped: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
             wake,
         });
         hub.set_events(events.clone());
@@ -195,7 +212,12 @@ impl NativeHub {
     #[napi(ts_return_type = "Array<any>")]
     pub fn take_events<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
         self.events.scheduled.store(false, Ordering::SeqCst);
-        let events = std::mem::take(&mut *self.events.queue.lock());
+        let events = std::mem::take(&mut *self.events.queue.lock()).events;
+        for e in &events {
+            if let Event::Message { client, .. } = e {
+                client.waiting.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
         let mut out = env.create_array((events.len() * 6) as u32)?;
         for (i, e) in events.into_iter().enumerate() {
             let b = (i * 6) as u32;
@@ -204,7 +226,7 @@ impl NativeHub {
                 Event::Disconnect { id, seq, .. } => (1, id.clone(), *seq),
                 Event::Join { id, seq, .. } => (2, id.clone(), *seq),
                 Event::Leave { id, seq, .. } => (3, id.clone(), *seq),
-                Event::Message { id, seq, .. } => (4, id.clone(), *seq),
+                Event::Message { client, .. } => (4, client.id().to_owned(), client.seq),
             };
             out.set(b, kind)?;
             out.set(b + 1, id)?;
@@ -341,17 +363,18 @@ impl NativeHub {
     #[napi]
     pub fn stats(&self) -> String {
         let mut s = self.hub.stats();
-        s["counters"]["dropped_events"] = json!(self.events.dropped.load(Ordering::Relaxed));
+        s["counters"]["refused_for_js"] = json!(self.events.refused.load(Ordering::Relaxed));
         s.to_string()
     }
 
-    /// Closes client `id`'s connection; false when not connected.
+    /// Closes client `id`'s connection (only connection `seq`, when given); false when not connected.
     #[napi]
     pub fn disconnect(
         &self,
         id: String,
         code: Option<u32>,
         reason: Option<String>,
+        seq: Option<f64>,
     ) -> Result<bool> {
         let code = match code {
             None => None,
@@ -364,11 +387,18 @@ impl NativeHub {
                 )))
             }
         };
-        Ok(self.hub.kick(
-            &id,
-            code,
-            reason.as_deref().unwrap_or("disconnected by the server"),
-        ))
+        let reason = reason.as_deref().unwrap_or("disconnected by the server");
+        Ok(match seq {
+            Some(seq) => self.hub.kick_connection(&id, seq as u64, code, reason),
+            None => self.hub.kick(&id, code, reason),
+        })
+    }
+
+    /// Sends to connection `seq` of client `id` only; false when it is gone.
+    #[napi]
+    pub fn to_connection(&self, id: String, seq: f64, message_type: String, data: String) -> bool {
+        self.hub
+            .to_connection(&id, seq as u64, &message_type, &data)
     }
 }
 

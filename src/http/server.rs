@@ -95,11 +95,9 @@ async fn accept_loop(
             // WebSocket upgrades: the hub takes the connection over after its 101.
             .with_upgrades();
         let mut stopping = stop.clone();
+        // Stop asked, or the handle dropped (the accept loop has ended too).
         let stop_asked = async move {
-            if stopping.wait_for(|s| *s).await.is_err() {
-                // The handle was dropped without stop(): serve until the runtime ends.
-                std::future::pending::<()>().await;
-            }
+            let _ = stopping.wait_for(|s| *s).await;
         };
         connections.spawn(async move {
             tokio::pin!(conn);

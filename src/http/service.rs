@@ -110,7 +110,15 @@ impl ServiceBuilder {
                     .map(|seg| if seg.starts_with(':') { "x" } else { seg })
                     .collect();
                 let sample = sample.join("/");
-                for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+                for method in [
+                    Method::GET,
+                    Method::HEAD,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                    Method::OPTIONS,
+                ] {
                     if let Lookup::Found(m) = self.router.lookup(&method, &sample) {
                         let pattern = self
                             .routes

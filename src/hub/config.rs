@@ -38,6 +38,8 @@ pub struct HubConfig {
     pub send_queue_bytes: usize,
     pub on_full: OnFull,
     pub max_connections: usize,
+    /// Messages a client may send per second (0 = unlimited); beyond → error 1005.
+    pub max_messages_per_second: u32,
     pub ping_interval: Option<Duration>,
     pub idle_timeout: Option<Duration>,
     /// Test-only: echo every text/binary frame back as is (RFC 6455 conformance tests).
@@ -61,6 +63,7 @@ impl Default for HubConfig {
             send_queue_bytes: 4 << 20,
             on_full: OnFull::Disconnect,
             max_connections: 10_000,
+            max_messages_per_second: 100,
             ping_interval: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(90)),
             echo: false,
@@ -68,7 +71,8 @@ impl Default for HubConfig {
     }
 }
 
-const KNOWN: [&str; 14] = [
+const KNOWN: [&str; 15] = [
+    "maxMessagesPerSecond",
     "path",
     "apiPrefix",
     "auth",
@@ -96,7 +100,7 @@ impl HubConfig {
             _ => return Err("hub: options must be an object".into()),
         };
         for k in obj.keys() {
-            if !KNOWN.contains(&k.as_str()) && k != "__echo" {
+            if !KNOWN.contains(&k.as_str()) {
                 return Err(format!("hub: unknown option {k:?}"));
             }
         }
@@ -147,6 +151,8 @@ impl HubConfig {
             int("maxFragments", 1, 1 << 20)?.map_or(d.max_fragments, |n| n as usize);
         let max_connections =
             int("maxConnections", 1, 10_000_000)?.map_or(d.max_connections, |n| n as usize);
+        let max_messages_per_second = int("maxMessagesPerSecond", 0, 1_000_000)?
+            .map_or(d.max_messages_per_second, |n| n as u32);
         let ping_interval = match int("pingIntervalMs", 0, 3_600_000)? {
             None => d.ping_interval,
             Some(0) => None,
@@ -160,6 +166,21 @@ impl HubConfig {
         let (send_queue_messages, send_queue_bytes, on_full) =
             send_queue(obj.get("sendQueue"), &d)?;
         bus(obj.get("bus"))?;
+        if let (Some(ping), Some(idle)) = (ping_interval, idle_timeout) {
+            if ping >= idle {
+                return Err(format!(
+                    "hub: pingIntervalMs ({}) must be below idleTimeoutMs ({}): quiet clients are kept alive by answering pings",
+                    ping.as_millis(),
+                    idle.as_millis()
+                ));
+            }
+        }
+        // A frame is the message plus at most 14 bytes of header.
+        if send_queue_bytes < max_message_size + 14 {
+            return Err(format!(
+                "hub: sendQueue.maxBytes ({send_queue_bytes}) must hold one message of maxMessageSize ({max_message_size}) plus its frame header"
+            ));
+        }
         if path.starts_with(&format!("{api_prefix}/")) || path == api_prefix {
             return Err(format!(
                 "hub: path {path:?} lies inside apiPrefix {api_prefix:?}"
@@ -182,7 +203,8 @@ impl HubConfig {
             max_connections,
             ping_interval,
             idle_timeout,
-            echo: matches!(obj.get("__echo"), Some(Value::Bool(true))),
+            max_messages_per_second,
+            echo: false,
         })
     }
 
@@ -367,6 +389,9 @@ mod tests {
         assert!(err(json!({"adminToken": "short"})).contains("adminToken"));
         assert!(err(json!({"bus": {"type": "redis"}})).contains("bus"));
         assert!(err(json!({"path": "/api/ws"})).contains("apiPrefix"));
+        assert!(err(json!({"pingIntervalMs": 5000, "idleTimeoutMs": 5000})).contains("below"));
+        assert!(err(json!({"maxMessageSize": 8_000_000})).contains("maxBytes"));
+        assert!(err(json!({"__echo": true})).contains("__echo"));
     }
 
     #[test]

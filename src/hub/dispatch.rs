@@ -41,6 +41,16 @@ impl Hub {
         HubMetrics::add(&self.metrics.bytes_received, text.len() as u64);
         self.metrics.message_size.observe(text.len() as f64);
         let outcome = match protocol::parse(text) {
+            Ok(msg) if !client.limiter.allow() => Err((
+                msg.message_id,
+                HubError::with_details(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "at most {} messages per second",
+                        self.config.max_messages_per_second
+                    ),
+                ),
+            )),
             Ok(msg) => {
                 let id = msg.message_id;
                 self.route(client, msg).map_err(|e| (id, e))

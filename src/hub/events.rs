@@ -15,7 +15,7 @@ pub trait HubEvents: Send + Sync + 'static {
     /// the handler queue is full).
     fn message(
         &self,
-        client: &Client,
+        client: &std::sync::Arc<Client>,
         message_type: &str,
         data: &str,
         message_id: u64,
@@ -30,7 +30,13 @@ impl HubEvents for NoEvents {
     fn disconnected(&self, _: &Client, _: u16, _: &str) {}
     fn joined(&self, _: &Client, _: &str) {}
     fn left(&self, _: &Client, _: &str) {}
-    fn message(&self, _: &Client, _: &str, _: &str, _: u64) -> Result<(), HubError> {
+    fn message(
+        &self,
+        _: &std::sync::Arc<Client>,
+        _: &str,
+        _: &str,
+        _: u64,
+    ) -> Result<(), HubError> {
         Err(HubError::new(super::protocol::ErrorCode::Unknown))
     }
 }

@@ -16,6 +16,9 @@ pub const ADMIN_SYSTEM: &str = "admin:system";
 /// What an anonymous client may do unless configured otherwise.
 pub const ANONYMOUS_DEFAULT: [&str; 4] = [READ_MESSAGE, SEND_MESSAGE, JOIN_ROOM, LEAVE_ROOM];
 
+/// What every anonymous client id starts with.
+pub const ANON_PREFIX: &str = "anon:";
+
 /// Longest client id accepted from a token or the query (bytes).
 pub const MAX_CLIENT_ID_LEN: usize = 128;
 
@@ -42,8 +45,9 @@ impl Identity {
     }
 
     /// From verified claims: id = `user_id`, else `sub`, else `fallback_id`
-    /// (the query's `client_id` or a random id); permissions from the
-    /// `permissions_claim` (a list, or a space-separated string).
+    /// (a random id: a token holder does not pick an id the token does not
+    /// name); permissions from the `permissions_claim` (a list, or a
+    /// space-separated string).
     pub fn from_claims(claims: Value, permissions_claim: &str, fallback_id: String) -> Identity {
         let id = ["user_id", "sub"]
             .iter()
@@ -61,7 +65,11 @@ impl Identity {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let expires_at = claims.get("exp").and_then(Value::as_u64);
+        // `exp` may be fractional (the verifier accepts it): the socket closes at its floor.
+        let expires_at = claims.get("exp").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.floor() as u64))
+        });
         Identity {
             id,
             username,
@@ -72,10 +80,11 @@ impl Identity {
         }
     }
 
-    /// An anonymous client with `permissions`.
-    pub fn anonymous(id: String, permissions: &[String]) -> Identity {
+    /// An anonymous client with `permissions`. Its id is `anon:` + `id`, so
+    /// an anonymous client can never pass for a signed-in one.
+    pub fn anonymous(id: &str, permissions: &[String]) -> Identity {
         Identity {
-            id,
+            id: format!("{ANON_PREFIX}{id}"),
             username: None,
             permissions: permissions.to_vec(),
             anonymous: true,
@@ -149,6 +158,19 @@ mod tests {
         assert_eq!(i.id, "42");
         let i = Identity::from_claims(json!({"user_id": ""}), "permissions", "f".into());
         assert_eq!(i.id, "f");
+    }
+
+    #[test]
+    fn a_fractional_exp_still_closes_the_socket() {
+        let i = Identity::from_claims(json!({"exp": 1700000000.75}), "permissions", "f".into());
+        assert_eq!(i.expires_at, Some(1_700_000_000));
+    }
+
+    #[test]
+    fn anonymous_ids_have_their_own_namespace() {
+        let i = Identity::anonymous("alice", &[]);
+        assert_eq!(i.id, "anon:alice");
+        assert!(i.anonymous);
     }
 
     #[test]

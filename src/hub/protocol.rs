@@ -22,6 +22,9 @@ pub const ROOM_MESSAGE: &str = "room_message";
 pub const DIRECT_MESSAGE: &str = "direct_message";
 pub const ERROR: &str = "error";
 
+/// Largest accepted `message_id` (JavaScript's largest safe integer).
+pub const MAX_MESSAGE_ID: u64 = (1 << 53) - 1;
+
 /// Longest accepted `message_type` (bytes).
 pub const MAX_TYPE_LEN: usize = 128;
 
@@ -173,12 +176,13 @@ pub fn parse(text: &str) -> Result<Inbound<'_>, (u64, HubError)> {
         None => 0,
         Some(raw) => match serde_json::from_str::<Value>(raw.get()) {
             Ok(Value::Null) => 0,
-            Ok(v) => v.as_u64().ok_or_else(|| {
+            // Ids travel through JavaScript numbers: at most 2^53 - 1.
+            Ok(v) => v.as_u64().filter(|n| *n <= MAX_MESSAGE_ID).ok_or_else(|| {
                 (
                     0,
                     HubError::with_details(
                         ErrorCode::InvalidMessageId,
-                        "message_id must be a non-negative integer",
+                        "message_id must be an integer from 0 to 9007199254740991",
                     ),
                 )
             })?,
@@ -278,6 +282,9 @@ mod tests {
         let (id, err) = parse(r#"{"message_id":"x","message_type":"ping"}"#).unwrap_err();
         assert_eq!((id, err.code), (0, ErrorCode::InvalidMessageId));
         let (_, err) = parse(r#"{"message_id":-1,"message_type":"ping"}"#).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidMessageId);
+        let (_, err) =
+            parse(r#"{"message_id":9007199254740992,"message_type":"ping"}"#).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidMessageId);
     }
 

@@ -69,13 +69,19 @@ impl Hub {
 
     /// Deletes room `id`; its members leave it (3000 if it does not exist).
     pub fn delete_room(&self, id: &str) -> Result<(), HubError> {
-        let room = self
-            .rooms
-            .write()
-            .remove(id)
-            .ok_or_else(|| HubError::with_details(ErrorCode::RoomNotFound, id))?;
+        let room = {
+            let mut rooms = self.rooms.write();
+            let room = rooms
+                .remove(id)
+                .ok_or_else(|| HubError::with_details(ErrorCode::RoomNotFound, id))?;
+            // Under the lock: a room recreated with this id right after must
+            // not lose its new members from their room sets.
+            for member in room.members.values() {
+                member.rooms.lock().remove(id);
+            }
+            room
+        };
         for member in room.members.values() {
-            member.rooms.lock().remove(id);
             HubMetrics::inc(&self.metrics.room_leaves);
             self.events().left(member, id);
         }
@@ -105,22 +111,31 @@ impl Hub {
 
     /// `client` joins room `id`.
     pub fn join(&self, client: &Arc<Client>, id: &str) -> Result<(), HubError> {
-        if !self.is_current(client) {
-            // Replaced by a newer connection while this message was on its way.
-            return Err(HubError::with_details(
-                ErrorCode::ClientOffline,
-                client.id(),
-            ));
-        }
         {
+            // Held across the check and the insert (order: clients, rooms, a
+            // client's rooms): a newer connection with this id cannot slip in
+            // between and leave this one behind as a member.
+            let clients = self.clients.read();
+            if clients.get(client.id()).map(|c| c.seq) != Some(client.seq) {
+                return Err(HubError::with_details(
+                    ErrorCode::ClientOffline,
+                    client.id(),
+                ));
+            }
             let mut rooms = self.rooms.write();
             let room = rooms
                 .get_mut(id)
                 .ok_or_else(|| HubError::with_details(ErrorCode::RoomNotFound, id))?;
-            if room.members.contains_key(client.id()) {
+            if room
+                .members
+                .get(client.id())
+                .is_some_and(|m| m.seq == client.seq)
+            {
                 return Err(HubError::with_details(ErrorCode::AlreadyInRoom, id));
             }
-            if room.max_clients > 0 && room.members.len() >= room.max_clients {
+            // A member with this id but another connection is a leftover: replaced.
+            let stale = room.members.contains_key(client.id());
+            if !stale && room.max_clients > 0 && room.members.len() >= room.max_clients {
                 return Err(HubError::with_details(
                     ErrorCode::RoomFull,
                     format!("{id} holds at most {} clients", room.max_clients),

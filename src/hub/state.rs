@@ -36,6 +36,8 @@ pub struct Hub {
     pub(super) open: AtomicU64,
     started_at: u64,
     shutting_down: std::sync::atomic::AtomicBool,
+    /// Notified when the last open connection ends.
+    pub(super) all_closed: tokio::sync::Notify,
 }
 
 impl Hub {
@@ -51,6 +53,7 @@ impl Hub {
             open: AtomicU64::new(0),
             started_at: protocol::now_ms(),
             shutting_down: Default::default(),
+            all_closed: tokio::sync::Notify::new(),
         })
     }
 
@@ -89,9 +92,14 @@ impl Hub {
         Ok(())
     }
 
-    /// Registers a new connection; a connection with the same client id is
-    /// closed (4000) and leaves its rooms.
-    pub fn connect(&self, identity: Identity, remote: Option<IpAddr>) -> Arc<Client> {
+    /// Registers a new connection. A signed-in client replaces a connection
+    /// with the same client id (closed with 4000, its rooms left); an
+    /// anonymous one is refused instead (ids of anonymous clients prove nothing).
+    pub fn connect(
+        &self,
+        identity: Identity,
+        remote: Option<IpAddr>,
+    ) -> Result<Arc<Client>, HubError> {
         let outbox = Arc::new(Outbox::new(OutboxLimits {
             max_messages: self.config.send_queue_messages,
             max_bytes: self.config.send_queue_bytes,
@@ -103,9 +111,19 @@ impl Hub {
             rooms: Mutex::new(HashSet::new()),
             connected_at: protocol::now_ms(),
             remote,
+            limiter: super::client::Limiter::new(self.config.max_messages_per_second),
+            waiting: Default::default(),
         });
-        let key: Arc<str> = Arc::from(client.id());
-        let old = self.clients.write().insert(key, client.clone());
+        let old = {
+            let mut clients = self.clients.write();
+            if client.identity.anonymous && clients.contains_key(client.id()) {
+                return Err(HubError::with_details(
+                    ErrorCode::Unauthorized,
+                    format!("client id {} is in use", client.id()),
+                ));
+            }
+            clients.insert(Arc::from(client.id()), client.clone())
+        };
         HubMetrics::inc(&self.metrics.connections);
         if let Some(old) = old {
             HubMetrics::inc(&self.metrics.replaced);
@@ -116,7 +134,11 @@ impl Hub {
                 .disconnected(&old, CLOSE_REPLACED, "replaced by a newer connection");
         }
         self.events().connected(&client);
-        client
+        if self.is_shutting_down() {
+            // shutdown() took its list before this connection was registered.
+            client.outbox.close(1001, "server shutting down");
+        }
+        Ok(client)
     }
 
     /// Forgets a connection that ended (a no-op for one already replaced).
@@ -144,6 +166,33 @@ impl Hub {
             }
             None => false,
         }
+    }
+
+    /// Like [`Hub::kick`], only if connection `seq` is still the client's.
+    pub fn kick_connection(&self, id: &str, seq: u64, code: Option<u16>, reason: &str) -> bool {
+        match self.current(id, seq) {
+            Some(c) => {
+                c.outbox.close(code.unwrap_or(CLOSE_KICKED), reason);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends to connection `seq` of client `id` only (not to a newer one).
+    pub fn to_connection(&self, id: &str, seq: u64, message_type: &str, data: &str) -> bool {
+        match self.current(id, seq) {
+            Some(c) => self.send(&c, &protocol::encode(message_type, data, None)),
+            None => false,
+        }
+    }
+
+    fn current(&self, id: &str, seq: u64) -> Option<Arc<Client>> {
+        self.clients
+            .read()
+            .get(id)
+            .filter(|c| c.seq == seq)
+            .cloned()
     }
 
     /// Queues `frame` for `client`, applying the send-queue policy when it is full.
@@ -224,13 +273,12 @@ impl Hub {
 
     /// Answers a custom message with an error.
     pub fn reply_error(&self, id: &str, seq: u64, err: &HubError, request_id: u64) -> bool {
-        let client = self.clients.read().get(id).cloned();
-        match client {
-            Some(c) if c.seq == seq => {
+        match self.current(id, seq) {
+            Some(c) => {
                 self.send_error(&c, err, request_id);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
@@ -240,11 +288,6 @@ impl Hub {
         let mut out: Vec<Value> = clients.iter().map(|c| c.info()).collect();
         out.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
         out
-    }
-
-    /// Whether `client` is still the connection registered under its id.
-    pub(super) fn is_current(&self, client: &Client) -> bool {
-        self.clients.read().get(client.id()).map(|c| c.seq) == Some(client.seq)
     }
 
     pub fn client_count(&self) -> usize {
@@ -275,6 +318,22 @@ impl Hub {
         for c in clients {
             c.outbox.close(1001, "server shutting down");
         }
+    }
+
+    /// Waits (at most `limit`) until every connection has ended; false on timeout.
+    pub async fn wait_closed(&self, limit: std::time::Duration) -> bool {
+        let all_gone = async {
+            loop {
+                let notified = self.all_closed.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if self.open.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        tokio::time::timeout(limit, all_gone).await.is_ok()
     }
 
     pub fn is_shutting_down(&self) -> bool {

@@ -26,9 +26,14 @@ fn perms(list: &[&str]) -> Vec<String> {
 
 fn connect(hub: &Hub, id: &str) -> Arc<Client> {
     hub.connect(
-        Identity::anonymous(id.into(), &perms(&ANONYMOUS_DEFAULT)),
+        Identity::from_claims(
+            json!({"user_id": id, "permissions": ANONYMOUS_DEFAULT}),
+            "permissions",
+            String::new(),
+        ),
         None,
     )
+    .unwrap()
 }
 
 /// The payload of each server frame in `bytes` (unmasked, FIN set).
@@ -52,11 +57,8 @@ fn payloads(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 /// The JSON messages queued for `client` since the last call.
 async fn received(client: &Client) -> Vec<Value> {
-    if client.outbox.is_empty() {
-        return Vec::new();
-    }
     let mut frames = Vec::new();
-    client.outbox.next_batch(&mut frames).await;
+    client.outbox.try_next_batch(&mut frames);
     frames
         .iter()
         .flat_map(|f| payloads(f))
@@ -206,10 +208,12 @@ async fn errors_name_the_request() {
 async fn permissions_are_enforced() {
     let hub = hub();
     hub.create_room("r", None, 0).unwrap();
-    let reader = hub.connect(
-        Identity::anonymous("reader".into(), &perms(&["read:message"])),
-        None,
-    );
+    let reader = hub
+        .connect(
+            Identity::anonymous("reader", &perms(&["read:message"])),
+            None,
+        )
+        .unwrap();
     send(
         &hub,
         &reader,
@@ -221,10 +225,12 @@ async fn permissions_are_enforced() {
         .as_str()
         .unwrap()
         .contains("join:room"));
-    let admin = hub.connect(
-        Identity::anonymous("admin".into(), &perms(&["admin:system"])),
-        None,
-    );
+    let admin = hub
+        .connect(
+            Identity::anonymous("admin", &perms(&["admin:system"])),
+            None,
+        )
+        .unwrap();
     send(
         &hub,
         &admin,
@@ -336,7 +342,7 @@ impl HubEvents for Recorder {
     fn left(&self, c: &Client, room: &str) {
         self.0.lock().push(format!("leave {} {room}", c.id()));
     }
-    fn message(&self, c: &Client, t: &str, data: &str, id: u64) -> Result<(), HubError> {
+    fn message(&self, c: &Arc<Client>, t: &str, data: &str, id: u64) -> Result<(), HubError> {
         self.0
             .lock()
             .push(format!("message {} {t} {data} {id}", c.id()));
@@ -388,4 +394,83 @@ async fn replies_go_only_to_the_connection_that_asked() {
         "not to its replacement"
     );
     assert!(received(&second).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_anonymous_client_cannot_replace_a_connection() {
+    let hub = hub();
+    let first = hub.connect(Identity::anonymous("x", &[]), None).unwrap();
+    let err = hub
+        .connect(Identity::anonymous("x", &[]), None)
+        .err()
+        .unwrap();
+    assert_eq!(err.code.code(), 2000);
+    assert!(!first.outbox.is_closing());
+    assert_eq!(first.id(), "anon:x");
+}
+
+#[tokio::test]
+async fn a_stale_member_left_by_a_replaced_connection_is_replaced_on_join() {
+    let hub = hub();
+    hub.create_room("r", None, 1).unwrap();
+    let old = connect(&hub, "u");
+    hub.join(&old, "r").unwrap();
+    // Simulate the race: the old connection's membership survives its replacement.
+    let new = hub
+        .connect(
+            Identity::from_claims(json!({"user_id": "u"}), "permissions", String::new()),
+            None,
+        )
+        .unwrap();
+    hub.rooms
+        .write()
+        .get_mut("r")
+        .unwrap()
+        .members
+        .insert(Arc::from("u"), old.clone());
+    assert_eq!(
+        hub.join(&old, "r").unwrap_err().code.code(),
+        4001,
+        "the old connection is offline"
+    );
+    hub.join(&new, "r").unwrap(); // not 3004, not 3002 (the room holds 1)
+    assert_eq!(hub.room_info("r").unwrap()["clients"], 1);
+    hub.leave(&new, "r").unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_sends_too_fast_gets_1005() {
+    let hub = hub_with(HubConfig {
+        max_messages_per_second: 3,
+        ..HubConfig::default()
+    });
+    let a = connect(&hub, "a");
+    for i in 1..=4 {
+        send(&hub, &a, json!({"message_id": i, "message_type": "ping"}));
+    }
+    let got = received(&a).await;
+    assert_eq!(types(&got), ["pong", "pong", "pong", "error"]);
+    assert_eq!(got[3]["data"]["code"], 1005);
+    assert_eq!(got[3]["request_id"], 4);
+}
+
+#[tokio::test]
+async fn a_message_larger_than_the_queue_limit_still_reaches_a_client_that_keeps_up() {
+    let hub = hub_with(HubConfig {
+        send_queue_bytes: 1024,
+        ..HubConfig::default()
+    });
+    let a = connect(&hub, "a");
+    let big = serde_json::Value::from("x".repeat(4000)).to_string();
+    assert_eq!(hub.broadcast("big", &big), 1);
+    assert!(!a.outbox.is_closing());
+    assert_eq!(received(&a).await[0]["data"].as_str().unwrap().len(), 4000);
+}
+
+#[tokio::test]
+async fn connecting_during_shutdown_is_closed_at_once() {
+    let hub = hub();
+    hub.shutdown();
+    let late = connect(&hub, "late");
+    assert!(late.outbox.is_closing());
 }

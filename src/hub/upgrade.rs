@@ -27,7 +27,9 @@ struct OpenSlot(Arc<Hub>);
 
 impl Drop for OpenSlot {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::SeqCst);
+        if self.0.open.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.all_closed.notify_waiters();
+        }
     }
 }
 
@@ -48,13 +50,9 @@ fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     })
 }
 
-/// Who is connecting, or the refusal (401, or 409 for an anonymous client
-/// asking for the id of a signed-in one).
+/// Who is connecting, or the refusal (401).
 fn identify(hub: &Hub, req: &MountRequest) -> Result<Identity, Box<Reply>> {
     let query = req.parts.uri.query();
-    let fallback = query_param(query, "client_id")
-        .filter(|id| identity::valid_client_id(id))
-        .unwrap_or_else(identity::random_id);
     let token = match query_param(query, "token") {
         Some(t) if !t.is_empty() => Some(Ok(t)),
         _ => req.parts.headers.get(AUTHORIZATION).map(|v| {
@@ -82,24 +80,15 @@ fn identify(hub: &Hub, req: &MountRequest) -> Result<Identity, Box<Reply>> {
             Ok(Identity::from_claims(
                 claims,
                 &config.permissions_claim,
-                fallback,
+                identity::random_id(),
             ))
         }
         (Some(_), None) if !config.allow_anonymous => Err(unauthorized(&JwtError::Missing)),
         _ => {
-            let taken = hub
-                .clients
-                .read()
-                .get(fallback.as_str())
-                .is_some_and(|c| !c.identity.anonymous);
-            if taken {
-                return Err(Box::new(refuse(
-                    hub,
-                    StatusCode::CONFLICT,
-                    "client id in use by a signed-in client",
-                )));
-            }
-            Ok(Identity::anonymous(fallback, &config.anonymous_permissions))
+            let id = query_param(query, "client_id")
+                .filter(|id| identity::valid_client_id(id))
+                .unwrap_or_else(identity::random_id);
+            Ok(Identity::anonymous(&id, &config.anonymous_permissions))
         }
     }
 }
@@ -107,7 +96,12 @@ fn identify(hub: &Hub, req: &MountRequest) -> Result<Identity, Box<Reply>> {
 /// Answers a request for the hub's path: the 101, or why not.
 pub(super) fn upgrade(hub: &Arc<Hub>, mut req: MountRequest) -> Reply {
     let config = hub.config();
-    let origin = req.parts.headers.get(ORIGIN).and_then(|v| v.to_str().ok());
+    // An Origin that is not ASCII matches no allowed origin (it is not "absent").
+    let origin = req
+        .parts
+        .headers
+        .get(ORIGIN)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
     if !config.origin_allowed(origin) {
         return refuse(hub, StatusCode::FORBIDDEN, "origin not allowed");
     }
@@ -164,7 +158,10 @@ pub(super) fn upgrade(hub: &Arc<Hub>, mut req: MountRequest) -> Reply {
     let Ok(accept) = HeaderValue::from_str(&accept) else {
         return refuse(hub, StatusCode::BAD_REQUEST, "invalid Sec-WebSocket-Key");
     };
-    let client = hub.connect(identity, req.peer);
+    let client = match hub.connect(identity, req.peer) {
+        Ok(c) => c,
+        Err(e) => return refuse(hub, StatusCode::CONFLICT, &e.to_string()),
+    };
     tokio::spawn(serve(hub.clone(), client, on_upgrade, slot));
     let mut reply = Reply::empty(StatusCode::SWITCHING_PROTOCOLS);
     reply

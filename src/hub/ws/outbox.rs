@@ -49,6 +49,10 @@ pub enum Push {
 struct State {
     data: VecDeque<Bytes>,
     data_bytes: usize,
+    /// Data frames of the batch the writer is writing: they still count
+    /// against the limits until it asks for the next batch.
+    writing: usize,
+    writing_bytes: usize,
     control: VecDeque<Bytes>,
     /// The close frame, until the writer takes it.
     close_frame: Option<Bytes>,
@@ -66,6 +70,8 @@ impl State {
     fn discard_queued(&mut self) {
         self.data.clear();
         self.data_bytes = 0;
+        self.writing = 0;
+        self.writing_bytes = 0;
         self.control.clear();
     }
 }
@@ -97,15 +103,20 @@ impl Outbox {
     }
 
     /// Queues a data frame (text or binary), unless that would exceed either
-    /// limit or the connection is closing.
+    /// limit or the connection is closing. Frames the writer is still writing
+    /// count too. A frame larger than `max_bytes` is accepted into an empty
+    /// queue (a client that keeps up must never count as slow).
     pub fn push(&self, frame: Bytes) -> Push {
         {
             let mut st = self.state.lock();
             if st.closing() {
                 return Push::Closed;
             }
-            if st.data.len() >= self.limits.max_messages
-                || st.data_bytes.saturating_add(frame.len()) > self.limits.max_bytes
+            let messages = st.data.len() + st.writing;
+            let bytes = st.data_bytes + st.writing_bytes;
+            if messages > 0
+                && (messages >= self.limits.max_messages
+                    || bytes.saturating_add(frame.len()) > self.limits.max_bytes)
             {
                 return Push::Full;
             }
@@ -208,9 +219,10 @@ impl Outbox {
         }
     }
 
-    /// Data frames waiting.
+    /// Data frames waiting or being written.
     pub fn len(&self) -> usize {
-        self.state.lock().data.len()
+        let st = self.state.lock();
+        st.data.len() + st.writing
     }
 
     /// Whether no data frame is waiting.
@@ -218,9 +230,10 @@ impl Outbox {
         self.len() == 0
     }
 
-    /// Bytes of data frames waiting.
+    /// Bytes of data frames waiting or being written.
     pub fn queued_bytes(&self) -> usize {
-        self.state.lock().data_bytes
+        let st = self.state.lock();
+        st.data_bytes + st.writing_bytes
     }
 
     /// For the writer: waits until something is queued, then appends all of
@@ -229,27 +242,35 @@ impl Outbox {
     /// and nothing remains, or after [`disconnect`](Self::disconnect).
     pub async fn next_batch(&self, out: &mut Vec<Bytes>) -> bool {
         loop {
-            {
-                let mut st = self.state.lock();
-                if st.finished {
-                    return false;
-                }
-                let had = out.len();
-                out.extend(st.control.drain(..));
-                out.extend(st.data.drain(..));
-                st.data_bytes = 0;
-                if let Some(close) = st.close_frame.take() {
-                    out.push(close);
-                    st.finished = true;
-                }
-                if out.len() > had {
-                    return true;
-                }
+            if let Some(more) = self.try_next_batch(out) {
+                return more;
             }
             // A push between the unlock and here leaves a permit, so this
             // cannot miss it.
             self.ready.notified().await;
         }
+    }
+
+    /// [`next_batch`](Self::next_batch) without waiting: `None` when nothing is queued.
+    pub fn try_next_batch(&self, out: &mut Vec<Bytes>) -> Option<bool> {
+        let mut st = self.state.lock();
+        // Asking again means the previous batch is written.
+        st.writing = 0;
+        st.writing_bytes = 0;
+        if st.finished {
+            return Some(false);
+        }
+        let had = out.len();
+        out.extend(st.control.drain(..));
+        st.writing = st.data.len();
+        st.writing_bytes = st.data_bytes;
+        out.extend(st.data.drain(..));
+        st.data_bytes = 0;
+        if let Some(close) = st.close_frame.take() {
+            out.push(close);
+            st.finished = true;
+        }
+        (out.len() > had).then_some(true)
     }
 }
 

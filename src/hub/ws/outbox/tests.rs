@@ -53,8 +53,10 @@ fn byte_limit() {
     assert_eq!(ob.push(data(36)), Push::Queued); // exactly 100
     assert_eq!(ob.queued_bytes(), 100);
     assert_eq!(ob.push(Bytes::new()), Push::Queued);
-    // One frame over the whole limit never fits.
-    assert_eq!(small().push(data(200)), Push::Full);
+    // A frame over the whole limit fits only into an empty queue.
+    let ob = small();
+    assert_eq!(ob.push(data(200)), Push::Queued);
+    assert_eq!(ob.push(data(1)), Push::Full);
 }
 
 #[tokio::test]
@@ -66,9 +68,13 @@ async fn batches_put_control_first_and_free_the_limits() {
     let (more, out) = batch(&ob).await.unwrap();
     assert!(more);
     assert_eq!(out, vec![frame::pong(b"p"), data(1), data(2)]);
-    assert!(ob.is_empty());
-    assert_eq!(ob.queued_bytes(), 0);
+    // While the writer writes them they still count…
+    assert_eq!((ob.len(), ob.queued_bytes()), (2, 7));
     assert_eq!(ob.push(data(1)), Push::Queued);
+    // …until it asks for the next batch.
+    let (_, out) = batch(&ob).await.unwrap();
+    assert_eq!(out, vec![data(1)]);
+    assert_eq!((ob.len(), ob.queued_bytes()), (1, 3));
 }
 
 #[tokio::test]
@@ -93,9 +99,14 @@ async fn next_batch_appends_and_waits_when_empty() {
 #[test]
 fn control_frames_bypass_the_limits_but_are_capped() {
     let ob = Outbox::new(OutboxLimits {
-        max_messages: 0,
-        max_bytes: 0,
+        max_messages: 1,
+        max_bytes: 1,
     });
+    assert_eq!(
+        ob.push(data(0)),
+        Push::Queued,
+        "an empty queue takes one frame"
+    );
     assert_eq!(ob.push(data(0)), Push::Full);
     for i in 0..MAX_CONTROL {
         assert_eq!(ob.push_control(frame::pong(&[i as u8])), Push::Queued);
