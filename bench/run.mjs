@@ -2,10 +2,14 @@
 // `npm run bench`: every contender on this machine, one after another, with
 // the same load generator (wrk), several rounds each, median reported as a
 // markdown table with ratios to Fastify (bench/results/latest.md).
+// The `hub` scenario (WebSocket hubs: nebula's HubPlugin, a `ws` hub,
+// socket.io) uses its own generator, bench/hub_load.rs, with ratios to `ws`.
 //
 // Options: --duration S (per round, default 5) --rounds N (default 3)
 //          --connections C (default 64) --scenarios a,b --only x,y
+//          hub: --clients N (default 1000) --window W (default 64) --payload B (default 100)
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
+import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createHmac } from 'node:crypto'
 import { cpus, totalmem } from 'node:os'
@@ -21,12 +25,17 @@ const DURATION = Number(args.duration ?? 5)
 const ROUNDS = Number(args.rounds ?? 3)
 const CONNECTIONS = Number(args.connections ?? 64)
 const SECRET = 'bench-secret-bench-secret-bench-secret'
+// hub: receivers in the room, messages in flight, bytes of `content` per message.
+const CLIENTS = Number(args.clients ?? 1000)
+const WINDOW = Number(args.window ?? 64)
+const PAYLOAD = Number(args.payload ?? 100)
 
 const SCENARIOS = {
   hello: { title: '1. JSON hello route, TS handler', path: '/', auth: false },
   stack: { title: "2. Docs' stack: rate limit + JWT + log + transform", path: '/', auth: true },
   cached: { title: '3. Cached route (cache hit)', path: '/', auth: false },
   rejected: { title: '4. Rejected requests (no token → 401)', path: '/', auth: false, expect: 401 },
+  hub: { title: `5. WebSocket hub: 1 room, ${CLIENTS.toLocaleString('en-US').replace(/,/g, ' ')} clients, 1 sender`, kind: 'hub' },
 }
 const CONTENDERS = {
   nebula: { label: 'nebula-native', cmd: ['node', 'servers/nebula.mjs'], scenarios: ['hello', 'stack', 'cached', 'rejected'] },
@@ -37,6 +46,13 @@ const CONTENDERS = {
   'node-http': { label: 'node:http (bare)', cmd: ['node', 'servers/node-http.mjs'], scenarios: ['hello'] },
   ceiling: { label: 'pure Rust (nebula server, no JS)', cmd: [join(root, 'target/release/examples/ceiling')], scenarios: ['hello'] },
 }
+// The `hub` scenario's contenders (same names work with --only).
+const HUB_CONTENDERS = {
+  nebula: { label: 'nebula-native (HubPlugin)', cmd: ['node', 'servers/hub-nebula.mjs'], protocol: 'gohub' },
+  ws: { label: 'ws 8 (hub in JS)', cmd: ['node', 'servers/hub-ws.mjs'], protocol: 'gohub' },
+  'socket.io': { label: 'socket.io 4 (websocket only)', cmd: ['node', 'servers/hub-socketio.mjs'], protocol: 'socketio' },
+}
+const HUB_LOAD = join(root, 'target/release/examples/hub_load')
 
 const scenarios = (args.scenarios ? args.scenarios.split(',') : Object.keys(SCENARIOS)).filter((s) => SCENARIOS[s])
 const only = args.only ? new Set(args.only.split(',')) : undefined
@@ -46,17 +62,25 @@ function have(cmd) {
 }
 
 function ensureTools() {
-  if (!have('wrk')) {
+  const http = scenarios.some((s) => SCENARIOS[s].kind !== 'hub')
+  if (http && !have('wrk')) {
     if (!(process.getuid && process.getuid() === 0)) throw new Error('wrk is not installed: apt-get install wrk (as root)')
     console.log('installing wrk (Debian package)…')
     execFileSync('sh', ['-c', 'apt-get install -y wrk || (apt-get update && apt-get install -y wrk)'], { stdio: 'inherit' })
   }
-  if (!existsSync(join(here, 'node_modules/fastify'))) {
+  const deps = Object.keys(JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).dependencies)
+  if (deps.some((d) => !existsSync(join(here, 'node_modules', d, 'package.json')))) {
     console.log('installing the competitors (bench/package.json)…')
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   }
-  console.log('building the pure-Rust ceiling (cargo example)…')
-  execFileSync('cargo', ['build', '--release', '--example', 'ceiling', '--quiet'], { cwd: root, stdio: 'inherit' })
+  if (http) {
+    console.log('building the pure-Rust ceiling (cargo example)…')
+    execFileSync('cargo', ['build', '--release', '--example', 'ceiling', '--quiet'], { cwd: root, stdio: 'inherit' })
+  }
+  if (scenarios.includes('hub')) {
+    console.log('building the hub load generator (cargo example hub_load)…')
+    execFileSync('cargo', ['build', '--release', '--example', 'hub_load', '--quiet'], { cwd: root, stdio: 'inherit' })
+  }
 }
 
 function token() {
@@ -65,9 +89,10 @@ function token() {
   return `${body}.${createHmac('sha256', SECRET).update(body).digest('base64url')}`
 }
 
-function startServer(contender, scenario) {
+// `cpuList`: pin the server (taskset execs it, so the pid stays the server's).
+function startServer(contender, scenario, cpuList) {
   return new Promise((resolve, reject) => {
-    const [cmd, ...rest] = contender.cmd
+    const [cmd, ...rest] = cpuList ? ['taskset', '-c', cpuList, ...contender.cmd] : contender.cmd
     const child = spawn(cmd, rest, {
       cwd: here,
       env: { ...process.env, PORT: '0', SCENARIO: scenario, NODE_ENV: 'production' },
@@ -163,6 +188,167 @@ async function measure(name, scenario) {
   }
 }
 
+// ---- hub scenario ---------------------------------------------------------
+
+// The generator gets the last core, the server the others: left to itself the
+// scheduler tends to put nebula's tokio worker on the generator's core (they
+// wake each other), which halves both and makes runs swing by 2×.
+function hubCpus() {
+  const n = cpus().length
+  if (!have('taskset') || n < 2) return { server: undefined, generator: undefined }
+  return { server: n === 2 ? '0' : `0-${n - 2}`, generator: String(n - 1) }
+}
+
+function generatorCmd(port, protocol, extra) {
+  const { generator } = hubCpus()
+  const genArgs = ['--port', String(port), '--protocol', protocol, '--clients', String(CLIENTS), '--payload', String(PAYLOAD), ...extra]
+  return generator ? ['taskset', ['-c', generator, HUB_LOAD, ...genArgs]] : [HUB_LOAD, genArgs]
+}
+
+/** One load run of the generator: its JSON report. */
+async function hubLoad(port, protocol, { window = WINDOW, duration = DURATION, warmup = 1 } = {}) {
+  const [cmd, cmdArgs] = generatorCmd(port, protocol, ['--window', String(window), '--duration', String(duration), '--warmup', String(warmup)])
+  const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (err += d))
+  const [code] = await once(child, 'exit')
+  const line = out.trim().split('\n').pop()
+  if (code !== 0 || !line?.startsWith('{')) throw new Error(`hub_load failed (${code}): ${err.trim() || out.trim()}`)
+  await sleep(500) // the server closes the last run's sockets
+  return JSON.parse(line)
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+function vmRssKiB(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1])
+  } catch {
+    return NaN
+  }
+}
+
+/** Opens `n` idle joined connections; `hold()` runs while they are open. */
+async function idleClients(port, protocol, n, hold) {
+  const [cmd, cmdArgs] = generatorCmd(port, protocol, ['--mode', 'idle', '--clients', String(n)])
+  const child = spawn(cmd, cmdArgs, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const exited = once(child, 'exit')
+  await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d
+      if (/^connected \d+/m.test(out)) resolve()
+    })
+    exited.then(([code]) => reject(new Error(`hub_load idle exited with ${code}: ${err.trim()}`)))
+  })
+  const connected = Number(/^connected (\d+)/m.exec(out)[1])
+  const held = await hold(connected)
+  child.stdin.end()
+  await exited
+  const report = JSON.parse(out.trim().split('\n').pop())
+  return { ...held, connected, errors: report.errors, firstError: report.first_error }
+}
+
+/** Memory per idle connection on a fresh server: ΔRSS / N over N idle joined clients. */
+async function idleRound(contender) {
+  const { child, port } = await startServer(contender, 'hub', hubCpus().server)
+  try {
+    // Warm-up: the first connections load code and grow pools once.
+    await idleClients(port, contender.protocol, Math.min(100, CLIENTS), async () => sleep(200))
+    await sleep(1000)
+    const before = vmRssKiB(child.pid)
+    const r = await idleClients(port, contender.protocol, CLIENTS, async () => {
+      await sleep(1500)
+      return { after: vmRssKiB(child.pid) }
+    })
+    return { perConnKiB: (r.after - before) / r.connected, before, after: r.after, connected: r.connected, errors: r.errors }
+  } finally {
+    await stopServer(child)
+  }
+}
+
+async function measureHub(name) {
+  const contender = HUB_CONTENDERS[name]
+  const idle = []
+  for (let i = 0; i < ROUNDS; i++) idle.push(await idleRound(contender))
+  const { child, port } = await startServer(contender, 'hub', hubCpus().server)
+  try {
+    await hubLoad(port, contender.protocol, { duration: 1 }) // warm-up
+    const rounds = []
+    for (let i = 0; i < ROUNDS; i++) rounds.push(await hubLoad(port, contender.protocol))
+    // Latency without queueing: one message in flight.
+    const single = []
+    for (let i = 0; i < ROUNDS; i++) single.push(await hubLoad(port, contender.protocol, { window: 1, duration: 2 }))
+    const all = [...rounds, ...single]
+    return {
+      name,
+      label: contender.label,
+      deliveries: median(rounds.map((r) => r.deliveries_per_s)),
+      sent: median(rounds.map((r) => r.sent_per_s)),
+      p50: median(rounds.map((r) => r.p50_ms)),
+      p99: median(rounds.map((r) => r.p99_ms)),
+      p50Single: median(single.map((r) => r.p50_ms)),
+      p99Single: median(single.map((r) => r.p99_ms)),
+      idleKiB: median(idle.map((r) => r.perConnKiB)),
+      rss: rssMb(child.pid),
+      genCpu: median(rounds.map((r) => r.gen_cpu)),
+      errors: all.reduce((n, r) => n + r.errors, 0) + idle.reduce((n, r) => n + r.errors, 0),
+      lost: all.reduce((n, r) => n + r.lost, 0),
+      firstError: all.find((r) => r.first_error)?.first_error ?? undefined,
+      rounds,
+      single,
+      idle,
+    }
+  } finally {
+    await stopServer(child)
+  }
+}
+
+async function hubScenario(scenario, lines) {
+  const names = Object.keys(HUB_CONTENDERS).filter((n) => !only || only.has(n))
+  const rows = []
+  for (const name of names) {
+    process.stdout.write(`${scenario} · ${HUB_CONTENDERS[name].label} … `)
+    try {
+      const r = await measureHub(name)
+      rows.push(r)
+      console.log(
+        `${fmt(r.deliveries)} deliveries/s, p99 ${fmt(r.p99, 2)} ms, ${fmt(r.idleKiB, 1)} KiB/idle conn` +
+          (r.errors || r.lost ? `, ${r.errors} errors, ${r.lost} lost (${r.firstError ?? ''})` : ''),
+      )
+    } catch (err) {
+      console.log(`skipped: ${err.message}`)
+    }
+  }
+  const base = rows.find((r) => r.name === 'ws')
+  const { server, generator } = hubCpus()
+  const pinning = generator ? `generator on core ${generator}, server on core${server.includes('-') ? 's' : ''} ${server}` : 'not pinned'
+  lines.push(`## ${SCENARIOS[scenario].title}`, '')
+  lines.push(
+    `hub_load (Rust, one thread): ${fmt(CLIENTS)} receivers + 1 sender in one room, window ${WINDOW} messages in flight, ` +
+      `${PAYLOAD} B of content per message, ${pinning}; ${ROUNDS} rounds × ${DURATION} s after 1 s warm-up, median. ` +
+      `"1 in flight": the same with a window of 1 (2 s). KiB per idle connection: ΔRSS of a fresh server over ${fmt(CLIENTS)} idle joined clients.`,
+    '',
+  )
+  lines.push('| contender | deliveries/s | × ws | messages/s | p50 ms | p99 ms | p50 / p99 ms, 1 in flight | KiB per idle conn | RSS MiB | errors / lost |')
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  for (const r of [...rows].sort((a, b) => b.deliveries - a.deliveries)) {
+    const ratio = base ? `${fmt(r.deliveries / base.deliveries, 2)}×` : 'n/a'
+    lines.push(
+      `| ${r.label} | ${fmt(r.deliveries)} | ${ratio} | ${fmt(r.sent)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+        `${fmt(r.p50Single, 2)} / ${fmt(r.p99Single, 2)} | ${fmt(r.idleKiB, 1)} | ${fmt(r.rss)} | ${r.errors} / ${r.lost} |`,
+    )
+  }
+  lines.push('')
+  return rows
+}
+
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a'
 }
@@ -174,11 +360,16 @@ async function main() {
   const lines = [
     `# nebula-native benchmark`,
     '',
-    `${when} UTC · ${machine} · wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${DURATION} s, median`,
+    `${when} UTC · ${machine}` +
+      (scenarios.some((s) => SCENARIOS[s].kind !== 'hub') ? ` · wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${DURATION} s, median` : ''),
     '',
   ]
   const results = {}
   for (const scenario of scenarios) {
+    if (SCENARIOS[scenario].kind === 'hub') {
+      results[scenario] = await hubScenario(scenario, lines)
+      continue
+    }
     const names = Object.keys(CONTENDERS).filter((n) => CONTENDERS[n].scenarios.includes(scenario) && (!only || only.has(n)))
     const rows = []
     for (const name of names) {
