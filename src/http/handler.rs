@@ -11,6 +11,7 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use super::body::{full, Body};
 use super::body_read::read_limited;
 use super::dispatch::{JsRequest, JsResponse};
+use super::dynamic::{DynCall, DynRequest};
 use super::service::Service;
 use crate::plugins::layer::{run_layers, LayerCtx, Reply};
 
@@ -91,13 +92,24 @@ pub fn into_response(answer: JsResponse) -> Response<Body> {
     into_reply(answer).into()
 }
 
+/// What answers a routed request.
+pub(super) enum Target {
+    /// A route of the service: its handler is in JavaScript.
+    Route(usize),
+    /// A dynamic route (the script VM's): answered in Rust.
+    Dynamic {
+        pattern: Arc<str>,
+        call: Box<dyn DynCall>,
+    },
+}
+
 impl Service {
-    /// Runs route `route`: its native layers, then the handler — or, for a
-    /// preflight re-routed here, `instead` when no layer answers it.
+    /// Runs a routed request: the native layers, then the handler — or, for
+    /// a preflight re-routed here, `instead` when no layer answers it.
     pub(super) async fn call_handler<B>(
         &self,
         req: Request<B>,
-        route: usize,
+        target: Target,
         params: Vec<(Arc<str>, String)>,
         peer: Option<IpAddr>,
         instead: Option<Reply>,
@@ -109,24 +121,30 @@ impl Service {
         let started = Instant::now();
         let (parts, body) = req.into_parts();
         let headers = Arc::new(parts.headers);
-        let target = parts
+        let target_str = parts
             .uri
             .path_and_query()
             .map(|pq| pq.as_str().to_owned())
             .unwrap_or_else(|| "/".to_owned());
         let path = parts.uri.path();
-        let entry = self.routes.get(route).and_then(Option::as_ref);
-        let (pattern, layers): (&str, &[_]) = match entry {
-            Some(e) => (&e.pattern, &e.layers),
-            None => ("", &[]),
+        // The route's pattern and layers; for a dynamic route, what answers it.
+        let (route, pattern, layers, dynamic_call): (usize, Arc<str>, &[_], _) = match target {
+            Target::Route(id) => match self.routes.get(id).and_then(Option::as_ref) {
+                Some(e) => (id, e.pattern.clone(), &e.layers[..], None),
+                None => (id, Arc::from(""), &[][..], None),
+            },
+            Target::Dynamic { pattern, call } => {
+                let layers = self.dynamic.as_ref().map_or(&[][..], |d| &d.1[..]);
+                (usize::MAX, pattern, layers, Some(call))
+            }
         };
         let mut locals = Vec::new();
         let mut scratch = hyper::http::Extensions::new();
         let mut ctx = LayerCtx {
             method: &parts.method,
             path,
-            target: &target,
-            route: pattern,
+            target: &target_str,
+            route: &pattern,
             params: &params,
             headers: &headers,
             peer,
@@ -135,14 +153,30 @@ impl Service {
             scratch: &mut scratch,
         };
         let inner = |locals| async {
-            match instead {
-                Some(reply) => reply,
-                None => {
+            match (instead, dynamic_call) {
+                (Some(reply), _) => reply,
+                (None, Some(call)) => {
+                    let body = match self.read_body(&headers, body).await {
+                        Ok(b) => b,
+                        Err(reply) => return reply,
+                    };
+                    call.call(DynRequest {
+                        method: parts.method.clone(),
+                        target: target_str.clone(),
+                        params: params.clone(),
+                        headers: headers.clone(),
+                        body,
+                        locals,
+                        peer,
+                    })
+                    .await
+                }
+                (None, None) => {
                     let request = JsRequest {
                         id: 0,
                         route,
                         method: parts.method.clone(),
-                        target: target.clone(),
+                        target: target_str.clone(),
                         params: params.clone(),
                         headers: headers.clone(),
                         body: Bytes::new(),
@@ -156,21 +190,35 @@ impl Service {
         run_layers(layers, &mut ctx, inner).await.into()
     }
 
+    /// Reads a request body within the body limit and time.
+    async fn read_body<B>(&self, headers: &HeaderMap, body: B) -> Result<Bytes, Reply>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        read_limited(
+            body,
+            declared,
+            self.config.body_limit,
+            self.config.body_timeout,
+        )
+        .await
+        .map_err(|e| e.into_reply())
+    }
+
     /// Reads the body, hands the request to JavaScript and waits for the answer.
     async fn run_handler<B>(&self, mut request: JsRequest, body: B) -> Reply
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let declared = request
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let limit = self.config.body_limit;
-        request.body = match read_limited(body, declared, limit, self.config.body_timeout).await {
+        request.body = match self.read_body(&request.headers.clone(), body).await {
             Ok(b) => b,
-            Err(e) => return e.into_reply(),
+            Err(reply) => return reply,
         };
         let (id, rx) = self.pending.register();
         let mut guard = PendingGuard {

@@ -3,23 +3,21 @@
 //! one call into JavaScript. The same path serves sockets and in-process
 //! requests.
 use std::fmt;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hyper::header::{HeaderValue, ALLOW};
-use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, Response, StatusCode};
 
 use super::body::Body;
-use super::body_read::read_limited;
 use super::config::ServerConfig;
 use super::dispatch::{Dispatcher, JsResponse, Pending};
-use super::mount::{Mount, MountRequest};
-use super::reply::{json, json_error};
+use super::dynamic::DynamicRoutes;
+use super::mount::Mount;
 use super::router::{trie::TrieRouter, Lookup, RouteError, Router};
 use super::static_files::StaticFiles;
 use super::stats::{Stats, StatsSnapshot};
-use crate::plugins::layer::{Endpoint, EndpointCtx, NativeLayer, Reply};
+use crate::plugins::layer::{Endpoint, NativeLayer, Reply};
 
 /// What `GET {prefix}/_version` reports.
 #[derive(Debug, Clone, Default)]
@@ -41,10 +39,14 @@ pub struct ServiceBuilder {
     routes: Vec<Option<RouteEntry>>,
     endpoints: Vec<Endpoint>,
     mounts: Vec<Arc<dyn Mount>>,
+    dynamic: Option<DynamicSet>,
     info: Option<AppInfo>,
     statics: Option<StaticFiles>,
     config: ServerConfig,
 }
+
+/// Dynamic routes and the native layers that run around each of them.
+pub(super) struct DynamicSet(pub Arc<dyn DynamicRoutes>, pub Vec<Arc<dyn NativeLayer>>);
 
 impl ServiceBuilder {
     pub fn new(config: ServerConfig) -> Self {
@@ -53,6 +55,7 @@ impl ServiceBuilder {
             routes: Vec::new(),
             endpoints: Vec::new(),
             mounts: Vec::new(),
+            dynamic: None,
             info: None,
             statics: None,
             config,
@@ -99,6 +102,12 @@ impl ServiceBuilder {
     /// A component answering a few paths itself (asked before routes).
     pub fn mount(&mut self, mount: Arc<dyn Mount>) {
         self.mounts.push(mount);
+    }
+
+    /// Routes that change while the service runs, asked after the routes and
+    /// built-ins and before static files, inside `layers` (outermost first).
+    pub fn dynamic(&mut self, routes: Arc<dyn DynamicRoutes>, layers: Vec<Arc<dyn NativeLayer>>) {
+        self.dynamic = Some(DynamicSet(routes, layers));
     }
 
     /// Refuses routes that a mount would hide (its paths are asked first).
@@ -173,6 +182,7 @@ impl ServiceBuilder {
             routes: self.routes,
             endpoints: self.endpoints,
             mounts: self.mounts,
+            dynamic: self.dynamic,
             version_path,
             info: self.info,
             statics: self.statics,
@@ -186,13 +196,14 @@ impl ServiceBuilder {
 
 /// A built service: immutable routing, shared by the server and in-process requests.
 pub struct Service {
-    router: TrieRouter,
+    pub(super) router: TrieRouter,
     pub(super) routes: Vec<Option<RouteEntry>>,
-    endpoints: Vec<Endpoint>,
-    mounts: Vec<Arc<dyn Mount>>,
-    version_path: Option<String>,
-    info: Option<AppInfo>,
-    statics: Option<StaticFiles>,
+    pub(super) endpoints: Vec<Endpoint>,
+    pub(super) mounts: Vec<Arc<dyn Mount>>,
+    pub(super) dynamic: Option<DynamicSet>,
+    pub(super) version_path: Option<String>,
+    pub(super) info: Option<AppInfo>,
+    pub(super) statics: Option<StaticFiles>,
     pub(super) dispatcher: Arc<dyn Dispatcher>,
     pub(super) pending: Pending,
     pub(super) stats: Stats,
@@ -201,7 +212,7 @@ pub struct Service {
 
 /// Decrements the in-flight gauge however the request ends (even when the
 /// client goes away and the future is dropped).
-struct InFlight<'a>(&'a Stats);
+pub(super) struct InFlight<'a>(pub(super) &'a Stats);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
@@ -231,157 +242,6 @@ impl Service {
     {
         self.handle_from(req, None).await
     }
-
-    /// Answers one request from `peer`. Never fails: every problem becomes a JSON reply.
-    pub async fn handle_from<B>(&self, req: Request<B>, peer: Option<IpAddr>) -> Response<Body>
-    where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        self.stats.request_started();
-        let _guard = InFlight(&self.stats);
-        let path = req.uri().path().to_owned();
-        if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
-            return self.call_mount(mount.as_ref(), req, peer).await;
-        }
-        match self.router.lookup(req.method(), &path) {
-            Lookup::Found(m) => self.call_handler(req, m.id, m.params, peer, None).await,
-            Lookup::MethodNotAllowed { allow } => {
-                // A route for another method must not hide a built-in or a static file.
-                if let Some(res) = self
-                    .builtin_or_static(req.method(), &path, req.headers())
-                    .await
-                {
-                    return res;
-                }
-                let refusal = method_not_allowed(req.method(), &path, &allow);
-                // A CORS preflight goes to the route of the method it asks about,
-                // so that route's native layers (the CORS plugin) can answer it.
-                if let Some(m) = self.preflight_target(&req, &path) {
-                    return self
-                        .call_handler(req, m.id, m.params, peer, Some(refusal))
-                        .await;
-                }
-                refusal.into()
-            }
-            Lookup::NotFound => self.fallback(req.method(), &path, req.headers()).await,
-        }
-    }
-
-    async fn call_mount<B>(
-        &self,
-        mount: &dyn Mount,
-        req: Request<B>,
-        peer: Option<IpAddr>,
-    ) -> Response<Body>
-    where
-        B: http_body::Body<Data = Bytes>,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
-        let (parts, body) = req.into_parts();
-        let has_body =
-            [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&parts.method);
-        let body = if has_body {
-            let declared = parts
-                .headers
-                .get(hyper::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            match read_limited(
-                body,
-                declared,
-                self.config.body_limit,
-                self.config.body_timeout,
-            )
-            .await
-            {
-                Ok(b) => b,
-                Err(e) => return e.into_reply().into(),
-            }
-        } else {
-            Bytes::new()
-        };
-        mount.handle(MountRequest { parts, body, peer }).into()
-    }
-
-    /// What the mounts add to `/metrics`.
-    fn mount_metrics(&self, out: &mut String) {
-        for m in &self.mounts {
-            m.metrics(out);
-        }
-    }
-
-    fn preflight_target<B>(&self, req: &Request<B>, path: &str) -> Option<super::router::Matched> {
-        if req.method() != Method::OPTIONS || !req.headers().contains_key("origin") {
-            return None;
-        }
-        let asked = req.headers().get("access-control-request-method")?;
-        let asked = Method::from_bytes(asked.as_bytes()).ok()?;
-        match self.router.lookup(&asked, path) {
-            Lookup::Found(m) => Some(m),
-            _ => None,
-        }
-    }
-
-    async fn fallback(&self, method: &Method, path: &str, headers: &HeaderMap) -> Response<Body> {
-        match self.builtin_or_static(method, path, headers).await {
-            Some(res) => res,
-            None => json_error(
-                StatusCode::NOT_FOUND,
-                &format!("no route for {method} {path}"),
-            ),
-        }
-    }
-
-    /// `_version`, `/health`, plugin endpoints and static files: answered in
-    /// Rust when no route takes the request.
-    async fn builtin_or_static(
-        &self,
-        method: &Method,
-        path: &str,
-        headers: &HeaderMap,
-    ) -> Option<Response<Body>> {
-        let is_get = method == Method::GET || method == Method::HEAD;
-        if let Some(info) = &self.info {
-            if is_get && self.version_path.as_deref() == Some(path) {
-                let body = format!(
-                    r#"{{"name":{},"version":{},"status":"running"}}"#,
-                    serde_json::Value::from(info.name.as_str()),
-                    serde_json::Value::from(info.version.as_str())
-                );
-                return Some(json(StatusCode::OK, body));
-            }
-            if is_get && path == "/health" {
-                return Some(json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()));
-            }
-        }
-        for e in &self.endpoints {
-            let method_ok = e.method == method || (e.method == Method::GET && is_get);
-            if method_ok && e.path == path {
-                let ctx = EndpointCtx {
-                    stats: self.stats.snapshot(),
-                    extra_metrics: &|out: &mut String| self.mount_metrics(out),
-                };
-                return Some((e.handler)(&ctx).into());
-            }
-        }
-        match &self.statics {
-            Some(statics) => statics.serve(method, path, headers).await,
-            None => None,
-        }
-    }
-}
-
-fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> Reply {
-    let mut reply = Reply::error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("{method} is not allowed on {path}"),
-    );
-    let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
-    if let Ok(v) = HeaderValue::from_str(&list.join(", ")) {
-        reply.headers.insert(ALLOW, v);
-    }
-    reply
 }
 
 impl fmt::Debug for Service {

@@ -1,0 +1,42 @@
+//! Dynamic routes: routes that change while the service runs (the script
+//! VM's hook routes, replaced on every reload), asked after the service's
+//! own routes and built-ins and before static files. They run inside the
+//! same native layers as a route (rate limit, auth, CORS, …), and are
+//! answered in Rust: Node is never called for them.
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hyper::{HeaderMap, Method};
+
+use crate::plugins::layer::{BoxFuture, Reply};
+
+/// A request for a dynamic route, its body already read (within the limits).
+pub struct DynRequest {
+    pub method: Method,
+    /// Path and query, as received.
+    pub target: String,
+    pub params: Vec<(Arc<str>, String)>,
+    pub headers: Arc<HeaderMap>,
+    pub body: Bytes,
+    /// What the native layers handed over (e.g. JWT claims as "user").
+    pub locals: Vec<(String, serde_json::Value)>,
+    pub peer: Option<IpAddr>,
+}
+
+/// Answers one matched dynamic route.
+pub trait DynCall: Send + 'static {
+    fn call(self: Box<Self>, req: DynRequest) -> BoxFuture<Reply>;
+}
+
+/// A dynamic route that matched: its pattern (a metrics label) and params.
+pub struct DynMatch {
+    pub pattern: Arc<str>,
+    pub params: Vec<(Arc<str>, String)>,
+    pub call: Box<dyn DynCall>,
+}
+
+/// The current set of dynamic routes.
+pub trait DynamicRoutes: Send + Sync + 'static {
+    fn lookup(&self, method: &Method, path: &str) -> Option<DynMatch>;
+}

@@ -1,0 +1,228 @@
+//! The order in which a request finds its answer: mounts (the hub), the
+//! service's routes, built-ins and plugin endpoints, dynamic routes (the
+//! script VM's), static files, then 404.
+use std::net::IpAddr;
+
+use bytes::Bytes;
+use hyper::header::{HeaderValue, ALLOW};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+
+use super::body::Body;
+use super::body_read::read_limited;
+use super::dynamic::DynMatch;
+use super::handler::Target;
+use super::mount::{Mount, MountRequest};
+use super::reply::json;
+use super::router::{Lookup, Matched, Router};
+use super::service::{InFlight, Service};
+use crate::plugins::layer::{EndpointCtx, Reply};
+
+impl Service {
+    /// Answers one request from `peer`. Never fails: every problem becomes a JSON reply.
+    pub async fn handle_from<B>(&self, req: Request<B>, peer: Option<IpAddr>) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        self.stats.request_started();
+        let _guard = InFlight(&self.stats);
+        let path = req.uri().path().to_owned();
+        if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
+            return self.call_mount(mount.as_ref(), req, peer).await;
+        }
+        match self.router.lookup(req.method(), &path) {
+            Lookup::Found(m) => {
+                self.call_handler(req, Target::Route(m.id), m.params, peer, None)
+                    .await
+            }
+            Lookup::MethodNotAllowed { allow } => {
+                // A route for another method must not hide a built-in, a
+                // dynamic route or a static file.
+                if let Some(res) = self.builtin(req.method(), &path) {
+                    return res;
+                }
+                if let Some(m) = self.dynamic_route(req.method(), &path) {
+                    return self.call_dynamic(req, m, peer, None).await;
+                }
+                if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
+                    return res;
+                }
+                let refusal = method_not_allowed(req.method(), &path, &allow);
+                // A CORS preflight goes to the route of the method it asks about,
+                // so that route's native layers (the CORS plugin) can answer it.
+                if let Some(m) = self.preflight_target(&req, &path) {
+                    return self
+                        .call_handler(req, Target::Route(m.id), m.params, peer, Some(refusal))
+                        .await;
+                }
+                refusal.into()
+            }
+            Lookup::NotFound => {
+                if let Some(res) = self.builtin(req.method(), &path) {
+                    return res;
+                }
+                if let Some(m) = self.dynamic_route(req.method(), &path) {
+                    return self.call_dynamic(req, m, peer, None).await;
+                }
+                if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
+                    return res;
+                }
+                let refusal = Reply::error(
+                    StatusCode::NOT_FOUND,
+                    &format!("no route for {} {path}", req.method()),
+                );
+                // A CORS preflight for a dynamic route: its layers may answer it.
+                if let Some(m) = self.dynamic_preflight(&req, &path) {
+                    return self.call_dynamic(req, m, peer, Some(refusal)).await;
+                }
+                refusal.into()
+            }
+        }
+    }
+
+    async fn call_dynamic<B>(
+        &self,
+        req: Request<B>,
+        m: DynMatch,
+        peer: Option<IpAddr>,
+        instead: Option<Reply>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let DynMatch {
+            pattern,
+            params,
+            call,
+        } = m;
+        self.call_handler(
+            req,
+            Target::Dynamic { pattern, call },
+            params,
+            peer,
+            instead,
+        )
+        .await
+    }
+
+    fn dynamic_route(&self, method: &Method, path: &str) -> Option<DynMatch> {
+        self.dynamic.as_ref()?.0.lookup(method, path)
+    }
+
+    async fn call_mount<B>(
+        &self,
+        mount: &dyn Mount,
+        req: Request<B>,
+        peer: Option<IpAddr>,
+    ) -> Response<Body>
+    where
+        B: http_body::Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = req.into_parts();
+        let has_body =
+            [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&parts.method);
+        let body = if has_body {
+            let declared = parts
+                .headers
+                .get(hyper::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            match read_limited(
+                body,
+                declared,
+                self.config.body_limit,
+                self.config.body_timeout,
+            )
+            .await
+            {
+                Ok(b) => b,
+                Err(e) => return e.into_reply().into(),
+            }
+        } else {
+            Bytes::new()
+        };
+        mount.handle(MountRequest { parts, body, peer }).into()
+    }
+
+    /// What the mounts add to `/metrics`.
+    fn mount_metrics(&self, out: &mut String) {
+        for m in &self.mounts {
+            m.metrics(out);
+        }
+    }
+
+    /// The method a CORS preflight asks about.
+    fn preflight_method<B>(req: &Request<B>) -> Option<Method> {
+        if req.method() != Method::OPTIONS || !req.headers().contains_key("origin") {
+            return None;
+        }
+        let asked = req.headers().get("access-control-request-method")?;
+        Method::from_bytes(asked.as_bytes()).ok()
+    }
+
+    fn preflight_target<B>(&self, req: &Request<B>, path: &str) -> Option<Matched> {
+        match self.router.lookup(&Self::preflight_method(req)?, path) {
+            Lookup::Found(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    fn dynamic_preflight<B>(&self, req: &Request<B>, path: &str) -> Option<DynMatch> {
+        self.dynamic_route(&Self::preflight_method(req)?, path)
+    }
+
+    /// `_version`, `/health` and plugin endpoints: answered in Rust when no route takes the request.
+    fn builtin(&self, method: &Method, path: &str) -> Option<Response<Body>> {
+        let is_get = method == Method::GET || method == Method::HEAD;
+        if let Some(info) = &self.info {
+            if is_get && self.version_path.as_deref() == Some(path) {
+                let body = format!(
+                    r#"{{"name":{},"version":{},"status":"running"}}"#,
+                    serde_json::Value::from(info.name.as_str()),
+                    serde_json::Value::from(info.version.as_str())
+                );
+                return Some(json(StatusCode::OK, body));
+            }
+            if is_get && path == "/health" {
+                return Some(json(StatusCode::OK, r#"{"status":"ok"}"#.to_owned()));
+            }
+        }
+        for e in &self.endpoints {
+            let method_ok = e.method == method || (e.method == Method::GET && is_get);
+            if method_ok && e.path == path {
+                let ctx = EndpointCtx {
+                    stats: self.stats.snapshot(),
+                    extra_metrics: &|out: &mut String| self.mount_metrics(out),
+                };
+                return Some((e.handler)(&ctx).into());
+            }
+        }
+        None
+    }
+
+    async fn static_file(
+        &self,
+        method: &Method,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Option<Response<Body>> {
+        match &self.statics {
+            Some(statics) => statics.serve(method, path, headers).await,
+            None => None,
+        }
+    }
+}
+
+fn method_not_allowed(method: &Method, path: &str, allow: &[Method]) -> Reply {
+    let mut reply = Reply::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{method} is not allowed on {path}"),
+    );
+    let list: Vec<&str> = allow.iter().map(Method::as_str).collect();
+    if let Ok(v) = HeaderValue::from_str(&list.join(", ")) {
+        reply.headers.insert(ALLOW, v);
+    }
+    reply
+}
