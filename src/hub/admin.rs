@@ -3,13 +3,12 @@
 //! `GET {api}/clients`, `DELETE {api}/clients/:id`, `POST {api}/broadcast`.
 use std::sync::Arc;
 
-use hyper::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::protocol::{ErrorCode, HubError};
 use super::state::Hub;
-use crate::auth::jwt::bearer_token;
+use crate::auth::admin_token;
 use crate::http::MountRequest;
 use crate::plugins::layer::Reply;
 
@@ -39,11 +38,6 @@ pub(super) fn claims(api: &str, path: &str) -> bool {
         (Some("rooms" | "clients"), Some(id), None) => !id.is_empty(),
         _ => false,
     }
-}
-
-/// Compares without an early exit, so timing does not reveal the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn json_reply(status: StatusCode, body: Value) -> Reply {
@@ -87,21 +81,8 @@ fn decode(seg: &str) -> String {
 }
 
 pub(super) fn handle(hub: &Arc<Hub>, token: &str, req: MountRequest) -> Reply {
-    let given = req
-        .parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| bearer_token(v).ok());
-    if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
-        let mut reply = Reply::error(
-            StatusCode::UNAUTHORIZED,
-            "admin token required (Authorization: Bearer <adminToken>)",
-        );
-        reply
-            .headers
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return reply;
+    if !admin_token::authorized(&req.parts.headers, token) {
+        return admin_token::unauthorized();
     }
     let api = &hub.config().api_prefix;
     let rest = req.parts.uri.path()[api.len() + 1..].to_owned();
@@ -220,12 +201,5 @@ mod tests {
         assert!(!claims("/api", "/api/users"));
         assert!(!claims("/api", "/apis/stats"));
         assert!(!claims("/api", "/api/rooms/"));
-    }
-
-    #[test]
-    fn token_comparison() {
-        assert!(same(b"abc", b"abc"));
-        assert!(!same(b"abc", b"abd"));
-        assert!(!same(b"abc", b"ab"));
     }
 }
