@@ -1,0 +1,2 @@
+//! Tests of the script VM through its public API (hooks in a tempdir).
+mod support;
