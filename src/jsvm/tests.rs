@@ -1,2 +1,3 @@
 //! Tests of the script VM through its public API (hooks in a tempdir).
+mod api;
 mod support;
