@@ -38,7 +38,11 @@ impl FilePattern {
             return Err(bad());
         };
         let alternatives: Vec<&str> = match body.strip_prefix('(') {
-            Some(inner) => inner.strip_suffix(')').ok_or_else(bad)?.split('|').collect(),
+            Some(inner) => inner
+                .strip_suffix(')')
+                .ok_or_else(bad)?
+                .split('|')
+                .collect(),
             None => vec![body],
         };
         let mut suffixes = Vec::new();
@@ -259,6 +263,9 @@ mod tests {
         let g = FilePattern::parse("*.hooks.js").expect("glob");
         assert!(g.matches("a.hooks.js") && !g.matches("a.pb.js"));
         assert!(FilePattern::parse(r"^.*\.p[bc]\.js$").is_err());
-        assert!(FilePattern::parse(r"^.*.pb.js$").is_err(), "unescaped dot is refused");
+        assert!(
+            FilePattern::parse(r"^.*.pb.js$").is_err(),
+            "unescaped dot is refused"
+        );
     }
 }

@@ -136,7 +136,10 @@ mod tests {
             parse_location("    at x.pb.js:12:4\n"),
             Some(("x.pb.js".into(), 12, 4))
         );
-        assert_eq!(parse_location("    at <prelude>:1:1\n    at native\n"), None);
+        assert_eq!(
+            parse_location("    at <prelude>:1:1\n    at native\n"),
+            None
+        );
     }
 
     #[test]
@@ -155,7 +158,10 @@ mod tests {
         };
         assert_eq!(e.to_string(), "a.pb.js:2:5: SyntaxError: x");
         assert_eq!(
-            busy_reply("busy").headers.get(RETRY_AFTER).map(|v| v.as_bytes()),
+            busy_reply("busy")
+                .headers
+                .get(RETRY_AFTER)
+                .map(|v| v.as_bytes()),
             Some(&b"1"[..])
         );
     }

@@ -44,15 +44,18 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     let h = host.clone();
     n.set(
         "evalModule",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, p: String| -> Result<Value<'js>> {
-            let Some(src) = h.snapshot.source(&p) else {
-                return Err(Exception::throw_message(&ctx, &format!("no file {p:?}")));
-            };
-            let mut o = EvalOptions::default();
-            o.filename = Some(p);
-            o.strict = false;
-            ctx.eval_with_options(format!("{WRAP_HEAD}{src}\n}})"), o)
-        })?,
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, p: String| -> Result<Value<'js>> {
+                let Some(src) = h.snapshot.source(&p) else {
+                    return Err(Exception::throw_message(&ctx, &format!("no file {p:?}")));
+                };
+                let mut o = EvalOptions::default();
+                o.filename = Some(p);
+                o.strict = false;
+                ctx.eval_with_options(format!("{WRAP_HEAD}{src}\n}})"), o)
+            },
+        )?,
     )?;
     let h = host.clone();
     n.set(
@@ -102,7 +105,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
             };
             let timer = h.timer_id();
             let after = std::time::Duration::from_secs_f64(ms.clamp(0.0, 86_400_000.0) / 1000.0);
-            h.new_timers.borrow_mut().push(NewTimer { exec, timer, after });
+            h.new_timers
+                .borrow_mut()
+                .push(NewTimer { exec, timer, after });
             Ok(timer as f64)
         })?,
     )?;
@@ -113,7 +118,10 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
             h.events.emitted(&name, &json);
         })?,
     )?;
-    n.set("uuid", Function::new(ctx.clone(), uuid_v4)?.with_name("uuid")?)?;
+    n.set(
+        "uuid",
+        Function::new(ctx.clone(), uuid_v4)?.with_name("uuid")?,
+    )?;
     n.set(
         "cronCheck",
         Function::new(ctx.clone(), |expr: String| match parse_cron(&expr) {
@@ -204,7 +212,10 @@ fn format_args<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> String {
         }
         if let Some(s) = v.as_string().and_then(|s| s.to_string().ok()) {
             out.push_str(&s);
-        } else if let Some(e) = v.as_object().and_then(|o| Exception::from_object(o.clone())) {
+        } else if let Some(e) = v
+            .as_object()
+            .and_then(|o| Exception::from_object(o.clone()))
+        {
             out.push_str(&e.message().unwrap_or_default());
         } else {
             match ctx.json_stringify(v.clone()) {

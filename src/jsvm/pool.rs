@@ -121,7 +121,10 @@ impl Shared {
                 return Some(task);
             }
             self.stats.queue_timeouts.fetch_add(1, Relaxed);
-            answer(&task.reply, busy_reply("no script runtime became free in time"));
+            answer(
+                &task.reply,
+                busy_reply("no script runtime became free in time"),
+            );
         }
     }
 
@@ -146,6 +149,23 @@ impl Shared {
 
     pub fn now_ms(&self) -> u64 {
         self.epoch.elapsed().as_millis() as u64 + 1
+    }
+
+    /// Waits (up to `within`) until every worker that is not stuck has exited.
+    pub fn wait_exited(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if self.slots.lock().iter().all(|s| s.abandoned.load(Relaxed)) {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            let mut q = self.queue.lock();
+            self.cv
+                .wait_until(&mut q, deadline.min(now + Duration::from_millis(20)));
+        }
     }
 
     pub fn stop(&self) {
@@ -244,6 +264,7 @@ fn spawn(
             tracing::dispatcher::with_default(&dispatch, || worker::run(&s, &slot, ready));
             s.alive.fetch_sub(1, Relaxed);
             s.slots.lock().retain(|x| !Arc::ptr_eq(x, &slot));
+            s.cv.notify_all();
         })
         .map(|_| ())
         .map_err(|e| {
@@ -282,10 +303,14 @@ fn watch(shared: std::sync::Weak<Shared>) {
             for r in replies {
                 answer(
                     &r,
-                    Failure::Timeout.reply("the script ran past its deadline (stuck in native code)"),
+                    Failure::Timeout
+                        .reply("the script ran past its deadline (stuck in native code)"),
                 );
             }
-            tracing::error!(generation = s.cfg.generation, "jsvm: a runtime is stuck in native code; abandoning its thread");
+            tracing::error!(
+                generation = s.cfg.generation,
+                "jsvm: a runtime is stuck in native code; abandoning its thread"
+            );
             let gone = s.abandoned.fetch_add(1, Relaxed) + 1;
             if gone > s.cfg.size {
                 tracing::error!("jsvm: too many stuck runtimes, not replacing (pool unhealthy)");

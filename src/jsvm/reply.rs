@@ -22,7 +22,10 @@ pub fn done_reply(status: u16, ctype: &str, body: String, headers_json: &str) ->
     }
     let pairs: Vec<(String, String)> = serde_json::from_str(headers_json).unwrap_or_default();
     for (k, v) in pairs {
-        match (HeaderName::try_from(k.as_str()), HeaderValue::try_from(v.as_str())) {
+        match (
+            HeaderName::try_from(k.as_str()),
+            HeaderValue::try_from(v.as_str()),
+        ) {
             (Ok(name), Ok(value)) => {
                 headers.append(name, value);
             }

@@ -284,7 +284,11 @@ impl Jsvm {
         let s = &g.pool.shared;
         let gauges = [
             ("pool_size", "Runtimes in the pool", s.cfg.size as u64),
-            ("busy", "Runtimes running a script now", s.busy.load(Relaxed) as u64),
+            (
+                "busy",
+                "Runtimes running a script now",
+                s.busy.load(Relaxed) as u64,
+            ),
             ("queued", "Tasks waiting for a runtime", s.queued() as u64),
             ("generation", "Generation serving", g.id),
         ];
@@ -302,6 +306,13 @@ impl Jsvm {
             let _ = rx.recv_timeout(g.pool.shared.cfg.timeout + g.pool.shared.cfg.grace);
         }
         g.pool.shared.stop();
+        if !g
+            .pool
+            .shared
+            .wait_exited(g.pool.shared.cfg.timeout + Duration::from_secs(2))
+        {
+            tracing::warn!("jsvm: some runtimes did not stop in time");
+        }
     }
 
     #[cfg(test)]

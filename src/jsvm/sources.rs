@@ -67,8 +67,12 @@ impl Snapshot {
 }
 
 fn canonical(dir: &Path) -> Result<std::path::PathBuf, LoadError> {
-    std::fs::canonicalize(dir)
-        .map_err(|e| LoadError::new(dir.display().to_string(), format!("cannot open folder: {e}")))
+    std::fs::canonicalize(dir).map_err(|e| {
+        LoadError::new(
+            dir.display().to_string(),
+            format!("cannot open folder: {e}"),
+        )
+    })
 }
 
 fn walk(
@@ -155,6 +159,9 @@ mod tests {
         assert_eq!(snap.hooks, vec!["a.pb.js", "b.pb.js"]);
         assert!(snap.source("lib/x.pb.js").is_some());
         assert!(snap.source("c.js").is_some());
-        assert!(snap.source("s.js").is_none(), "a link out of the folder is skipped");
+        assert!(
+            snap.source("s.js").is_none(),
+            "a link out of the folder is skipped"
+        );
     }
 }

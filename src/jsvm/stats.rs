@@ -89,12 +89,36 @@ impl Stats {
         let counters = [
             ("executions_total", "Script executions", &self.executions),
             ("errors_total", "Executions that failed", &self.errors),
-            ("timeouts_total", "Executions past their deadline", &self.timeouts),
-            ("runtime_resets_total", "Runtimes replaced after a limit was hit", &self.resets),
-            ("busy_total", "Requests refused with 503 because the pool was full", &self.busy),
-            ("queue_timeouts_total", "Tasks that waited too long for a runtime", &self.queue_timeouts),
-            ("abandoned_workers_total", "Workers stuck in native code and replaced", &self.abandoned),
-            ("reload_errors_total", "Reloads that kept the previous generation", &self.reload_errors),
+            (
+                "timeouts_total",
+                "Executions past their deadline",
+                &self.timeouts,
+            ),
+            (
+                "runtime_resets_total",
+                "Runtimes replaced after a limit was hit",
+                &self.resets,
+            ),
+            (
+                "busy_total",
+                "Requests refused with 503 because the pool was full",
+                &self.busy,
+            ),
+            (
+                "queue_timeouts_total",
+                "Tasks that waited too long for a runtime",
+                &self.queue_timeouts,
+            ),
+            (
+                "abandoned_workers_total",
+                "Workers stuck in native code and replaced",
+                &self.abandoned,
+            ),
+            (
+                "reload_errors_total",
+                "Reloads that kept the previous generation",
+                &self.reload_errors,
+            ),
         ];
         for (name, help, v) in counters {
             let _ = writeln!(out, "# HELP nebula_jsvm_{name} {help}\n# TYPE nebula_jsvm_{name} counter\nnebula_jsvm_{name} {}", v.load(Relaxed));
@@ -110,15 +134,27 @@ impl Stats {
             let ring = &hooks[label];
             let (p50, p99) = percentiles(&ring.samples);
             let l = escape(label);
-            let _ = writeln!(out, "nebula_jsvm_hook_duration_ms{{hook=\"{l}\",quantile=\"0.5\"}} {p50}");
-            let _ = writeln!(out, "nebula_jsvm_hook_duration_ms{{hook=\"{l}\",quantile=\"0.99\"}} {p99}");
-            let _ = writeln!(out, "nebula_jsvm_hook_duration_ms_count{{hook=\"{l}\"}} {}", ring.count);
+            let _ = writeln!(
+                out,
+                "nebula_jsvm_hook_duration_ms{{hook=\"{l}\",quantile=\"0.5\"}} {p50}"
+            );
+            let _ = writeln!(
+                out,
+                "nebula_jsvm_hook_duration_ms{{hook=\"{l}\",quantile=\"0.99\"}} {p99}"
+            );
+            let _ = writeln!(
+                out,
+                "nebula_jsvm_hook_duration_ms_count{{hook=\"{l}\"}} {}",
+                ring.count
+            );
         }
     }
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn percentiles(samples: &[f64]) -> (f64, f64) {
@@ -154,7 +190,10 @@ mod tests {
         s.render(&mut out, &[("pool_size", "Runtimes", 2)]);
         assert!(out.contains("nebula_jsvm_executions_total 100"), "{out}");
         assert!(out.contains("nebula_jsvm_pool_size 2"), "{out}");
-        assert!(out.contains("hook=\"GET /x\",quantile=\"0.99\"} 99"), "{out}");
+        assert!(
+            out.contains("hook=\"GET /x\",quantile=\"0.99\"} 99"),
+            "{out}"
+        );
         s.retain(&HashSet::new());
         assert_eq!(s.hooks_json(), serde_json::json!({}));
     }

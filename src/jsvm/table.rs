@@ -35,6 +35,9 @@ struct Manifest {
     plugins: Vec<serde_json::Value>,
 }
 
+/// A route's captured parameters, in pattern order.
+pub type Params = Vec<(Arc<str>, String)>;
+
 pub struct RouteEntry {
     pub pattern: Arc<str>,
     /// `GET /api/x`: the stats label.
@@ -101,7 +104,7 @@ impl HookTable {
     }
 
     /// The route for a request, with its parameters.
-    pub fn lookup(&self, method: &Method, path: &str) -> Option<(usize, Vec<(Arc<str>, String)>)> {
+    pub fn lookup(&self, method: &Method, path: &str) -> Option<(usize, Params)> {
         match self.router.lookup(method, path) {
             Lookup::Found(m) => Some((m.id, m.params)),
             _ => None,

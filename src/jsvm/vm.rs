@@ -181,7 +181,7 @@ impl Vm {
                 }
             }
             n += 1;
-            if n % DRAIN_CHECK == 0 && Instant::now() >= deadline {
+            if n.is_multiple_of(DRAIN_CHECK) && Instant::now() >= deadline {
                 return Err(Runaway {
                     failure: Failure::Timeout,
                     message: "the promise jobs did not finish in time".into(),

@@ -115,7 +115,13 @@ impl Worker<'_> {
             },
         );
         let (kind, arg, data, body) = task.kind.dispatch_args();
-        let args = (id as f64, kind.to_string(), arg, data.to_string(), body.to_string());
+        let args = (
+            id as f64,
+            kind.to_string(),
+            arg,
+            data.to_string(),
+            body.to_string(),
+        );
         self.slice(id, "dispatch", args, deadline);
     }
 

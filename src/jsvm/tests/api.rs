@@ -40,21 +40,33 @@ async fn params_query_headers_and_json_body() {
     .await
     .expect("route");
     assert_eq!(r.status, 201, "{}", text(&r));
-    assert_eq!(r.headers.get("x-item").map(|v| v.as_bytes()), Some(&b"a b"[..]));
+    assert_eq!(
+        r.headers.get("x-item").map(|v| v.as_bytes()),
+        Some(&b"a b"[..])
+    );
     assert_eq!(
         json(&r),
         json!({"id": "a b", "missing": "", "q": "1", "sp": "x y!", "h": "k1", "method": "POST",
                "path": "/api/items/a%20b", "name": "box", "text": 14})
     );
     let h = get(&vm.jsvm, "/api/html").await;
-    assert_eq!(h.headers.get("content-type").map(|v| v.as_bytes()), Some(&b"text/html; charset=utf-8"[..]));
+    assert_eq!(
+        h.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/html; charset=utf-8"[..])
+    );
     assert_eq!(text(&h), "<b>hi</b>");
     assert_eq!(get(&vm.jsvm, "/api/none").await.status, 204);
     assert!(vm.jsvm.lookup(&Method::GET, "/api/nope").is_none());
     // A body that is not JSON is the client's error.
     let bad = send(
         &vm.jsvm,
-        Req { method: Method::POST, target: "/api/items/1", headers: vec![], body: "{", locals: vec![] },
+        Req {
+            method: Method::POST,
+            target: "/api/items/1",
+            headers: vec![],
+            body: "{",
+            locals: vec![],
+        },
     )
     .await
     .expect("route");
@@ -83,15 +95,30 @@ async fn chains_run_by_priority_and_stop_without_next() {
         "#,
     )]);
     let r = get(&vm.jsvm, "/api/chain").await;
-    assert_eq!(json(&r), json!(["p-5", "p0", "p10", "use", "mw", "handler"]));
-    let stop = send(&vm.jsvm, Req { headers: vec![("x-stop", "1")], ..Req::get("/api/chain") })
-        .await
-        .expect("route");
+    assert_eq!(
+        json(&r),
+        json!(["p-5", "p0", "p10", "use", "mw", "handler"])
+    );
+    let stop = send(
+        &vm.jsvm,
+        Req {
+            headers: vec![("x-stop", "1")],
+            ..Req::get("/api/chain")
+        },
+    )
+    .await
+    .expect("route");
     assert_eq!(stop.status, 401);
     assert_eq!(json(&stop)["trail"], json!(["p-5", "p0", "p10", "use"]));
-    let thrown = send(&vm.jsvm, Req { headers: vec![("x-throw", "1")], ..Req::get("/api/chain") })
-        .await
-        .expect("route");
+    let thrown = send(
+        &vm.jsvm,
+        Req {
+            headers: vec![("x-throw", "1")],
+            ..Req::get("/api/chain")
+        },
+    )
+    .await
+    .expect("route");
     assert_eq!(thrown.status, 500);
     assert_eq!(json(&thrown)["message"], "Error: use failed");
     assert!(!text(&thrown).contains("a.pb.js"), "no stack to the client");
@@ -127,8 +154,18 @@ async fn require_caches_and_stays_inside_the_folder() {
     assert_eq!(r["same"], true);
     assert_eq!(r["loads"], 1);
     assert_eq!(r["answer"], 42);
-    assert!(r["outside"].as_str().is_some_and(|m| m.contains("leaves the folder")), "{r}");
-    assert!(r["bare"].as_str().is_some_and(|m| m.contains("inside the hooks folder")), "{r}");
+    assert!(
+        r["outside"]
+            .as_str()
+            .is_some_and(|m| m.contains("leaves the folder")),
+        "{r}"
+    );
+    assert!(
+        r["bare"]
+            .as_str()
+            .is_some_and(|m| m.contains("inside the hooks folder")),
+        "{r}"
+    );
     let n = r["n"].as_array().expect("array");
     assert_eq!(n[1].as_i64(), n[0].as_i64().map(|x| x + 1));
 }
@@ -155,7 +192,10 @@ async fn locals_reach_the_script() {
     let vm = start(&[("a.pb.js", "routerAdd('GET', '/api/me', (e) => e.json(200, { sub: e.get('user').sub, none: e.get('x') === undefined }));")]);
     let r = send(
         &vm.jsvm,
-        Req { locals: vec![("user".into(), json!({"sub": "u1"}))], ..Req::get("/api/me") },
+        Req {
+            locals: vec![("user".into(), json!({"sub": "u1"}))],
+            ..Req::get("/api/me")
+        },
     )
     .await
     .expect("route");
@@ -183,7 +223,11 @@ async fn sleep_does_not_block_the_runtime_for_others() {
     let t = Instant::now();
     let fast = get(&vm.jsvm, "/api/fast").await;
     assert_eq!(fast.status, 200);
-    assert!(t.elapsed() < Duration::from_millis(200), "fast waited {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "fast waited {:?}",
+        t.elapsed()
+    );
     assert!(!slow.is_finished(), "the slow one is still sleeping");
     let slow = slow.await.expect("join");
     assert_eq!(json(&slow), json!({"slept": true}));
@@ -201,10 +245,16 @@ async fn events_flow_both_ways() {
         "#,
     )]);
     assert_eq!(get(&vm.jsvm, "/api/emit").await.status, 200);
-    assert_eq!(vm.events.next("from-route", SEC).await, json!({"a": [1, 2]}));
+    assert_eq!(
+        vm.events.next("from-route", SEC).await,
+        json!({"a": [1, 2]})
+    );
     vm.jsvm.emit("ping", r#"{"n": 7}"#);
     vm.jsvm.emit("nobody-listens", "{}");
-    assert_eq!(vm.events.next("pong", SEC).await, json!({"got": 7, "name": "ping"}));
+    assert_eq!(
+        vm.events.next("pong", SEC).await,
+        json!({"got": 7, "name": "ping"})
+    );
     assert_eq!(vm.events.next("second", SEC).await, json!(7));
     vm.jsvm.emit("ping", r#"{"n": 8}"#);
     // The third listener never ran: the second did not call e.next().
@@ -233,7 +283,15 @@ async fn types_are_written() {
     let dir = tempfile::tempdir().expect("tempdir");
     crate::jsvm::write_types(dir.path()).expect("write");
     let t = std::fs::read_to_string(dir.path().join("types.d.ts")).expect("read");
-    for name in ["routerAdd", "routerUse", "onRequest", "cronAdd", "sleep", "events", "utils"] {
+    for name in [
+        "routerAdd",
+        "routerUse",
+        "onRequest",
+        "cronAdd",
+        "sleep",
+        "events",
+        "utils",
+    ] {
         assert!(t.contains(name), "{name} missing");
     }
 }
