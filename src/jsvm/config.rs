@@ -189,7 +189,7 @@ impl JsvmConfig {
         if let Some(n) = int("stackKb", 64, 16_384)? {
             c.stack_kb = n as usize;
         }
-        if let Some(n) = int("queueLimit", 0, 1_000_000)? {
+        if let Some(n) = int("queueLimit", 1, 1_000_000)? {
             c.queue_limit = n as usize;
         }
         if let Some(n) = int("queueTimeoutMs", 1, 600_000)? {

@@ -232,7 +232,11 @@
       text: () => body,
       json() {
         if (!isParsed) {
-          try { parsed = JSON.parse(body); } catch (err) { throw new BadRequest(`request body is not valid JSON: ${err.message}`); }
+          try { parsed = JSON.parse(body); } catch (err) {
+            // Out of memory (null or InternalError) stays what it is.
+            if (!(err instanceof SyntaxError || err instanceof RangeError)) throw err;
+            throw new BadRequest(`request body is not valid JSON: ${err.message}`);
+          }
           isParsed = true;
         }
         return parsed;

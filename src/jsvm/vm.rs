@@ -40,6 +40,8 @@ pub struct Vm {
     deadline: Rc<Cell<Option<Instant>>>,
     fired: Rc<Cell<bool>>,
     memory_limit: usize,
+    /// Bytes in use right after loading (the files' own share).
+    baseline: usize,
     /// The registrations of the loaded files (JSON), equal in every runtime.
     pub manifest: String,
 }
@@ -67,9 +69,12 @@ impl Vm {
             deadline,
             fired,
             memory_limit: limits.memory,
+            baseline: 0,
             manifest: String::new(),
         };
         vm.load(limits)?;
+        vm.rt.run_gc();
+        vm.baseline = vm.memory_used();
         vm.rt.set_memory_limit(limits.memory);
         vm.rt.set_gc_threshold(limits.memory / 4);
         Ok(vm)
@@ -222,13 +227,16 @@ impl Vm {
         self.rt.memory_usage().malloc_size.max(0) as usize
     }
 
-    /// After a task: collect if close to the limit; false if still too full.
+    /// After a task: collect when 80 % of what the files leave free is in
+    /// use; false if it still is (the runtime should be replaced).
     pub fn healthy(&self) -> bool {
-        if self.memory_used() * 10 <= self.memory_limit * 8 {
+        let free = self.memory_limit.saturating_sub(self.baseline);
+        let high = self.baseline + free / 10 * 8;
+        if self.memory_used() <= high {
             return true;
         }
         self.rt.run_gc();
-        self.memory_used() * 10 <= self.memory_limit * 8
+        self.memory_used() <= high
     }
 }
 

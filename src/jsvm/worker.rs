@@ -64,6 +64,12 @@ pub fn run(
         next_id: 1,
     };
     w.run();
+    // Leaving (stopped or abandoned): no job may stay marked as running.
+    for e in w.execs.values() {
+        if let Some(c) = &e.cron {
+            w.vm.host.cron.finished(c);
+        }
+    }
 }
 
 impl Worker<'_> {

@@ -71,6 +71,22 @@ async fn params_query_headers_and_json_body() {
     .await
     .expect("route");
     assert_eq!(bad.status, 400, "{}", text(&bad));
+    // Too deeply nested for the stack: still the client's error, and no reset.
+    let deep = "[".repeat(200_000);
+    let bad = send(
+        &vm.jsvm,
+        Req {
+            method: Method::POST,
+            target: "/api/items/1",
+            headers: vec![],
+            body: &deep,
+            locals: vec![],
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(bad.status, 400, "{}", text(&bad));
+    assert_eq!(vm.jsvm.stats()["runtimeResets"], 0);
 }
 
 #[tokio::test]
@@ -294,4 +310,24 @@ async fn types_are_written() {
     ] {
         assert!(t.contains(name), "{name} missing");
     }
+}
+
+#[test]
+fn the_api_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<crate::jsvm::Jsvm>();
+    send_sync::<crate::jsvm::HookRoute>();
+    let vm = start(&[("a.pb.js", "routerAdd('GET', '/x', (e) => {});")]);
+    let route = vm.jsvm.lookup(&Method::GET, "/x").expect("route");
+    let req = crate::jsvm::HookRequest {
+        method: Method::GET,
+        target: "/x".into(),
+        headers: Default::default(),
+        body: Default::default(),
+        locals: vec![],
+        peer: None,
+    };
+    let fut = vm.jsvm.call(&route, req);
+    send(&fut);
 }
