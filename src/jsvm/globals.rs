@@ -104,7 +104,12 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
                 ));
             };
             let timer = h.timer_id();
-            let after = std::time::Duration::from_secs_f64(ms.clamp(0.0, 86_400_000.0) / 1000.0);
+            let ms = if ms.is_finite() {
+                ms.clamp(0.0, 86_400_000.0)
+            } else {
+                0.0
+            };
+            let after = std::time::Duration::from_secs_f64(ms / 1000.0);
             h.new_timers
                 .borrow_mut()
                 .push(NewTimer { exec, timer, after });

@@ -290,7 +290,7 @@ fn watch(shared: std::sync::Weak<Shared>) {
             .iter()
             .filter(|slot| {
                 let started = slot.slice_started.load(Relaxed);
-                !slot.abandoned.load(Relaxed) && started != 0 && now - started > limit
+                !slot.abandoned.load(Relaxed) && started != 0 && now.saturating_sub(started) > limit
             })
             .cloned()
             .collect();
