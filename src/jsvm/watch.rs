@@ -18,8 +18,10 @@ pub struct Watcher {
 pub fn start(jsvm: Weak<Jsvm>, dirs: &[PathBuf], debounce: Duration) -> Result<Watcher, String> {
     let (tx, rx) = mpsc::channel::<()>();
     let mut debouncer = new_debouncer(debounce, move |res: DebounceEventResult| {
-        if res.is_ok() {
-            let _ = tx.send(());
+        if let Ok(events) = res {
+            if events.iter().any(|e| relevant(&e.path)) {
+                let _ = tx.send(());
+            }
         }
     })
     .map_err(|e| format!("jsvm: cannot watch the folders: {e}"))?;
@@ -49,4 +51,26 @@ pub fn start(jsvm: Weak<Jsvm>, dirs: &[PathBuf], debounce: Duration) -> Result<W
     Ok(Watcher {
         _debouncer: debouncer,
     })
+}
+
+/// A change that can alter a generation: a script, a JSON file, or a folder
+/// (renamed or removed). `types.d.ts` and editor files are not.
+fn relevant(path: &std::path::Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("js") | Some("json") => true,
+        Some(_) => false,
+        None => !path.is_file(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_scripts_and_folders_trigger_a_reload() {
+        assert!(super::relevant(std::path::Path::new("/h/a.pb.js")));
+        assert!(super::relevant(std::path::Path::new("/h/lib/x.json")));
+        assert!(!super::relevant(std::path::Path::new("/h/types.d.ts")));
+        assert!(!super::relevant(std::path::Path::new("/h/.a.pb.js.swp")));
+        assert!(super::relevant(std::path::Path::new("/nonexistent/dir")));
+    }
 }
