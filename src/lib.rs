@@ -6,6 +6,7 @@ pub mod auth;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod jsvm;
 pub mod plugins;
 
 // napi registers the binding's items at load time; a test build never calls them.

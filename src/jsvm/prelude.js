@@ -1,0 +1,351 @@
+// The hook API, evaluated once per runtime before the hook files.
+// `__native` holds the Rust functions (see globals.rs); it is taken off the
+// global object here, and Rust calls back through the frozen `__jsvm`.
+(function (N, G) {
+  "use strict";
+  delete G.__native;
+
+  // ---- Guards: these Array methods loop in C without polling the interrupt
+  // handler; no dense array can be this long under the memory limit.
+  const MAX_LEN = N.maxArrayLength;
+  const AP = Array.prototype;
+  const apply = Reflect.apply;
+  const lengthOf = (o) => {
+    const n = Math.trunc(Number(o.length));
+    return n > 0 ? n : 0;
+  };
+  for (const name of ["join", "toLocaleString", "reverse", "copyWithin", "slice", "sort", "fill",
+    "splice", "concat", "flat", "flatMap", "toReversed", "toSorted", "toSpliced", "with"]) {
+    const orig = AP[name];
+    if (typeof orig !== "function") continue;
+    const wrapped = { [name](...args) {
+      if (this !== null && this !== undefined && lengthOf(this) > MAX_LEN) {
+        throw new RangeError(`Array.prototype.${name}: length ${lengthOf(this)} is too large`);
+      }
+      return apply(orig, this, args);
+    } }[name];
+    Object.defineProperty(AP, name, { value: wrapped, writable: true, configurable: true });
+  }
+
+  // ---- Registrations (made while the files load; the manifest goes to Rust).
+  const routes = [];
+  const globalMws = [];
+  const chains = { request: [], bootstrap: [], terminate: [] };
+  const listeners = new Map();
+  const crons = new Map();
+  const plugins = [];
+  const fileStack = [];
+  let loading = true;
+  let seq = 0;
+  const here = () => fileStack[fileStack.length - 1] || "";
+  const atLoad = (what) => {
+    if (!loading) throw new Error(`${what} is only allowed while the hook files load`);
+  };
+  const fn = (f, what) => {
+    if (typeof f !== "function") throw new TypeError(`${what} must be a function`);
+    return f;
+  };
+  const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+  function addHook(chain, f, priority, what, plugin) {
+    atLoad(what);
+    const p = priority === undefined ? 0 : Number(priority);
+    if (!Number.isFinite(p)) throw new TypeError(`${what}: priority must be a number`);
+    chains[chain].push({ f: fn(f, what + " handler"), priority: p, seq: seq++, file: here(), plugin });
+  }
+
+  G.routerAdd = function routerAdd(method, path, handler, ...mws) {
+    atLoad("routerAdd");
+    const m = String(method).toUpperCase();
+    if (!METHODS.includes(m)) throw new TypeError(`routerAdd: unknown method ${JSON.stringify(method)}`);
+    if (typeof path !== "string" || !path.startsWith("/")) throw new TypeError("routerAdd: path must start with /");
+    mws.forEach((f) => fn(f, "routerAdd middleware"));
+    routes.push({ method: m, path, handler: fn(handler, "routerAdd handler"), mws, file: here() });
+  };
+  G.routerUse = function routerUse(...mws) {
+    atLoad("routerUse");
+    for (const f of mws) globalMws.push(fn(f, "routerUse middleware"));
+  };
+  G.onRequest = (f, priority) => addHook("request", f, priority, "onRequest");
+  G.onBootstrap = (f, priority) => addHook("bootstrap", f, priority, "onBootstrap");
+  G.onTerminate = (f, priority) => addHook("terminate", f, priority, "onTerminate");
+
+  function on(name, f, plugin) {
+    atLoad("app.on");
+    if (typeof name !== "string" || !name) throw new TypeError("app.on: name must be a non-empty string");
+    const list = listeners.get(name) || [];
+    list.push({ f: fn(f, "app.on handler"), file: here(), plugin });
+    listeners.set(name, list);
+  }
+  G.app = Object.freeze({ on: (name, f) => on(name, f) });
+  G.events = Object.freeze({
+    emit(name, data) {
+      if (typeof name !== "string" || !name) throw new TypeError("events.emit: name must be a non-empty string");
+      const json = JSON.stringify(data === undefined ? null : data);
+      N.emit(name, json === undefined ? "null" : json);
+    },
+  });
+
+  G.cronAdd = function cronAdd(id, expr, f) {
+    atLoad("cronAdd");
+    if (typeof id !== "string" || !id) throw new TypeError("cronAdd: id must be a non-empty string");
+    const problem = N.cronCheck(String(expr));
+    if (problem) throw new Error(`cronAdd(${JSON.stringify(id)}): ${problem}`);
+    crons.set(id, { expr: String(expr), f: fn(f, "cronAdd job"), file: here() });
+  };
+  G.cronRemove = function cronRemove(id) {
+    if (loading) return crons.delete(String(id));
+    return N.cronRemove(String(id));
+  };
+
+  const timers = new Map();
+  G.sleep = function sleep(ms) {
+    const n = Number(ms);
+    return new Promise((resolve) => timers.set(N.timer(Number.isFinite(n) && n > 0 ? n : 0), resolve));
+  };
+  G.utils = Object.freeze({ uuid: N.uuid, now: () => new Date().toISOString() });
+
+  // ---- require(): CommonJS over the folder snapshot (see sources.rs).
+  const cache = new Map();
+  const PLUGINS = "@plugins";
+  function resolve(dir, spec) {
+    if (typeof spec !== "string" || !(spec.startsWith("./") || spec.startsWith("../"))) {
+      throw new Error(`require(${JSON.stringify(spec)}): only files inside the hooks folder can be required, by a path starting with ./ or ../`);
+    }
+    const parts = dir ? dir.split("/") : [];
+    const floor = parts[0] === PLUGINS ? 1 : 0;
+    for (const seg of spec.split("/")) {
+      if (seg === "" || seg === ".") continue;
+      if (seg === "..") {
+        if (parts.length <= floor) throw new Error(`require(${JSON.stringify(spec)}): the path leaves the folder`);
+        parts.pop();
+      } else parts.push(seg);
+    }
+    if (floor === 0 && parts[0] === PLUGINS) throw new Error(`require(${JSON.stringify(spec)}): the path leaves the folder`);
+    const base = parts.join("/");
+    for (const c of [base, base + ".js", base + ".json", base + "/index.js"]) {
+      if (N.exists(c)) return c;
+    }
+    throw new Error(`Cannot find module ${JSON.stringify(spec)} from ${JSON.stringify(dir || ".")}`);
+  }
+  function makeRequire(dir) {
+    return function require(spec) { return load(resolve(dir, spec)); };
+  }
+  function load(path) {
+    const hit = cache.get(path);
+    if (hit) return hit.exports;
+    const module = { exports: {}, id: path, filename: path, loaded: false };
+    cache.set(path, module);
+    try {
+      if (path.endsWith(".json")) {
+        module.exports = JSON.parse(N.source(path));
+      } else {
+        const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+        const wrapper = N.evalModule(path);
+        fileStack.push(path);
+        try {
+          wrapper.call(module.exports, module.exports, makeRequire(dir), module, path, dir);
+        } finally {
+          fileStack.pop();
+        }
+      }
+    } catch (err) {
+      cache.delete(path);
+      throw err;
+    }
+    module.loaded = true;
+    return module.exports;
+  }
+
+  // ---- Plugins: module.exports = { id, name, version, description, hooks, config, ...functions }.
+  const HOOK_CHAINS = { onRequest: "request", onBootstrap: "bootstrap", onTerminate: "terminate" };
+  function loadPlugin(path) {
+    const p = load(path);
+    if (p === null || typeof p !== "object") throw new TypeError(`plugin ${path}: module.exports must be an object`);
+    if (typeof p.id !== "string" || !p.id) throw new TypeError(`plugin ${path}: id must be a non-empty string`);
+    if (plugins.some((q) => q.id === p.id)) throw new Error(`plugin ${path}: duplicate plugin id ${JSON.stringify(p.id)}`);
+    const config = p.config === undefined ? {} : p.config;
+    if (config === null || typeof config !== "object") throw new TypeError(`plugin ${p.id}: config must be an object`);
+    const hooks = p.hooks === undefined ? [] : p.hooks;
+    if (!Array.isArray(hooks)) throw new TypeError(`plugin ${p.id}: hooks must be an array of names`);
+    const id = p.id;
+    fileStack.push(path);
+    try {
+      for (const h of hooks) {
+        const f = p[h];
+        if (typeof f !== "function") throw new TypeError(`plugin ${id}: hooks lists ${JSON.stringify(h)} but exports no function of that name`);
+        const gated = (e) => {
+          const o = N.pluginEnabled(id);
+          const on = o === undefined ? config.enabled !== false : o;
+          return on ? apply(f, p, [e, config]) : e.next();
+        };
+        if (HOOK_CHAINS[h]) addHook(HOOK_CHAINS[h], gated, config.priority, `plugin ${id} ${h}`, id);
+        else on(String(h), gated, id);
+      }
+    } finally {
+      fileStack.pop();
+    }
+    plugins.push({ id, name: String(p.name || id), version: String(p.version || ""),
+      description: String(p.description || ""), hooks: hooks.map(String),
+      enabled: config.enabled !== false, config, file: path });
+  }
+
+  function manifest() {
+    const byPriority = (a, b) => a.priority - b.priority || a.seq - b.seq;
+    for (const c of Object.values(chains)) c.sort(byPriority);
+    const hookInfo = (c) => c.map((h) => ({ file: h.file, priority: h.priority, plugin: h.plugin || null }));
+    return JSON.stringify({
+      routes: routes.map((r) => ({ method: r.method, path: r.path, file: r.file, middlewares: r.mws.length })),
+      middlewares: globalMws.length,
+      hooks: { onRequest: hookInfo(chains.request), onBootstrap: hookInfo(chains.bootstrap), onTerminate: hookInfo(chains.terminate) },
+      events: [...listeners].map(([name, l]) => ({ name, files: l.map((x) => x.file), plugins: l.map((x) => x.plugin || null) })),
+      cron: [...crons].map(([id, c]) => ({ id, expr: c.expr, file: c.file })),
+      plugins: plugins.map((p) => ({ ...p, config: JSON.parse(JSON.stringify(p.config)) })),
+    });
+  }
+
+  // ---- Executions.
+  class BadRequest extends Error {}
+  const EMPTY = Object.freeze({});
+  function query(q, k) {
+    for (const pair of q.split("&")) {
+      const i = pair.indexOf("=");
+      const name = i < 0 ? pair : pair.slice(0, i);
+      if (dec(name) === k) return i < 0 ? "" : dec(pair.slice(i + 1));
+    }
+    return "";
+  }
+  function dec(s) {
+    try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch (_) { return s; }
+  }
+  function requestEvent(meta, body) {
+    let parsed;
+    let isParsed = false;
+    const res = { status: 0, ctype: "", body: "", headers: [] };
+    const headers = meta.headers || EMPTY;
+    const locals = meta.locals || EMPTY;
+    const request = Object.freeze({
+      method: meta.method, path: meta.path, url: meta.target, remoteIp: meta.peer || "", headers,
+      param: (k) => (Object.prototype.hasOwnProperty.call(meta.params, k) ? meta.params[k] : ""),
+      query: (k) => query(meta.query, String(k)),
+      header: (k) => headers[String(k).toLowerCase()] || "",
+      text: () => body,
+      json() {
+        if (!isParsed) {
+          try { parsed = JSON.parse(body); } catch (err) {
+            // Out of memory (null or InternalError) stays what it is.
+            if (!(err instanceof SyntaxError || err instanceof RangeError)) throw err;
+            throw new BadRequest(`request body is not valid JSON: ${err.message}`);
+          }
+          isParsed = true;
+        }
+        return parsed;
+      },
+    });
+    const write = (status, ctype, text) => {
+      const s = Number(status);
+      if (!Number.isInteger(s) || s < 100 || s > 599) throw new TypeError(`invalid status ${status}`);
+      res.status = s; res.ctype = ctype; res.body = text;
+    };
+    const e = {
+      request,
+      get: (k) => locals[k],
+      json(status, value) {
+        const text = JSON.stringify(value === undefined ? null : value);
+        write(status, "application/json; charset=utf-8", text === undefined ? "null" : text);
+      },
+      string: (status, text) => write(status, "text/plain; charset=utf-8", String(text)),
+      html: (status, text) => write(status, "text/html; charset=utf-8", String(text)),
+      noContent: (status) => write(status === undefined ? 204 : status, "", ""),
+      setHeader(name, value) { res.headers.push([String(name), String(value)]); },
+      next: () => undefined,
+    };
+    return { e, res };
+  }
+
+  const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
+  function runChain(fns, e, pending) {
+    let i = 0;
+    const step = () => {
+      if (i >= fns.length) return undefined;
+      const f = fns[i++];
+      let called = false;
+      e.next = () => {
+        if (called) throw new Error("e.next() was already called");
+        called = true;
+        const r = step();
+        if (isThenable(r)) pending.push(r);
+        return r;
+      };
+      return f(e);
+    };
+    return step();
+  }
+  function describe(err) {
+    try {
+      if (err === null || err === undefined) return [null, ""];
+      if (err instanceof Error) return [`${err.name}: ${err.message}`, String(err.stack || "")];
+      return [String(err), ""];
+    } catch (_) {
+      return ["a thrown value that cannot be described", ""];
+    }
+  }
+  function fail(id, err) {
+    if (err instanceof BadRequest) return N.fail(id, "bad_request", err.message, "");
+    const [message, stack] = describe(err);
+    return N.fail(id, message === null ? "memory" : "thrown", message || "", stack);
+  }
+  function complete(id, result, pending, finish) {
+    if (!isThenable(result) && pending.length === 0) return finish();
+    (async () => {
+      let error;
+      try { await result; } catch (err) { error = { err }; }
+      for (let n = 0; n < pending.length; n++) {
+        try { await pending[n]; } catch (err) { if (!error) error = { err, late: true }; }
+      }
+      return error;
+    })().then((error) => (error && !(error.late && finish.wrote()) ? fail(id, error.err) : finish()),
+      (err) => fail(id, err));
+  }
+
+  function dispatch(id, kind, arg, data, body) {
+    const pending = [];
+    try {
+      if (kind === "route") {
+        const route = routes[Number(arg)];
+        const meta = JSON.parse(data);
+        const { e, res } = requestEvent(meta, body);
+        const fns = [...chains.request.map((h) => h.f), ...globalMws, ...route.mws, route.handler];
+        const finish = () => N.done(id, res.status || 204, res.ctype, res.body, JSON.stringify(res.headers));
+        finish.wrote = () => res.status !== 0;
+        return complete(id, runChain(fns, e, pending), pending, finish);
+      }
+      const finish = () => N.done(id, 204, "", "", "[]");
+      finish.wrote = () => false;
+      if (kind === "event") {
+        const list = listeners.get(arg) || [];
+        const e = { name: arg, data: JSON.parse(data) };
+        return complete(id, runChain(list.map((l) => l.f), e, pending), pending, finish);
+      }
+      if (kind === "cron") {
+        const job = crons.get(arg);
+        return complete(id, job ? job.f() : undefined, pending, finish);
+      }
+      const chain = chains[kind];
+      const e = {};
+      return complete(id, runChain(chain.map((h) => h.f), e, pending), pending, finish);
+    } catch (err) {
+      return fail(id, err);
+    }
+  }
+
+  Object.defineProperty(G, "__jsvm", { value: Object.freeze({
+    loadHook: (path) => { load(path); },
+    loadPlugin,
+    endLoad: () => { loading = false; },
+    manifest,
+    dispatch,
+    fire(tid) { const r = timers.get(tid); if (r) { timers.delete(tid); r(); } },
+    drop(tid) { timers.delete(tid); },
+  }) });
+})(globalThis.__native, globalThis);

@@ -1,0 +1,93 @@
+//! What the pool runs, and where the answer goes.
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use crate::plugins::layer::Reply;
+
+#[derive(Debug)]
+pub enum TaskKind {
+    /// A hook route: its index in the manifest, the request as JSON, the body.
+    Route {
+        index: usize,
+        meta: String,
+        body: String,
+    },
+    /// `app.on(name)` listeners, with the data as JSON.
+    Event { name: String, data: String },
+    /// A cron job by id.
+    Cron { id: String },
+    /// `onBootstrap` / `onTerminate` (the prelude's chain names).
+    Chain { chain: &'static str },
+}
+
+impl TaskKind {
+    /// `(kind, arg, data, body)` for `__jsvm.dispatch`.
+    pub fn dispatch_args(&self) -> (&str, String, &str, &str) {
+        match self {
+            TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body),
+            TaskKind::Event { name, data } => ("event", name.clone(), data, ""),
+            TaskKind::Cron { id } => ("cron", id.clone(), "", ""),
+            TaskKind::Chain { chain } => (chain, String::new(), "", ""),
+        }
+    }
+}
+
+/// Where the reply goes.
+pub enum ReplyTo {
+    /// An HTTP request waiting in `Jsvm::call`.
+    Http(oneshot::Sender<Reply>),
+    /// A blocking caller (e.g. `onTerminate` at shutdown).
+    Wait(std::sync::mpsc::SyncSender<Reply>),
+    /// Nobody waits (events, cron).
+    Nobody,
+}
+
+impl ReplyTo {
+    pub fn send(self, reply: Reply) {
+        match self {
+            ReplyTo::Http(tx) => {
+                let _ = tx.send(reply);
+            }
+            ReplyTo::Wait(tx) => {
+                let _ = tx.try_send(reply);
+            }
+            ReplyTo::Nobody => {}
+        }
+    }
+}
+
+/// A reply slot the worker and the watchdog share: whoever takes it answers.
+pub type ReplySlot = Arc<Mutex<Option<ReplyTo>>>;
+
+pub struct Task {
+    pub kind: TaskKind,
+    /// Label for stats and logs (`GET /api/x`, `cron:id`, `event:name`).
+    pub label: Arc<str>,
+    pub enqueued: Instant,
+    pub reply: ReplySlot,
+}
+
+impl Task {
+    pub fn new(kind: TaskKind, label: Arc<str>, reply: ReplyTo) -> Task {
+        Task {
+            kind,
+            label,
+            enqueued: Instant::now(),
+            reply: Arc::new(Mutex::new(Some(reply))),
+        }
+    }
+}
+
+/// Answers through a slot if nobody has yet.
+pub fn answer(slot: &ReplySlot, reply: Reply) -> bool {
+    match slot.lock().take() {
+        Some(to) => {
+            to.send(reply);
+            true
+        }
+        None => false,
+    }
+}

@@ -1,0 +1,333 @@
+//! The hook API: requests, chains, require, state, events, plugins.
+use std::time::{Duration, Instant};
+
+use hyper::Method;
+use serde_json::json;
+
+use super::support::{get, json, send, start, start_with, text, Req};
+
+const SEC: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn params_query_headers_and_json_body() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        routerAdd("POST", "/api/items/:id", (e) => {
+          const body = e.request.json();
+          e.setHeader("x-item", e.request.param("id"));
+          e.json(201, {
+            id: e.request.param("id"), missing: e.request.param("nope"),
+            q: e.request.query("q"), sp: e.request.query("sp"),
+            h: e.request.header("X-Key"), method: e.request.method, path: e.request.path,
+            name: body.name, text: e.request.text().length,
+          });
+        });
+        routerAdd("GET", "/api/html", (e) => e.html(200, "<b>hi</b>"));
+        routerAdd("GET", "/api/none", (e) => {});
+        "#,
+    )]);
+    let r = send(
+        &vm.jsvm,
+        Req {
+            method: Method::POST,
+            target: "/api/items/a%20b?q=1&sp=x+y%21",
+            headers: vec![("x-key", "k1")],
+            body: r#"{"name":"box"}"#,
+            locals: vec![],
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(r.status, 201, "{}", text(&r));
+    assert_eq!(
+        r.headers.get("x-item").map(|v| v.as_bytes()),
+        Some(&b"a b"[..])
+    );
+    assert_eq!(
+        json(&r),
+        json!({"id": "a b", "missing": "", "q": "1", "sp": "x y!", "h": "k1", "method": "POST",
+               "path": "/api/items/a%20b", "name": "box", "text": 14})
+    );
+    let h = get(&vm.jsvm, "/api/html").await;
+    assert_eq!(
+        h.headers.get("content-type").map(|v| v.as_bytes()),
+        Some(&b"text/html; charset=utf-8"[..])
+    );
+    assert_eq!(text(&h), "<b>hi</b>");
+    assert_eq!(get(&vm.jsvm, "/api/none").await.status, 204);
+    assert!(vm.jsvm.lookup(&Method::GET, "/api/nope").is_none());
+    // A body that is not JSON is the client's error.
+    let bad = send(
+        &vm.jsvm,
+        Req {
+            method: Method::POST,
+            target: "/api/items/1",
+            headers: vec![],
+            body: "{",
+            locals: vec![],
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(bad.status, 400, "{}", text(&bad));
+    // Too deeply nested for the stack: still the client's error, and no reset.
+    let deep = "[".repeat(200_000);
+    let bad = send(
+        &vm.jsvm,
+        Req {
+            method: Method::POST,
+            target: "/api/items/1",
+            headers: vec![],
+            body: &deep,
+            locals: vec![],
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(bad.status, 400, "{}", text(&bad));
+    assert_eq!(vm.jsvm.stats()["runtimeResets"], 0);
+}
+
+#[tokio::test]
+async fn chains_run_by_priority_and_stop_without_next() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        const seen = (e, tag) => { e.trail = (e.trail || []).concat(tag); };
+        onRequest((e) => { seen(e, "p10"); return e.next(); }, 10);
+        onRequest((e) => { seen(e, "p-5"); return e.next(); }, -5);
+        onRequest((e) => { seen(e, "p0"); return e.next(); });
+        routerUse((e) => {
+          seen(e, "use");
+          if (e.request.header("x-stop")) return e.json(401, { error: "no key", trail: e.trail });
+          if (e.request.header("x-throw")) throw new Error("use failed");
+          return e.next();
+        });
+        routerAdd("GET", "/api/chain", (e) => { seen(e, "handler"); e.json(200, e.trail); },
+          (e) => { seen(e, "mw"); return e.next(); });
+        routerAdd("GET", "/api/after", async (e) => { await sleep(5); e.json(200, { ok: 1 }); },
+          (e) => { e.next(); });
+        "#,
+    )]);
+    let r = get(&vm.jsvm, "/api/chain").await;
+    assert_eq!(
+        json(&r),
+        json!(["p-5", "p0", "p10", "use", "mw", "handler"])
+    );
+    let stop = send(
+        &vm.jsvm,
+        Req {
+            headers: vec![("x-stop", "1")],
+            ..Req::get("/api/chain")
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(stop.status, 401);
+    assert_eq!(json(&stop)["trail"], json!(["p-5", "p0", "p10", "use"]));
+    let thrown = send(
+        &vm.jsvm,
+        Req {
+            headers: vec![("x-throw", "1")],
+            ..Req::get("/api/chain")
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(thrown.status, 500);
+    assert_eq!(json(&thrown)["message"], "Error: use failed");
+    assert!(!text(&thrown).contains("a.pb.js"), "no stack to the client");
+    // A middleware that calls e.next() without returning it still waits for the handler.
+    assert_eq!(json(&get(&vm.jsvm, "/api/after").await), json!({"ok": 1}));
+}
+
+#[tokio::test]
+async fn require_caches_and_stays_inside_the_folder() {
+    let vm = start(&[
+        ("lib/counter.js", "let n = 0; module.exports = { next: () => ++n, loads: (globalThis.__loads = (globalThis.__loads || 0) + 1) };"),
+        ("lib/data.json", r#"{"answer": 42}"#),
+        ("lib/index.js", "module.exports = require('./counter');"),
+        (
+            "a.pb.js",
+            r#"
+            const c1 = require("./lib/counter");
+            const c2 = require("./lib/counter.js");
+            const c3 = require("./lib");
+            const data = require("./lib/data.json");
+            let outside = "";
+            try { require("../secret.js"); } catch (err) { outside = err.message; }
+            let bare = "";
+            try { require("fs"); } catch (err) { bare = err.message; }
+            routerAdd("GET", "/api/req", (e) => e.json(200, {
+              same: c1 === c2 && c2 === c3, loads: c1.loads, n: [c1.next(), c2.next()],
+              answer: data.answer, outside, bare,
+            }));
+            "#,
+        ),
+    ]);
+    let r = json(&get(&vm.jsvm, "/api/req").await);
+    assert_eq!(r["same"], true);
+    assert_eq!(r["loads"], 1);
+    assert_eq!(r["answer"], 42);
+    assert!(
+        r["outside"]
+            .as_str()
+            .is_some_and(|m| m.contains("leaves the folder")),
+        "{r}"
+    );
+    assert!(
+        r["bare"]
+            .as_str()
+            .is_some_and(|m| m.contains("inside the hooks folder")),
+        "{r}"
+    );
+    let n = r["n"].as_array().expect("array");
+    assert_eq!(n[1].as_i64(), n[0].as_i64().map(|x| x + 1));
+}
+
+#[tokio::test]
+async fn file_level_state_is_per_runtime_and_kept_between_requests() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            "let hits = 0; const rid = utils.uuid();\nrouterAdd('GET', '/api/hit', (e) => e.json(200, { hits: ++hits, rid }));",
+        )],
+        |c| c.pool_size = 1,
+    );
+    let a = json(&get(&vm.jsvm, "/api/hit").await);
+    let b = json(&get(&vm.jsvm, "/api/hit").await);
+    assert_eq!(a["hits"], 1);
+    assert_eq!(b["hits"], 2);
+    assert_eq!(a["rid"], b["rid"]);
+    assert_eq!(a["rid"].as_str().map(|s| s.len()), Some(36));
+}
+
+#[tokio::test]
+async fn locals_reach_the_script() {
+    let vm = start(&[("a.pb.js", "routerAdd('GET', '/api/me', (e) => e.json(200, { sub: e.get('user').sub, none: e.get('x') === undefined }));")]);
+    let r = send(
+        &vm.jsvm,
+        Req {
+            locals: vec![("user".into(), json!({"sub": "u1"}))],
+            ..Req::get("/api/me")
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(json(&r), json!({"sub": "u1", "none": true}));
+}
+
+#[tokio::test]
+async fn sleep_does_not_block_the_runtime_for_others() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"
+            routerAdd("GET", "/api/slow", async (e) => { events.emit("slow", 1); await sleep(250); e.json(200, { slept: true }); });
+            routerAdd("GET", "/api/fast", (e) => e.json(200, { fast: true }));
+            "#,
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.timeout = Duration::from_secs(2);
+        },
+    );
+    let j = vm.jsvm.clone();
+    let slow = tokio::spawn(async move { get(&j, "/api/slow").await });
+    vm.events.next("slow", SEC).await;
+    let t = Instant::now();
+    let fast = get(&vm.jsvm, "/api/fast").await;
+    assert_eq!(fast.status, 200);
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "fast waited {:?}",
+        t.elapsed()
+    );
+    assert!(!slow.is_finished(), "the slow one is still sleeping");
+    let slow = slow.await.expect("join");
+    assert_eq!(json(&slow), json!({"slept": true}));
+}
+
+#[tokio::test]
+async fn events_flow_both_ways() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        app.on("ping", (e) => { events.emit("pong", { got: e.data.n, name: e.name }); return e.next(); });
+        app.on("ping", (e) => { events.emit("second", e.data.n); });
+        app.on("ping", (e) => { events.emit("never", 1); });
+        routerAdd("GET", "/api/emit", (e) => { events.emit("from-route", { a: [1, 2] }); e.json(200, {}); });
+        "#,
+    )]);
+    assert_eq!(get(&vm.jsvm, "/api/emit").await.status, 200);
+    assert_eq!(
+        vm.events.next("from-route", SEC).await,
+        json!({"a": [1, 2]})
+    );
+    vm.jsvm.emit("ping", r#"{"n": 7}"#);
+    vm.jsvm.emit("nobody-listens", "{}");
+    assert_eq!(
+        vm.events.next("pong", SEC).await,
+        json!({"got": 7, "name": "ping"})
+    );
+    assert_eq!(vm.events.next("second", SEC).await, json!(7));
+    vm.jsvm.emit("ping", r#"{"n": 8}"#);
+    // The third listener never ran: the second did not call e.next().
+    assert_eq!(vm.events.next("second", SEC).await, json!(8));
+}
+
+#[tokio::test]
+async fn bootstrap_runs_once_and_terminate_at_shutdown() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        onBootstrap((e) => { events.emit("boot", 1); return e.next(); });
+        onTerminate((e) => { events.emit("bye", 2); return e.next(); });
+        routerAdd("GET", "/api/x", (e) => e.json(200, {}));
+        "#,
+    )]);
+    assert_eq!(vm.events.next("boot", SEC).await, json!(1));
+    vm.jsvm.shutdown();
+    assert_eq!(vm.events.next("bye", SEC).await, json!(2));
+    let after = get(&vm.jsvm, "/api/x").await;
+    assert_eq!(after.status, 503, "stopped");
+}
+
+#[tokio::test]
+async fn types_are_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::jsvm::write_types(dir.path()).expect("write");
+    let t = std::fs::read_to_string(dir.path().join("types.d.ts")).expect("read");
+    for name in [
+        "routerAdd",
+        "routerUse",
+        "onRequest",
+        "cronAdd",
+        "sleep",
+        "events",
+        "utils",
+    ] {
+        assert!(t.contains(name), "{name} missing");
+    }
+}
+
+#[test]
+fn the_api_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<crate::jsvm::Jsvm>();
+    send_sync::<crate::jsvm::HookRoute>();
+    let vm = start(&[("a.pb.js", "routerAdd('GET', '/x', (e) => {});")]);
+    let route = vm.jsvm.lookup(&Method::GET, "/x").expect("route");
+    let req = crate::jsvm::HookRequest {
+        method: Method::GET,
+        target: "/x".into(),
+        headers: Default::default(),
+        body: Default::default(),
+        locals: vec![],
+        peer: None,
+    };
+    let fut = vm.jsvm.call(&route, req);
+    send(&fut);
+}

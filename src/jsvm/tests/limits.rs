@@ -1,0 +1,256 @@
+//! The denial-of-service shapes (research doc §11): each gets its JSON error
+//! within the deadline, other routes keep answering meanwhile, the runtime
+//! is replaced when it must be, and afterwards both runtimes serve again.
+//! These tests run one at a time: each keeps a core busy on purpose.
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::support::{get, json, start_with, text};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const OK: &str = r#"const rid = utils.uuid();
+routerAdd("GET", "/api/ok", async (e) => { await sleep(10); e.json(200, { rid }); });"#;
+
+/// Latency allowed to a good request while a bad one runs (2 shared cores, debug build).
+const OK_WITHIN: Duration = Duration::from_millis(250);
+
+struct Outcome {
+    status: u16,
+    body: serde_json::Value,
+    resets: u64,
+    stats: serde_json::Value,
+}
+
+async fn dos(bad: &str) -> Outcome {
+    let _one = SERIAL.lock().await;
+    let src = format!(
+        "routerAdd('GET', '/api/bad', async (e) => {{ events.emit('started', 1);\n{bad}\n}});"
+    );
+    let vm = start_with(&[("ok.pb.js", OK), ("bad.pb.js", &src)], |c| {
+        c.max_async_per_runtime = 1;
+    });
+    let resets0 = vm.jsvm.stats()["runtimeResets"].as_u64().unwrap_or(0);
+    let t0 = Instant::now();
+    let j = vm.jsvm.clone();
+    let bad = tokio::spawn(async move { get(&j, "/api/bad").await });
+    vm.events.next("started", Duration::from_secs(5)).await;
+    for i in 0..20 {
+        let t = Instant::now();
+        let r = get(&vm.jsvm, "/api/ok").await;
+        assert_eq!(r.status, 200, "ok request {i}: {}", text(&r));
+        assert!(
+            t.elapsed() < OK_WITHIN,
+            "ok request {i} took {:?}",
+            t.elapsed()
+        );
+    }
+    let reply = bad.await.expect("join");
+    let limit = Duration::from_millis(300 + 500);
+    assert!(
+        t0.elapsed() < limit + Duration::from_millis(250),
+        "bad answered after {:?}",
+        t0.elapsed()
+    );
+    // Afterwards, both runtimes answer.
+    let mut rids = HashSet::new();
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let j = vm.jsvm.clone();
+            tokio::spawn(async move { get(&j, "/api/ok").await })
+        })
+        .collect();
+    for c in calls {
+        let r = c.await.expect("join");
+        assert_eq!(r.status, 200, "{}", text(&r));
+        rids.insert(json(&r)["rid"].to_string());
+    }
+    assert_eq!(rids.len(), 2, "both runtimes serve again");
+    let resets = vm.jsvm.stats()["runtimeResets"].as_u64().unwrap_or(0) - resets0;
+    let body = serde_json::from_slice(&reply.body).unwrap_or(json!(null));
+    assert!(
+        body["error"].is_string() && body["message"].is_string(),
+        "JSON error: {body}"
+    );
+    let stats = vm.jsvm.stats();
+    Outcome {
+        status: reply.status.as_u16(),
+        body,
+        resets,
+        stats,
+    }
+}
+
+#[tokio::test]
+async fn dos_01_infinite_loop() {
+    let o = dos("while (true) {}").await;
+    assert_eq!(o.status, 503);
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_02_promise_job_flood() {
+    let o = dos("(function f() { Promise.resolve().then(f); })(); await sleep(1000);").await;
+    assert_eq!(o.status, 503, "{}", o.body);
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_03_await_loop_then_clean_teardown() {
+    // rquickjs#663: an interrupted await loop once broke teardown.
+    let o = dos("while (true) await Promise.resolve();").await;
+    assert_eq!(o.status, 503);
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_04_catastrophic_regex() {
+    let o = dos("e.json(200, /(a+)+$/.test('a'.repeat(40) + '!'));").await;
+    assert_eq!(o.status, 503);
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_05_deep_recursion() {
+    let o = dos("function r(n) { return r(n + 1) + 1; } r(0);").await;
+    assert_eq!(o.status, 500);
+    assert!(
+        o.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("stack")),
+        "{}",
+        o.body
+    );
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_05b_recursion_caught_in_a_loop() {
+    let o =
+        dos("function r(n) { return r(n + 1) + 1; } for (;;) { try { r(0); } catch (_) {} }").await;
+    assert_eq!(o.status, 503);
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_06_deep_json_parse() {
+    let o = dos("JSON.parse('['.repeat(1e6));").await;
+    assert_eq!(o.status, 500);
+}
+
+#[tokio::test]
+async fn dos_07_huge_string() {
+    let o = dos("const s = 'x'.repeat(2 ** 29); e.json(200, s.length);").await;
+    assert_eq!(o.status, 500, "{}", o.body);
+    assert!(
+        o.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("memory")),
+        "{}",
+        o.body
+    );
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_08_huge_array_buffer() {
+    let o = dos("new ArrayBuffer(2 ** 31);").await;
+    assert_eq!(o.status, 500);
+    assert!(
+        o.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("RangeError")),
+        "{}",
+        o.body
+    );
+    let o = dos("const b = new ArrayBuffer(2 ** 31 - 1); e.json(200, b.byteLength);").await;
+    assert_eq!(o.status, 500, "{}", o.body);
+    assert_eq!(o.resets, 1);
+}
+
+#[tokio::test]
+async fn dos_09_array_grown_until_out_of_memory() {
+    let o = dos("const a = []; for (;;) a.push({ n: a.length, s: 'item' + a.length });").await;
+    assert_eq!(o.resets, 1, "{}", o.body);
+    assert!(o.status == 500 || o.status == 503, "{}", o.body);
+}
+
+#[tokio::test]
+async fn dos_10_array_join_on_a_huge_length() {
+    let o = dos("Array.prototype.join.call({ length: 2 ** 53 - 1 }, '');").await;
+    assert_eq!(o.status, 500);
+    assert!(
+        o.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too large")),
+        "{}",
+        o.body
+    );
+}
+
+#[tokio::test]
+async fn dos_11_native_code_that_never_polls() {
+    let o = dos("__block(1500);").await;
+    assert_eq!(o.status, 503);
+    assert_eq!(o.resets, 1);
+    assert_eq!(o.stats["abandonedWorkers"], 1);
+    assert!(
+        o.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("stuck")),
+        "{}",
+        o.body
+    );
+}
+
+#[tokio::test]
+async fn dos_12_deeply_nested_reply() {
+    let o = dos("let o = {}; for (let i = 0; i < 100000; i++) o = { o }; e.json(200, o);").await;
+    assert_eq!(o.status, 500, "{}", o.body);
+}
+
+#[tokio::test]
+async fn dos_14_atomics_wait() {
+    let o = dos("Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);").await;
+    assert_eq!(o.status, 500, "{}", o.body);
+    assert_eq!(o.resets, 0);
+}
+
+#[tokio::test]
+async fn dos_13_long_sleep_times_out_while_others_share_the_runtime() {
+    let _one = SERIAL.lock().await;
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"
+            routerAdd("GET", "/api/nap", async (e) => { events.emit("napping", 1); await sleep(10000); e.json(200, {}); });
+            routerAdd("GET", "/api/ok", (e) => e.json(200, { ok: true }));
+            "#,
+        )],
+        |c| c.pool_size = 1,
+    );
+    let t0 = Instant::now();
+    let j = vm.jsvm.clone();
+    let nap = tokio::spawn(async move { get(&j, "/api/nap").await });
+    vm.events.next("napping", Duration::from_secs(5)).await;
+    for _ in 0..5 {
+        let t = Instant::now();
+        assert_eq!(get(&vm.jsvm, "/api/ok").await.status, 200);
+        assert!(t.elapsed() < OK_WITHIN);
+    }
+    let r = nap.await.expect("join");
+    assert_eq!(r.status, 503);
+    assert!(
+        t0.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(
+        vm.jsvm.stats()["runtimeResets"],
+        0,
+        "a timeout while asleep needs no reset"
+    );
+    assert_eq!(get(&vm.jsvm, "/api/ok").await.status, 200);
+}

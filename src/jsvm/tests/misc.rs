@@ -1,0 +1,279 @@
+//! Plugins, cron, log lines, the pool's queue, stats and metrics.
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use serde_json::json;
+
+use super::support::{get, json, start_with, text, write};
+use crate::jsvm::cron::utc;
+
+const SEC: Duration = Duration::from_secs(5);
+
+const PLUGIN: &str = r#"
+module.exports = {
+  id: "tagger", name: "Tagger", version: "1.2.0", description: "tags replies",
+  hooks: ["onRequest", "tag.ping"],
+  config: { enabled: true, tag: "T1", priority: -1 },
+  onRequest(e, config) { e.setHeader("x-tag", config.tag + ":" + this.version); return e.next(); },
+  "tag.ping"(e, config) { events.emit("tag.pong", config.tag); },
+};
+"#;
+
+#[tokio::test]
+async fn plugins_are_listed_gated_and_switched_at_run_time() {
+    let plugins = tempfile::tempdir().expect("tempdir");
+    write(
+        plugins.path(),
+        &[
+            ("tagger.js", PLUGIN),
+            (
+                "off.js",
+                "module.exports = { id: 'off', hooks: ['onRequest'], config: { enabled: false },\n onRequest(e) { e.setHeader('x-off', '1'); return e.next(); } };",
+            ),
+        ],
+    );
+    let p = plugins.path().to_path_buf();
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            "routerAdd('GET', '/api/a', (e) => e.json(200, {}));",
+        )],
+        |c| {
+            c.plugins_dir = Some(p);
+        },
+    );
+    let r = get(&vm.jsvm, "/api/a").await;
+    assert_eq!(
+        r.headers.get("x-tag").map(|v| v.as_bytes()),
+        Some(&b"T1:1.2.0"[..])
+    );
+    assert!(r.headers.get("x-off").is_none(), "disabled by its config");
+    let list = vm.jsvm.plugins();
+    let tagger = list
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["id"] == "tagger"))
+        .cloned();
+    let tagger = tagger.expect("listed");
+    assert_eq!(tagger["version"], "1.2.0");
+    assert_eq!(tagger["enabled"], true);
+    assert_eq!(tagger["config"]["tag"], "T1");
+    vm.jsvm.emit("tag.ping", "{}");
+    assert_eq!(vm.events.next("tag.pong", SEC).await, json!("T1"));
+
+    assert!(vm.jsvm.set_plugin_enabled("tagger", false));
+    assert!(vm.jsvm.set_plugin_enabled("off", true));
+    assert!(!vm.jsvm.set_plugin_enabled("nope", true));
+    let r = get(&vm.jsvm, "/api/a").await;
+    assert!(r.headers.get("x-tag").is_none());
+    assert_eq!(
+        r.headers.get("x-off").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    // The switch holds across a reload.
+    vm.jsvm.reload().expect("reload");
+    let r = get(&vm.jsvm, "/api/a").await;
+    assert!(r.headers.get("x-tag").is_none());
+    let list = vm.jsvm.plugins();
+    assert!(list.as_array().is_some_and(|l| l
+        .iter()
+        .any(|p| p["id"] == "tagger" && p["enabled"] == false)));
+}
+
+#[tokio::test]
+async fn cron_jobs_run_when_due_and_can_be_removed() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"
+            let runs = 0;
+            cronAdd("tick", "*/5 * * * *", async () => { await sleep(1); events.emit("tick", ++runs); });
+            cronAdd("gone", "@hourly", () => events.emit("gone-ran", 1));
+            cronRemove("gone");
+            routerAdd("DELETE", "/api/cron", (e) => e.json(200, { removed: cronRemove("tick") }));
+            routerAdd("GET", "/api/late", (e) => { cronAdd("late", "* * * * *", () => {}); });
+            "#,
+        )],
+        |c| c.pool_size = 1,
+    );
+    let g = vm.jsvm.current_generation();
+    let ids: Vec<String> = g.cron.list().into_iter().map(|(id, _, _)| id).collect();
+    assert_eq!(ids, vec!["tick"]);
+    // A controllable clock: ten minutes from now, the job is due.
+    let later = utc(std::time::SystemTime::now()) + chrono::Duration::minutes(10);
+    assert_eq!(g.run_due(later), 1);
+    assert_eq!(vm.events.next("tick", SEC).await, json!(1));
+    let late = get(&vm.jsvm, "/api/late").await;
+    assert_eq!(late.status, 500);
+    assert!(text(&late).contains("only allowed while the hook files load"));
+    let del = super::support::send(
+        &vm.jsvm,
+        super::support::Req {
+            method: hyper::Method::DELETE,
+            ..super::support::Req::get("/api/cron")
+        },
+    )
+    .await
+    .expect("route");
+    assert_eq!(json(&del), json!({"removed": true}));
+    assert!(g.cron.list().is_empty());
+    assert_eq!(g.run_due(later + chrono::Duration::minutes(10)), 0);
+}
+
+/// Records `nebula::jsvm` log events as (level, file, message).
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<(String, String, String)>>>);
+
+struct Fields(Vec<(String, String)>);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.push((field.name().to_owned(), value.to_owned()));
+    }
+}
+
+impl tracing::Subscriber for Lines {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() != "nebula::jsvm" {
+            return;
+        }
+        let mut f = Fields(Vec::new());
+        event.record(&mut f);
+        let get = |k: &str| {
+            f.0.iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let line = (
+            event.metadata().level().to_string(),
+            get("file"),
+            get("message"),
+        );
+        self.0.lock().push(line);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn log_lines_carry_the_file_name() {
+    let lines = Lines::default();
+    let vm = tracing::subscriber::with_default(lines.clone(), || {
+        tracing::callsite::rebuild_interest_cache();
+        start_with(
+            &[
+                ("lib/util.js", "module.exports = (x) => log.warn('util says', x);"),
+                (
+                    "logs.pb.js",
+                    "const util = require('./lib/util');\nrouterAdd('GET', '/api/log', (e) => { log.info('hello', { n: 1 }); console.error('bad', 2); util('z'); e.json(200, {}); });\nrouterAdd('GET', '/api/throw', (e) => { throw new Error('kaput'); });",
+                ),
+            ],
+            |_| {},
+        )
+    });
+    assert_eq!(get(&vm.jsvm, "/api/log").await.status, 200);
+    assert_eq!(get(&vm.jsvm, "/api/throw").await.status, 500);
+    let got = lines.0.lock().clone();
+    let has = |level: &str, file: &str, msg: &str| {
+        got.iter()
+            .any(|(l, f, m)| l == level && f == file && m.contains(msg))
+    };
+    assert!(has("INFO", "logs.pb.js", r#"hello {"n":1}"#), "{got:?}");
+    assert!(has("ERROR", "logs.pb.js", "bad 2"), "{got:?}");
+    assert!(has("WARN", "lib/util.js", "util says z"), "{got:?}");
+    assert!(
+        has("ERROR", "logs.pb.js", "kaput"),
+        "script errors are logged with their file: {got:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            "routerAdd('GET', '/api/busy', (e) => { events.emit('busy', 1); __block(300); e.json(200, {}); });",
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.queue_limit = 1;
+            c.timeout = Duration::from_secs(2);
+        },
+    );
+    let j = vm.jsvm.clone();
+    let first = tokio::spawn(async move { get(&j, "/api/busy").await });
+    vm.events.next("busy", SEC).await;
+    let j = vm.jsvm.clone();
+    let second = tokio::spawn(async move { get(&j, "/api/busy").await });
+    // The spawned call runs up to its wait for the reply: it is queued.
+    tokio::task::yield_now().await;
+    assert_eq!(vm.jsvm.stats()["queued"], 1);
+    let third = get(&vm.jsvm, "/api/busy").await;
+    assert_eq!(third.status, 503);
+    assert_eq!(
+        third.headers.get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"1"[..])
+    );
+    assert_eq!(first.await.expect("join").status, 200);
+    assert_eq!(second.await.expect("join").status, 200);
+    assert_eq!(vm.jsvm.stats()["busyRejections"], 1);
+}
+
+#[tokio::test]
+async fn a_task_queued_too_long_answers_503() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            "routerAdd('GET', '/api/busy', (e) => { events.emit('busy', 1); __block(300); e.json(200, {}); });",
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.timeout = Duration::from_secs(2);
+            c.queue_timeout = Duration::from_millis(100);
+        },
+    );
+    let j = vm.jsvm.clone();
+    let first = tokio::spawn(async move { get(&j, "/api/busy").await });
+    vm.events.next("busy", SEC).await;
+    let late = get(&vm.jsvm, "/api/busy").await;
+    assert_eq!(late.status, 503, "{}", text(&late));
+    assert!(late.headers.get("retry-after").is_some());
+    assert_eq!(first.await.expect("join").status, 200);
+    assert_eq!(vm.jsvm.stats()["queueTimeouts"], 1);
+}
+
+#[tokio::test]
+async fn stats_and_metrics() {
+    let vm = start_with(&[("a.pb.js", "routerAdd('GET', '/api/s', (e) => e.json(200, {}));\nrouterAdd('GET', '/api/f', (e) => { throw 1; });")], |_| {});
+    for _ in 0..3 {
+        get(&vm.jsvm, "/api/s").await;
+    }
+    get(&vm.jsvm, "/api/f").await;
+    let s = vm.jsvm.stats();
+    assert_eq!(s["poolSize"], 2);
+    assert_eq!(s["generation"], 1);
+    assert_eq!(s["executions"], 4);
+    assert_eq!(s["errors"], 1);
+    assert_eq!(s["hooks"]["GET /api/s"]["count"], 3);
+    assert!(s["hooks"]["GET /api/s"]["p99Ms"].as_f64().is_some());
+    let mut m = String::new();
+    vm.jsvm.render_metrics(&mut m);
+    assert!(m.contains("nebula_jsvm_executions_total 4"), "{m}");
+    assert!(m.contains("nebula_jsvm_pool_size 2"), "{m}");
+    assert!(
+        m.contains(r#"nebula_jsvm_hook_duration_ms_count{hook="GET /api/s"} 3"#),
+        "{m}"
+    );
+}

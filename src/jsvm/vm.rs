@@ -1,0 +1,305 @@
+//! One QuickJS runtime and its context: create → prelude → load the files →
+//! set the memory limit; then slices (a `__jsvm` call or a job drain) under
+//! the interrupt deadline; and a teardown in an order QuickJS accepts.
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{CaughtError, Context, Ctx, Function, Object, Runtime, Value};
+
+use super::errors::{parse_location, Failure, LoadError};
+use super::globals::{self, PRELUDE_NAME, WRAP_HEAD_LEN};
+use super::host::Host;
+
+const PRELUDE: &str = include_str!("prelude.js");
+/// Jobs run between two looks at the clock while draining.
+const DRAIN_CHECK: usize = 64;
+
+/// Limits of one runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct VmLimits {
+    pub memory: usize,
+    pub stack: usize,
+    /// Deadline of loading one file.
+    pub load: Duration,
+}
+
+/// A slice ended with an exception that escaped the prelude (or a drain that
+/// ran out of time): the runtime must be replaced.
+#[derive(Debug, Clone)]
+pub struct Runaway {
+    pub failure: Failure,
+    pub message: String,
+}
+
+pub struct Vm {
+    ctx: Option<Context>,
+    rt: Runtime,
+    pub host: Rc<Host>,
+    deadline: Rc<Cell<Option<Instant>>>,
+    fired: Rc<Cell<bool>>,
+    memory_limit: usize,
+    /// Bytes in use right after loading (the files' own share).
+    baseline: usize,
+    /// The registrations of the loaded files (JSON), equal in every runtime.
+    pub manifest: String,
+}
+
+impl Vm {
+    pub fn build(host: Rc<Host>, limits: VmLimits) -> Result<Vm, LoadError> {
+        let internal = |e: rquickjs::Error| LoadError::new("<jsvm>", e.to_string());
+        let rt = Runtime::new().map_err(internal)?;
+        rt.set_max_stack_size(limits.stack);
+        let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
+        let fired = Rc::new(Cell::new(false));
+        let (d, f) = (deadline.clone(), fired.clone());
+        rt.set_interrupt_handler(Some(Box::new(move || match d.get() {
+            Some(t) if Instant::now() >= t => {
+                f.set(true);
+                true
+            }
+            _ => false,
+        })));
+        let ctx = Context::full(&rt).map_err(internal)?;
+        let mut vm = Vm {
+            ctx: Some(ctx),
+            rt,
+            host,
+            deadline,
+            fired,
+            memory_limit: limits.memory,
+            baseline: 0,
+            manifest: String::new(),
+        };
+        vm.load(limits)?;
+        vm.rt.run_gc();
+        vm.baseline = vm.memory_used();
+        vm.rt.set_memory_limit(limits.memory);
+        vm.rt.set_gc_threshold(limits.memory / 4);
+        Ok(vm)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(Ctx<'_>) -> R) -> Option<R> {
+        self.ctx.as_ref().map(|c| c.with(f))
+    }
+
+    fn load(&mut self, limits: VmLimits) -> Result<(), LoadError> {
+        let host = self.host.clone();
+        let prelude = self.with(|ctx| -> Result<(), LoadError> {
+            globals::install(&ctx, &host)
+                .map_err(|e| LoadError::new(PRELUDE_NAME, e.to_string()))?;
+            let mut o = EvalOptions::default();
+            o.filename = Some(PRELUDE_NAME.into());
+            ctx.eval_with_options::<(), _>(PRELUDE, o)
+                .map_err(|e| load_error(&ctx, e, PRELUDE_NAME, false))
+        });
+        prelude.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
+        let files: Vec<(String, &str)> = self
+            .host
+            .snapshot
+            .hooks
+            .iter()
+            .map(|f| (f.clone(), "loadHook"))
+            .chain(
+                self.host
+                    .snapshot
+                    .plugins
+                    .iter()
+                    .map(|f| (f.clone(), "loadPlugin")),
+            )
+            .collect();
+        for (file, method) in files {
+            self.arm(limits.load);
+            let r = self.with(|ctx| {
+                let r = jsvm_fn(&ctx, method).and_then(|f| f.call::<_, ()>((file.as_str(),)));
+                r.map_err(|e| self.load_error(&ctx, e, &file))
+            });
+            self.disarm();
+            r.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
+            // Promises started at load (e.g. an async IIFE) settle now.
+            self.arm(limits.load);
+            let drained = self.drain(Instant::now() + limits.load);
+            self.disarm();
+            if let Err(r) = drained {
+                return Err(LoadError::new(file, r.message));
+            }
+        }
+        let manifest = self.with(|ctx| {
+            let r = jsvm_fn(&ctx, "endLoad")
+                .and_then(|f| f.call::<_, ()>(()))
+                .and_then(|_| jsvm_fn(&ctx, "manifest"))
+                .and_then(|f| f.call::<_, String>(()));
+            r.map_err(|e| load_error(&ctx, e, "<manifest>", false))
+        });
+        self.manifest = manifest.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
+        Ok(())
+    }
+
+    fn load_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error, file: &str) -> LoadError {
+        if self.fired.get() {
+            return LoadError::new(file, "loading the file took too long (interrupted)");
+        }
+        load_error(ctx, e, file, true)
+    }
+
+    fn arm(&self, budget: Duration) {
+        self.fired.set(false);
+        self.deadline.set(Some(Instant::now() + budget));
+    }
+
+    fn disarm(&self) {
+        self.deadline.set(None);
+    }
+
+    /// Runs `__jsvm.<method>(args)` as one slice ending at `deadline`, then
+    /// drains the jobs it queued. Outcomes land in the host's outbox.
+    pub fn slice<A>(&self, method: &str, args: A, deadline: Instant) -> Result<(), Runaway>
+    where
+        A: for<'js> rquickjs::function::IntoArgs<'js>,
+    {
+        self.fired.set(false);
+        self.deadline.set(Some(deadline));
+        let r = self
+            .with(|ctx| {
+                let r = jsvm_fn(&ctx, method).and_then(|f| f.call::<_, ()>(args));
+                r.map_err(|e| self.runaway(&ctx, e))
+            })
+            .unwrap_or(Ok(()));
+        let r = r.and_then(|_| self.drain(deadline));
+        self.disarm();
+        r
+    }
+
+    /// Runs pending jobs until none is left or `deadline` passes.
+    fn drain(&self, deadline: Instant) -> Result<(), Runaway> {
+        let mut n = 0usize;
+        loop {
+            match self.rt.execute_pending_job() {
+                Ok(false) => return Ok(()),
+                Ok(true) => {}
+                Err(job) => {
+                    return Err(job.0.with(|ctx| {
+                        let e = ctx.catch();
+                        self.classify(&ctx, e)
+                    }))
+                }
+            }
+            n += 1;
+            if n.is_multiple_of(DRAIN_CHECK) && Instant::now() >= deadline {
+                return Err(Runaway {
+                    failure: Failure::Timeout,
+                    message: "the promise jobs did not finish in time".into(),
+                });
+            }
+        }
+    }
+
+    fn runaway(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> Runaway {
+        match e {
+            rquickjs::Error::Exception => {
+                let v = ctx.catch();
+                self.classify(ctx, v)
+            }
+            other => Runaway {
+                failure: Failure::Thrown,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    fn classify<'js>(&self, _ctx: &Ctx<'js>, v: Value<'js>) -> Runaway {
+        if self.fired.get() {
+            return Runaway {
+                failure: Failure::Timeout,
+                message: "the script ran past its deadline".into(),
+            };
+        }
+        let (message, _) = describe(v);
+        Runaway {
+            failure: Failure::classify(message.as_deref()),
+            message: message.unwrap_or_else(|| "out of memory".into()),
+        }
+    }
+
+    /// Bytes allocated by the runtime.
+    pub fn memory_used(&self) -> usize {
+        self.rt.memory_usage().malloc_size.max(0) as usize
+    }
+
+    /// After a task: collect when 80 % of what the files leave free is in
+    /// use; false if it still is (the runtime should be replaced).
+    pub fn healthy(&self) -> bool {
+        let free = self.memory_limit.saturating_sub(self.baseline);
+        let high = self.baseline + free / 10 * 8;
+        if self.memory_used() <= high {
+            return true;
+        }
+        self.rt.run_gc();
+        self.memory_used() <= high
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        // Nothing may stay pending, then the context goes before the runtime.
+        self.disarm();
+        // Lift the limit so that teardown never fails an allocation.
+        self.rt.set_memory_limit(0);
+        self.with(|ctx| {
+            let _ = ctx.catch();
+        });
+        self.ctx = None;
+        self.rt.run_gc();
+    }
+}
+
+fn jsvm_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
+    let o: Object = ctx.globals().get("__jsvm")?;
+    o.get(name)
+}
+
+/// The message (`Name: message`) and stack of a thrown value; None = `null`.
+fn describe(v: Value<'_>) -> (Option<String>, String) {
+    if v.is_null() {
+        return (None, String::new());
+    }
+    if let Some(e) = v
+        .as_object()
+        .and_then(|o| rquickjs::Exception::from_object(o.clone()))
+    {
+        let name: String = e
+            .get::<_, rquickjs::prelude::Coerced<String>>("name")
+            .map(|c| c.0)
+            .unwrap_or_else(|_| "Error".into());
+        let msg = format!("{name}: {}", e.message().unwrap_or_default());
+        return (Some(msg), e.stack().unwrap_or_default());
+    }
+    let s = v
+        .as_string()
+        .and_then(|s| s.to_string().ok())
+        .unwrap_or_else(|| format!("{:?}", v.type_of()));
+    (Some(s), String::new())
+}
+
+/// A load error with the location of the first frame in a file of ours
+/// (`file` itself when the stack has none).
+fn load_error(ctx: &Ctx<'_>, e: rquickjs::Error, file: &str, wrapped: bool) -> LoadError {
+    let (message, stack) = match CaughtError::from_error(ctx, e) {
+        CaughtError::Exception(ex) => describe(ex.into_value()),
+        CaughtError::Value(v) => describe(v),
+        CaughtError::Error(e) => (Some(e.to_string()), String::new()),
+    };
+    let message = message.unwrap_or_else(|| "out of memory".into());
+    let mut err = LoadError::new(file, message);
+    if let Some((f, line, col)) = parse_location(&stack) {
+        err.file = f;
+        err.line = Some(line);
+        err.col = Some(if wrapped && line == 1 {
+            col.saturating_sub(WRAP_HEAD_LEN).max(1)
+        } else {
+            col
+        });
+    }
+    err
+}

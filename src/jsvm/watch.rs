@@ -1,0 +1,76 @@
+//! Hot reload: `notify` (debounced) on the folders; any change rebuilds a
+//! generation from a fresh snapshot. Events during a build collapse into one
+//! more build.
+use std::path::PathBuf;
+use std::sync::{mpsc, Weak};
+use std::time::Duration;
+
+use notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_mini::{new_debouncer, DebounceEventResult, Debouncer};
+
+use super::Jsvm;
+
+/// Watching stops when this is dropped.
+pub struct Watcher {
+    _debouncer: Debouncer<RecommendedWatcher>,
+}
+
+pub fn start(jsvm: Weak<Jsvm>, dirs: &[PathBuf], debounce: Duration) -> Result<Watcher, String> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let mut debouncer = new_debouncer(debounce, move |res: DebounceEventResult| {
+        if let Ok(events) = res {
+            if events.iter().any(|e| relevant(&e.path)) {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .map_err(|e| format!("jsvm: cannot watch the folders: {e}"))?;
+    for dir in dirs {
+        debouncer
+            .watcher()
+            .watch(dir, RecursiveMode::Recursive)
+            .map_err(|e| format!("jsvm: cannot watch {}: {e}", dir.display()))?;
+    }
+    let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+    std::thread::Builder::new()
+        .name("jsvm-watch".into())
+        .spawn(move || {
+            tracing::dispatcher::with_default(&dispatch, || {
+                // Ends when the debouncer (holding `tx`) is dropped.
+                while rx.recv().is_ok() {
+                    while rx.try_recv().is_ok() {}
+                    let Some(j) = jsvm.upgrade() else { return };
+                    match j.reload() {
+                        Ok(g) => tracing::info!(generation = g, "jsvm: reloaded after a file change"),
+                        Err(e) => tracing::warn!(error = %e, "jsvm: reload failed; the previous generation keeps serving"),
+                    }
+                }
+            })
+        })
+        .map_err(|e| format!("jsvm: cannot start the watcher thread: {e}"))?;
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
+}
+
+/// A change that can alter a generation: a script, a JSON file, or a folder
+/// (renamed or removed). `types.d.ts` and editor files are not.
+fn relevant(path: &std::path::Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("js") | Some("json") => true,
+        Some(_) => false,
+        None => !path.is_file(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_scripts_and_folders_trigger_a_reload() {
+        assert!(super::relevant(std::path::Path::new("/h/a.pb.js")));
+        assert!(super::relevant(std::path::Path::new("/h/lib/x.json")));
+        assert!(!super::relevant(std::path::Path::new("/h/types.d.ts")));
+        assert!(!super::relevant(std::path::Path::new("/h/.a.pb.js.swp")));
+        assert!(super::relevant(std::path::Path::new("/nonexistent/dir")));
+    }
+}
