@@ -159,6 +159,8 @@ export declare class Microservice {
   stats(): EngineStats
   /** The server SDK of the registered HubPlugin; undefined without one. */
   readonly hub: Hub | undefined
+  /** The script VM of the registered JsvmPlugin; undefined without one. */
+  readonly jsvm: Jsvm | undefined
   /**
    * Low-level route registration (what RoutePlugin uses); only from a plugin hook.
    * With `handler`, the native prefix of that handler's chain runs in Rust before `handle`.
@@ -759,3 +761,65 @@ export declare class HubPlugin implements Plugin {
 
 /** Marks a module method as the handler of a WebSocket message type, with its plugin chain. */
 export declare function WsHandler(type: string, options?: { permission?: string }): UniversalMethodDecorator
+
+// ---- The script VM ------------------------------------------------------------
+
+export interface JsvmPluginOptions {
+  /** The folder of hook files (`*.pb.js`), loaded in name order. */
+  hooksDir: string
+  /** Folder of plugin files exporting `{ id, name, version, description, hooks, config: { enabled } }`. */
+  pluginsDir?: string
+  /** Which files are hook files (a regular expression). Default `^.*\.pb\.js$`. */
+  pattern?: string
+  /** Reload when the files change (in process, a new generation of runtimes). Default false. */
+  watch?: boolean
+  /** QuickJS runtimes, each on its own thread. Default: the number of cores. */
+  poolSize?: number
+  /** Deadline of one execution (sync and async work). Default 1000. */
+  timeoutMs?: number
+  /** Memory limit of each runtime. Default 64. */
+  memoryLimitMb?: number
+  /** Requests waiting for a runtime at most (503 with Retry-After beyond). Default 1024. */
+  queueLimit?: number
+  /** How long a request may wait for a runtime (503 beyond). Default 5000. */
+  queueTimeoutMs?: number
+  /** Bearer token for /admin/hooks, /admin/plugins and /admin/jsvm/stats; without it they are off. */
+  adminToken?: string
+}
+
+export interface JsvmStats {
+  generation: number
+  poolSize: number
+  busy: number
+  queued: number
+  executions: number
+  errors: number
+  timeouts: number
+  lastReloadError: { file: string; line?: number; col?: number; message: string } | null
+  [key: string]: unknown
+}
+
+export declare class Jsvm {
+  /** Sends a custom event to the scripts' `app.on(name, fn)` handlers. */
+  emit(name: string, data?: unknown): void
+  /** Receives the scripts' `events.emit(name, data)`. */
+  on(name: string, fn: (data: any) => unknown): this
+  /** Rebuilds the runtimes from the files; resolves to the new generation, rejects (keeping the old one) on a load error. */
+  reload(): Promise<number>
+  stats(): JsvmStats
+  hooks(): unknown
+  plugins(): unknown
+  enablePlugin(id: string): boolean
+  disablePlugin(id: string): boolean
+}
+
+export declare class JsvmPlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options: JsvmPluginOptions)
+  readonly name: 'jsvm'
+  readonly priority: number
+  readonly options: JsvmPluginOptions
+  readonly jsvm: Jsvm
+  onInit(engine: Microservice): void
+  onBeforeStart(engine: Microservice): void
+}

@@ -21,6 +21,8 @@ const { CachePlugin, Cache, MemoryCacheAdapter, RedisCacheAdapter } = require('.
 const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
 // The WebSocket hub (Rust), on the engine's own port.
 const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
+// The script VM: hook files run by QuickJS runtimes on Rust threads.
+const { JsvmPlugin } = require('./lib/jsvm/plugin')
 
 module.exports = {
   Microservice,
@@ -53,4 +55,5 @@ module.exports = {
   HubPlugin,
   WsHandler,
   HubError,
+  JsvmPlugin,
 }

@@ -31,5 +31,6 @@ export const {
   HubPlugin,
   WsHandler,
   HubError,
+  JsvmPlugin,
 } = nebula
 export default nebula

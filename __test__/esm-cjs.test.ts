@@ -24,6 +24,7 @@ const EXPECTED_NAMES = [
   'HttpResponse',
   'HubError',
   'HubPlugin',
+  'JsvmPlugin',
   'JwtAuthPlugin',
   'LoggerPlugin',
   'MemoryCacheAdapter',

@@ -66,6 +66,11 @@ class Microservice {
     return require('./hub/plugin').hubOf(this._plugins.values())
   }
 
+  /** The script VM of the registered JsvmPlugin (undefined without one). */
+  get jsvm() {
+    return require('./jsvm/plugin').jsvmOf(this._plugins.values())
+  }
+
   getPlugins() {
     return [...this._plugins.values()]
   }

@@ -67,6 +67,11 @@ class CompressionPlugin {
     this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
   }
 
+  /** The layer a script-VM hook route gets: the plugin's own options. */
+  hookLayer() {
+    return { kind: 'compression', pluginOptions: this.options, layerOptions: this.options }
+  }
+
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue

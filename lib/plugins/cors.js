@@ -114,6 +114,11 @@ class CorsPlugin {
     this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
   }
 
+  /** The layer a script-VM hook route gets: the plugin's own options. */
+  hookLayer() {
+    return { kind: 'cors', pluginOptions: this.options, layerOptions: this.options }
+  }
+
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue

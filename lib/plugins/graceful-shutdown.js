@@ -54,6 +54,11 @@ class GracefulShutdownPlugin {
     this._engine = engine
   }
 
+  /** The layer a script-VM hook route gets: refused with 503 while shutting down. */
+  hookLayer() {
+    return this.options.enabled ? { kind: 'shutdown', pluginOptions: {}, layerOptions: {} } : undefined
+  }
+
   onHandlerLoad(handlers) {
     this._wrappers = []
     if (!this.options.enabled) return

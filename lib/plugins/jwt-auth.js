@@ -117,6 +117,11 @@ class JwtAuthPlugin {
     this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
   }
 
+  /** The layer a script-VM hook route gets: a valid token, no particular permission. */
+  hookLayer() {
+    return { kind: 'jwt', pluginOptions: this.options, layerOptions: { permissions: [], roles: [] } }
+  }
+
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue

@@ -47,6 +47,11 @@ class LoggerPlugin {
     this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
   }
 
+  /** The layer a script-VM hook route gets (no module or route overrides). */
+  hookLayer() {
+    return { kind: 'logger', pluginOptions: this.options, layerOptions: {} }
+  }
+
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue

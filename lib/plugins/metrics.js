@@ -58,6 +58,11 @@ class MetricsPlugin {
     this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
   }
 
+  /** The layer a script-VM hook route gets (no module or route overrides). */
+  hookLayer() {
+    return { kind: 'metrics', pluginOptions: this.options, layerOptions: {} }
+  }
+
   onHandlerLoad(handlers) {
     for (const h of handlers) {
       if (h.type !== 'route') continue

@@ -123,6 +123,12 @@ class RateLimitPlugin {
     this._modules = new Map(modules.map((m) => [m.clazz, m]))
   }
 
+  /** The layer a script-VM hook route gets: the global limit. */
+  hookLayer() {
+    const base = this.options
+    return { kind: 'rate_limit', pluginOptions: base, layerOptions: { maxRequests: base.maxRequests, windowMs: base.windowMs, scope: 'global' } }
+  }
+
   onHandlerLoad(handlers) {
     const base = this.options
     // Scope names in use, and by whom (module class / handler), to keep them unique.

@@ -62,6 +62,8 @@ pub struct NativeEngine {
     batch: Arc<Batch>,
     /// Hubs mounted on this engine (closed before the server stops).
     pub(super) hubs: Vec<Arc<crate::hub::Hub>>,
+    /// Script VMs started for this engine (shut down when it closes).
+    pub(super) jsvms: Vec<Arc<crate::jsvm::Jsvm>>,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
@@ -95,6 +97,7 @@ impl NativeEngine {
             natives: Default::default(),
             batch: Arc::default(),
             hubs: Vec::new(),
+            jsvms: Vec::new(),
         }
     }
 
@@ -319,6 +322,7 @@ impl NativeEngine {
             hub.shutdown();
         }
         let hubs = self.hubs.clone();
+        let jsvms = self.jsvms.clone();
         env.spawn_future(async move {
             for hub in hubs {
                 if !hub.wait_closed(Duration::from_secs(2)).await {
@@ -330,6 +334,10 @@ impl NativeEngine {
             if let Some((handle, keep_alive)) = running {
                 handle.stop().await;
                 drop(keep_alive);
+            }
+            // After the server: requests in flight on hook routes have finished.
+            for jsvm in jsvms {
+                let _ = tokio::task::spawn_blocking(move || jsvm.shutdown()).await;
             }
             Ok(())
         })

@@ -3,6 +3,7 @@
 mod dispatch;
 mod engine;
 mod hub;
+mod jsvm;
 mod layers;
 mod plan;
 mod runtime;

@@ -184,8 +184,19 @@ fn install_logs<'js>(ctx: &Ctx<'js>) -> Result<()> {
     Ok(())
 }
 
+/// Every script log line of this test process, as (level, file, text): the
+/// tests read it here, since a `tracing` subscriber scoped to one test races
+/// with the callsite interest cache that tests running beside it share.
+#[cfg(test)]
+pub(crate) static TEST_LOG: parking_lot::Mutex<Vec<(String, String, String)>> =
+    parking_lot::Mutex::new(Vec::new());
+
 /// One script log line into `tracing` (target `nebula::jsvm`, field `file`).
 pub fn emit_log(level: tracing::Level, file: &str, text: &str) {
+    #[cfg(test)]
+    TEST_LOG
+        .lock()
+        .push((level.to_string(), file.to_owned(), text.to_owned()));
     match level {
         tracing::Level::ERROR => tracing::error!(target: "nebula::jsvm", file, "{text}"),
         tracing::Level::WARN => tracing::warn!(target: "nebula::jsvm", file, "{text}"),

@@ -28,12 +28,14 @@
 //!
 //! No file system, network or process access is given to scripts (rquickjs
 //! builds no quickjs-libc).
+mod admin_api;
 mod config;
 mod cron;
 mod errors;
 mod generation;
 mod globals;
 mod host;
+mod http_routes;
 pub mod plugins;
 mod pool;
 mod reply;
@@ -46,8 +48,10 @@ mod vm;
 mod watch;
 mod worker;
 
+pub use admin_api::JsvmAdmin;
 pub use config::{FilePattern, JsvmConfig};
 pub use errors::LoadError;
+pub use http_routes::JsvmRoutes;
 pub use service::{HookRequest, HookRoute, Jsvm};
 
 /// Custom events from scripts (`events.emit(name, data)`) to the owner.

@@ -1,8 +1,6 @@
 //! Plugins, cron, log lines, the pool's queue, stats and metrics.
-use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
 use serde_json::json;
 
 use super::support::{get, json, start_with, text, write};
@@ -120,58 +118,9 @@ async fn cron_jobs_run_when_due_and_can_be_removed() {
     assert_eq!(g.run_due(later + chrono::Duration::minutes(10)), 0);
 }
 
-/// Records `nebula::jsvm` log events as (level, file, message).
-#[derive(Clone, Default)]
-struct Lines(Arc<Mutex<Vec<(String, String, String)>>>);
-
-struct Fields(Vec<(String, String)>);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push((field.name().to_owned(), format!("{value:?}")));
-    }
-    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-        self.0.push((field.name().to_owned(), value.to_owned()));
-    }
-}
-
-impl tracing::Subscriber for Lines {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if event.metadata().target() != "nebula::jsvm" {
-            return;
-        }
-        let mut f = Fields(Vec::new());
-        event.record(&mut f);
-        let get = |k: &str| {
-            f.0.iter()
-                .find(|(n, _)| n == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let line = (
-            event.metadata().level().to_string(),
-            get("file"),
-            get("message"),
-        );
-        self.0.lock().push(line);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[tokio::test]
 async fn log_lines_carry_the_file_name() {
-    let lines = Lines::default();
-    let vm = tracing::subscriber::with_default(lines.clone(), || {
-        tracing::callsite::rebuild_interest_cache();
+    let vm = {
         start_with(
             &[
                 ("lib/util.js", "module.exports = (x) => log.warn('util says', x);"),
@@ -182,10 +131,10 @@ async fn log_lines_carry_the_file_name() {
             ],
             |_| {},
         )
-    });
+    };
     assert_eq!(get(&vm.jsvm, "/api/log").await.status, 200);
     assert_eq!(get(&vm.jsvm, "/api/throw").await.status, 500);
-    let got = lines.0.lock().clone();
+    let got = crate::jsvm::globals::TEST_LOG.lock().clone();
     let has = |level: &str, file: &str, msg: &str| {
         got.iter()
             .any(|(l, f, m)| l == level && f == file && m.contains(msg))
