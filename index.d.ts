@@ -767,7 +767,7 @@ export declare function WsHandler(type: string, options?: { permission?: string 
 export interface JsvmPluginOptions {
   /** The folder of hook files (`*.pb.js`), loaded in name order. */
   hooksDir: string
-  /** Folder of plugin files exporting `{ id, name, version, description, hooks, config: { enabled } }`. */
+  /** Folder of plugin files exporting `{ id, name, version, description, hooks: [function names], config: { enabled, priority } }` and the functions. */
   pluginsDir?: string
   /** Which files are hook files (a regular expression). Default `^.*\.pb\.js$`. */
   pattern?: string
@@ -779,6 +779,10 @@ export interface JsvmPluginOptions {
   timeoutMs?: number
   /** Memory limit of each runtime. Default 64. */
   memoryLimitMb?: number
+  /** JS stack per runtime, in KiB. Default 1024. */
+  stackKb?: number
+  /** Executions one runtime holds at once (awaiting sleep). Default 16. */
+  maxAsyncPerRuntime?: number
   /** Requests waiting for a runtime at most (503 with Retry-After beyond). Default 1024. */
   queueLimit?: number
   /** How long a request may wait for a runtime (503 beyond). Default 5000. */
