@@ -121,6 +121,24 @@ describe('events and reload', () => {
   })
 })
 
+describe('lifecycle', () => {
+  it('an engine that never listened still stops its VM (onTerminate runs); reload() before start rejects', async () => {
+    const dir = hooksDir({
+      'hello.pb.js': HELLO,
+      'bye.pb.js': `onTerminate((e) => { events.emit('bye', { ok: true }); return e.next() })`,
+    })
+    const plugin = new JsvmPlugin({ hooksDir: dir, poolSize: 1 })
+    await expect(plugin.jsvm.reload()).rejects.toThrow(/started/)
+    const { engine } = setup({ plugins: [plugin] })
+    const bye = deferred<any>()
+    engine.jsvm.on('bye', (data: any) => bye.resolve(data))
+    const res = await engine.request('/api/hello/ann')
+    expect(res.status).toBe(200)
+    await engine.stop()
+    expect(await bye.promise).toEqual({ ok: true })
+  })
+})
+
 describe('admin endpoints and options', () => {
   it('are guarded by the admin token', async () => {
     const { base } = await app({ 'hello.pb.js': HELLO })

@@ -207,6 +207,15 @@ async fn lookup_order_routes_builtins_dynamic_static() {
     // Dynamic routes win over static files.
     let page: Value = body_json(svc.handle(req(Method::GET, "/page.txt", "")).await).await;
     assert_eq!(page["route"], "/page.txt");
+    // A preflight asking about the dynamic route's method reaches its layers.
+    let mut pre = req(Method::OPTIONS, "/api/ts", "");
+    pre.headers_mut()
+        .insert("origin", HeaderValue::from_static("https://a.example"));
+    pre.headers_mut().insert(
+        "access-control-request-method",
+        HeaderValue::from_static("POST"),
+    );
+    assert_eq!(svc.handle(pre).await.status(), StatusCode::NO_CONTENT);
     // A dynamic route for another method than the service's route answers.
     let post: Value = body_json(svc.handle(req(Method::POST, "/api/ts", "")).await).await;
     assert_eq!(post["route"], "/api/ts");

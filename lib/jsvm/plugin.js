@@ -42,8 +42,8 @@ class Jsvm {
     return this
   }
 
-  /** Rebuilds the runtimes from the hook files now; resolves to the new generation. Throws (keeping the old one) on a load error. */
-  reload() {
+  /** Rebuilds the runtimes from the hook files now; resolves to the new generation, rejects (keeping the old one) on a load error. */
+  async reload() {
     return this._need().reload()
   }
 
@@ -132,6 +132,11 @@ class JsvmPlugin {
     }
     const native = engine._native.attachJsvm(this.options, layers, this.jsvm._drainer())
     this.jsvm._attach(native)
+  }
+
+  /** Stops the VM also when the engine never listened (e.g. only engine.request() was used). */
+  async onDestroy() {
+    if (this.jsvm._native) await this.jsvm._native.shutdown()
   }
 }
 

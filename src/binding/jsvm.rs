@@ -15,11 +15,19 @@ use super::dispatch::WakeFn;
 use super::engine::{invalid, NativeEngine};
 use crate::jsvm::{Jsvm, JsvmAdmin, JsvmConfig, JsvmEvents, JsvmRoutes};
 
-/// Script events waiting for the JS thread at most; beyond, they are dropped (and logged).
+/// Script events waiting for the JS thread at most (count and bytes);
+/// beyond, they are dropped (and logged).
 const MAX_QUEUED_EVENTS: usize = 65_536;
+const MAX_QUEUED_BYTES: usize = 64 << 20;
+
+#[derive(Default)]
+struct Queue {
+    events: Vec<(String, String)>,
+    bytes: usize,
+}
 
 struct EventQueue {
-    queue: Mutex<Vec<(String, String)>>,
+    queue: Mutex<Queue>,
     scheduled: AtomicBool,
     wake: WakeFn,
 }
@@ -28,14 +36,16 @@ impl JsvmEvents for EventQueue {
     fn emitted(&self, name: &str, data_json: &str) {
         {
             let mut q = self.queue.lock();
-            if q.len() >= MAX_QUEUED_EVENTS {
+            let size = name.len() + data_json.len();
+            if q.events.len() >= MAX_QUEUED_EVENTS || q.bytes + size > MAX_QUEUED_BYTES {
                 tracing::warn!(
                     event = name,
                     "jsvm: event dropped: the JavaScript thread is behind"
                 );
                 return;
             }
-            q.push((name.to_owned(), data_json.to_owned()));
+            q.bytes += size;
+            q.events.push((name.to_owned(), data_json.to_owned()));
         }
         if !self.scheduled.swap(true, Ordering::SeqCst)
             && self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok
@@ -74,7 +84,7 @@ impl NativeEngine {
             .callee_handled::<false>()
             .build()?;
         let events = Arc::new(EventQueue {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             scheduled: AtomicBool::new(false),
             wake,
         });
@@ -113,7 +123,7 @@ impl NativeJsvm {
     #[napi]
     pub fn take_events(&self) -> Vec<String> {
         self.events.scheduled.store(false, Ordering::SeqCst);
-        let events = std::mem::take(&mut *self.events.queue.lock());
+        let events = std::mem::take(&mut *self.events.queue.lock()).events;
         let mut flat = Vec::with_capacity(events.len() * 2);
         for (name, data) in events {
             flat.push(name);
@@ -156,6 +166,18 @@ impl NativeJsvm {
     #[napi]
     pub fn plugins(&self) -> String {
         self.jsvm.plugins().to_string()
+    }
+
+    /// Stops the VM (onTerminate, cron, watcher, runtimes); idempotent. The
+    /// engine calls it when it closes; `JsvmPlugin.onDestroy` too, for an
+    /// engine that never listened.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn shutdown<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let jsvm = self.jsvm.clone();
+        env.spawn_future(async move {
+            let _ = tokio::task::spawn_blocking(move || jsvm.shutdown()).await;
+            Ok(())
+        })
     }
 
     /// False when there is no plugin `id`.

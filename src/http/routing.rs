@@ -55,6 +55,9 @@ impl Service {
                         .call_handler(req, Target::Route(m.id), m.params, peer, Some(refusal))
                         .await;
                 }
+                if let Some(m) = self.dynamic_preflight(&req, &path) {
+                    return self.call_dynamic(req, m, peer, Some(refusal)).await;
+                }
                 refusal.into()
             }
             Lookup::NotFound => {

@@ -135,8 +135,8 @@ impl ServiceBuilder {
                             .and_then(Option::as_ref)
                             .map_or("?", |r| &*r.pattern);
                         return Err(format!(
-                            "route {method} {pattern} collides with {path}, which the hub answers; \
-                             move one of them (HubPlugin options path / apiPrefix)"
+                            "route {method} {pattern} collides with {path}, which a built-in component answers \
+                             (the hub: HubPlugin options path / apiPrefix; the script VM: /admin/...); move the route"
                         ));
                     }
                 }

@@ -59,6 +59,8 @@ pub struct Jsvm {
     reload_lock: Mutex<()>,
     next_generation: AtomicU64,
     watcher: Mutex<Option<Watcher>>,
+    /// Set by `shutdown`: no generation may start serving after it.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Jsvm {
@@ -90,6 +92,7 @@ impl Jsvm {
             reload_lock: Mutex::new(()),
             next_generation: AtomicU64::new(2),
             watcher: Mutex::new(None),
+            stopped: std::sync::atomic::AtomicBool::new(false),
         });
         jsvm.activate(&first);
         if jsvm.config.watch {
@@ -167,6 +170,12 @@ impl Jsvm {
     /// current one keeps serving and the error is kept for [`stats`](Self::stats).
     pub fn reload(&self) -> Result<u64, LoadError> {
         let _one = self.reload_lock.lock();
+        if self.stopped.load(Relaxed) {
+            return Err(LoadError::new(
+                self.config.hooks_dir.display().to_string(),
+                "the script VM is stopped".to_owned(),
+            ));
+        }
         let id = self.next_generation.fetch_add(1, Relaxed);
         let built = Generation::build(
             id,
@@ -298,7 +307,12 @@ impl Jsvm {
     /// Runs `onTerminate` (waiting up to the timeout), stops cron, the watcher
     /// and the workers. Requests after this get 503.
     pub fn shutdown(&self) {
+        if self.stopped.swap(true, Relaxed) {
+            return; // already stopped
+        }
         self.watcher.lock().take();
+        // A reload in progress finishes first; later ones see `stopped`.
+        let _one = self.reload_lock.lock();
         let g = self.current.read().clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         g.retire(Some(tx));
