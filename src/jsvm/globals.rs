@@ -24,6 +24,7 @@ pub const PRELUDE_NAME: &str = "<jsvm prelude>";
 pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     let n = Object::new(ctx.clone())?;
     n.set("maxArrayLength", host.max_array_len)?;
+    n.set("maxHeaders", super::reply::MAX_HEADERS as f64)?;
     let h = host.clone();
     n.set(
         "exists",

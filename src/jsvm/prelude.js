@@ -8,6 +8,7 @@
   // ---- Guards: these Array methods loop in C without polling the interrupt
   // handler; no dense array can be this long under the memory limit.
   const MAX_LEN = N.maxArrayLength;
+  const MAX_HEADERS = N.maxHeaders;
   const AP = Array.prototype;
   const apply = Reflect.apply;
   const lengthOf = (o) => {
@@ -244,7 +245,7 @@
     });
     const write = (status, ctype, text) => {
       const s = Number(status);
-      if (!Number.isInteger(s) || s < 100 || s > 599) throw new TypeError(`invalid status ${status}`);
+      if (!Number.isInteger(s) || s < 200 || s > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
       res.status = s; res.ctype = ctype; res.body = text;
     };
     const e = {
@@ -257,7 +258,10 @@
       string: (status, text) => write(status, "text/plain; charset=utf-8", String(text)),
       html: (status, text) => write(status, "text/html; charset=utf-8", String(text)),
       noContent: (status) => write(status === undefined ? 204 : status, "", ""),
-      setHeader(name, value) { res.headers.push([String(name), String(value)]); },
+      setHeader(name, value) {
+        if (res.headers.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
+        res.headers.push([String(name), String(value)]);
+      },
       next: () => undefined,
     };
     return { e, res };

@@ -331,3 +331,48 @@ fn the_api_can_be_shared_across_threads() {
     let fut = vm.jsvm.call(&route, req);
     send(&fut);
 }
+
+#[tokio::test]
+async fn framing_headers_are_dropped_and_bad_statuses_are_500() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        onRequest((e) => {
+          e.setHeader("Content-Length", "99999");
+          e.setHeader("transfer-encoding", "chunked");
+          e.setHeader("Connection", "close");
+          e.setHeader("Keep-Alive", "timeout=1");
+          e.setHeader("x-kept", "yes");
+          return e.next();
+        });
+        routerAdd("GET", "/api/framed", (e) => e.json(200, { ok: true }));
+        routerAdd("GET", "/api/ctype", (e) => { e.setHeader("content-type", "text/csv"); e.string(200, "a,b"); });
+        routerAdd("GET", "/api/s101", (e) => e.json(101, {}));
+        routerAdd("GET", "/api/s199", (e) => e.noContent(199));
+        "#,
+    )]);
+    let r = get(&vm.jsvm, "/api/framed").await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    for h in [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+    ] {
+        assert!(r.headers.get(h).is_none(), "{h} must be dropped");
+    }
+    assert_eq!(
+        r.headers.get("x-kept").map(|v| v.as_bytes()),
+        Some(&b"yes"[..])
+    );
+    let c = get(&vm.jsvm, "/api/ctype").await;
+    let ct: Vec<_> = c.headers.get_all("content-type").iter().collect();
+    assert_eq!(ct.len(), 1, "one content type: {ct:?}");
+    assert_eq!(ct[0].as_bytes(), b"text/csv");
+    for path in ["/api/s101", "/api/s199"] {
+        let r = get(&vm.jsvm, path).await;
+        assert_eq!(r.status, 500, "{path}: {}", text(&r));
+        assert!(text(&r).contains("invalid status"), "{}", text(&r));
+    }
+    assert_eq!(vm.jsvm.stats()["runtimeResets"], 0);
+}
