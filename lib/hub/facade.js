@@ -4,6 +4,8 @@
 // HubPlugin is registered; rooms created and handlers registered before the
 // engine loads are applied when the native hub is attached.
 
+const { callListener } = require('../listeners')
+
 const BUILTIN_TYPES = new Set(['ping', 'pong', 'join_room', 'room_joined', 'leave_room', 'room_left', 'room_message', 'direct_message', 'error'])
 
 /** Async handler calls of one connection still running: beyond this, its messages get 1005. */
@@ -255,14 +257,7 @@ class Hub {
   }
 
   _emit(event, ...args) {
-    for (const fn of this._listeners[event]) {
-      try {
-        const out = fn(...args)
-        if (out && typeof out.then === 'function') out.then(undefined, (err) => console.error(`[nebula hub] ${event} listener failed:`, err))
-      } catch (err) {
-        console.error(`[nebula hub] ${event} listener failed:`, err)
-      }
-    }
+    for (const fn of this._listeners[event]) callListener(fn, args, `[nebula hub] ${event} listener`)
   }
 
   _message(client, type, dataJson, messageId) {

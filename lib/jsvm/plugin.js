@@ -8,6 +8,7 @@
 const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { nativePluginId } = require('../chains')
+const { callListener } = require('../listeners')
 
 const JSVM = Symbol.for('nebula.jsvm')
 
@@ -86,14 +87,7 @@ class Jsvm {
         } catch {
           data = null
         }
-        for (const fn of fns) {
-          try {
-            const out = fn(data)
-            if (out && typeof out.then === 'function') out.then(undefined, (err) => console.error(`[nebula jsvm] listener for "${events[i]}" failed:`, err))
-          } catch (err) {
-            console.error(`[nebula jsvm] listener for "${events[i]}" failed:`, err)
-          }
-        }
+        for (const fn of fns) callListener(fn, [data], `[nebula jsvm] listener for "${events[i]}"`)
       }
     }
   }

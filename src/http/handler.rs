@@ -191,7 +191,7 @@ impl Service {
     }
 
     /// Reads a request body within the body limit and time.
-    async fn read_body<B>(&self, headers: &HeaderMap, body: B) -> Result<Bytes, Reply>
+    pub(super) async fn read_body<B>(&self, headers: &HeaderMap, body: B) -> Result<Bytes, Reply>
     where
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,

@@ -8,7 +8,6 @@ use hyper::header::{HeaderValue, ALLOW};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 
 use super::body::Body;
-use super::body_read::read_limited;
 use super::dynamic::DynMatch;
 use super::handler::Target;
 use super::mount::{Mount, MountRequest};
@@ -127,21 +126,9 @@ impl Service {
         let has_body =
             [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&parts.method);
         let body = if has_body {
-            let declared = parts
-                .headers
-                .get(hyper::header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<u64>().ok());
-            match read_limited(
-                body,
-                declared,
-                self.config.body_limit,
-                self.config.body_timeout,
-            )
-            .await
-            {
+            match self.read_body(&parts.headers, body).await {
                 Ok(b) => b,
-                Err(e) => return e.into_reply().into(),
+                Err(reply) => return reply.into(),
             }
         } else {
             Bytes::new()
