@@ -77,14 +77,19 @@ impl Failure {
         )
     }
 
-    /// Classifies a thrown value by its message (`None` = `null`, which
-    /// QuickJS throws when it cannot even allocate the error).
-    pub fn classify(message: Option<&str>) -> Failure {
-        match message {
+    /// Classifies an exception that escaped to the top level (past the
+    /// prelude's own `catch`), by what QuickJS itself throws, never by a
+    /// substring a script could put in its own message: `thrown` is `None`
+    /// for a thrown `null` (QuickJS's out-of-memory fallback), else the
+    /// error's `(name, message)`. An `InternalError` whose message is exactly
+    /// "out of memory" is the engine's OOM; a `RangeError` "Maximum call
+    /// stack size exceeded" that reached the top is a stack overflow;
+    /// anything else is a plain script error.
+    pub fn classify(thrown: Option<(&str, &str)>) -> Failure {
+        match thrown {
             None => Failure::Memory,
-            Some(m) if m.contains("out of memory") => Failure::Memory,
-            Some(m) if m.contains("Maximum call stack size exceeded") => Failure::Stack,
-            Some(m) if m.contains("stack overflow") => Failure::Stack,
+            Some(("InternalError", "out of memory")) => Failure::Memory,
+            Some(("RangeError", "Maximum call stack size exceeded")) => Failure::Stack,
             Some(_) => Failure::Thrown,
         }
     }
@@ -146,10 +151,29 @@ mod tests {
     fn classification_and_display() {
         assert_eq!(Failure::classify(None), Failure::Memory);
         assert_eq!(
-            Failure::classify(Some("Maximum call stack size exceeded")),
+            Failure::classify(Some(("InternalError", "out of memory"))),
+            Failure::Memory
+        );
+        assert_eq!(
+            Failure::classify(Some(("RangeError", "Maximum call stack size exceeded"))),
             Failure::Stack
         );
-        assert_eq!(Failure::classify(Some("nope")), Failure::Thrown);
+        // A script's own messages never reset the runtime.
+        for (name, msg) in [
+            ("Error", "out of memory"),
+            ("Error", "x out of memory y"),
+            ("InternalError", "out of memory (really)"),
+            ("Error", "Maximum call stack size exceeded"),
+            ("Error", "stack overflow"),
+            ("undefined", ""),
+        ] {
+            assert_eq!(
+                Failure::classify(Some((name, msg))),
+                Failure::Thrown,
+                "{name}: {msg}"
+            );
+        }
+        assert_eq!(Failure::classify(Some(("Error", "nope"))), Failure::Thrown);
         let e = LoadError {
             file: "a.pb.js".into(),
             line: Some(2),

@@ -83,7 +83,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
                 let failure = match kind.as_str() {
                     "bad_request" => Failure::BadRequest,
                     "memory" => Failure::Memory,
-                    _ => Failure::classify(Some(&message)),
+                    // Caught by the prelude, so the stack unwound: a plain
+                    // script error, whatever its message says.
+                    _ => Failure::Thrown,
                 };
                 h.outbox.borrow_mut().push(Outcome::Failed {
                     id: id as u64,

@@ -287,17 +287,30 @@
   }
   function describe(err) {
     try {
-      if (err === null || err === undefined) return [null, ""];
       if (err instanceof Error) return [`${err.name}: ${err.message}`, String(err.stack || "")];
       return [String(err), ""];
     } catch (_) {
       return ["a thrown value that cannot be described", ""];
     }
   }
+  // QuickJS's own out-of-memory error: `null` (when it cannot even build
+  // the error) or an InternalError "out of memory". Checked before anything
+  // allocates; a script's `new Error("... out of memory ...")` is not it.
+  const INTERNAL_ERROR = G.InternalError && G.InternalError.prototype;
+  function isOutOfMemory(err) {
+    if (err === null) return true;
+    try {
+      return typeof err === "object" && Object.getPrototypeOf(err) === INTERNAL_ERROR &&
+        err.message === "out of memory";
+    } catch (_) {
+      return false;
+    }
+  }
   function fail(id, err) {
+    if (isOutOfMemory(err)) return N.fail(id, "memory", "InternalError: out of memory", "");
     if (err instanceof BadRequest) return N.fail(id, "bad_request", err.message, "");
     const [message, stack] = describe(err);
-    return N.fail(id, message === null ? "memory" : "thrown", message || "", stack);
+    return N.fail(id, "thrown", message, stack);
   }
   function complete(id, result, pending, finish) {
     if (!isThenable(result) && pending.length === 0) return finish();

@@ -215,10 +215,10 @@ impl Vm {
                 message: "the script ran past its deadline".into(),
             };
         }
-        let (message, _) = describe(v);
+        let t = describe(v);
         Runaway {
-            failure: Failure::classify(message.as_deref()),
-            message: message.unwrap_or_else(|| "out of memory".into()),
+            failure: t.failure(),
+            message: t.message(),
         }
     }
 
@@ -259,10 +259,36 @@ fn jsvm_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
     o.get(name)
 }
 
-/// The message (`Name: message`) and stack of a thrown value; None = `null`.
-fn describe(v: Value<'_>) -> (Option<String>, String) {
+/// A thrown value as Rust sees it.
+struct Thrown {
+    /// `(name, message)` of an error object, or `("", text)` for another
+    /// value; None for `null`.
+    parts: Option<(String, String)>,
+    stack: String,
+}
+
+impl Thrown {
+    /// What the client and the log see (`Name: message`).
+    fn message(&self) -> String {
+        match &self.parts {
+            None => "out of memory".into(),
+            Some((name, msg)) if name.is_empty() => msg.clone(),
+            Some((name, msg)) => format!("{name}: {msg}"),
+        }
+    }
+
+    fn failure(&self) -> Failure {
+        Failure::classify(self.parts.as_ref().map(|(n, m)| (n.as_str(), m.as_str())))
+    }
+}
+
+/// The name, message and stack of a thrown value.
+fn describe(v: Value<'_>) -> Thrown {
     if v.is_null() {
-        return (None, String::new());
+        return Thrown {
+            parts: None,
+            stack: String::new(),
+        };
     }
     if let Some(e) = v
         .as_object()
@@ -272,25 +298,35 @@ fn describe(v: Value<'_>) -> (Option<String>, String) {
             .get::<_, rquickjs::prelude::Coerced<String>>("name")
             .map(|c| c.0)
             .unwrap_or_else(|_| "Error".into());
-        let msg = format!("{name}: {}", e.message().unwrap_or_default());
-        return (Some(msg), e.stack().unwrap_or_default());
+        return Thrown {
+            parts: Some((name, e.message().unwrap_or_default())),
+            stack: e.stack().unwrap_or_default(),
+        };
     }
     let s = v
         .as_string()
         .and_then(|s| s.to_string().ok())
         .unwrap_or_else(|| format!("{:?}", v.type_of()));
-    (Some(s), String::new())
+    Thrown {
+        parts: Some((String::new(), s)),
+        stack: String::new(),
+    }
 }
 
 /// A load error with the location of the first frame in a file of ours
 /// (`file` itself when the stack has none).
 fn load_error(ctx: &Ctx<'_>, e: rquickjs::Error, file: &str, wrapped: bool) -> LoadError {
     let (message, stack) = match CaughtError::from_error(ctx, e) {
-        CaughtError::Exception(ex) => describe(ex.into_value()),
-        CaughtError::Value(v) => describe(v),
-        CaughtError::Error(e) => (Some(e.to_string()), String::new()),
+        CaughtError::Exception(ex) => {
+            let t = describe(ex.into_value());
+            (t.message(), t.stack)
+        }
+        CaughtError::Value(v) => {
+            let t = describe(v);
+            (t.message(), t.stack)
+        }
+        CaughtError::Error(e) => (e.to_string(), String::new()),
     };
-    let message = message.unwrap_or_else(|| "out of memory".into());
     let mut err = LoadError::new(file, message);
     if let Some((f, line, col)) = parse_location(&stack) {
         err.file = f;

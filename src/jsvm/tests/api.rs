@@ -376,3 +376,48 @@ async fn framing_headers_are_dropped_and_bad_statuses_are_500() {
     }
     assert_eq!(vm.jsvm.stats()["runtimeResets"], 0);
 }
+
+#[tokio::test]
+async fn script_errors_that_look_like_limits_do_not_reset_the_runtime() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        routerAdd("GET", "/api/echo/:msg", (e) => { throw new Error("failed: " + e.request.param("msg")); });
+        routerAdd("GET", "/api/stack", (e) => { throw new RangeError("Maximum call stack size exceeded"); });
+        routerAdd("GET", "/api/internal", (e) => { throw new InternalError("stack overflow"); });
+        routerAdd("GET", "/api/undef", (e) => { throw undefined; });
+        routerAdd("GET", "/api/reject", (e) => Promise.reject());
+        routerAdd("GET", "/api/caught", (e) => {
+          function r(n) { return r(n + 1) + 1; }
+          try { r(0); } catch (err) { return e.json(200, { caught: String(err) }); }
+        });
+        routerAdd("GET", "/api/rethrown", (e) => { function r(n) { return r(n + 1) + 1; } r(0); });
+        "#,
+    )]);
+    for path in [
+        "/api/echo/out%20of%20memory",
+        "/api/echo/stack%20overflow",
+        "/api/stack",
+        "/api/internal",
+        "/api/undef",
+        "/api/reject",
+        "/api/rethrown",
+    ] {
+        let r = get(&vm.jsvm, path).await;
+        assert_eq!(r.status, 500, "{path}: {}", text(&r));
+        let m = json(&r)["message"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            !m.contains("ran out of memory") && !m.contains("exceeded the stack limit"),
+            "{path}: {m}"
+        );
+    }
+    let r = get(&vm.jsvm, "/api/echo/out%20of%20memory").await;
+    assert_eq!(json(&r)["message"], "Error: failed: out of memory");
+    assert_eq!(
+        json(&get(&vm.jsvm, "/api/undef").await)["message"],
+        "undefined"
+    );
+    let c = get(&vm.jsvm, "/api/caught").await;
+    assert_eq!(c.status, 200, "{}", text(&c));
+    assert_eq!(vm.jsvm.stats()["runtimeResets"], 0, "no reset counted");
+}
