@@ -18,6 +18,12 @@ use super::task::{ReplyTo, Task, TaskKind};
 use super::vm::VmLimits;
 use super::JsvmEvents;
 
+/// Least time a file may take to load (tests use less, to see a stuck load fail fast).
+const LOAD_FLOOR: Duration = if cfg!(test) {
+    Duration::from_secs(1)
+} else {
+    Duration::from_secs(5)
+};
 /// Longest sleep of the cron thread between two looks at the table.
 const CRON_TICK_MAX: Duration = Duration::from_secs(1);
 
@@ -43,7 +49,7 @@ impl Generation {
     pub fn build(id: u64, env: BuildEnv<'_>) -> Result<Arc<Generation>, LoadError> {
         let c = env.config;
         let snapshot = Arc::new(Snapshot::read(c)?);
-        let cron = Arc::new(CronTable::default());
+        let cron = Arc::new(CronTable::new(env.stats.cron_running.clone()));
         let cfg = PoolConfig {
             size: c.pool_size,
             timeout: c.timeout,
@@ -54,7 +60,7 @@ impl Generation {
             limits: VmLimits {
                 memory: c.memory_limit_bytes(),
                 stack: c.stack_kb << 10,
-                load: c.timeout.max(Duration::from_secs(5)),
+                load: c.timeout.max(LOAD_FLOOR),
             },
             generation: id,
         };
@@ -79,8 +85,12 @@ impl Generation {
         self.pool.shared.submit(Task::new(kind, label, reply))
     }
 
-    /// Starts the cron thread (after the swap).
+    /// The generation became current (after the swap): its jobs are
+    /// scheduled from now, its pool is the one stats report on, and the cron
+    /// thread starts.
     pub fn start_cron(self: &Arc<Self>) {
+        self.pool.shared.stats.set_current(&self.pool.shared);
+        self.cron.activate(utc(SystemTime::now()));
         if self.cron.list().is_empty() {
             return;
         }
@@ -118,13 +128,14 @@ impl Generation {
     pub fn run_due(&self, now: chrono::DateTime<chrono::Utc>) -> usize {
         let due = self.cron.due(now);
         let n = due.len();
-        for id in due {
+        for run in due {
+            let id = run.id().to_owned();
             let label: Arc<str> = Arc::from(format!("cron:{id}"));
+            // A refused task is dropped here, and its run with it.
             if let Submit::Busy | Submit::Stopped =
-                self.submit(TaskKind::Cron { id: id.clone() }, label, ReplyTo::Nobody)
+                self.submit(TaskKind::Cron { run }, label, ReplyTo::Nobody)
             {
-                tracing::warn!(job = %id, "jsvm: cron run dropped, the pool is full");
-                self.cron.finished(&id);
+                tracing::warn!(job = %id, "jsvm: cron run dropped, the pool is full or stopped");
             }
         }
         n

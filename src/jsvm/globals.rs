@@ -112,7 +112,11 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
             } else {
                 0.0
             };
-            let after = std::time::Duration::from_secs_f64(ms / 1000.0);
+            let mut after = std::time::Duration::from_secs_f64(ms / 1000.0);
+            // Never past the execution's deadline (it ends there anyway).
+            if let Some(d) = h.deadline.get() {
+                after = after.min(d.saturating_duration_since(std::time::Instant::now()));
+            }
             h.new_timers
                 .borrow_mut()
                 .push(NewTimer { exec, timer, after });
@@ -149,6 +153,14 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     )?;
     ctx.globals().set("__native", n)?;
     install_logs(ctx)?;
+    #[cfg(test)]
+    {
+        let h = host.clone();
+        ctx.globals().set(
+            "__panicAfter",
+            Function::new(ctx.clone(), move || h.panic_after.set(true))?,
+        )?;
+    }
     #[cfg(test)]
     ctx.globals().set(
         "__block",

@@ -4,7 +4,7 @@
 //! call back into the worker while JavaScript runs).
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::cron::CronTable;
 use super::errors::Failure;
@@ -50,6 +50,11 @@ pub struct Host {
     pub max_array_len: f64,
     /// The execution whose slice is running (None while loading).
     pub current: Cell<Option<u64>>,
+    /// Its deadline: a `sleep` never outlives it.
+    pub deadline: Cell<Option<Instant>>,
+    /// Test hook: the worker panics after this slice (outside it).
+    #[cfg(test)]
+    pub panic_after: Cell<bool>,
     pub outbox: RefCell<Vec<Outcome>>,
     pub new_timers: RefCell<Vec<NewTimer>>,
     next_timer: Cell<u64>,
@@ -70,6 +75,9 @@ impl Host {
             cron,
             max_array_len: (memory_limit / 16) as f64,
             current: Cell::new(None),
+            deadline: Cell::new(None),
+            #[cfg(test)]
+            panic_after: Cell::new(false),
             outbox: RefCell::new(Vec::new()),
             new_timers: RefCell::new(Vec::new()),
             next_timer: Cell::new(1),

@@ -363,6 +363,6 @@
     manifest,
     dispatch,
     fire(tid) { const r = timers.get(tid); if (r) { timers.delete(tid); r(); } },
-    drop(tid) { timers.delete(tid); },
+    drop(tids) { for (const tid of tids) timers.delete(tid); },
   }) });
 })(globalThis.__native, globalThis);

@@ -3,9 +3,12 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
+
+use super::cron::Running;
+use super::pool::{self, Shared};
 
 /// Runs kept per hook for the percentiles.
 pub const WINDOW: usize = 1024;
@@ -21,6 +24,10 @@ pub struct Stats {
     pub abandoned: AtomicU64,
     pub reload_errors: AtomicU64,
     hooks: Mutex<HashMap<Arc<str>, Ring>>,
+    /// Cron jobs running now, across the generations of one `Jsvm`.
+    pub cron_running: Arc<Running>,
+    /// The pool of the generation serving (for `healthy`).
+    current: Mutex<Weak<Shared>>,
 }
 
 #[derive(Default)]
@@ -71,8 +78,22 @@ impl Stats {
         serde_json::Value::Object(out)
     }
 
+    /// The pool of the generation that became current.
+    pub fn set_current(&self, pool: &Arc<Shared>) {
+        *self.current.lock() = Arc::downgrade(pool);
+    }
+
+    /// Every worker of the serving pool is up, and the process has room
+    /// left for stuck threads (past that, stuck workers are not replaced).
+    pub fn healthy(&self) -> bool {
+        let pool_ok = self.current.lock().upgrade().is_none_or(|s| s.healthy());
+        pool_ok && !pool::stuck_cap_reached()
+    }
+
     pub fn counters_json(&self) -> serde_json::Value {
         serde_json::json!({
+            "healthy": self.healthy(),
+            "stuckThreads": pool::stuck_threads(),
             "executions": self.executions.load(Relaxed),
             "errors": self.errors.load(Relaxed),
             "timeouts": self.timeouts.load(Relaxed),

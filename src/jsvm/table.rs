@@ -6,7 +6,7 @@ use std::sync::Arc;
 use hyper::Method;
 use serde::Deserialize;
 
-use super::cron::{utc, CronTable};
+use super::cron::CronTable;
 use super::errors::LoadError;
 use crate::http::router::trie::TrieRouter;
 use crate::http::router::{Lookup, Router};
@@ -74,9 +74,8 @@ impl HookTable {
                 label: Arc::from(format!("{} {}", r.method, r.path)),
             });
         }
-        let now = utc(std::time::SystemTime::now());
         for c in &m.cron {
-            cron.add(&c.id, &c.expr, now)
+            cron.add(&c.id, &c.expr)
                 .map_err(|e| LoadError::new(c.file.clone(), e))?;
         }
         let count = |k: &str| m.hooks[k].as_array().map_or(0, |a| a.len());

@@ -5,6 +5,7 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use super::cron::CronRun;
 use crate::plugins::layer::Reply;
 
 #[derive(Debug)]
@@ -17,8 +18,8 @@ pub enum TaskKind {
     },
     /// `app.on(name)` listeners, with the data as JSON.
     Event { name: String, data: String },
-    /// A cron job by id.
-    Cron { id: String },
+    /// A run of a cron job (dropping the task ends the run).
+    Cron { run: CronRun },
     /// `onBootstrap` / `onTerminate` (the prelude's chain names).
     Chain { chain: &'static str },
 }
@@ -29,7 +30,7 @@ impl TaskKind {
         match self {
             TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body),
             TaskKind::Event { name, data } => ("event", name.clone(), data, ""),
-            TaskKind::Cron { id } => ("cron", id.clone(), "", ""),
+            TaskKind::Cron { run } => ("cron", run.id().to_owned(), "", ""),
             TaskKind::Chain { chain } => (chain, String::new(), "", ""),
         }
     }

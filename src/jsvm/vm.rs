@@ -47,10 +47,15 @@ pub struct Vm {
 }
 
 impl Vm {
-    pub fn build(host: Rc<Host>, limits: VmLimits) -> Result<Vm, LoadError> {
+    /// Creates the runtime under its limits (memory and stack are set
+    /// before anything is evaluated), loads the prelude and the files, each
+    /// slice bracketed by `watch(true)`/`watch(false)` for the watchdog.
+    pub fn build(host: Rc<Host>, limits: VmLimits, watch: &dyn Fn(bool)) -> Result<Vm, LoadError> {
         let internal = |e: rquickjs::Error| LoadError::new("<jsvm>", e.to_string());
         let rt = Runtime::new().map_err(internal)?;
         rt.set_max_stack_size(limits.stack);
+        rt.set_memory_limit(limits.memory);
+        rt.set_gc_threshold(limits.memory / 4);
         let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
         let fired = Rc::new(Cell::new(false));
         let (d, f) = (deadline.clone(), fired.clone());
@@ -72,11 +77,19 @@ impl Vm {
             baseline: 0,
             manifest: String::new(),
         };
-        vm.load(limits)?;
+        vm.load(limits, watch)?;
         vm.rt.run_gc();
         vm.baseline = vm.memory_used();
-        vm.rt.set_memory_limit(limits.memory);
-        vm.rt.set_gc_threshold(limits.memory / 4);
+        if vm.baseline > limits.memory / 2 {
+            return Err(LoadError::new(
+                "<jsvm>",
+                format!(
+                    "the hook files use {:.1} MB once loaded, more than half of memoryLimitMb ({} MB): raise memoryLimitMb or load less at the top level",
+                    vm.baseline as f64 / (1 << 20) as f64,
+                    limits.memory >> 20
+                ),
+            ));
+        }
         Ok(vm)
     }
 
@@ -84,8 +97,10 @@ impl Vm {
         self.ctx.as_ref().map(|c| c.with(f))
     }
 
-    fn load(&mut self, limits: VmLimits) -> Result<(), LoadError> {
+    fn load(&mut self, limits: VmLimits, watch: &dyn Fn(bool)) -> Result<(), LoadError> {
         let host = self.host.clone();
+        self.arm(limits.load);
+        watch(true);
         let prelude = self.with(|ctx| -> Result<(), LoadError> {
             globals::install(&ctx, &host)
                 .map_err(|e| LoadError::new(PRELUDE_NAME, e.to_string()))?;
@@ -94,6 +109,8 @@ impl Vm {
             ctx.eval_with_options::<(), _>(PRELUDE, o)
                 .map_err(|e| load_error(&ctx, e, PRELUDE_NAME, false))
         });
+        watch(false);
+        self.disarm();
         prelude.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
         let files: Vec<(String, &str)> = self
             .host
@@ -111,20 +128,27 @@ impl Vm {
             .collect();
         for (file, method) in files {
             self.arm(limits.load);
+            watch(true);
             let r = self.with(|ctx| {
                 let r = jsvm_fn(&ctx, method).and_then(|f| f.call::<_, ()>((file.as_str(),)));
                 r.map_err(|e| self.load_error(&ctx, e, &file))
             });
+            watch(false);
             self.disarm();
             r.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
             // Promises started at load (e.g. an async IIFE) settle now.
             self.arm(limits.load);
+            watch(true);
             let drained = self.drain(Instant::now() + limits.load);
+            watch(false);
             self.disarm();
             if let Err(r) = drained {
                 return Err(LoadError::new(file, r.message));
             }
         }
+        // The manifest serializes plugin configs (a `toJSON` is script code).
+        self.arm(limits.load);
+        watch(true);
         let manifest = self.with(|ctx| {
             let r = jsvm_fn(&ctx, "endLoad")
                 .and_then(|f| f.call::<_, ()>(()))
@@ -132,6 +156,8 @@ impl Vm {
                 .and_then(|f| f.call::<_, String>(()));
             r.map_err(|e| load_error(&ctx, e, "<manifest>", false))
         });
+        watch(false);
+        self.disarm();
         self.manifest = manifest.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
         Ok(())
     }

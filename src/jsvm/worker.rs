@@ -5,86 +5,139 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{mpsc, Arc};
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::errors::{parse_location, Failure, LoadError};
 use super::globals::emit_log;
 use super::host::{Outcome, MAX_TIMERS_PER_EXEC};
-use super::pool::{Shared, Slot};
+use super::pool::{Inflight, Shared, Slot};
 use super::reply::done_reply;
 use super::task::{answer, ReplySlot, Task, TaskKind};
 use super::vm::{Runaway, Vm};
 
+/// Slices between two looks at the runtime's memory (it walks the heap).
+const HEALTH_EVERY: u64 = 64;
+/// Longest pause between two attempts at rebuilding a runtime.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
 struct Exec {
-    reply: ReplySlot,
     label: Arc<str>,
     started: Instant,
     deadline: Instant,
+    /// Its pending `sleep` timers.
     timers: Vec<u64>,
-    done: bool,
-    cron: Option<String>,
 }
 
 struct Worker<'a> {
     shared: &'a Shared,
     slot: &'a Slot,
     vm: Vm,
+    /// Executions still running (answered ones are removed at once).
     execs: HashMap<u64, Exec>,
+    /// `(when, timer, exec)`; entries of ended executions are skipped (lazy deletion).
     timers: BinaryHeap<Reverse<(Instant, u64, u64)>>,
+    /// Timers of ended executions whose resolvers the prelude should forget.
+    dropped: Vec<u64>,
     next_id: u64,
+    slices: u64,
+    /// The runtime could not be rebuilt (stopping): leave.
+    quit: bool,
 }
 
-pub fn run(
-    shared: &Arc<Shared>,
-    slot: &Arc<Slot>,
-    ready: Option<mpsc::Sender<Result<String, LoadError>>>,
-) {
-    let vm = match shared.env.build_vm(shared.cfg.limits) {
-        Ok(vm) => vm,
-        Err(e) => {
-            match ready {
-                Some(tx) => {
-                    let _ = tx.send(Err(e));
-                }
-                None => tracing::error!(error = %e, "jsvm: cannot rebuild a runtime"),
-            }
+pub fn run(shared: &Arc<Shared>, slot: &Arc<Slot>) {
+    let initial = slot.ready.lock().is_some();
+    let vm = if initial {
+        let built = build(shared, slot);
+        // None: the watchdog gave up on this load and failed the build.
+        let Some(tx) = slot.ready.lock().take() else {
             return;
+        };
+        match built {
+            Ok(vm) => {
+                let _ = tx.send(Ok(vm.manifest.clone()));
+                vm
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    } else {
+        match rebuild(shared, slot) {
+            Some(vm) => vm,
+            None => return,
         }
     };
-    if let Some(tx) = ready {
-        let _ = tx.send(Ok(vm.manifest.clone()));
-    }
     let mut w = Worker {
         shared,
         slot,
         vm,
         execs: HashMap::new(),
         timers: BinaryHeap::new(),
+        dropped: Vec::new(),
         next_id: 1,
+        slices: 0,
+        quit: false,
     };
     w.run();
-    // Leaving (stopped or abandoned): no job may stay marked as running.
-    for e in w.execs.values() {
-        if let Some(c) = &e.cron {
-            w.vm.host.cron.finished(c);
+}
+
+/// Builds a runtime with its load slices under the watchdog.
+fn build(shared: &Shared, slot: &Slot) -> Result<Vm, LoadError> {
+    let limit = shared.cfg.limits.load.as_millis() as u64;
+    let watch = |on: bool| {
+        if on {
+            slot.slice_limit.store(limit, Relaxed);
+            slot.slice_started.store(shared.now_ms(), Relaxed);
+        } else {
+            slot.slice_started.store(0, Relaxed);
         }
+    };
+    shared.env.build_vm(shared.cfg.limits, &watch)
+}
+
+/// Builds a replacement runtime, which must register exactly what its
+/// generation's table holds (else route indexes would point elsewhere);
+/// retries with backoff until it does, or the pool stops. None: stop.
+fn rebuild(shared: &Shared, slot: &Slot) -> Option<Vm> {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        if slot.abandoned.load(Relaxed) {
+            return None;
+        }
+        match build(shared, slot) {
+            Ok(vm) => match shared.manifest.get() {
+                Some(m) if *m != vm.manifest => tracing::error!(
+                    generation = shared.cfg.generation,
+                    "jsvm: a rebuilt runtime registered other routes or hooks than its generation (registration must not depend on Math.random or the clock); retrying"
+                ),
+                _ => return Some(vm),
+            },
+            Err(e) => tracing::error!(error = %e, "jsvm: cannot rebuild a runtime; retrying"),
+        }
+        if !shared.pause(backoff) {
+            return None;
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
 impl Worker<'_> {
     fn run(&mut self) {
         loop {
-            if self.slot.abandoned.load(Relaxed) {
+            if self.quit || self.slot.abandoned.load(Relaxed) {
                 return;
             }
-            self.fire_timers();
             self.expire();
+            self.fire_timers();
+            self.forget_dropped();
             let capacity = self.execs.len() < self.shared.cfg.max_async;
             if let Some(task) = self.shared.take(capacity) {
                 self.start(task);
                 continue;
             }
+            self.prune_timers();
             let next = self
                 .timers
                 .peek()
@@ -103,30 +156,35 @@ impl Worker<'_> {
         self.next_id += 1;
         let now = Instant::now();
         let deadline = now + self.shared.cfg.timeout;
-        self.slot.inflight.lock().insert(id, task.reply.clone());
-        let cron = match &task.kind {
-            TaskKind::Cron { id } => Some(id.clone()),
+        let args = {
+            let (kind, arg, data, body) = task.kind.dispatch_args();
+            (
+                id as f64,
+                kind.to_string(),
+                arg,
+                data.to_string(),
+                body.to_string(),
+            )
+        };
+        let cron = match task.kind {
+            TaskKind::Cron { run } => Some(run),
             _ => None,
         };
+        self.slot.inflight.lock().insert(
+            id,
+            Inflight {
+                reply: task.reply,
+                cron,
+            },
+        );
         self.execs.insert(
             id,
             Exec {
-                reply: task.reply,
                 label: task.label,
                 started: now,
                 deadline,
                 timers: Vec::new(),
-                done: false,
-                cron,
             },
-        );
-        let (kind, arg, data, body) = task.kind.dispatch_args();
-        let args = (
-            id as f64,
-            kind.to_string(),
-            arg,
-            data.to_string(),
-            body.to_string(),
         );
         self.slice(id, "dispatch", args, deadline);
     }
@@ -137,6 +195,10 @@ impl Worker<'_> {
         A: for<'js> rquickjs::function::IntoArgs<'js>,
     {
         self.vm.host.current.set(Some(id));
+        self.vm.host.deadline.set(Some(deadline));
+        self.slot
+            .slice_limit
+            .store(self.shared.cfg.timeout.as_millis() as u64, Relaxed);
         self.slot.slice_started.store(self.shared.now_ms(), Relaxed);
         self.shared.busy.fetch_add(1, Relaxed);
         let vm = &self.vm;
@@ -144,6 +206,7 @@ impl Worker<'_> {
         self.shared.busy.fetch_sub(1, Relaxed);
         self.slot.slice_started.store(0, Relaxed);
         self.vm.host.current.set(None);
+        self.vm.host.deadline.set(None);
         if self.slot.abandoned.load(Relaxed) {
             return; // the watchdog answered; this thread is leaving
         }
@@ -169,10 +232,12 @@ impl Worker<'_> {
                         .push(Reverse((Instant::now() + t.after, t.timer, t.exec)));
                 }
                 Some(_) => {
+                    self.dropped.push(t.timer);
                     let msg = "too many pending sleep() calls";
                     self.end(t.exec, Failure::Thrown, msg);
                 }
-                None => {}
+                // Made by an execution that has answered since: forgotten.
+                None => self.dropped.push(t.timer),
             }
         }
         if let Err(run) = r {
@@ -181,10 +246,14 @@ impl Worker<'_> {
                 reset = Some(run.failure);
             }
         }
-        self.reap();
+        #[cfg(test)]
+        if self.vm.host.panic_after.take() {
+            panic!("test: a panic in the worker loop, outside any slice");
+        }
+        self.slices += 1;
         if let Some(f) = reset.filter(|f| f.resets()) {
             self.reset(f);
-        } else if !self.vm.healthy() {
+        } else if self.slices.is_multiple_of(HEALTH_EVERY) && !self.vm.healthy() {
             self.reset(Failure::Memory);
         }
     }
@@ -199,9 +268,12 @@ impl Worker<'_> {
                 body,
                 headers,
             } => {
-                let ok = status < 500;
-                if let Some(e) = self.close(id, ok) {
-                    answer(&e, done_reply(status, &ctype, body, &headers));
+                if self.execs.contains_key(&id) {
+                    let reply = done_reply(status, &ctype, body, &headers);
+                    let ok = reply.status.as_u16() < 500;
+                    if let Some(slot) = self.close(id, ok) {
+                        answer(&slot, reply);
+                    }
                 }
                 None
             }
@@ -221,51 +293,47 @@ impl Worker<'_> {
         }
     }
 
-    /// Marks `id` done and records it; returns its reply slot if still open.
+    /// Ends `id`: records it, forgets it and its timers, ends its cron run;
+    /// returns its reply slot if nobody answered yet.
     fn close(&mut self, id: u64, ok: bool) -> Option<ReplySlot> {
-        let e = self.execs.get_mut(&id)?;
-        if e.done {
-            return None;
-        }
-        e.done = true;
+        let e = self.execs.remove(&id)?;
+        self.dropped.extend(e.timers);
         let ms = e.started.elapsed().as_secs_f64() * 1000.0;
         self.shared.stats.record(&e.label, ms, ok);
-        self.slot.inflight.lock().remove(&id);
-        Some(e.reply.clone())
+        let held = self.slot.inflight.lock().remove(&id);
+        held.map(|h| h.reply)
     }
 
-    /// Ends `id` with a failure reply.
+    /// Ends `id` with a failure reply (if it has not answered yet).
     fn end(&mut self, id: u64, failure: Failure, message: &str) {
+        let Some(reply) = self.close(id, false) else {
+            return;
+        };
         if failure == Failure::Timeout {
             self.shared.stats.timeouts.fetch_add(1, Relaxed);
         }
-        if let Some(reply) = self.close(id, false) {
-            let client = match failure {
-                Failure::Thrown | Failure::BadRequest => message.to_string(),
-                Failure::Timeout => "the script ran past its deadline".into(),
-                Failure::Memory => "the script ran out of memory".into(),
-                Failure::Stack => "the script exceeded the stack limit".into(),
-                Failure::Reset => "the script runtime was reset".into(),
-                Failure::Panic => "internal error in the script runtime".into(),
-            };
-            answer(&reply, failure.reply(&client));
-        }
+        let client = match failure {
+            Failure::Thrown | Failure::BadRequest => message.to_string(),
+            Failure::Timeout => "the script ran past its deadline".into(),
+            Failure::Memory => "the script ran out of memory".into(),
+            Failure::Stack => "the script exceeded the stack limit".into(),
+            Failure::Reset => "the script runtime was reset".into(),
+            Failure::Panic => "internal error in the script runtime".into(),
+        };
+        answer(&reply, failure.reply(&client));
     }
 
-    /// Forgets finished executions that hold no timer.
-    fn reap(&mut self) {
-        let gone: Vec<u64> = self
-            .execs
-            .iter()
-            .filter(|(_, e)| e.done && e.timers.is_empty())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            if let Some(e) = self.execs.remove(&id) {
-                if let Some(c) = e.cron {
-                    self.vm.host.cron.finished(&c);
-                }
+    /// Drops heap entries of timers that no longer belong to a running execution.
+    fn prune_timers(&mut self) {
+        while let Some(Reverse((_, timer, exec))) = self.timers.peek().copied() {
+            let live = self
+                .execs
+                .get(&exec)
+                .is_some_and(|e| e.timers.contains(&timer));
+            if live {
+                return;
             }
+            self.timers.pop();
         }
     }
 
@@ -279,10 +347,25 @@ impl Worker<'_> {
             let Some(e) = self.execs.get_mut(&exec) else {
                 continue;
             };
+            let before = e.timers.len();
             e.timers.retain(|t| *t != timer);
+            if e.timers.len() == before {
+                continue;
+            }
             let deadline = e.deadline;
             self.slice(exec, "fire", (timer as f64,), deadline);
         }
+    }
+
+    /// Tells the prelude to forget the resolvers of ended executions' timers.
+    fn forget_dropped(&mut self) {
+        if self.dropped.is_empty() {
+            return;
+        }
+        let ids: Vec<f64> = self.dropped.drain(..).map(|t| t as f64).collect();
+        let deadline = Instant::now() + self.shared.cfg.timeout;
+        // Execution 0 does not exist: nothing is answered from this slice.
+        self.slice(0, "drop", (ids,), deadline);
     }
 
     /// Executions past their deadline: 503, and their timers dropped.
@@ -296,16 +379,7 @@ impl Worker<'_> {
             .collect();
         for id in late {
             self.end(id, Failure::Timeout, "");
-            let timers = self
-                .execs
-                .get_mut(&id)
-                .map(|e| std::mem::take(&mut e.timers))
-                .unwrap_or_default();
-            for t in timers {
-                self.slice(id, "drop", (t as f64,), now + self.shared.cfg.timeout);
-            }
         }
-        self.reap();
     }
 
     /// Replaces the runtime: every execution it held ends with an error.
@@ -315,18 +389,13 @@ impl Worker<'_> {
         let ids: Vec<u64> = self.execs.keys().copied().collect();
         for id in ids {
             self.end(id, Failure::Reset, "");
-            if let Some(e) = self.execs.get_mut(&id) {
-                e.timers.clear();
-            }
         }
-        self.reap();
+        // The old runtime's timers and resolvers go with it.
         self.timers.clear();
-        match self.shared.env.build_vm(self.shared.cfg.limits) {
-            Ok(vm) => self.vm = vm,
-            Err(e) => {
-                tracing::error!(error = %e, "jsvm: cannot rebuild a runtime; the worker stops");
-                self.slot.abandoned.store(true, Relaxed);
-            }
+        self.dropped.clear();
+        match rebuild(self.shared, self.slot) {
+            Some(vm) => self.vm = vm,
+            None => self.quit = true,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::support::{get, json, start_with, text};
+use super::support::{get, json, start_with, text, write};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -254,4 +254,118 @@ async fn dos_13_long_sleep_times_out_while_others_share_the_runtime() {
         "a timeout while asleep needs no reset"
     );
     assert_eq!(get(&vm.jsvm, "/api/ok").await.status, 200);
+}
+
+/// Both runtimes of the pool answer `/api/ok` (two distinct `rid`s).
+async fn both_runtimes_answer(jsvm: &std::sync::Arc<crate::jsvm::Jsvm>) {
+    let mut rids = HashSet::new();
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let j = jsvm.clone();
+            tokio::spawn(async move { get(&j, "/api/ok").await })
+        })
+        .collect();
+    for c in calls {
+        let r = c.await.expect("join");
+        assert_eq!(r.status, 200, "{}", text(&r));
+        rids.insert(json(&r)["rid"].to_string());
+    }
+    assert_eq!(rids.len(), 2, "both runtimes serve");
+}
+
+#[tokio::test]
+async fn too_many_headers_is_a_500_and_a_panic_in_the_loop_replaces_the_worker() {
+    let _one = SERIAL.lock().await;
+    let vm = start_with(
+        &[
+            ("ok.pb.js", OK),
+            (
+                "h.pb.js",
+                r#"
+                routerAdd("GET", "/api/headers", (e) => {
+                  for (let i = 0; i < 1000; i++) e.setHeader("x-h" + i, "v");
+                  e.json(200, {});
+                });
+                routerAdd("GET", "/api/panic", async (e) => { __panicAfter(); await sleep(1000); e.json(200, {}); });
+                "#,
+            ),
+        ],
+        |c| {
+            c.timeout = Duration::from_secs(2);
+            c.max_async_per_runtime = 1;
+        },
+    );
+    let r = get(&vm.jsvm, "/api/headers").await;
+    assert_eq!(r.status, 500, "{}", text(&r));
+    assert!(text(&r).contains("more than 100"), "{}", text(&r));
+    both_runtimes_answer(&vm.jsvm).await;
+    // A panic in the worker's loop, outside any slice: the execution it
+    // held answers at once, and the worker is replaced.
+    let t = Instant::now();
+    let r = get(&vm.jsvm, "/api/panic").await;
+    assert_eq!(r.status, 500, "{}", text(&r));
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
+    both_runtimes_answer(&vm.jsvm).await;
+    let s = vm.jsvm.stats();
+    assert_eq!(s["workers"], 2, "{s}");
+    assert_eq!(s["healthy"], true, "{s}");
+}
+
+#[tokio::test]
+async fn a_top_level_allocation_bomb_fails_the_load() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            "routerAdd('GET', '/api/a', (e) => e.json(200, { v: 1 }));",
+        )],
+        |c| c.pool_size = 1,
+    );
+    write(
+        vm.dir.path(),
+        &[(
+            "bomb.pb.js",
+            "const big = []; for (;;) big.push('x'.repeat(1000) + big.length);",
+        )],
+    );
+    let t = Instant::now();
+    let err = vm.jsvm.reload().expect_err("out of memory");
+    assert!(err.message.contains("out of memory"), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(vm.jsvm.generation(), 1);
+    assert_eq!(json(&get(&vm.jsvm, "/api/a").await), json!({"v": 1}));
+    // Files that keep more than half of the limit at the top level.
+    write(
+        vm.dir.path(),
+        &[("bomb.pb.js", "globalThis.keep = 'x'.repeat(20 << 20);")],
+    );
+    let err = vm.jsvm.reload().expect_err("baseline too high");
+    assert!(err.message.contains("more than half"), "{err}");
+    assert_eq!(json(&get(&vm.jsvm, "/api/a").await), json!({"v": 1}));
+}
+
+#[tokio::test]
+async fn a_file_stuck_in_native_code_fails_the_build() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            "routerAdd('GET', '/api/a', (e) => e.json(200, { v: 1 }));",
+        )],
+        |c| c.pool_size = 1,
+    );
+    write(vm.dir.path(), &[("stuck.pb.js", "__block(2500);")]);
+    let t = Instant::now();
+    let err = vm.jsvm.reload().expect_err("stuck");
+    assert!(err.message.contains("stuck in native code"), "{err}");
+    assert!(
+        t.elapsed() < Duration::from_millis(2000),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(vm.jsvm.stats()["abandonedWorkers"], 1);
+    assert_eq!(vm.jsvm.generation(), 1);
+    assert_eq!(json(&get(&vm.jsvm, "/api/a").await), json!({"v": 1}));
 }

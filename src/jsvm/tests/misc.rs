@@ -226,3 +226,151 @@ async fn stats_and_metrics() {
         "{m}"
     );
 }
+
+/// Polls `cond` every 10 ms until it holds, or panics after `within`.
+async fn until(within: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cron_run_that_expires_in_the_queue_or_is_abandoned_ends() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"
+            cronAdd("quick", "* * * * *", () => events.emit("quick", 1));
+            cronAdd("stuck", "0 0 1 1 *", () => { events.emit("stuck", 1); __block(1500); });
+            routerAdd("GET", "/api/busy", (e) => { events.emit("busy", 1); __block(300); e.json(200, {}); });
+            "#,
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.queue_timeout = Duration::from_millis(50);
+        },
+    );
+    let g = vm.jsvm.current_generation();
+    let running = g.pool.shared.stats.cron_running.clone();
+    let t0 = utc(std::time::SystemTime::now());
+    // The only runtime is busy: the run waits in the queue past queueTimeoutMs.
+    let j = vm.jsvm.clone();
+    let busy = tokio::spawn(async move { get(&j, "/api/busy").await });
+    vm.events.next("busy", SEC).await;
+    assert_eq!(g.run_due(t0 + chrono::Duration::minutes(1)), 1);
+    assert!(running.is_running("quick"));
+    assert_eq!(busy.await.expect("join").status, 200);
+    until(SEC, "the expired run ends", || !running.is_running("quick")).await;
+    assert_eq!(vm.jsvm.stats()["queueTimeouts"], 1);
+    // Not skipped forever: the next minute runs it.
+    assert_eq!(g.run_due(t0 + chrono::Duration::minutes(2)), 1);
+    assert_eq!(vm.events.next("quick", SEC).await, json!(1));
+    until(SEC, "the run ends", || !running.is_running("quick")).await;
+    // A run whose worker is abandoned (stuck in native code) ends too.
+    assert_eq!(g.run_due(t0 + chrono::Duration::days(366)), 2);
+    vm.events.next("stuck", SEC).await;
+    until(SEC, "the stuck worker is abandoned", || {
+        vm.jsvm.stats()["abandonedWorkers"] == 1
+    })
+    .await;
+    assert!(!running.is_running("stuck"));
+}
+
+#[tokio::test]
+async fn a_cron_job_does_not_overlap_itself_across_a_reload() {
+    let src = r#"cronAdd("job", "* * * * *", async () => { events.emit("job", 1); await sleep(300); events.emit("job-done", 1); });"#;
+    let vm = start_with(&[("a.pb.js", src)], |c| {
+        c.timeout = Duration::from_secs(2);
+    });
+    let g1 = vm.jsvm.current_generation();
+    let later = utc(std::time::SystemTime::now()) + chrono::Duration::minutes(2);
+    assert_eq!(g1.run_due(later), 1);
+    vm.events.next("job", SEC).await;
+    vm.jsvm.reload().expect("reload");
+    let g2 = vm.jsvm.current_generation();
+    assert_eq!(g2.id, 2);
+    // The new generation schedules from its activation, and skips the job
+    // while the old generation's run is still going.
+    let next = g2.cron.list()[0].2.expect("scheduled at activation");
+    assert!(next > utc(std::time::SystemTime::now()));
+    assert_eq!(g2.run_due(later), 0, "still running on generation 1");
+    vm.events.next("job-done", SEC).await;
+    let running = g2.pool.shared.stats.cron_running.clone();
+    until(SEC, "the old run ends", || !running.is_running("job")).await;
+    assert_eq!(g2.run_due(later + chrono::Duration::minutes(1)), 1);
+    vm.events.next("job", SEC).await;
+}
+
+#[tokio::test]
+async fn a_fire_and_forget_sleep_does_not_hold_a_slot() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"routerAdd("GET", "/api/ff", (e) => { sleep(5000).then(() => events.emit("late", 1)); e.json(200, {}); });
+            routerAdd("GET", "/api/ff-async", async (e) => { sleep(5000).then(() => events.emit("late", 2)); await sleep(1); e.json(200, {}); });"#,
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.max_async_per_runtime = 1;
+            c.timeout = Duration::from_secs(3);
+        },
+    );
+    for path in [
+        "/api/ff",
+        "/api/ff",
+        "/api/ff-async",
+        "/api/ff-async",
+        "/api/ff",
+    ] {
+        let t = std::time::Instant::now();
+        let r = get(&vm.jsvm, path).await;
+        assert_eq!(r.status, 200, "{path}: {}", text(&r));
+        assert!(
+            t.elapsed() < Duration::from_millis(300),
+            "{path} waited {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_worker_waits_for_its_timers_instead_of_spinning() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"routerAdd("GET", "/api/nap", async (e) => { events.emit("nap", 1); await sleep(300); e.json(200, { ok: 1 }); });"#,
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.timeout = Duration::from_secs(2);
+        },
+    );
+    let g = vm.jsvm.current_generation();
+    let j = vm.jsvm.clone();
+    let nap = tokio::spawn(async move { get(&j, "/api/nap").await });
+    vm.events.next("nap", SEC).await;
+    g.pool.shared.stop();
+    let before = g
+        .pool
+        .shared
+        .loops
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let r = nap.await.expect("join");
+    assert_eq!(
+        json(&r),
+        json!({"ok": 1}),
+        "the sleeping execution still finishes"
+    );
+    let turns = g
+        .pool
+        .shared
+        .loops
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before;
+    assert!(
+        turns < 20,
+        "the worker loop turned {turns} times while stopping"
+    );
+}
