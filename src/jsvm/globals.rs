@@ -25,6 +25,10 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     let n = Object::new(ctx.clone())?;
     n.set("maxArrayLength", host.max_array_len)?;
     n.set("maxHeaders", super::reply::MAX_HEADERS as f64)?;
+    n.set(
+        "isProxy",
+        Function::new(ctx.clone(), |v: Value<'js>| v.is_proxy())?,
+    )?;
     let h = host.clone();
     n.set(
         "exists",

@@ -11,17 +11,57 @@
   const MAX_HEADERS = N.maxHeaders;
   const AP = Array.prototype;
   const apply = Reflect.apply;
-  const lengthOf = (o) => {
-    const n = Math.trunc(Number(o.length));
+  const getProto = Object.getPrototypeOf;
+  const getOwn = Object.getOwnPropertyDescriptor;
+  const isArray = Array.isArray;
+  const isProxy = N.isProxy;
+  const SPREADABLE = Symbol.isConcatSpreadable;
+  const trunc = Math.trunc;
+  const toNumber = Number;
+  const toObject = Object;
+  const toLength = (v) => {
+    const n = trunc(toNumber(v));
     return n > 0 ? n : 0;
   };
+  // The native getter of typed arrays' length (reads an internal slot).
+  const TYPED_LENGTH = getOwn(getProto(Uint8Array.prototype), "length").get;
+  // The length the C loop will see, read once here: only from a data
+  // property holding a primitive (a getter, a proxy or a `valueOf` could
+  // show this guard one length and the C code another), or a typed array.
+  function lengthFor(self, name) {
+    const o = toObject(self);
+    if (isProxy(o)) throw new TypeError(`Array.prototype.${name} does not accept a Proxy`);
+    if (isArray(o)) return o.length;
+    for (let p = o; p !== null; p = getProto(p)) {
+      if (isProxy(p)) throw new TypeError(`Array.prototype.${name} does not accept a Proxy`);
+      const d = getOwn(p, "length");
+      if (d === undefined) continue;
+      if (d.get === TYPED_LENGTH && d.get !== undefined) return apply(TYPED_LENGTH, o, []);
+      if (!("value" in d)) throw new TypeError(`Array.prototype.${name}: a length accessor is not supported`);
+      const v = d.value;
+      if (v !== null && (typeof v === "object" || typeof v === "function")) {
+        throw new TypeError(`Array.prototype.${name}: length must be a primitive`);
+      }
+      return toLength(v);
+    }
+    return 0;
+  }
+  const check = (self, name) => {
+    const n = lengthFor(self, name);
+    if (n > MAX_LEN) throw new RangeError(`Array.prototype.${name}: length ${n} is too large`);
+  };
   for (const name of ["join", "toLocaleString", "reverse", "copyWithin", "slice", "sort", "fill",
-    "splice", "concat", "flat", "flatMap", "toReversed", "toSorted", "toSpliced", "with"]) {
+    "splice", "concat", "flat", "flatMap", "toReversed", "toSorted", "toSpliced", "with",
+    "shift", "unshift"]) {
     const orig = AP[name];
     if (typeof orig !== "function") continue;
+    const spreads = name === "concat";
     const wrapped = { [name](...args) {
-      if (this !== null && this !== undefined && lengthOf(this) > MAX_LEN) {
-        throw new RangeError(`Array.prototype.${name}: length ${lengthOf(this)} is too large`);
+      if (this !== null && this !== undefined) check(this, name);
+      if (spreads) {
+        for (const a of args) {
+          if (a !== null && typeof a === "object" && (isArray(a) || SPREADABLE in a)) check(a, name);
+        }
       }
       return apply(orig, this, args);
     } }[name];

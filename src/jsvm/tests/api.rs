@@ -421,3 +421,57 @@ async fn script_errors_that_look_like_limits_do_not_reset_the_runtime() {
     assert_eq!(c.status, 200, "{}", text(&c));
     assert_eq!(vm.jsvm.stats()["runtimeResets"], 0, "no reset counted");
 }
+
+#[tokio::test]
+async fn array_guards_cover_shift_unshift_accessors_and_proxies() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        const huge = () => ({ length: 2 ** 53 - 1 });
+        const tries = {
+          shift: () => Array.prototype.shift.call(huge()),
+          unshift: () => Array.prototype.unshift.call(huge(), 1),
+          sparse: () => { const a = []; a.length = 2 ** 32 - 1; return a.join(""); },
+          getter: () => Array.prototype.join.call({ get length() { return 1; } }),
+          inherited: () => Array.prototype.shift.call(Object.create({ get length() { return 1; } })),
+          valueOf: () => Array.prototype.join.call({ length: { valueOf: () => 1 } }),
+          proxy: () => Array.prototype.join.call(new Proxy([1, 2], {})),
+          concat: () => [].concat({ length: 2 ** 53 - 1, [Symbol.isConcatSpreadable]: true }),
+        };
+        routerAdd("GET", "/api/guards", (e) => {
+          const out = {};
+          for (const [k, f] of Object.entries(tries)) {
+            try { f(); out[k] = "ran"; } catch (err) { out[k] = err.name + ": " + err.message; }
+          }
+          // Ordinary uses still work.
+          const a = [3, 1, 2];
+          a.unshift(0);
+          out.ok = [a.shift(), a.join("-"), Array.prototype.slice.call("abc").join(""),
+            Array.prototype.join.call(new Uint8Array([1, 2])), Array.prototype.join.call({ length: 2, 0: "x", 1: "y" }),
+            [1].concat([2], 3).length];
+          e.json(200, out);
+        });
+        "#,
+    )]);
+    let t = Instant::now();
+    let r = get(&vm.jsvm, "/api/guards").await;
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(r.status, 200, "{}", text(&r));
+    let out = json(&r);
+    for k in ["shift", "unshift", "sparse", "concat"] {
+        let m = out[k].as_str().unwrap_or_default();
+        assert!(
+            m.starts_with("RangeError") && m.contains("too large"),
+            "{k}: {m}"
+        );
+    }
+    for k in ["getter", "inherited", "valueOf", "proxy"] {
+        let m = out[k].as_str().unwrap_or_default();
+        assert!(m.starts_with("TypeError"), "{k}: {m}");
+    }
+    assert_eq!(out["ok"], json!([0, "3-1-2", "abc", "1,2", "x,y", 3]));
+}
