@@ -1,6 +1,7 @@
 // The hook API, evaluated once per runtime before the hook files.
 // `__native` holds the Rust functions (see globals.rs); it is taken off the
-// global object here, and Rust calls back through the frozen `__jsvm`.
+// global object here, and Rust calls back through the frozen object this
+// script evaluates to (held in Rust, out of reach of the hook files).
 (function (N, G) {
   "use strict";
   delete G.__native;
@@ -11,6 +12,9 @@
   const MAX_HEADERS = N.maxHeaders;
   const AP = Array.prototype;
   const apply = Reflect.apply;
+  // Strings cross into Rust as UTF-8: a lone surrogate becomes U+FFFD.
+  const TO_WELL_FORMED = String.prototype.toWellFormed;
+  const wf = (v) => apply(TO_WELL_FORMED, String(v), []);
   const getProto = Object.getPrototypeOf;
   const getOwn = Object.getOwnPropertyDescriptor;
   const isArray = Array.isArray;
@@ -101,7 +105,7 @@
     if (!METHODS.includes(m)) throw new TypeError(`routerAdd: unknown method ${JSON.stringify(method)}`);
     if (typeof path !== "string" || !path.startsWith("/")) throw new TypeError("routerAdd: path must start with /");
     mws.forEach((f) => fn(f, "routerAdd middleware"));
-    routes.push({ method: m, path, handler: fn(handler, "routerAdd handler"), mws, file: here() });
+    routes.push({ method: m, path: wf(path), handler: fn(handler, "routerAdd handler"), mws, file: here() });
   };
   G.routerUse = function routerUse(...mws) {
     atLoad("routerUse");
@@ -114,29 +118,30 @@
   function on(name, f, plugin) {
     atLoad("app.on");
     if (typeof name !== "string" || !name) throw new TypeError("app.on: name must be a non-empty string");
-    const list = listeners.get(name) || [];
+    const key = wf(name);
+    const list = listeners.get(key) || [];
     list.push({ f: fn(f, "app.on handler"), file: here(), plugin });
-    listeners.set(name, list);
+    listeners.set(key, list);
   }
   G.app = Object.freeze({ on: (name, f) => on(name, f) });
   G.events = Object.freeze({
     emit(name, data) {
       if (typeof name !== "string" || !name) throw new TypeError("events.emit: name must be a non-empty string");
       const json = JSON.stringify(data === undefined ? null : data);
-      N.emit(name, json === undefined ? "null" : json);
+      N.emit(wf(name), json === undefined ? "null" : json);
     },
   });
 
   G.cronAdd = function cronAdd(id, expr, f) {
     atLoad("cronAdd");
     if (typeof id !== "string" || !id) throw new TypeError("cronAdd: id must be a non-empty string");
-    const problem = N.cronCheck(String(expr));
+    const problem = N.cronCheck(wf(expr));
     if (problem) throw new Error(`cronAdd(${JSON.stringify(id)}): ${problem}`);
-    crons.set(id, { expr: String(expr), f: fn(f, "cronAdd job"), file: here() });
+    crons.set(wf(id), { expr: wf(expr), f: fn(f, "cronAdd job"), file: here() });
   };
   G.cronRemove = function cronRemove(id) {
     if (loading) return crons.delete(String(id));
-    return N.cronRemove(String(id));
+    return N.cronRemove(wf(id));
   };
 
   const timers = new Map();
@@ -163,7 +168,7 @@
       } else parts.push(seg);
     }
     if (floor === 0 && parts[0] === PLUGINS) throw new Error(`require(${JSON.stringify(spec)}): the path leaves the folder`);
-    const base = parts.join("/");
+    const base = wf(parts.join("/"));
     for (const c of [base, base + ".js", base + ".json", base + "/index.js"]) {
       if (N.exists(c)) return c;
     }
@@ -209,7 +214,7 @@
     if (config === null || typeof config !== "object") throw new TypeError(`plugin ${p.id}: config must be an object`);
     const hooks = p.hooks === undefined ? [] : p.hooks;
     if (!Array.isArray(hooks)) throw new TypeError(`plugin ${p.id}: hooks must be an array of names`);
-    const id = p.id;
+    const id = wf(p.id);
     fileStack.push(path);
     try {
       for (const h of hooks) {
@@ -286,7 +291,7 @@
     const write = (status, ctype, text) => {
       const s = Number(status);
       if (!Number.isInteger(s) || s < 200 || s > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
-      res.status = s; res.ctype = ctype; res.body = text;
+      res.status = s; res.ctype = ctype; res.body = wf(text);
     };
     const e = {
       request,
@@ -300,7 +305,7 @@
       noContent: (status) => write(status === undefined ? 204 : status, "", ""),
       setHeader(name, value) {
         if (res.headers.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
-        res.headers.push([String(name), String(value)]);
+        res.headers.push([wf(name), wf(value)]);
       },
       next: () => undefined,
     };
@@ -348,9 +353,9 @@
   }
   function fail(id, err) {
     if (isOutOfMemory(err)) return N.fail(id, "memory", "InternalError: out of memory", "");
-    if (err instanceof BadRequest) return N.fail(id, "bad_request", err.message, "");
+    if (err instanceof BadRequest) return N.fail(id, "bad_request", wf(err.message), "");
     const [message, stack] = describe(err);
-    return N.fail(id, "thrown", message, stack);
+    return N.fail(id, "thrown", wf(message), wf(stack));
   }
   function complete(id, result, pending, finish) {
     if (!isThenable(result) && pending.length === 0) return finish();
@@ -396,7 +401,9 @@
     }
   }
 
-  Object.defineProperty(G, "__jsvm", { value: Object.freeze({
+  // The entry points Rust calls: the script's completion value, held by
+  // Rust only (never reachable from the global object).
+  return Object.freeze({
     loadHook: (path) => { load(path); },
     loadPlugin,
     endLoad: () => { loading = false; },
@@ -404,5 +411,5 @@
     dispatch,
     fire(tid) { const r = timers.get(tid); if (r) { timers.delete(tid); r(); } },
     drop(tids) { for (const tid of tids) timers.delete(tid); },
-  }) });
+  });
 })(globalThis.__native, globalThis);

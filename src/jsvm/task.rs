@@ -25,7 +25,7 @@ pub enum TaskKind {
 }
 
 impl TaskKind {
-    /// `(kind, arg, data, body)` for `__jsvm.dispatch`.
+    /// `(kind, arg, data, body)` for the prelude's `dispatch`.
     pub fn dispatch_args(&self) -> (&str, String, &str, &str) {
         match self {
             TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body),

@@ -1,12 +1,12 @@
-//! One QuickJS runtime and its context: create → prelude → load the files →
-//! set the memory limit; then slices (a `__jsvm` call or a job drain) under
+//! One QuickJS runtime and its context: create under its limits → prelude →
+//! load the files; then slices (a call into the prelude, or a job drain) under
 //! the interrupt deadline; and a teardown in an order QuickJS accepts.
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
-use rquickjs::{CaughtError, Context, Ctx, Function, Object, Runtime, Value};
+use rquickjs::{CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value};
 
 use super::errors::{parse_location, Failure, LoadError};
 use super::globals::{self, PRELUDE_NAME, WRAP_HEAD_LEN};
@@ -34,6 +34,10 @@ pub struct Runaway {
 }
 
 pub struct Vm {
+    /// The prelude's entry points (`dispatch`, `fire`, …): held here, never
+    /// on the global object, so hook code cannot call them (e.g. to answer
+    /// another request by its id). Dropped before the context.
+    api: Option<Persistent<Object<'static>>>,
     ctx: Option<Context>,
     rt: Runtime,
     pub host: Rc<Host>,
@@ -68,6 +72,7 @@ impl Vm {
         })));
         let ctx = Context::full(&rt).map_err(internal)?;
         let mut vm = Vm {
+            api: None,
             ctx: Some(ctx),
             rt,
             host,
@@ -101,17 +106,19 @@ impl Vm {
         let host = self.host.clone();
         self.arm(limits.load);
         watch(true);
-        let prelude = self.with(|ctx| -> Result<(), LoadError> {
+        let prelude = self.with(|ctx| -> Result<_, LoadError> {
             globals::install(&ctx, &host)
                 .map_err(|e| LoadError::new(PRELUDE_NAME, e.to_string()))?;
             let mut o = EvalOptions::default();
             o.filename = Some(PRELUDE_NAME.into());
-            ctx.eval_with_options::<(), _>(PRELUDE, o)
-                .map_err(|e| load_error(&ctx, e, PRELUDE_NAME, false))
+            let api: Object = ctx
+                .eval_with_options(PRELUDE, o)
+                .map_err(|e| load_error(&ctx, e, PRELUDE_NAME, false))?;
+            Ok(Persistent::save(&ctx, api))
         });
         watch(false);
         self.disarm();
-        prelude.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?;
+        self.api = Some(prelude.unwrap_or_else(|| Err(LoadError::new("<jsvm>", "no context")))?);
         let files: Vec<(String, &str)> = self
             .host
             .snapshot
@@ -130,7 +137,9 @@ impl Vm {
             self.arm(limits.load);
             watch(true);
             let r = self.with(|ctx| {
-                let r = jsvm_fn(&ctx, method).and_then(|f| f.call::<_, ()>((file.as_str(),)));
+                let r = self
+                    .api_fn(&ctx, method)
+                    .and_then(|f| f.call::<_, ()>((file.as_str(),)));
                 r.map_err(|e| self.load_error(&ctx, e, &file))
             });
             watch(false);
@@ -150,9 +159,10 @@ impl Vm {
         self.arm(limits.load);
         watch(true);
         let manifest = self.with(|ctx| {
-            let r = jsvm_fn(&ctx, "endLoad")
+            let r = self
+                .api_fn(&ctx, "endLoad")
                 .and_then(|f| f.call::<_, ()>(()))
-                .and_then(|_| jsvm_fn(&ctx, "manifest"))
+                .and_then(|_| self.api_fn(&ctx, "manifest"))
                 .and_then(|f| f.call::<_, String>(()));
             r.map_err(|e| load_error(&ctx, e, "<manifest>", false))
         });
@@ -178,7 +188,7 @@ impl Vm {
         self.deadline.set(None);
     }
 
-    /// Runs `__jsvm.<method>(args)` as one slice ending at `deadline`, then
+    /// Runs the prelude's `<method>(args)` as one slice ending at `deadline`, then
     /// drains the jobs it queued. Outcomes land in the host's outbox.
     pub fn slice<A>(&self, method: &str, args: A, deadline: Instant) -> Result<(), Runaway>
     where
@@ -188,7 +198,9 @@ impl Vm {
         self.deadline.set(Some(deadline));
         let r = self
             .with(|ctx| {
-                let r = jsvm_fn(&ctx, method).and_then(|f| f.call::<_, ()>(args));
+                let r = self
+                    .api_fn(&ctx, method)
+                    .and_then(|f| f.call::<_, ()>(args));
                 r.map_err(|e| self.runaway(&ctx, e))
             })
             .unwrap_or(Ok(()));
@@ -275,14 +287,21 @@ impl Drop for Vm {
         self.with(|ctx| {
             let _ = ctx.catch();
         });
+        self.api = None;
         self.ctx = None;
         self.rt.run_gc();
     }
 }
 
-fn jsvm_fn<'js>(ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
-    let o: Object = ctx.globals().get("__jsvm")?;
-    o.get(name)
+impl Vm {
+    /// `name` of the prelude's entry points.
+    fn api_fn<'js>(&self, ctx: &Ctx<'js>, name: &str) -> rquickjs::Result<Function<'js>> {
+        let api = self
+            .api
+            .clone()
+            .ok_or_else(|| rquickjs::Error::new_from_js("undefined", "prelude"))?;
+        api.restore(ctx)?.get(name)
+    }
 }
 
 /// A thrown value as Rust sees it.

@@ -475,3 +475,54 @@ async fn array_guards_cover_shift_unshift_accessors_and_proxies() {
     }
     assert_eq!(out["ok"], json!([0, "3-1-2", "abc", "1,2", "x,y", 3]));
 }
+
+#[tokio::test]
+async fn lone_surrogates_do_not_break_replies_and_the_prelude_is_out_of_reach() {
+    let vm = start(&[(
+        "a.pb.js",
+        r#"
+        routerAdd("GET", "/api/lone", (e) => { e.setHeader("x-s", "\ud800"); e.string(200, "a\ud800b"); });
+        routerAdd("GET", "/api/lone-throw", (e) => { throw new Error("bad \udc00"); });
+        routerAdd("GET", "/api/lone-emit", (e) => { events.emit("lone\ud800", 1); e.json(200, {}); });
+        routerAdd("GET", "/api/reach", (e) => e.json(200, {
+          jsvm: typeof globalThis.__jsvm, native: typeof globalThis.__native,
+          names: Object.getOwnPropertyNames(globalThis).filter((n) => n.startsWith("__") && n !== "__proto__" && n !== "__block" && n !== "__panicAfter"),
+        }));
+        "#,
+    )]);
+    let r = get(&vm.jsvm, "/api/lone").await;
+    assert_eq!(r.status, 200, "{}", text(&r));
+    assert_eq!(text(&r), "a\u{fffd}b");
+    let r = get(&vm.jsvm, "/api/lone-throw").await;
+    assert_eq!(r.status, 500);
+    assert_eq!(json(&r)["message"], "Error: bad \u{fffd}");
+    assert_eq!(get(&vm.jsvm, "/api/lone-emit").await.status, 200);
+    vm.events.next("lone\u{fffd}", SEC).await;
+    let r = json(&get(&vm.jsvm, "/api/reach").await);
+    assert_eq!(
+        r,
+        json!({"jsvm": "undefined", "native": "undefined", "names": []})
+    );
+    assert_eq!(vm.jsvm.stats()["runtimeResets"], 0);
+}
+
+#[tokio::test]
+async fn a_timeout_is_counted_once() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"routerAdd("GET", "/api/late", async (e) => { await sleep(10000); e.json(200, {}); });
+            routerAdd("GET", "/api/ok", (e) => { e.json(200, {}); sleep(10000).then(() => {}); });"#,
+        )],
+        |c| c.pool_size = 1,
+    );
+    // Answered executions with a timer left pass their deadline while the
+    // late one runs: only the late one is a timeout.
+    for _ in 0..3 {
+        assert_eq!(get(&vm.jsvm, "/api/ok").await.status, 200);
+    }
+    assert_eq!(get(&vm.jsvm, "/api/late").await.status, 503);
+    let s = vm.jsvm.stats();
+    assert_eq!(s["timeouts"], 1, "{s}");
+    assert_eq!(s["errors"], 1, "{s}");
+}
