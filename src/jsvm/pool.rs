@@ -130,6 +130,8 @@ pub struct Shared {
     pub busy: AtomicUsize,
     /// Workers alive (not abandoned, not exited).
     pub alive: AtomicUsize,
+    /// Workers whose runtime failed to rebuild and that are retrying.
+    pub rebuilding: AtomicUsize,
     slots: Mutex<Vec<Arc<Slot>>>,
     /// The registrations every runtime must reproduce (set once loaded).
     pub manifest: OnceLock<String>,
@@ -163,9 +165,9 @@ impl Shared {
         self.queue.lock().tasks.len()
     }
 
-    /// All workers up, none missing.
+    /// All workers up, none missing or failing to rebuild its runtime.
     pub fn healthy(&self) -> bool {
-        self.alive.load(Relaxed) >= self.cfg.size
+        self.alive.load(Relaxed) >= self.cfg.size && self.rebuilding.load(Relaxed) == 0
     }
 
     /// The next task, if `capacity` allows; tasks that waited too long are
@@ -279,6 +281,7 @@ impl Pool {
             epoch: Instant::now(),
             busy: AtomicUsize::new(0),
             alive: AtomicUsize::new(0),
+            rebuilding: AtomicUsize::new(0),
             slots: Mutex::new(Vec::new()),
             manifest: OnceLock::new(),
             #[cfg(test)]

@@ -23,6 +23,9 @@ pub struct Stats {
     pub queue_timeouts: AtomicU64,
     pub abandoned: AtomicU64,
     pub reload_errors: AtomicU64,
+    /// Failed attempts at rebuilding a runtime (an error, or registrations
+    /// that differ from the generation's).
+    pub rebuild_retries: AtomicU64,
     hooks: Mutex<HashMap<Arc<str>, Ring>>,
     /// Cron jobs running now, across the generations of one `Jsvm`.
     pub cron_running: Arc<Running>,
@@ -102,6 +105,7 @@ impl Stats {
             "queueTimeouts": self.queue_timeouts.load(Relaxed),
             "abandonedWorkers": self.abandoned.load(Relaxed),
             "reloadErrors": self.reload_errors.load(Relaxed),
+            "rebuildRetries": self.rebuild_retries.load(Relaxed),
         })
     }
 
@@ -139,6 +143,11 @@ impl Stats {
                 "reload_errors_total",
                 "Reloads that kept the previous generation",
                 &self.reload_errors,
+            ),
+            (
+                "rebuild_retries_total",
+                "Failed attempts at rebuilding a runtime",
+                &self.rebuild_retries,
             ),
         ];
         for (name, help, v) in counters {

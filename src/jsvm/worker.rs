@@ -101,6 +101,15 @@ fn build(shared: &Shared, slot: &Slot) -> Result<Vm, LoadError> {
 /// generation's table holds (else route indexes would point elsewhere);
 /// retries with backoff until it does, or the pool stops. None: stop.
 fn rebuild(shared: &Shared, slot: &Slot) -> Option<Vm> {
+    let mut failing = false;
+    let vm = rebuild_retrying(shared, slot, &mut failing);
+    if failing {
+        shared.rebuilding.fetch_sub(1, Relaxed);
+    }
+    vm
+}
+
+fn rebuild_retrying(shared: &Shared, slot: &Slot, failing: &mut bool) -> Option<Vm> {
     let mut backoff = Duration::from_millis(50);
     loop {
         if slot.abandoned.load(Relaxed) {
@@ -116,6 +125,11 @@ fn rebuild(shared: &Shared, slot: &Slot) -> Option<Vm> {
             },
             Err(e) => tracing::error!(error = %e, "jsvm: cannot rebuild a runtime; retrying"),
         }
+        if !*failing {
+            *failing = true;
+            shared.rebuilding.fetch_add(1, Relaxed);
+        }
+        shared.stats.rebuild_retries.fetch_add(1, Relaxed);
         if !shared.pause(backoff) {
             return None;
         }

@@ -369,3 +369,35 @@ async fn a_file_stuck_in_native_code_fails_the_build() {
     assert_eq!(vm.jsvm.generation(), 1);
     assert_eq!(json(&get(&vm.jsvm, "/api/a").await), json!({"v": 1}));
 }
+
+#[tokio::test]
+async fn a_rebuilt_runtime_with_other_routes_is_not_served() {
+    let vm = start_with(
+        &[(
+            "a.pb.js",
+            r#"routerAdd("GET", "/api/spin", (e) => { for (;;) {} });
+            routerAdd("GET", "/api/r/" + utils.uuid(), (e) => e.json(200, { ok: 1 }));"#,
+        )],
+        |c| {
+            c.pool_size = 1;
+            c.queue_timeout = Duration::from_millis(200);
+        },
+    );
+    let hooks = vm.jsvm.hooks();
+    let path = hooks["routes"][1]["path"]
+        .as_str()
+        .expect("route path")
+        .to_owned();
+    assert_eq!(json(&get(&vm.jsvm, &path).await), json!({"ok": 1}));
+    // A timeout replaces the runtime; the new one registers another route.
+    assert_eq!(get(&vm.jsvm, "/api/spin").await.status, 503);
+    let t = Instant::now();
+    while vm.jsvm.stats()["rebuildRetries"].as_u64().unwrap_or(0) < 1 {
+        assert!(t.elapsed() < Duration::from_secs(5), "no rebuild retry");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(vm.jsvm.stats()["healthy"], false);
+    // Nothing answers with the wrong handler: the task waits, then 503.
+    let r = get(&vm.jsvm, &path).await;
+    assert_eq!(r.status, 503, "{}", text(&r));
+}
