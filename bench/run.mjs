@@ -4,10 +4,18 @@
 // markdown table with ratios to Fastify (bench/results/latest.md).
 // The `hub` scenario (WebSocket hubs: nebula's HubPlugin, a `ws` hub,
 // socket.io) uses its own generator, bench/hub_load.rs, with ratios to `ws`.
+// The `jsvm` scenario (the script VM) serves the hello body from a hook route
+// (JsvmPlugin, poolSize 1 and 2) beside the TS route and Fastify, with wrk as
+// for hello, then measures what a pool generation costs (ms and MiB per
+// QuickJS runtime; servers/jsvm.mjs with GEN_COST).
+// A run of some scenarios keeps the other scenarios' last results in
+// bench/results/latest.{md,json} (each section carries its own date).
 //
 // Options: --duration S (per round, default 5) --rounds N (default 3)
 //          --connections C (default 64) --scenarios a,b --only x,y
 //          hub: --clients N (default 1000) --window W (default 64) --payload B (default 100)
+//          jsvm: --gen-pools 1,2,4,8 (pool sizes for the generation cost) --gen-reloads K (default 20);
+//          with --only, name `generation` to include the generation cost
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -29,6 +37,9 @@ const SECRET = 'bench-secret-bench-secret-bench-secret'
 const CLIENTS = Number(args.clients ?? 1000)
 const WINDOW = Number(args.window ?? 64)
 const PAYLOAD = Number(args.payload ?? 100)
+// jsvm: pool sizes whose generation is built and timed, reloads timed per process.
+const GEN_POOLS = String(args['gen-pools'] ?? '1,2,4,8').split(',').map(Number)
+const GEN_RELOADS = Number(args['gen-reloads'] ?? 20)
 
 const SCENARIOS = {
   hello: { title: '1. JSON hello route, TS handler', path: '/', auth: false },
@@ -36,16 +47,38 @@ const SCENARIOS = {
   cached: { title: '3. Cached route (cache hit)', path: '/', auth: false },
   rejected: { title: '4. Rejected requests (no token → 401)', path: '/', auth: false, expect: 401 },
   hub: { title: `5. WebSocket hub: 1 room, ${CLIENTS.toLocaleString('en-US').replace(/,/g, ' ')} clients, 1 sender`, kind: 'hub' },
+  // The hello body ({"hello":"world"}, checked) from a hook route, a TS route and Fastify.
+  jsvm: {
+    title: '6. Script VM: hook route',
+    path: '/',
+    auth: false,
+    body: { hello: 'world' },
+    contenders: ['jsvm-1', 'jsvm-2', 'nebula', 'fastify'],
+  },
 }
 const CONTENDERS = {
-  nebula: { label: 'nebula-native', cmd: ['node', 'servers/nebula.mjs'], scenarios: ['hello', 'stack', 'cached', 'rejected'] },
-  fastify: { label: 'Fastify 5', cmd: ['node', 'servers/fastify.mjs'], scenarios: ['hello', 'stack', 'cached', 'rejected'] },
+  nebula: {
+    label: 'nebula-native',
+    labels: { jsvm: 'TS route (nebula)' },
+    cmd: ['node', 'servers/nebula.mjs'],
+    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm'],
+  },
+  fastify: { label: 'Fastify 5', cmd: ['node', 'servers/fastify.mjs'], scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm'] },
   koa: { label: 'Koa 3', cmd: ['node', 'servers/koa.mjs'], scenarios: ['hello', 'stack', 'rejected'] },
   express: { label: 'Express 5', cmd: ['node', 'servers/express.mjs'], scenarios: ['hello'] },
   hono: { label: 'Hono (@hono/node-server)', cmd: ['node', 'servers/hono.mjs'], scenarios: ['hello'] },
   'node-http': { label: 'node:http (bare)', cmd: ['node', 'servers/node-http.mjs'], scenarios: ['hello'] },
   ceiling: { label: 'pure Rust (nebula server, no JS)', cmd: [join(root, 'target/release/examples/ceiling')], scenarios: ['hello'] },
+  // The hello route as a hook route (bench/hooks/hello.pb.js) in the script VM.
+  'jsvm-1': {
+    label: 'hook route (JsvmPlugin, poolSize 1)',
+    cmd: ['node', 'servers/jsvm.mjs'],
+    env: { POOL_SIZE: '1' },
+    scenarios: ['jsvm'],
+  },
+  'jsvm-2': { label: 'hook route (poolSize 2)', cmd: ['node', 'servers/jsvm.mjs'], env: { POOL_SIZE: '2' }, scenarios: ['jsvm'] },
 }
+const labelOf = (name, scenario) => CONTENDERS[name].labels?.[scenario] ?? CONTENDERS[name].label
 // The `hub` scenario's contenders (same names work with --only).
 const HUB_CONTENDERS = {
   nebula: { label: 'nebula-native (HubPlugin)', cmd: ['node', 'servers/hub-nebula.mjs'], protocol: 'gohub' },
@@ -73,7 +106,7 @@ function ensureTools() {
     console.log('installing the competitors (bench/package.json)…')
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   }
-  if (http) {
+  if (scenarios.some((s) => SCENARIOS[s].kind !== 'hub' && (SCENARIOS[s].contenders ?? ['ceiling']).includes('ceiling'))) {
     console.log('building the pure-Rust ceiling (cargo example)…')
     execFileSync('cargo', ['build', '--release', '--example', 'ceiling', '--quiet'], { cwd: root, stdio: 'inherit' })
   }
@@ -90,12 +123,12 @@ function token() {
 }
 
 // `cpuList`: pin the server (taskset execs it, so the pid stays the server's).
-function startServer(contender, scenario, cpuList) {
+function startServer(contender, scenario, cpuList, env = {}) {
   return new Promise((resolve, reject) => {
     const [cmd, ...rest] = cpuList ? ['taskset', '-c', cpuList, ...contender.cmd] : contender.cmd
     const child = spawn(cmd, rest, {
       cwd: here,
-      env: { ...process.env, PORT: '0', SCENARIO: scenario, NODE_ENV: 'production' },
+      env: { ...process.env, PORT: '0', SCENARIO: scenario, NODE_ENV: 'production', ...contender.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
@@ -161,7 +194,8 @@ async function checkAnswer(port, scenario) {
   const res = await fetch(`http://127.0.0.1:${port}${s.path}`, { headers })
   const expected = s.expect ?? 200
   if (res.status !== expected) throw new Error(`expected ${expected}, got ${res.status}: ${await res.text()}`)
-  await res.arrayBuffer()
+  const text = await res.text()
+  if (s.body && text !== JSON.stringify(s.body)) throw new Error(`expected the body ${JSON.stringify(s.body)}, got ${text}`)
 }
 
 async function measure(name, scenario) {
@@ -176,12 +210,13 @@ async function measure(name, scenario) {
     const wrong = rounds.reduce((n, r) => n + (expected === 200 ? r.non2xx : r.total - r.non2xx), 0)
     return {
       name,
-      label: contender.label,
+      label: labelOf(name, scenario),
       rps: median(rounds.map((r) => r.rps)),
       p50: median(rounds.map((r) => r.p50)),
       p99: median(rounds.map((r) => r.p99)),
       rss: rssMb(child.pid),
       wrong,
+      rounds: rounds.map((r) => r.rps),
     }
   } finally {
     await stopServer(child)
@@ -353,27 +388,154 @@ function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a'
 }
 
+// ---- jsvm: what a pool generation costs ----------------------------------
+
+/** Least-squares slope of ys over xs. */
+function slope(xs, ys) {
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length
+  const num = xs.reduce((a, x, i) => a + (x - mx) * (ys[i] - my), 0)
+  const den = xs.reduce((a, x) => a + (x - mx) ** 2, 0)
+  return den ? num / den : NaN
+}
+
+/** One fresh jsvm server in GEN_COST mode: its `gencost` JSON line. */
+async function genCostRound(poolSize) {
+  const child = spawn('node', ['servers/jsvm.mjs'], {
+    cwd: here,
+    env: { ...process.env, PORT: '0', NODE_ENV: 'production', POOL_SIZE: String(poolSize), GEN_COST: String(GEN_RELOADS) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const [code] = await once(child, 'exit')
+  const line = /^gencost (.*)$/m.exec(out)?.[1]
+  if (code !== 0 || !line) throw new Error(`servers/jsvm.mjs GEN_COST exited with ${code}: ${out.trim()}`)
+  return JSON.parse(line)
+}
+
+/**
+ * For each pool size, ROUNDS fresh processes: the engine's start (first
+ * generation), VmRSS growth over the start, and GEN_RELOADS timed
+ * `engine.jsvm.reload()`s (a new generation each). Per runtime: the slopes
+ * over the pool sizes of reload CPU time and of RSS growth.
+ */
+async function genCost(section) {
+  const sizes = []
+  for (const n of GEN_POOLS) {
+    process.stdout.write(`jsvm · generation cost, poolSize ${n} … `)
+    const rounds = []
+    for (let i = 0; i < ROUNDS; i++) rounds.push(await genCostRound(n))
+    const reloads = rounds.flatMap((r) => r.reloads)
+    const size = {
+      poolSize: n,
+      startMs: median(rounds.map((r) => r.start.ms)),
+      reloadMs: median(reloads.map((r) => r.ms)),
+      reloadCpuMs: median(reloads.map((r) => r.cpuMs)),
+      startRssMiB: median(rounds.map((r) => r.rssStarted - r.rssBefore)),
+      reloadsRssMiB: median(rounds.map((r) => r.rssAfter - r.rssStarted)),
+      workers: Math.min(...rounds.map((r) => r.workers)),
+      rounds,
+    }
+    sizes.push(size)
+    console.log(`reload ${fmt(size.reloadMs, 2)} ms (CPU ${fmt(size.reloadCpuMs, 2)} ms), +${fmt(size.startRssMiB, 1)} MiB at start`)
+  }
+  const xs = sizes.map((s) => s.poolSize)
+  const perRuntime = {
+    cpuMs: slope(xs, sizes.map((s) => s.reloadCpuMs)),
+    wallMs: slope(xs, sizes.map((s) => s.reloadMs)),
+    rssMiB: slope(xs, sizes.map((s) => s.startRssMiB)),
+  }
+  section.push(
+    '### Generation cost',
+    '',
+    `A fresh process per pool size (${ROUNDS} each, not under load): the engine's start (builds the first generation and listens), ` +
+      `VmRSS growth over that start, then ${GEN_RELOADS} × \`engine.jsvm.reload()\` (each builds a new generation of poolSize runtimes from ` +
+      `the files, swaps it in and retires the old one), wall and process CPU time, median. Per runtime: the least-squares slope over ` +
+      `poolSize ${xs.join(', ')}.`,
+    '',
+    '| poolSize | start ms | reload ms (wall) | reload ms (CPU) | wall ms ÷ runtimes | ΔRSS at start MiB | ΔRSS after reloads MiB |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  )
+  for (const s of sizes)
+    section.push(
+      `| ${s.poolSize} | ${fmt(s.startMs, 1)} | ${fmt(s.reloadMs, 2)} | ${fmt(s.reloadCpuMs, 2)} | ${fmt(s.reloadMs / s.poolSize, 2)} | ` +
+        `${fmt(s.startRssMiB, 1)} | ${fmt(s.reloadsRssMiB, 1)} |`,
+    )
+  section.push(
+    '',
+    `Per runtime: ${fmt(perRuntime.cpuMs, 2)} ms CPU, ${fmt(perRuntime.wallMs, 2)} ms wall (runtimes build in parallel), ` +
+      `${fmt(perRuntime.rssMiB, 2)} MiB RSS.`,
+    '',
+  )
+  return { perRuntime, reloadsPerProcess: GEN_RELOADS, sizes }
+}
+
+// ---- results: latest.md / latest.json --------------------------------------
+
+const SECTION_NUMBER = (line) => /^## (\d+)\./.exec(line)?.[1]
+const RUN_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d UTC · /
+
+/** The previous results' sections by scenario (for the scenarios not run now). */
+function previousSections() {
+  const sections = {}
+  let json
+  let md
+  try {
+    json = JSON.parse(readFileSync(join(here, 'results/latest.json'), 'utf8'))
+    md = readFileSync(join(here, 'results/latest.md'), 'utf8')
+  } catch {
+    return sections
+  }
+  const byNumber = Object.fromEntries(Object.entries(SCENARIOS).map(([k, v]) => [/^(\d+)\./.exec(v.title)[1], k]))
+  // The file's top date line (older files had only that one).
+  const top = md.split('\n').find((l) => RUN_LINE.test(l))
+  let current
+  for (const line of md.split('\n')) {
+    const n = SECTION_NUMBER(line)
+    if (n) {
+      current = byNumber[n]
+      if (current) sections[current] = { lines: [line] }
+      continue
+    }
+    if (current) sections[current].lines.push(line)
+  }
+  for (const [scenario, sec] of Object.entries(sections)) {
+    while (sec.lines.at(-1) === '') sec.lines.pop()
+    sec.lines.push('')
+    const own = sec.lines.slice(1).find((l) => l.trim() !== '')
+    if (!(own && RUN_LINE.test(own)) && top) sec.lines.splice(1, 0, '', top)
+    sec.run = json.runs?.[scenario] ?? { when: json.when, machine: json.machine }
+    sec.results = Object.fromEntries(Object.entries(json.results ?? {}).filter(([k]) => k === scenario || k.startsWith(`${scenario}-`)))
+  }
+  return sections
+}
+
 async function main() {
   ensureTools()
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ')
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
-  const lines = [
-    `# nebula-native benchmark`,
-    '',
-    `${when} UTC · ${machine}` +
-      (scenarios.some((s) => SCENARIOS[s].kind !== 'hub') ? ` · wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${DURATION} s, median` : ''),
-    '',
-  ]
+  const wrkSettings = `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${DURATION} s, median`
+  const previous = previousSections()
+  const sections = {}
   const results = {}
+  const runs = {}
   for (const scenario of scenarios) {
-    if (SCENARIOS[scenario].kind === 'hub') {
-      results[scenario] = await hubScenario(scenario, lines)
+    const section = []
+    const s = SCENARIOS[scenario]
+    runs[scenario] = { when, machine, settings: s.kind === 'hub' ? `hub_load, window ${WINDOW}, ${PAYLOAD} B, ${ROUNDS} rounds × ${DURATION} s, median` : wrkSettings }
+    if (s.kind === 'hub') {
+      results[scenario] = await hubScenario(scenario, section)
+      section.splice(1, 0, '', `${when} UTC · ${machine}`)
+      sections[scenario] = section
       continue
     }
-    const names = Object.keys(CONTENDERS).filter((n) => CONTENDERS[n].scenarios.includes(scenario) && (!only || only.has(n)))
+    const names = (s.contenders ?? Object.keys(CONTENDERS)).filter(
+      (n) => CONTENDERS[n].scenarios.includes(scenario) && (!only || only.has(n)),
+    )
     const rows = []
     for (const name of names) {
-      process.stdout.write(`${scenario} · ${CONTENDERS[name].label} … `)
+      process.stdout.write(`${scenario} · ${labelOf(name, scenario)} … `)
       try {
         const r = await measure(name, scenario)
         rows.push(r)
@@ -384,21 +546,59 @@ async function main() {
     }
     results[scenario] = rows
     const base = rows.find((r) => r.name === 'fastify')
-    lines.push(`## ${SCENARIOS[scenario].title}`, '')
-    lines.push('| contender | req/s | × Fastify | p50 ms | p99 ms | RSS MiB | wrong answers |')
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for (const r of rows.sort((a, b) => b.rps - a.rps)) {
+    section.push(`## ${s.title}`, '', `${when} UTC · ${machine} · ${wrkSettings}`, '')
+    section.push('| contender | req/s | × Fastify | p50 ms | p99 ms | RSS MiB | wrong answers |')
+    section.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
+    for (const r of [...rows].sort((a, b) => b.rps - a.rps)) {
       const ratio = base ? `${fmt(r.rps / base.rps, 2)}×` : 'n/a'
-      lines.push(`| ${r.label} | ${fmt(r.rps)} | ${ratio} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss)} | ${r.wrong} |`)
+      section.push(`| ${r.label} | ${fmt(r.rps)} | ${ratio} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss)} | ${r.wrong} |`)
     }
     const ceiling = rows.find((r) => r.name === 'ceiling')
     const nebula = rows.find((r) => r.name === 'nebula')
-    if (ceiling && nebula) lines.push('', `nebula-native reaches ${fmt((100 * nebula.rps) / ceiling.rps, 1)} % of the pure-Rust ceiling.`)
-    lines.push('')
+    if (ceiling && nebula) section.push('', `nebula-native reaches ${fmt((100 * nebula.rps) / ceiling.rps, 1)} % of the pure-Rust ceiling.`)
+    if (scenario === 'jsvm') {
+      const hooks = rows.filter((r) => r.name.startsWith('jsvm-'))
+      if (nebula && hooks.length)
+        section.push(
+          '',
+          `Hook route ÷ TS route: ${hooks.map((r) => `${fmt((100 * r.rps) / nebula.rps, 1)} % (poolSize ${CONTENDERS[r.name].env.POOL_SIZE})`).join(', ')}.`,
+        )
+      section.push('', `req/s per round: ${rows.map((r) => `${r.label} ${r.rounds.map((x) => fmt(x)).join(' / ')}`).join('; ')}.`, '')
+      if (!only || only.has('generation')) {
+        try {
+          results['jsvm-generation'] = await genCost(section)
+        } catch (err) {
+          console.log(`skipped: ${err.message}`)
+        }
+      }
+    }
+    section.push('')
+    sections[scenario] = section
+  }
+  // The scenarios not run now keep their last results.
+  const kept = Object.keys(SCENARIOS).filter((k) => !sections[k] && previous[k])
+  for (const k of kept) {
+    sections[k] = previous[k].lines
+    Object.assign(results, previous[k].results)
+    runs[k] = previous[k].run
+  }
+  const lines = [
+    `# nebula-native benchmark`,
+    '',
+    kept.length
+      ? `Scenarios ${scenarios.join(', ')} run ${when} UTC; ${kept.join(', ')} kept from earlier runs (each section shows its date).`
+      : `${when} UTC · ${machine}`,
+    '',
+  ]
+  for (const k of Object.keys(SCENARIOS)) {
+    if (!sections[k]) continue
+    const sec = [...sections[k]]
+    while (sec.at(-1) === '') sec.pop()
+    lines.push(...sec, '')
   }
   mkdirSync(join(here, 'results'), { recursive: true })
   writeFileSync(join(here, 'results/latest.md'), lines.join('\n'))
-  writeFileSync(join(here, 'results/latest.json'), JSON.stringify({ when, machine, results }, null, 2))
+  writeFileSync(join(here, 'results/latest.json'), JSON.stringify({ when, machine, runs, results }, null, 2))
   console.log(`\n${lines.join('\n')}\nwritten to bench/results/latest.md`)
 }
 
