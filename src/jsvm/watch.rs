@@ -32,6 +32,8 @@ pub fn start(jsvm: Weak<Jsvm>, dirs: &[PathBuf], debounce: Duration) -> Result<W
             .map_err(|e| format!("jsvm: cannot watch {}: {e}", dir.display()))?;
     }
     let dispatch = tracing::dispatcher::get_default(|d| d.clone());
+    let watched = dirs.to_vec();
+    let mut last = fingerprint(&watched);
     std::thread::Builder::new()
         .name("jsvm-watch".into())
         .spawn(move || {
@@ -39,6 +41,13 @@ pub fn start(jsvm: Weak<Jsvm>, dirs: &[PathBuf], debounce: Duration) -> Result<W
                 // Ends when the debouncer (holding `tx`) is dropped.
                 while rx.recv().is_ok() {
                     while rx.try_recv().is_ok() {}
+                    // inotify also reports reads (the reload itself opens every
+                    // file): reload only when a file's name, size or mtime moved.
+                    let now = fingerprint(&watched);
+                    if now == last {
+                        continue;
+                    }
+                    last = now;
                     let Some(j) = jsvm.upgrade() else { return };
                     match j.reload() {
                         Ok(g) => tracing::info!(generation = g, "jsvm: reloaded after a file change"),
@@ -53,6 +62,39 @@ pub fn start(jsvm: Weak<Jsvm>, dirs: &[PathBuf], debounce: Duration) -> Result<W
     })
 }
 
+/// Name, size and modification time of every relevant file under `dirs`
+/// (sorted; at most 10 000 entries, 16 levels deep).
+fn fingerprint(dirs: &[PathBuf]) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    fn walk(
+        dir: &std::path::Path,
+        depth: usize,
+        out: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>,
+    ) {
+        if depth > 16 || out.len() >= 10_000 {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                out.push((path.clone(), 0, None));
+                walk(&path, depth + 1, out);
+            } else if relevant(&path) {
+                out.push((path, meta.len(), meta.modified().ok()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for d in dirs {
+        walk(d, 0, &mut out);
+    }
+    out.sort();
+    out
+}
+
 /// A change that can alter a generation: a script, a JSON file, or a folder
 /// (renamed or removed). `types.d.ts` and editor files are not.
 fn relevant(path: &std::path::Path) -> bool {
@@ -65,6 +107,26 @@ fn relevant(path: &std::path::Path) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reading_files_leaves_the_fingerprint_alone_and_writing_moves_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.pb.js"), "1").unwrap();
+        let dirs = vec![dir.path().to_path_buf()];
+        let before = super::fingerprint(&dirs);
+        let _ = std::fs::read_to_string(dir.path().join("a.pb.js")).unwrap();
+        assert_eq!(super::fingerprint(&dirs), before);
+        std::fs::write(dir.path().join("a.pb.js"), "22").unwrap();
+        assert_ne!(super::fingerprint(&dirs), before);
+        std::fs::write(dir.path().join("types.d.ts"), "x").unwrap();
+        let after = super::fingerprint(&dirs);
+        std::fs::write(dir.path().join("types.d.ts"), "yy").unwrap();
+        assert_eq!(
+            super::fingerprint(&dirs),
+            after,
+            "types.d.ts is not watched"
+        );
+    }
+
     #[test]
     fn only_scripts_and_folders_trigger_a_reload() {
         assert!(super::relevant(std::path::Path::new("/h/a.pb.js")));
