@@ -388,10 +388,7 @@ impl NativeHub {
             }
         };
         let reason = reason.as_deref().unwrap_or("disconnected by the server");
-        Ok(match seq {
-            Some(seq) => self.hub.kick_connection(&id, seq as u64, code, reason),
-            None => self.hub.kick(&id, code, reason),
-        })
+        Ok(self.hub.kick(&id, seq.map(|s| s as u64), code, reason))
     }
 
     /// Sends to connection `seq` of client `id` only; false when it is gone.

@@ -100,16 +100,16 @@ pub(super) fn handle(hub: &Arc<Hub>, token: &str, req: MountRequest) -> Reply {
                 json!({ "count": clients.len(), "clients": clients }),
             ))
         }
-        ("clients", Some(id), &Method::DELETE) => {
-            Ok(if hub.kick(&id, None, "disconnected by the admin API") {
+        ("clients", Some(id), &Method::DELETE) => Ok(
+            if hub.kick(&id, None, None, "disconnected by the admin API") {
                 Reply::empty(StatusCode::NO_CONTENT)
             } else {
                 hub_error(
                     StatusCode::NOT_FOUND,
                     &HubError::with_details(ErrorCode::ClientNotFound, id),
                 )
-            })
-        }
+            },
+        ),
         ("rooms", None, &Method::GET) => {
             let rooms = hub.rooms_info();
             Ok(json_reply(

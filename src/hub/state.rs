@@ -156,21 +156,10 @@ impl Hub {
         }
     }
 
-    /// Closes client `id`'s connection (4001 unless `code` is given); false when not connected.
-    pub fn kick(&self, id: &str, code: Option<u16>, reason: &str) -> bool {
-        let client = self.clients.read().get(id).cloned();
-        match client {
-            Some(c) => {
-                c.outbox.close(code.unwrap_or(CLOSE_KICKED), reason);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Like [`Hub::kick`], only if connection `seq` is still the client's.
-    pub fn kick_connection(&self, id: &str, seq: u64, code: Option<u16>, reason: &str) -> bool {
-        match self.current(id, seq) {
+    /// Closes client `id`'s connection (4001 unless `code` is given) — only
+    /// connection `seq` when given; false when not connected.
+    pub fn kick(&self, id: &str, seq: Option<u64>, code: Option<u16>, reason: &str) -> bool {
+        match self.client(id, seq) {
             Some(c) => {
                 c.outbox.close(code.unwrap_or(CLOSE_KICKED), reason);
                 true
@@ -181,17 +170,18 @@ impl Hub {
 
     /// Sends to connection `seq` of client `id` only (not to a newer one).
     pub fn to_connection(&self, id: &str, seq: u64, message_type: &str, data: &str) -> bool {
-        match self.current(id, seq) {
+        match self.client(id, Some(seq)) {
             Some(c) => self.send(&c, &protocol::encode(message_type, data, None)),
             None => false,
         }
     }
 
-    fn current(&self, id: &str, seq: u64) -> Option<Arc<Client>> {
+    /// Client `id`'s connection — only if it is connection `seq`, when given.
+    fn client(&self, id: &str, seq: Option<u64>) -> Option<Arc<Client>> {
         self.clients
             .read()
             .get(id)
-            .filter(|c| c.seq == seq)
+            .filter(|c| seq.is_none_or(|s| c.seq == s))
             .cloned()
     }
 
@@ -247,8 +237,9 @@ impl Hub {
         data: &str,
         request_id: Option<u64>,
     ) -> Result<(), HubError> {
-        let client = self.clients.read().get(id).cloned();
-        let client = client.ok_or_else(|| HubError::with_details(ErrorCode::ClientNotFound, id))?;
+        let client = self
+            .client(id, None)
+            .ok_or_else(|| HubError::with_details(ErrorCode::ClientNotFound, id))?;
         self.send(&client, &protocol::encode(message_type, data, request_id));
         Ok(())
     }
@@ -262,18 +253,15 @@ impl Hub {
         data: &str,
         request_id: u64,
     ) -> bool {
-        let client = self.clients.read().get(id).cloned();
-        match client {
-            Some(c) if c.seq == seq => {
-                self.send(&c, &protocol::encode(message_type, data, Some(request_id)))
-            }
-            _ => false,
+        match self.client(id, Some(seq)) {
+            Some(c) => self.send(&c, &protocol::encode(message_type, data, Some(request_id))),
+            None => false,
         }
     }
 
     /// Answers a custom message with an error.
     pub fn reply_error(&self, id: &str, seq: u64, err: &HubError, request_id: u64) -> bool {
-        match self.current(id, seq) {
+        match self.client(id, Some(seq)) {
             Some(c) => {
                 self.send_error(&c, err, request_id);
                 true
