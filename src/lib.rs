@@ -6,6 +6,7 @@ pub mod auth;
 pub mod engine;
 pub mod http;
 pub mod hub;
+pub mod ids;
 pub mod jsvm;
 pub mod plugins;
 

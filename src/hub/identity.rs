@@ -101,37 +101,7 @@ pub fn valid_client_id(id: &str) -> bool {
 
 /// A random id (UUID v4 format) for clients that bring none.
 pub fn random_id() -> String {
-    let hi = random_u64();
-    let lo = random_u64();
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&hi.to_le_bytes());
-    b[8..].copy_from_slice(&lo.to_le_bytes());
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-/// 64 random bits from std's randomly keyed hasher mixed with a counter and the clock.
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.finish()
+    crate::ids::uuid_v4()
 }
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     )?;
     n.set(
         "uuid",
-        Function::new(ctx.clone(), uuid_v4)?.with_name("uuid")?,
+        Function::new(ctx.clone(), crate::ids::uuid_v4)?.with_name("uuid")?,
     )?;
     n.set(
         "cronCheck",
@@ -274,34 +274,4 @@ fn format_args<'js>(ctx: &Ctx<'js>, args: &[Value<'js>]) -> String {
         }
     }
     out
-}
-
-/// A random (version 4) UUID from the std hasher's per-process random keys
-/// and a counter: unique and unpredictable enough for ids, not for secrets.
-pub fn uuid_v4() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let word = |salt: u64| {
-        let mut h = RandomState::new().build_hasher();
-        h.write_u64(n);
-        h.write_u64(salt);
-        h.finish()
-    };
-    let mut b = [0u8; 16];
-    b[..8].copy_from_slice(&word(1).to_le_bytes());
-    b[8..].copy_from_slice(&word(2).to_le_bytes());
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
