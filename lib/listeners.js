@@ -14,4 +14,28 @@ function callListener(fn, args, label) {
   }
 }
 
-module.exports = { callListener }
+/**
+ * The function Rust calls when events wait: `take()` returns them flat,
+ * `stride` values each, and `handle(...values)` runs once per event. Never
+ * throws: a failure is logged under `label`.
+ */
+function eventDrainer(take, stride, handle, label) {
+  return () => {
+    let events
+    try {
+      events = take()
+    } catch (err) {
+      console.error(`${label} could not take events:`, err)
+      return
+    }
+    for (let i = 0; i < events.length; i += stride) {
+      try {
+        handle(...events.slice(i, i + stride))
+      } catch (err) {
+        console.error(`${label} event handler failed:`, err)
+      }
+    }
+  }
+}
+
+module.exports = { callListener, eventDrainer }

@@ -4,7 +4,7 @@
 // HubPlugin is registered; rooms created and handlers registered before the
 // engine loads are applied when the native hub is attached.
 
-const { callListener } = require('../listeners')
+const { callListener, eventDrainer } = require('../listeners')
 
 const BUILTIN_TYPES = new Set(['ping', 'pong', 'join_room', 'room_joined', 'leave_room', 'room_left', 'room_message', 'direct_message', 'error'])
 
@@ -192,22 +192,7 @@ class Hub {
 
   /** The function Rust calls when events wait. Never throws. */
   _drainer() {
-    return () => {
-      let events
-      try {
-        events = this._native.takeEvents()
-      } catch (err) {
-        console.error('[nebula hub] could not take events:', err)
-        return
-      }
-      for (let i = 0; i < events.length; i += 6) {
-        try {
-          this._event(events[i], events[i + 1], events[i + 2], events[i + 3], events[i + 4], events[i + 5])
-        } catch (err) {
-          console.error('[nebula hub] event handler failed:', err)
-        }
-      }
-    }
+    return eventDrainer(() => this._native.takeEvents(), 6, (...e) => this._event(...e), '[nebula hub]')
   }
 
   _event(kind, id, seq, a, b, c) {

@@ -8,7 +8,7 @@
 const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { nativePluginId } = require('../chains')
-const { callListener } = require('../listeners')
+const { callListener, eventDrainer } = require('../listeners')
 
 const JSVM = Symbol.for('nebula.jsvm')
 
@@ -70,26 +70,19 @@ class Jsvm {
 
   /** The function Rust calls when script events wait. Never throws. */
   _drainer() {
-    return () => {
-      let events
-      try {
-        events = this._native.takeEvents()
-      } catch (err) {
-        console.error('[nebula jsvm] could not take events:', err)
-        return
-      }
-      for (let i = 0; i < events.length; i += 2) {
-        const fns = this._listeners.get(events[i])
-        if (!fns) continue
-        let data
-        try {
-          data = JSON.parse(events[i + 1])
-        } catch {
-          data = null
-        }
-        for (const fn of fns) callListener(fn, [data], `[nebula jsvm] listener for "${events[i]}"`)
-      }
+    return eventDrainer(() => this._native.takeEvents(), 2, (name, json) => this._event(name, json), '[nebula jsvm]')
+  }
+
+  _event(name, json) {
+    const fns = this._listeners.get(name)
+    if (!fns) return
+    let data
+    try {
+      data = JSON.parse(json)
+    } catch {
+      data = null
     }
+    for (const fn of fns) callListener(fn, [data], `[nebula jsvm] listener for "${name}"`)
   }
 }
 

@@ -1,11 +1,11 @@
 //! How requests reach the JS thread: queued here, taken in batches by
 //! `NativeEngine::take_batch` after one wake-up.
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use parking_lot::Mutex;
+
+use super::wake::Wake;
 
 use crate::http::{DispatchError, Dispatcher, JsRequest};
 
@@ -23,38 +23,30 @@ pub(super) type DispatchArgs = FnArgs<(
     Option<Vec<String>>,
     Option<String>,
 )>;
-/// Wakes the JS side to drain the queue. Weak: in-process requests must not
-/// keep Node alive; a listening server holds `KeepAlive`.
-pub(super) type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
-
 /// Requests waiting for the JS thread. Under load many arrive between two
 /// wake-ups, and one call into JavaScript takes them all.
 #[derive(Default)]
 pub(super) struct Batch {
     pub(super) queue: Mutex<Vec<JsRequest>>,
-    pub(super) scheduled: AtomicBool,
+    /// Set when the engine is built.
+    pub(super) wake: OnceLock<Wake>,
 }
 
 pub(super) struct BatchDispatcher {
     pub(super) batch: Arc<Batch>,
-    pub(super) wake: WakeFn,
 }
 
 impl Dispatcher for BatchDispatcher {
     fn dispatch(&self, req: JsRequest) -> std::result::Result<(), DispatchError> {
         self.batch.queue.lock().push(req);
-        if self.batch.scheduled.swap(true, Ordering::SeqCst) {
-            return Ok(()); // a wake-up is on its way and will take this one too
-        }
-        match self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking) {
-            Status::Ok => Ok(()),
-            status => {
-                self.batch.scheduled.store(false, Ordering::SeqCst);
-                Err(DispatchError(format!(
-                    "the JavaScript thread refused the call ({status})"
-                )))
-            }
-        }
+        let wake = self
+            .batch
+            .wake
+            .get()
+            .ok_or_else(|| DispatchError("the engine is not built yet".into()))?;
+        wake.wake().map_err(|status| {
+            DispatchError(format!("the JavaScript thread refused the call ({status})"))
+        })
     }
 }
 

@@ -10,10 +10,10 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 use parking_lot::Mutex;
-use std::sync::atomic::Ordering;
 
 pub(super) use super::dispatch::{flat_headers, header_pairs};
-use super::dispatch::{to_args, Batch, BatchDispatcher, WakeFn};
+use super::dispatch::{to_args, Batch, BatchDispatcher};
+use super::wake::Wake;
 
 use crate::http::server::{self, ServerHandle};
 use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
@@ -178,14 +178,10 @@ impl NativeEngine {
             self.builder = Some(builder);
             return Err(invalid(e));
         }
-        let wake: WakeFn = wake
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
+        // A fresh engine: built once (checked above), so the slot is empty.
+        let _ = self.batch.wake.set(Wake::new(wake)?);
         let dispatcher = BatchDispatcher {
             batch: self.batch.clone(),
-            wake,
         };
         self.service = Some(builder.build(Arc::new(dispatcher)));
         Ok(())
@@ -196,7 +192,9 @@ impl NativeEngine {
     #[napi(ts_return_type = "Array<any>")]
     pub fn take_batch<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
         // Reset first: a request queued after this line schedules a new wake-up.
-        self.batch.scheduled.store(false, Ordering::SeqCst);
+        if let Some(wake) = self.batch.wake.get() {
+            wake.taking();
+        }
         let requests = std::mem::take(&mut *self.batch.queue.lock());
         let mut out = env.create_array((requests.len() * 9) as u32)?;
         for (i, req) in requests.into_iter().enumerate() {

@@ -2,17 +2,16 @@
 //! mounts it on the engine's server and returns a `NativeHub` (the server
 //! SDK). Events are queued here and taken in batches after one wake-up, as
 //! requests are.
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use parking_lot::Mutex;
 use serde_json::json;
 
-use super::dispatch::WakeFn;
 use super::engine::{invalid, NativeEngine};
+use super::wake::Wake;
 use crate::hub::{Client, ErrorCode, Hub, HubConfig, HubError, HubEvents, HubMount};
 
 /// Custom messages waiting for the JS thread, in all and per connection, and
@@ -62,25 +61,16 @@ struct Queue {
 
 struct EventQueue {
     queue: Mutex<Queue>,
-    scheduled: AtomicBool,
     /// Custom messages refused because the queue was full.
     refused: AtomicU64,
-    wake: WakeFn,
+    wake: Wake,
 }
 
 impl EventQueue {
     fn push(&self, event: Event) {
         self.queue.lock().events.push(event);
-        self.wake();
-    }
-
-    fn wake(&self) {
-        if !self.scheduled.swap(true, Ordering::SeqCst) {
-            let status = self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
-            if status != Status::Ok {
-                self.scheduled.store(false, Ordering::SeqCst);
-            }
-        }
+        // Refused only while Node exits: the events no longer matter then.
+        let _ = self.wake.wake();
     }
 }
 
@@ -157,7 +147,7 @@ impl HubEvents for EventQueue {
                 message_id,
             });
         }
-        self.wake();
+        let _ = self.wake.wake();
         Ok(())
     }
 }
@@ -184,17 +174,11 @@ impl NativeEngine {
         wake: Function<(), ()>,
     ) -> Result<NativeHub> {
         let config = HubConfig::from_json(&options).map_err(invalid)?;
-        let wake: WakeFn = wake
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
         let hub = Hub::new(config);
         let events = Arc::new(EventQueue {
             queue: Mutex::new(Queue::default()),
-            scheduled: AtomicBool::new(false),
             refused: AtomicU64::new(0),
-            wake,
+            wake: Wake::new(wake)?,
         });
         hub.set_events(events.clone());
         self.builder()?.mount(Arc::new(HubMount(hub.clone())));
@@ -211,7 +195,7 @@ impl NativeHub {
     /// message: type, data JSON, message_id.
     #[napi(ts_return_type = "Array<any>")]
     pub fn take_events<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        self.events.scheduled.store(false, Ordering::SeqCst);
+        self.events.wake.taking();
         let events = std::mem::take(&mut *self.events.queue.lock()).events;
         for e in &events {
             if let Event::Message { client, .. } = e {

@@ -3,16 +3,14 @@
 //! service as dynamic routes inside `layers`, mounts the admin endpoints, and
 //! returns a `NativeJsvm`. Scripts' `events.emit` reach JS in batches after
 //! one wake-up, as requests do.
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunctionCallMode;
 use napi_derive::napi;
 use parking_lot::Mutex;
 
-use super::dispatch::WakeFn;
 use super::engine::{invalid, NativeEngine};
+use super::wake::Wake;
 use crate::jsvm::{Jsvm, JsvmAdmin, JsvmConfig, JsvmEvents, JsvmRoutes};
 
 /// Script events waiting for the JS thread at most (count and bytes);
@@ -28,8 +26,7 @@ struct Queue {
 
 struct EventQueue {
     queue: Mutex<Queue>,
-    scheduled: AtomicBool,
-    wake: WakeFn,
+    wake: Wake,
 }
 
 impl JsvmEvents for EventQueue {
@@ -47,11 +44,8 @@ impl JsvmEvents for EventQueue {
             q.bytes += size;
             q.events.push((name.to_owned(), data_json.to_owned()));
         }
-        if !self.scheduled.swap(true, Ordering::SeqCst)
-            && self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking) != Status::Ok
-        {
-            self.scheduled.store(false, Ordering::SeqCst);
-        }
+        // Refused only while Node exits: the events no longer matter then.
+        let _ = self.wake.wake();
     }
 }
 
@@ -78,15 +72,9 @@ impl NativeEngine {
             tracing::warn!(error = %e, dir = %config.hooks_dir.display(), "jsvm: could not write types.d.ts");
         }
         let layers = self.natives.resolve(&layers)?;
-        let wake: WakeFn = wake
-            .build_threadsafe_function()
-            .weak::<true>()
-            .callee_handled::<false>()
-            .build()?;
         let events = Arc::new(EventQueue {
             queue: Mutex::new(Queue::default()),
-            scheduled: AtomicBool::new(false),
-            wake,
+            wake: Wake::new(wake)?,
         });
         let jsvm = Jsvm::start(config, events.clone())
             .map_err(|e| Error::new(Status::GenericFailure, format!("jsvm: {e}")))?;
@@ -122,7 +110,7 @@ impl NativeJsvm {
     /// Waiting script events, flat: `[name, dataJson, …]`.
     #[napi]
     pub fn take_events(&self) -> Vec<String> {
-        self.events.scheduled.store(false, Ordering::SeqCst);
+        self.events.wake.taking();
         let events = std::mem::take(&mut *self.events.queue.lock()).events;
         let mut flat = Vec::with_capacity(events.len() * 2);
         for (name, data) in events {

@@ -7,3 +7,4 @@ mod jsvm;
 mod layers;
 mod plan;
 mod runtime;
+mod wake;
