@@ -216,7 +216,7 @@ impl Service {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        request.body = match self.read_body(&request.headers.clone(), body).await {
+        request.body = match self.read_body(&request.headers, body).await {
             Ok(b) => b,
             Err(reply) => return reply,
         };

@@ -29,57 +29,44 @@ impl Service {
         if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
             return self.call_mount(mount.as_ref(), req, peer).await;
         }
-        match self.router.lookup(req.method(), &path) {
+        let allow = match self.router.lookup(req.method(), &path) {
             Lookup::Found(m) => {
-                self.call_handler(req, Target::Route(m.id), m.params, peer, None)
+                return self
+                    .call_handler(req, Target::Route(m.id), m.params, peer, None)
                     .await
             }
-            Lookup::MethodNotAllowed { allow } => {
-                // A route for another method must not hide a built-in, a
-                // dynamic route or a static file.
-                if let Some(res) = self.builtin(req.method(), &path) {
-                    return res;
-                }
-                if let Some(m) = self.dynamic_route(req.method(), &path) {
-                    return self.call_dynamic(req, m, peer, None).await;
-                }
-                if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
-                    return res;
-                }
-                let refusal = method_not_allowed(req.method(), &path, &allow);
-                // A CORS preflight goes to the route of the method it asks about,
-                // so that route's native layers (the CORS plugin) can answer it.
-                if let Some(m) = self.preflight_target(&req, &path) {
-                    return self
-                        .call_handler(req, Target::Route(m.id), m.params, peer, Some(refusal))
-                        .await;
-                }
-                if let Some(m) = self.dynamic_preflight(&req, &path) {
-                    return self.call_dynamic(req, m, peer, Some(refusal)).await;
-                }
-                refusal.into()
-            }
-            Lookup::NotFound => {
-                if let Some(res) = self.builtin(req.method(), &path) {
-                    return res;
-                }
-                if let Some(m) = self.dynamic_route(req.method(), &path) {
-                    return self.call_dynamic(req, m, peer, None).await;
-                }
-                if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
-                    return res;
-                }
-                let refusal = Reply::error(
-                    StatusCode::NOT_FOUND,
-                    &format!("no route for {} {path}", req.method()),
-                );
-                // A CORS preflight for a dynamic route: its layers may answer it.
-                if let Some(m) = self.dynamic_preflight(&req, &path) {
-                    return self.call_dynamic(req, m, peer, Some(refusal)).await;
-                }
-                refusal.into()
-            }
+            Lookup::MethodNotAllowed { allow } => Some(allow),
+            Lookup::NotFound => None,
+        };
+        // A route for another method must not hide a built-in, a dynamic
+        // route or a static file.
+        if let Some(res) = self.builtin(req.method(), &path) {
+            return res;
         }
+        if let Some(m) = self.dynamic_route(req.method(), &path) {
+            return self.call_dynamic(req, m, peer, None).await;
+        }
+        if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
+            return res;
+        }
+        let refusal = match &allow {
+            Some(allow) => method_not_allowed(req.method(), &path, allow),
+            None => Reply::error(
+                StatusCode::NOT_FOUND,
+                &format!("no route for {} {path}", req.method()),
+            ),
+        };
+        // A CORS preflight goes to the route of the method it asks about, so
+        // that route's native layers (the CORS plugin) can answer it.
+        if let Some(m) = self.preflight_target(&req, &path) {
+            return self
+                .call_handler(req, Target::Route(m.id), m.params, peer, Some(refusal))
+                .await;
+        }
+        if let Some(m) = self.dynamic_preflight(&req, &path) {
+            return self.call_dynamic(req, m, peer, Some(refusal)).await;
+        }
+        refusal.into()
     }
 
     async fn call_dynamic<B>(
