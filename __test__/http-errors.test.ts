@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { Route, HttpError, Context } from '../index.js'
+import { Route, HttpError, Context, HttpResponse } from '../index.js'
 import { setup, listen, stopAll, RawClient, rawRequest, head, type Ctx } from './helpers/http'
 
 afterEach(stopAll)
@@ -190,6 +190,56 @@ describe('thrown errors', () => {
     expect(res.status).toBe(409)
     expect(await res.text()).toBe('handled: from middleware')
     expect(seen).toEqual(['from middleware'])
+  })
+})
+
+describe('answers that cannot be sent', () => {
+  // Synchronous answers of one wake-up travel to Rust together: a bad one must
+  // become a 500 of its own without touching the others.
+  it('a status that is not a number → 500 JSON; concurrent answers are unaffected', async () => {
+    const { Module, engine } = setup()
+    @Module('m')
+    class M {
+      @Route({ path: '/bad' })
+      bad(ctx: Ctx) {
+        return new HttpResponse('x', 'teapot' as unknown as number)
+      }
+      @Route({ path: '/good/:n' })
+      good(ctx: Ctx) {
+        return { n: Number(ctx.req.param('n')) }
+      }
+    }
+    const { base } = await listen(engine)
+    const urls = Array.from({ length: 40 }, (_, i) => (i % 10 === 5 ? `${base}/bad` : `${base}/good/${i}`))
+    const answers = await Promise.all(urls.map(async (u) => {
+      const res = await fetch(u)
+      return { url: u, status: res.status, body: await res.json() }
+    }))
+    for (const [i, a] of answers.entries()) {
+      if (a.url.endsWith('/bad')) {
+        expect(a.status).toBe(500)
+        expect(a.body.error).toBe('Internal server error')
+        expect(a.body.message).toMatch(/could not be sent/)
+      } else {
+        expect(a).toEqual({ url: a.url, status: 200, body: { n: i } })
+      }
+    }
+  })
+
+  it('an async handler with a bad status gets the same 500', async () => {
+    const { Module, engine } = setup()
+    @Module('m')
+    class M {
+      @Route({ path: '/bad' })
+      async bad() {
+        await Promise.resolve()
+        return new HttpResponse('x', 'teapot' as unknown as number)
+      }
+    }
+    const { base } = await listen(engine)
+    const res = await fetch(`${base}/bad`)
+    expect(res.status).toBe(500)
+    expect((await res.json()).error).toBe('Internal server error')
   })
 })
 

@@ -22,7 +22,15 @@ function drainer(engine) {
   const routes = engine._routes
   const { handlerTimeout, responseLimit } = engine.options
 
+  // While a batch runs, its synchronous answers are collected and sent in one
+  // call (one wake-up of the server); later (async) answers go one by one.
+  let collected = null
+
   function send(id, wire) {
+    if (collected !== null) {
+      collected.push(id, wire[0], wire[1], wire[2])
+      return
+    }
     try {
       native.respond(id, wire[0], wire[1], wire[2])
     } catch (err) {
@@ -33,6 +41,15 @@ function drainer(engine) {
       } catch (again) {
         console.error('[nebula] could not answer a request:', again)
       }
+    }
+  }
+
+  function sendAll(answers) {
+    try {
+      native.respondBatch(answers)
+    } catch (err) {
+      // Not expected (a bad entry becomes a 500 in Rust): answer one by one, which reports per answer.
+      for (let i = 0; i < answers.length; i += 4) send(answers[i], [answers[i + 1], answers[i + 2], answers[i + 3]])
     }
   }
 
@@ -86,8 +103,15 @@ function drainer(engine) {
 
   return function drain() {
     const b = native.takeBatch()
-    for (let i = 0; i < b.length; i += 9) {
-      dispatch(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8])
+    collected = []
+    try {
+      for (let i = 0; i < b.length; i += 9) {
+        dispatch(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8])
+      }
+    } finally {
+      const answers = collected
+      collected = null
+      if (answers.length > 0) sendAll(answers)
     }
   }
 }

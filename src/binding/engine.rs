@@ -183,7 +183,9 @@ impl NativeEngine {
         let dispatcher = BatchDispatcher {
             batch: self.batch.clone(),
         };
-        self.service = Some(builder.build(Arc::new(dispatcher)));
+        let service = builder.build(Arc::new(dispatcher));
+        let _ = self.batch.service.set(Arc::downgrade(&service));
+        self.service = Some(service);
         Ok(())
     }
 
@@ -238,6 +240,41 @@ impl NativeEngine {
                 body,
             },
         ))
+    }
+
+    /// Many answers at once, `[id, status, headers, body, …]` as for
+    /// [`respond`](Self::respond): one call (and one wake-up of the server)
+    /// for every answer a batch produced synchronously. An answer that cannot
+    /// be read becomes a 500 saying why. Returns how many were delivered.
+    #[napi(ts_args_type = "answers: Array<unknown>")]
+    pub fn respond_batch(&self, answers: Array) -> Result<u32> {
+        let service = self.service()?;
+        let mut delivered = 0;
+        let mut i = 0;
+        while i < answers.len() {
+            let Some(id) = answers.get::<u32>(i)? else {
+                break;
+            };
+            let answer = read_answer(&answers, i).unwrap_or_else(|e| JsResponse {
+                status: 500,
+                headers: vec![(
+                    "content-type".into(),
+                    "application/json; charset=utf-8".into(),
+                )],
+                body: Bytes::from(
+                    serde_json::json!({
+                        "error": "Internal server error",
+                        "message": format!("the handler's answer could not be sent: {}", e.reason),
+                    })
+                    .to_string(),
+                ),
+            });
+            if service.complete(id, answer) {
+                delivered += 1;
+            }
+            i += 4;
+        }
+        Ok(delivered)
     }
 
     /// Runs one request through the same router, limits and handlers as the server, without a socket.
@@ -358,4 +395,23 @@ impl NativeEngine {
             in_flight: s.in_flight as f64,
         }
     }
+}
+
+/// The answer at `i` of a flat `[id, status, headers, body, …]` array.
+fn read_answer(answers: &Array, i: u32) -> Result<JsResponse> {
+    let status = answers.get::<u32>(i + 1)?.unwrap_or(500);
+    let headers = answers.get::<Vec<String>>(i + 2)?.unwrap_or_default();
+    let body = match answers
+        .get::<Option<Either<String, Buffer>>>(i + 3)?
+        .flatten()
+    {
+        None => Bytes::new(),
+        Some(Either::A(s)) => Bytes::from(s),
+        Some(Either::B(b)) => Bytes::copy_from_slice(&b),
+    };
+    Ok(JsResponse {
+        status: u16::try_from(status).unwrap_or(500),
+        headers: header_pairs(headers),
+        body,
+    })
 }
