@@ -40,6 +40,16 @@ routerAdd('POST', '/api/echo', (e) => e.json(201, { got: e.request.json(), key: 
 `
 
 describe('hook routes', () => {
+  it('a hook path asked with another method → 405 JSON with Allow', async () => {
+    const { engine, base } = await app({ 'hello.pb.js': HELLO })
+    const res = await fetch(`${base}/api/hello/ann`, { method: 'PUT' })
+    expect(res.status).toBe(405)
+    expect(res.headers.get('allow')).toBe('GET, HEAD')
+    expect((await res.json()).message).toMatch(/PUT is not allowed on \/api\/hello\/ann/)
+    expect((await fetch(`${base}/api/nowhere`, { method: 'PUT' })).status).toBe(404)
+    expect(engine.stats().jsCalls).toBe(0)
+  })
+
   it('are answered by QuickJS in Rust: Node is never called', async () => {
     const { engine, base } = await app({ 'hello.pb.js': HELLO })
     const res = await fetch(`${base}/api/hello/ann?q=1`)

@@ -76,7 +76,9 @@ impl NativeEngine {
             queue: Mutex::new(Queue::default()),
             wake: Wake::new(wake)?,
         });
-        let jsvm = Jsvm::start(config, events.clone())
+        // Hook scripts see the engine's hub (HubPlugin attaches at init, before this).
+        let hub = self.hubs.first().cloned();
+        let jsvm = Jsvm::start_with_hub(config, events.clone(), hub)
             .map_err(|e| Error::new(Status::GenericFailure, format!("jsvm: {e}")))?;
         let builder = self.builder()?;
         builder.dynamic(Arc::new(JsvmRoutes(jsvm.clone())), layers);

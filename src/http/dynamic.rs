@@ -39,4 +39,8 @@ pub struct DynMatch {
 /// The current set of dynamic routes.
 pub trait DynamicRoutes: Send + Sync + 'static {
     fn lookup(&self, method: &Method, path: &str) -> Option<DynMatch>;
+    /// The methods of the dynamic routes matching `path` (for a 405's `Allow`).
+    fn allowed(&self, _path: &str) -> Vec<Method> {
+        Vec::new()
+    }
 }

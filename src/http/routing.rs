@@ -49,6 +49,7 @@ impl Service {
         if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
             return res;
         }
+        let allow = self.allowed_with_dynamic(allow, &path);
         let refusal = match &allow {
             Some(allow) => method_not_allowed(req.method(), &path, allow),
             None => Reply::error(
@@ -93,6 +94,21 @@ impl Service {
             instead,
         )
         .await
+    }
+
+    /// The routes' `Allow` list with the dynamic routes' methods for `path` added.
+    fn allowed_with_dynamic(&self, allow: Option<Vec<Method>>, path: &str) -> Option<Vec<Method>> {
+        let extra = self
+            .dynamic
+            .as_ref()
+            .map(|d| d.0.allowed(path))
+            .unwrap_or_default();
+        if extra.is_empty() {
+            return allow;
+        }
+        let mut all = allow.unwrap_or_default();
+        all.extend(extra);
+        Some(super::router::allow_list(all))
     }
 
     fn dynamic_route(&self, method: &Method, path: &str) -> Option<DynMatch> {

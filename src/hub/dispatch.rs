@@ -141,22 +141,48 @@ impl Hub {
                 self.to_client(&target, protocol::DIRECT_MESSAGE, &data, None)
             }
             other => {
-                let permission = match self.handlers.read().get(other) {
-                    Some(p) => p.clone(),
-                    None => {
-                        return Err(HubError::with_details(
-                            ErrorCode::Unknown,
-                            format!("no handler for message type {other:?}"),
-                        ))
-                    }
-                };
-                if let Some(p) = permission {
-                    need(client, &p)?;
-                }
                 let data = msg.data.map_or("null", RawValue::get);
-                self.events().message(client, other, data, id)
+                match self.scripts() {
+                    Some(s) if s.handles(other) => s.message(client, other, data, id),
+                    _ => self.to_owner(client, other, data, id, true),
+                }
             }
         }
+    }
+
+    /// A custom message the hook scripts passed on (every handler called
+    /// `e.next()`): to the TypeScript handler of its type, if there is one.
+    pub fn pass_on(&self, client: &Arc<Client>, message_type: &str, data: &str, message_id: u64) {
+        if let Err(e) = self.to_owner(client, message_type, data, message_id, false) {
+            self.send_error(client, &e, message_id);
+        }
+    }
+
+    /// To the TypeScript handler of `message_type`, checking its permission.
+    /// Without a handler: an `Unknown` error when `required`, else nothing.
+    fn to_owner(
+        &self,
+        client: &Arc<Client>,
+        message_type: &str,
+        data: &str,
+        message_id: u64,
+        required: bool,
+    ) -> Result<(), HubError> {
+        let permission = match self.handlers.read().get(message_type) {
+            Some(p) => p.clone(),
+            None if required => {
+                return Err(HubError::with_details(
+                    ErrorCode::Unknown,
+                    format!("no handler for message type {message_type:?}"),
+                ))
+            }
+            None => return Ok(()),
+        };
+        if let Some(p) = permission {
+            need(client, &p)?;
+        }
+        self.events()
+            .message(client, message_type, data, message_id)
     }
 }
 

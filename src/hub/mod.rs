@@ -20,10 +20,12 @@ pub mod ws;
 
 pub use client::Client;
 pub use config::{HubConfig, OnFull};
-pub use events::HubEvents;
+pub use events::{HubEvents, HubScripts};
 pub use mount::HubMount;
 pub use protocol::{ErrorCode, HubError};
-pub use state::{Hub, CLOSE_KICKED, CLOSE_REPLACED};
+pub use state::{check_custom_type, Hub, CLOSE_KICKED, CLOSE_REPLACED};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_scripts;

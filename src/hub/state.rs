@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::client::Client;
 use super::config::{HubConfig, OnFull};
-use super::events::{HubEvents, NoEvents};
+use super::events::{HubEvents, HubScripts, NoEvents};
 use super::identity::Identity;
 use super::metrics::HubMetrics;
 use super::protocol::{self, ErrorCode, HubError};
@@ -28,6 +28,8 @@ pub struct Hub {
     pub(super) clients: RwLock<HashMap<Arc<str>, Arc<Client>>>,
     pub(super) rooms: RwLock<HashMap<Arc<str>, Room>>,
     pub(super) events: RwLock<Arc<dyn HubEvents>>,
+    /// Hook scripts (the script VM), when a JsvmPlugin shares the engine.
+    pub(super) scripts: RwLock<Option<Arc<dyn HubScripts>>>,
     /// Custom message types with a TypeScript handler, and the permission each needs.
     pub(super) handlers: RwLock<HashMap<String, Option<String>>>,
     pub metrics: HubMetrics,
@@ -40,6 +42,21 @@ pub struct Hub {
     pub(super) all_closed: tokio::sync::Notify,
 }
 
+/// Whether `message_type` can be a custom type (a handler's or a hook's):
+/// 1 to `MAX_TYPE_LEN` bytes and not a built-in type.
+pub fn check_custom_type(message_type: &str) -> Result<(), String> {
+    if super::dispatch::is_builtin(message_type) {
+        return Err(format!("{message_type:?} is a built-in message type"));
+    }
+    if message_type.is_empty() || message_type.len() > protocol::MAX_TYPE_LEN {
+        return Err(format!(
+            "message type must be 1 to {} bytes",
+            protocol::MAX_TYPE_LEN
+        ));
+    }
+    Ok(())
+}
+
 impl Hub {
     pub fn new(config: HubConfig) -> Arc<Hub> {
         Arc::new(Hub {
@@ -47,6 +64,7 @@ impl Hub {
             clients: RwLock::default(),
             rooms: RwLock::default(),
             events: RwLock::new(Arc::new(NoEvents)),
+            scripts: RwLock::default(),
             handlers: RwLock::default(),
             metrics: HubMetrics::default(),
             next_seq: AtomicU64::new(1),
@@ -70,6 +88,29 @@ impl Hub {
         self.events.read().clone()
     }
 
+    /// Where hook scripts listen (None to stop).
+    pub fn set_scripts(&self, scripts: Option<Arc<dyn HubScripts>>) {
+        *self.scripts.write() = scripts;
+    }
+
+    pub(super) fn scripts(&self) -> Option<Arc<dyn HubScripts>> {
+        self.scripts.read().clone()
+    }
+
+    fn tell_connected(&self, client: &Client) {
+        self.events().connected(client);
+        if let Some(s) = self.scripts() {
+            s.connected(client);
+        }
+    }
+
+    fn tell_disconnected(&self, client: &Client, code: u16, reason: &str) {
+        self.events().disconnected(client, code, reason);
+        if let Some(s) = self.scripts() {
+            s.disconnected(client, code, reason);
+        }
+    }
+
     /// Routes messages of `message_type` to the TypeScript side; `permission`
     /// is required of the sender when given. Built-in types cannot be taken over.
     pub fn register_handler(
@@ -77,15 +118,7 @@ impl Hub {
         message_type: &str,
         permission: Option<String>,
     ) -> Result<(), String> {
-        if super::dispatch::is_builtin(message_type) {
-            return Err(format!("{message_type:?} is a built-in message type"));
-        }
-        if message_type.is_empty() || message_type.len() > protocol::MAX_TYPE_LEN {
-            return Err(format!(
-                "message type must be 1 to {} bytes",
-                protocol::MAX_TYPE_LEN
-            ));
-        }
+        check_custom_type(message_type)?;
         self.handlers
             .write()
             .insert(message_type.to_owned(), permission);
@@ -130,10 +163,9 @@ impl Hub {
             old.outbox
                 .close(CLOSE_REPLACED, "replaced by a newer connection");
             self.leave_all(&old);
-            self.events()
-                .disconnected(&old, CLOSE_REPLACED, "replaced by a newer connection");
+            self.tell_disconnected(&old, CLOSE_REPLACED, "replaced by a newer connection");
         }
-        self.events().connected(&client);
+        self.tell_connected(&client);
         if self.is_shutting_down() {
             // shutdown() took its list before this connection was registered.
             client.outbox.close(1001, "server shutting down");
@@ -152,7 +184,7 @@ impl Hub {
         };
         if removed {
             self.leave_all(client);
-            self.events().disconnected(client, code, reason);
+            self.tell_disconnected(client, code, reason);
         }
     }
 

@@ -16,7 +16,7 @@ fn hub_with(config: HubConfig) -> Arc<Hub> {
     Hub::new(config)
 }
 
-fn hub() -> Arc<Hub> {
+pub(super) fn hub() -> Arc<Hub> {
     hub_with(HubConfig::default())
 }
 
@@ -24,7 +24,7 @@ fn perms(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-fn connect(hub: &Hub, id: &str) -> Arc<Client> {
+pub(super) fn connect(hub: &Hub, id: &str) -> Arc<Client> {
     hub.connect(
         Identity::from_claims(
             json!({"user_id": id, "permissions": ANONYMOUS_DEFAULT}),
@@ -56,7 +56,7 @@ fn payloads(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
 }
 
 /// The JSON messages queued for `client` since the last call.
-async fn received(client: &Client) -> Vec<Value> {
+pub(super) async fn received(client: &Client) -> Vec<Value> {
     let mut frames = Vec::new();
     client.outbox.try_next_batch(&mut frames);
     frames
@@ -73,7 +73,7 @@ fn types(msgs: &[Value]) -> Vec<&str> {
         .collect()
 }
 
-fn send(hub: &Hub, client: &Arc<Client>, msg: Value) {
+pub(super) fn send(hub: &Hub, client: &Arc<Client>, msg: Value) {
     hub.on_text(client, &msg.to_string());
 }
 
@@ -327,7 +327,7 @@ async fn rooms_are_managed_by_the_server() {
 }
 
 #[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
+pub(super) struct Recorder(pub(super) Mutex<Vec<String>>);
 
 impl HubEvents for Recorder {
     fn connected(&self, c: &Client) {

@@ -17,6 +17,7 @@ use super::table::HookTable;
 use super::task::{ReplyTo, Task, TaskKind};
 use super::vm::VmLimits;
 use super::JsvmEvents;
+use crate::hub::Hub;
 
 /// Least time a file may take to load (tests use less, to see a stuck load fail fast).
 const LOAD_FLOOR: Duration = if cfg!(test) {
@@ -42,6 +43,8 @@ pub struct BuildEnv<'a> {
     pub plugins: Arc<PluginStates>,
     pub stats: Arc<Stats>,
     pub dispatch: tracing::Dispatch,
+    /// The engine's hub, for `onWs*` hooks and the `hub` global.
+    pub hub: Option<Arc<Hub>>,
 }
 
 impl Generation {
@@ -69,6 +72,7 @@ impl Generation {
             events: env.events,
             plugins: env.plugins,
             cron: cron.clone(),
+            hub: env.hub,
         };
         let (pool, manifest) = Pool::start(cfg, worker_env, env.stats, env.dispatch)?;
         let table = HookTable::build(&manifest, &cron)?;

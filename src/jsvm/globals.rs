@@ -155,6 +155,9 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
         "pluginEnabled",
         Function::new(ctx.clone(), move |id: String| h.plugins.enabled(&id))?,
     )?;
+    if let Some(hub) = &host.hub {
+        super::hub_api::install(ctx, &n, hub)?;
+    }
     ctx.globals().set("__native", n)?;
     install_logs(ctx)?;
     #[cfg(test)]

@@ -11,6 +11,7 @@ use super::errors::Failure;
 use super::plugins::PluginStates;
 use super::sources::Snapshot;
 use super::JsvmEvents;
+use crate::hub::Hub;
 
 /// How an execution ended, as reported by the prelude.
 #[derive(Debug)]
@@ -46,6 +47,8 @@ pub struct Host {
     pub events: Arc<dyn JsvmEvents>,
     pub plugins: Arc<PluginStates>,
     pub cron: Arc<CronTable>,
+    /// The engine's hub, when it has one (`N.hub` in the prelude).
+    pub hub: Option<Arc<Hub>>,
     /// `ToLength(this.length)` above this is refused by the Array guards.
     pub max_array_len: f64,
     /// The execution whose slice is running (None while loading).
@@ -66,6 +69,7 @@ impl Host {
         events: Arc<dyn JsvmEvents>,
         plugins: Arc<PluginStates>,
         cron: Arc<CronTable>,
+        hub: Option<Arc<Hub>>,
         memory_limit: usize,
     ) -> Host {
         Host {
@@ -73,6 +77,7 @@ impl Host {
             events,
             plugins,
             cron,
+            hub,
             max_array_len: (memory_limit / 16) as f64,
             current: Cell::new(None),
             deadline: Cell::new(None),

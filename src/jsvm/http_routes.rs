@@ -44,4 +44,8 @@ impl DynamicRoutes for JsvmRoutes {
             }),
         })
     }
+
+    fn allowed(&self, path: &str) -> Vec<Method> {
+        self.0.current_generation().table.allowed(path)
+    }
 }

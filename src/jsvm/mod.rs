@@ -36,6 +36,8 @@ mod generation;
 mod globals;
 mod host;
 mod http_routes;
+mod hub_api;
+mod hub_hooks;
 pub mod plugins;
 mod pool;
 mod reply;

@@ -59,6 +59,7 @@ pub struct WorkerEnv {
     pub events: Arc<dyn JsvmEvents>,
     pub plugins: Arc<PluginStates>,
     pub cron: Arc<CronTable>,
+    pub hub: Option<Arc<crate::hub::Hub>>,
 }
 
 impl WorkerEnv {
@@ -70,6 +71,7 @@ impl WorkerEnv {
             self.events.clone(),
             self.plugins.clone(),
             self.cron.clone(),
+            self.hub.clone(),
             limits.memory,
         );
         Vm::build(std::rc::Rc::new(host), limits, watch)

@@ -75,8 +75,10 @@
   // ---- Registrations (made while the files load; the manifest goes to Rust).
   const routes = [];
   const globalMws = [];
-  const chains = { request: [], bootstrap: [], terminate: [] };
+  const chains = { request: [], bootstrap: [], terminate: [], wsConnect: [], wsDisconnect: [] };
   const listeners = new Map();
+  // onWsMessage(type, …): message type → hooks, sorted like the chains.
+  const wsMessages = new Map();
   const crons = new Map();
   const plugins = [];
   const fileStack = [];
@@ -114,6 +116,54 @@
   G.onRequest = (f, priority) => addHook("request", f, priority, "onRequest");
   G.onBootstrap = (f, priority) => addHook("bootstrap", f, priority, "onBootstrap");
   G.onTerminate = (f, priority) => addHook("terminate", f, priority, "onTerminate");
+
+  // ---- The hub (when the engine has a HubPlugin): its events and sending.
+  const needHub = (what) => {
+    if (!N.hub) throw new Error(`${what} needs the engine's HubPlugin (this service has no WebSocket hub)`);
+  };
+  G.onWsConnect = (f, priority) => { needHub("onWsConnect"); addHook("wsConnect", f, priority, "onWsConnect"); };
+  G.onWsDisconnect = (f, priority) => { needHub("onWsDisconnect"); addHook("wsDisconnect", f, priority, "onWsDisconnect"); };
+  G.onWsMessage = function onWsMessage(type, f, priority) {
+    atLoad("onWsMessage");
+    needHub("onWsMessage");
+    if (typeof type !== "string") throw new TypeError("onWsMessage: type must be a string");
+    const problem = N.hub.checkType(wf(type));
+    if (problem) throw new TypeError(`onWsMessage: ${problem}`);
+    const p = priority === undefined ? 0 : Number(priority);
+    if (!Number.isFinite(p)) throw new TypeError("onWsMessage: priority must be a number");
+    const key = wf(type);
+    const list = wsMessages.get(key) || [];
+    list.push({ f: fn(f, "onWsMessage handler"), priority: p, seq: seq++, file: here() });
+    wsMessages.set(key, list);
+  };
+  const dataJson = (what, data) => {
+    const json = JSON.stringify(data === undefined ? null : data);
+    if (json === undefined) throw new TypeError(`${what}: data cannot be sent as JSON`);
+    return wf(json);
+  };
+  const typeOf = (what, type) => {
+    if (typeof type !== "string" || !type) throw new TypeError(`${what}: type must be a non-empty string`);
+    return wf(type);
+  };
+  if (N.hub) {
+    const H = N.hub;
+    G.hub = Object.freeze({
+      broadcast: (type, data) => H.broadcast(typeOf("hub.broadcast", type), dataJson("hub.broadcast", data)),
+      toRoom(room, type, data) {
+        if (typeof room !== "string" || !room) throw new TypeError("hub.toRoom: room must be a non-empty string");
+        return H.toRoom(wf(room), typeOf("hub.toRoom", type), dataJson("hub.toRoom", data));
+      },
+      toClient(id, type, data) {
+        if (typeof id !== "string" || !id) throw new TypeError("hub.toClient: id must be a non-empty string");
+        return H.toClient(wf(id), typeOf("hub.toClient", type), dataJson("hub.toClient", data));
+      },
+      disconnect(id, reason) {
+        if (typeof id !== "string" || !id) throw new TypeError("hub.disconnect: id must be a non-empty string");
+        return H.disconnect(wf(id), reason === undefined ? "" : wf(reason));
+      },
+      clientCount: () => H.clientCount(),
+    });
+  }
 
   function on(name, f, plugin) {
     atLoad("app.on");
@@ -204,7 +254,8 @@
   }
 
   // ---- Plugins: module.exports = { id, name, version, description, hooks, config, ...functions }.
-  const HOOK_CHAINS = { onRequest: "request", onBootstrap: "bootstrap", onTerminate: "terminate" };
+  const HOOK_CHAINS = { onRequest: "request", onBootstrap: "bootstrap", onTerminate: "terminate",
+    onWsConnect: "wsConnect", onWsDisconnect: "wsDisconnect" };
   function loadPlugin(path) {
     const p = load(path);
     if (p === null || typeof p !== "object") throw new TypeError(`plugin ${path}: module.exports must be an object`);
@@ -225,6 +276,7 @@
           const on = o === undefined ? config.enabled !== false : o;
           return on ? apply(f, p, [e, config]) : e.next();
         };
+        if (HOOK_CHAINS[h] && HOOK_CHAINS[h].startsWith("ws")) needHub(`plugin ${id} ${h}`);
         if (HOOK_CHAINS[h]) addHook(HOOK_CHAINS[h], gated, config.priority, `plugin ${id} ${h}`, id);
         else on(String(h), gated, id);
       }
@@ -239,11 +291,15 @@
   function manifest() {
     const byPriority = (a, b) => a.priority - b.priority || a.seq - b.seq;
     for (const c of Object.values(chains)) c.sort(byPriority);
+    for (const c of wsMessages.values()) c.sort(byPriority);
     const hookInfo = (c) => c.map((h) => ({ file: h.file, priority: h.priority, plugin: h.plugin || null }));
+    const ws = {};
+    for (const [type, c] of wsMessages) ws[type] = hookInfo(c);
     return JSON.stringify({
       routes: routes.map((r) => ({ method: r.method, path: r.path, file: r.file, middlewares: r.mws.length })),
       middlewares: globalMws.length,
-      hooks: { onRequest: hookInfo(chains.request), onBootstrap: hookInfo(chains.bootstrap), onTerminate: hookInfo(chains.terminate) },
+      hooks: { onRequest: hookInfo(chains.request), onBootstrap: hookInfo(chains.bootstrap), onTerminate: hookInfo(chains.terminate),
+        onWsConnect: hookInfo(chains.wsConnect), onWsDisconnect: hookInfo(chains.wsDisconnect), onWsMessage: ws },
       events: [...listeners].map(([name, l]) => ({ name, files: l.map((x) => x.file), plugins: l.map((x) => x.plugin || null) })),
       cron: [...crons].map(([id, c]) => ({ id, expr: c.expr, file: c.file })),
       plugins: plugins.map((p) => ({ ...p, config: JSON.parse(JSON.stringify(p.config)) })),
@@ -388,6 +444,31 @@
         const list = listeners.get(arg) || [];
         const e = { name: arg, data: JSON.parse(data) };
         return complete(id, runChain(list.map((l) => l.f), e, pending), pending, finish);
+      }
+      if (kind === "wsMessage") {
+        // data: {client, data, messageId}; `next` past the last hook passes the
+        // message on to the TypeScript handler of its type (Rust does that).
+        const m = JSON.parse(data);
+        const client = Object.freeze(m.client);
+        let passed = false;
+        const e = {
+          type: arg, client, data: m.data, messageId: m.messageId,
+          reply: (value) => N.hub.reply(client.id, client.seq, arg, dataJson("e.reply", value), m.messageId),
+          error(code, message) {
+            const c = Number(code);
+            if (!Number.isInteger(c) || c < 1000 || c > 4999) throw new TypeError(`e.error: code must be an integer in 1000-4999, got ${code}`);
+            return N.hub.error(client.id, client.seq, c, message === undefined ? "" : wf(message), m.messageId);
+          },
+        };
+        const fns = [...(wsMessages.get(arg) || []).map((h) => h.f), () => { passed = true; }];
+        const end = () => N.done(id, 200, "", passed ? "next" : "", "[]");
+        end.wrote = () => false;
+        return complete(id, runChain(fns, e, pending), pending, end);
+      }
+      if (kind === "wsConnect" || kind === "wsDisconnect") {
+        const m = JSON.parse(data);
+        const e = { client: Object.freeze(m.client), code: m.code, reason: m.reason };
+        return complete(id, runChain(chains[kind].map((h) => h.f), e, pending), pending, finish);
       }
       if (kind === "cron") {
         const job = crons.get(arg);

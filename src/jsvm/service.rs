@@ -12,12 +12,14 @@ use parking_lot::{Mutex, RwLock};
 use super::config::JsvmConfig;
 use super::errors::{busy_reply, Failure, LoadError};
 use super::generation::{BuildEnv, Generation};
+use super::hub_hooks::HubHooks;
 use super::plugins::PluginStates;
 use super::pool::Submit;
 use super::stats::Stats;
 use super::task::{ReplyTo, TaskKind};
 use super::watch::{self, Watcher};
 use super::JsvmEvents;
+use crate::hub::Hub;
 use crate::plugins::layer::Reply;
 
 /// A hook route found for a request; it keeps its generation alive.
@@ -61,12 +63,24 @@ pub struct Jsvm {
     watcher: Mutex<Option<Watcher>>,
     /// Set by `shutdown`: no generation may start serving after it.
     stopped: std::sync::atomic::AtomicBool,
+    /// The engine's hub: its events run the `onWs*` hooks.
+    hub: Option<Arc<Hub>>,
 }
 
 impl Jsvm {
     /// Builds generation 1 (its load error is returned) and starts the
     /// watcher when `config.watch`.
     pub fn start(config: JsvmConfig, events: Arc<dyn JsvmEvents>) -> Result<Arc<Jsvm>, LoadError> {
+        Jsvm::start_with_hub(config, events, None)
+    }
+
+    /// [`start`](Self::start), with the engine's hub: scripts get `hub`,
+    /// `onWsConnect`, `onWsDisconnect` and `onWsMessage`.
+    pub fn start_with_hub(
+        config: JsvmConfig,
+        events: Arc<dyn JsvmEvents>,
+        hub: Option<Arc<Hub>>,
+    ) -> Result<Arc<Jsvm>, LoadError> {
         let plugins = Arc::new(PluginStates::default());
         let stats = Arc::new(Stats::default());
         let dispatch = tracing::dispatcher::get_default(|d| d.clone());
@@ -78,6 +92,7 @@ impl Jsvm {
                 plugins: plugins.clone(),
                 stats: stats.clone(),
                 dispatch: dispatch.clone(),
+                hub: hub.clone(),
             },
         )
         .inspect_err(|e| tracing::error!(error = %e, "jsvm: cannot load the hook files"))?;
@@ -93,7 +108,11 @@ impl Jsvm {
             next_generation: AtomicU64::new(2),
             watcher: Mutex::new(None),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            hub,
         });
+        if let Some(hub) = &jsvm.hub {
+            hub.set_scripts(Some(Arc::new(HubHooks(Arc::downgrade(&jsvm)))));
+        }
         jsvm.activate(&first);
         if jsvm.config.watch {
             let mut dirs = vec![jsvm.config.hooks_dir.clone()];
@@ -185,6 +204,7 @@ impl Jsvm {
                 plugins: self.plugins.clone(),
                 stats: self.stats.clone(),
                 dispatch: self.dispatch.clone(),
+                hub: self.hub.clone(),
             },
         );
         let next = match built {
@@ -220,6 +240,11 @@ impl Jsvm {
         {
             tracing::warn!(event = %name, "jsvm: event dropped, the pool is full or stopped");
         }
+    }
+
+    /// The engine's hub, when scripts have one.
+    pub fn hub(&self) -> Option<&Arc<Hub>> {
+        self.hub.as_ref()
     }
 
     /// The generation currently serving.
@@ -311,6 +336,9 @@ impl Jsvm {
             return; // already stopped
         }
         self.watcher.lock().take();
+        if let Some(hub) = &self.hub {
+            hub.set_scripts(None);
+        }
         // A reload in progress finishes first; later ones see `stopped`.
         let _one = self.reload_lock.lock();
         let g = self.current.read().clone();
@@ -329,7 +357,6 @@ impl Jsvm {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn current_generation(&self) -> Arc<Generation> {
         self.current.read().clone()
     }

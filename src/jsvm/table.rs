@@ -54,6 +54,10 @@ pub struct HookTable {
     pub events: HashSet<String>,
     pub has_bootstrap: bool,
     pub has_terminate: bool,
+    pub has_ws_connect: bool,
+    pub has_ws_disconnect: bool,
+    /// Message types with `onWsMessage` hooks.
+    pub ws_types: HashSet<String>,
 }
 
 impl HookTable {
@@ -96,6 +100,12 @@ impl HookTable {
             routes,
             has_bootstrap: count("onBootstrap") > 0,
             has_terminate: count("onTerminate") > 0,
+            has_ws_connect: count("onWsConnect") > 0,
+            has_ws_disconnect: count("onWsDisconnect") > 0,
+            ws_types: m.hooks["onWsMessage"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default(),
             listing,
             plugins: m.plugins,
             events,
@@ -110,6 +120,18 @@ impl HookTable {
         }
     }
 
+    /// The methods of the routes matching `path` (empty when none does).
+    pub fn allowed(&self, path: &str) -> Vec<Method> {
+        // A method no route has: the router then lists those the path accepts.
+        let Ok(probe) = Method::from_bytes(b"NEBULA-PROBE") else {
+            return Vec::new();
+        };
+        match self.router.lookup(&probe, path) {
+            Lookup::MethodNotAllowed { allow } => allow,
+            _ => Vec::new(),
+        }
+    }
+
     /// Stats labels of everything that runs (routes, cron, events, chains).
     pub fn labels(&self, cron: &CronTable) -> HashSet<Arc<str>> {
         let mut out: HashSet<Arc<str>> = self.routes.iter().map(|r| r.label.clone()).collect();
@@ -119,6 +141,11 @@ impl HookTable {
         for e in &self.events {
             out.insert(Arc::from(format!("event:{e}")));
         }
+        for t in &self.ws_types {
+            out.insert(Arc::from(format!("ws:{t}")));
+        }
+        out.insert(Arc::from("onWsConnect"));
+        out.insert(Arc::from("onWsDisconnect"));
         out.insert(Arc::from("onBootstrap"));
         out.insert(Arc::from("onTerminate"));
         out

@@ -22,6 +22,13 @@ pub enum TaskKind {
     Cron { run: CronRun },
     /// `onBootstrap` / `onTerminate` (the prelude's chain names).
     Chain { chain: &'static str },
+    /// A hub event: `wsConnect` / `wsDisconnect` (arg empty) or `wsMessage`
+    /// (arg: the message type), with the event as JSON.
+    Hub {
+        kind: &'static str,
+        arg: String,
+        data: String,
+    },
 }
 
 impl TaskKind {
@@ -32,6 +39,7 @@ impl TaskKind {
             TaskKind::Event { name, data } => ("event", name.clone(), data, ""),
             TaskKind::Cron { run } => ("cron", run.id().to_owned(), "", ""),
             TaskKind::Chain { chain } => (chain, String::new(), "", ""),
+            TaskKind::Hub { kind, arg, data } => (kind, arg.clone(), data, ""),
         }
     }
 }
@@ -44,6 +52,8 @@ pub enum ReplyTo {
     Wait(std::sync::mpsc::SyncSender<Reply>),
     /// Nobody waits (events, cron).
     Nobody,
+    /// Called with the reply (e.g. a hub message's outcome); must not block.
+    Call(Box<dyn FnOnce(Reply) + Send>),
 }
 
 impl ReplyTo {
@@ -56,6 +66,7 @@ impl ReplyTo {
                 let _ = tx.try_send(reply);
             }
             ReplyTo::Nobody => {}
+            ReplyTo::Call(f) => f(reply),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Tests of the script VM through its public API (hooks in a tempdir).
 mod api;
+mod hub;
 mod limits;
 mod misc;
 mod reload;

@@ -47,6 +47,45 @@ interface LifecycleEvent {
 
 type Handler<E> = (e: E) => any | Promise<any>;
 
+/** A WebSocket client of the engine's hub, as hooks see it. */
+interface HubClient {
+  readonly id: string;
+  /** This connection's number (a reconnect with the same id gets a new one). */
+  readonly seq: number;
+  readonly username: string | null;
+  readonly anonymous: boolean;
+  readonly permissions: string[];
+  readonly rooms: string[];
+  readonly connected_at: number;
+  readonly remote_addr: string | null;
+}
+
+interface WsConnectEvent {
+  readonly client: HubClient;
+  next(): any;
+}
+
+interface WsDisconnectEvent {
+  readonly client: HubClient;
+  /** The close code (e.g. 1000, 4000 when replaced by a newer connection). */
+  readonly code: number;
+  readonly reason: string;
+  next(): any;
+}
+
+interface WsMessageEvent<T = any> {
+  readonly type: string;
+  readonly client: HubClient;
+  /** The message's `data` (null when absent). */
+  readonly data: T;
+  readonly messageId: number;
+  /** Answers the sender: a message of the same type with `request_id`. */
+  reply(data: unknown): boolean;
+  /** Answers the sender with one of the hub's error codes (others send 1003). */
+  error(code: number, message?: string): boolean;
+  next(): any;
+}
+
 /** Adds a route (only while the files load). Middlewares run before the handler. */
 declare function routerAdd(
   method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS",
@@ -62,6 +101,25 @@ declare function onRequest(handler: Handler<RequestEvent>, priority?: number): v
 declare function onBootstrap(handler: Handler<LifecycleEvent>, priority?: number): void;
 /** Runs once when a generation stops serving (reload or shutdown). */
 declare function onTerminate(handler: Handler<LifecycleEvent>, priority?: number): void;
+/** Runs for each new hub connection (needs the engine's HubPlugin). */
+declare function onWsConnect(handler: Handler<WsConnectEvent>, priority?: number): void;
+/** Runs when a hub connection ends or is replaced. */
+declare function onWsDisconnect(handler: Handler<WsDisconnectEvent>, priority?: number): void;
+/**
+ * Handles hub messages of a custom type. Hooks run by priority; when every
+ * hook calls e.next(), the message goes on to the TypeScript handler of the
+ * type (engine.hub.on / @WsHandler), if there is one.
+ */
+declare function onWsMessage<T = any>(type: string, handler: Handler<WsMessageEvent<T>>, priority?: number): void;
+/** The engine's hub (present when the engine has a HubPlugin). */
+declare const hub: {
+  broadcast(type: string, data: unknown): number;
+  /** Throws when the room does not exist. Returns how many members got it. */
+  toRoom(room: string, type: string, data: unknown): number;
+  toClient(id: string, type: string, data: unknown): boolean;
+  disconnect(id: string, reason?: string): boolean;
+  clientCount(): number;
+};
 /** A job on a standard 5-field cron expression (UTC), e.g. "*\/5 * * * *". */
 declare function cronAdd(id: string, expr: string, job: () => any | Promise<any>): void;
 declare function cronRemove(id: string): boolean;
@@ -104,7 +162,7 @@ interface HookPlugin<C extends { enabled?: boolean; priority?: number } = any> {
   name?: string;
   version?: string;
   description?: string;
-  /** Names of exported functions: onRequest, onBootstrap, onTerminate or custom event names. */
+  /** Names of exported functions: onRequest, onBootstrap, onTerminate, onWsConnect, onWsDisconnect or custom event names. */
   hooks?: string[];
   config?: C;
   [hook: string]: any;

@@ -168,7 +168,7 @@ fn method_rank(m: &Method) -> u8 {
 
 /// Turns the methods of all path-matching routes into an `Allow` list:
 /// adds HEAD when GET is present, sorts canonically, deduplicates.
-fn allow_list(mut methods: Vec<Method>) -> Vec<Method> {
+pub(crate) fn allow_list(mut methods: Vec<Method>) -> Vec<Method> {
     if methods.contains(&Method::GET) {
         methods.push(Method::HEAD);
     }
