@@ -4,11 +4,12 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { connect } from './helpers/ws'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 describe('examples/hooks', () => {
-  it('serves hook routes from QuickJS, with shared code, plugins, events and the admin endpoints', async () => {
+  it('serves hook routes from QuickJS, with shared code, plugins, events, hub hooks and the admin endpoints', async () => {
     const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/hooks/main.ts'], {
       cwd: root,
       env: { ...process.env, PORT: '0', WATCH: '0', ADMIN_TOKEN: 'admin-token-0123456789' },
@@ -30,9 +31,16 @@ describe('examples/hooks', () => {
       const hello = await (await fetch(`${base}/api/hello/ann`)).json()
       expect(hello).toMatchObject({ hello: 'ann' })
       expect((await fetch(`${base}/api/notes`, { method: 'POST', body: '{"text":"x"}' })).status).toBe(401)
+      const client = await connect(`ws://127.0.0.1:${port}/ws`)
+      expect((await client.request('shout', { text: 'hi' })).data).toEqual({ text: 'HI' })
+      expect((await client.request('chat', { text: 'buy spam' })).data.code).toBe(2001)
+      expect((await client.request('chat', { text: 'hello' })).data).toMatchObject({ text: 'hello' })
       const noted = await fetch(`${base}/api/notes`, { method: 'POST', headers: { 'x-key': 'k' }, body: '{"text":"  a   note "}' })
       expect(noted.status).toBe(201)
       expect((await noted.json()).text).toBe('a note')
+      // The route's hub.broadcast reached the WebSocket client.
+      expect((await client.next('note')).data.text).toBe('a note')
+      await client.close()
       const admin = { headers: { authorization: 'Bearer admin-token-0123456789' } }
       const plugins = await (await fetch(`${base}/admin/plugins`, admin)).json()
       expect(JSON.stringify(plugins)).toContain('audit')

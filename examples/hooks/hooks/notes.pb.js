@@ -12,5 +12,6 @@ routerAdd("POST", "/api/notes", (e) => {
   if (!body || typeof body.text !== "string") return e.json(400, { error: "text is required" });
   const note = { id: utils.uuid(), text: normalize(body.text) };
   events.emit("note", note);
+  hub.broadcast("note", note); // to every WebSocket client of the hub
   return e.json(201, note);
 }, needKey);
