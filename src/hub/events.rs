@@ -23,23 +23,14 @@ pub trait HubEvents: Send + Sync + 'static {
 }
 
 /// Hook scripts listening to the hub (the script VM), beside the owner:
-/// `onWsConnect`, `onWsDisconnect` and `onWsMessage(type, …)`. Called from
-/// the hub's tasks: implementations queue and return at once.
-pub trait HubScripts: Send + Sync + 'static {
+/// `onWsConnect`, `onWsDisconnect` and `onWsMessage(type, …)`. The hub tells
+/// them of connections and hands them the messages of the types they handle;
+/// when every script handler calls `e.next()`, the scripts pass the message
+/// on with [`Hub::pass_on`](super::Hub::pass_on).
+pub trait HubScripts: HubEvents {
     /// Whether scripts handle messages of this custom type (checked per
     /// message, so a reload that adds or drops a type applies at once).
     fn handles(&self, message_type: &str) -> bool;
-    fn connected(&self, client: &Client);
-    fn disconnected(&self, client: &Client, code: u16, reason: &str);
-    /// A message of a type scripts handle. When every script handler calls
-    /// `e.next()`, the scripts pass it on with [`Hub::pass_on`](super::Hub::pass_on).
-    fn message(
-        &self,
-        client: &std::sync::Arc<Client>,
-        message_type: &str,
-        data: &str,
-        message_id: u64,
-    ) -> Result<(), HubError>;
 }
 
 /// Events nobody listens to.

@@ -3,32 +3,15 @@
 //! owner's handler with its permission check.
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use serde_json::json;
 
-use super::client::Client;
 use super::events::HubScripts;
-use super::protocol::HubError;
 use super::tests::{connect, hub, received, send, Recorder};
 
-#[derive(Default)]
-struct Scripts(Mutex<Vec<String>>);
-
-impl HubScripts for Scripts {
+/// A recorder that handles two types as scripts would.
+impl HubScripts for Recorder {
     fn handles(&self, t: &str) -> bool {
         t == "chat" || t == "note"
-    }
-    fn connected(&self, c: &Client) {
-        self.0.lock().push(format!("connect {}", c.id()));
-    }
-    fn disconnected(&self, c: &Client, code: u16, _: &str) {
-        self.0.lock().push(format!("disconnect {} {code}", c.id()));
-    }
-    fn message(&self, c: &Arc<Client>, t: &str, data: &str, id: u64) -> Result<(), HubError> {
-        self.0
-            .lock()
-            .push(format!("message {} {t} {data} {id}", c.id()));
-        Ok(())
     }
 }
 
@@ -36,7 +19,7 @@ impl HubScripts for Scripts {
 async fn connection_events_reach_owner_and_scripts() {
     let hub = hub();
     let owner = Arc::new(Recorder::default());
-    let scripts = Arc::new(Scripts::default());
+    let scripts = Arc::new(Recorder::default());
     hub.set_events(owner.clone());
     hub.set_scripts(Some(scripts.clone()));
     let a = connect(&hub, "a");
@@ -57,7 +40,7 @@ async fn connection_events_reach_owner_and_scripts() {
 async fn script_types_go_to_scripts_and_passed_messages_to_the_owner() {
     let hub = hub();
     let owner = Arc::new(Recorder::default());
-    let scripts = Arc::new(Scripts::default());
+    let scripts = Arc::new(Recorder::default());
     hub.set_events(owner.clone());
     hub.set_scripts(Some(scripts.clone()));
     hub.register_handler("chat", Some("admin:room".into()))

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::pool::Submit;
 use super::service::Jsvm;
 use super::task::{ReplyTo, TaskKind};
-use crate::hub::{Client, ErrorCode, Hub, HubError, HubScripts};
+use crate::hub::{Client, ErrorCode, Hub, HubError, HubEvents, HubScripts};
 use crate::plugins::layer::Reply;
 
 /// Weak: the hub must not keep a stopped VM alive.
@@ -62,6 +62,11 @@ impl HubScripts for HubHooks {
             .upgrade()
             .is_some_and(|j| j.current_generation().table.ws_types.contains(message_type))
     }
+}
+
+impl HubEvents for HubHooks {
+    fn joined(&self, _: &Client, _: &str) {}
+    fn left(&self, _: &Client, _: &str) {}
 
     fn connected(&self, client: &Client) {
         self.fire(
