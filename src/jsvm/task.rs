@@ -95,7 +95,9 @@ impl Task {
 
 /// Answers through a slot if nobody has yet.
 pub fn answer(slot: &ReplySlot, reply: Reply) -> bool {
-    match slot.lock().take() {
+    // Taken first: a `ReplyTo::Call` runs hub code, never under the slot's lock.
+    let taken = slot.lock().take();
+    match taken {
         Some(to) => {
             to.send(reply);
             true
