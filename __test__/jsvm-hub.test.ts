@@ -51,9 +51,13 @@ describe('hub events in hook scripts', () => {
         onWsDisconnect((e) => events.emit('seen', { hook: 'disconnect', id: e.client.id, code: e.code }))
       `,
     })
+    // Hub events run as separate tasks (no order between them): wait for the
+    // connect chain before closing.
     const seen = collect(engine, 'seen', 3)
-    const c = await connect(ws('?client_id=alice'))
+    const connected = collect(engine, 'seen', 2)
+    const c = await connect(ws())
     const id = engine.hub.clients()[0].id
+    await connected
     await c.close()
     expect(await seen).toEqual([
       { hook: 'connect', id, anon: true, seq: 'number' },
@@ -104,6 +108,7 @@ describe('hub events in hook scripts', () => {
       'bad.pb.js': `
         onWsMessage('boom', () => { throw new Error('secret internals') })
         onWsMessage('spin', () => { for (;;) {} })
+        onWsMessage('late', () => { throw new Error('missed the deadline') })
       `,
     })
     const c = await connect(ws())
@@ -113,6 +118,8 @@ describe('hub events in hook scripts', () => {
     expect(JSON.stringify(boom.data)).not.toMatch(/secret internals/)
     const spin = await c.request('spin', {})
     expect(spin.data.code).toBe(1004)
+    // A script's own error that mentions a deadline is still a plain 1003.
+    expect((await c.request('late', {})).data.code).toBe(1003)
     // The runtime was replaced: the hub still serves scripts.
     expect((await c.request('boom', {})).data.code).toBe(1003)
     await c.close()

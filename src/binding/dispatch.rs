@@ -42,6 +42,14 @@ pub(super) struct Batch {
     deferred: AtomicBool,
 }
 
+struct ResetDeferred<'a>(&'a Batch);
+
+impl Drop for ResetDeferred<'_> {
+    fn drop(&mut self) {
+        self.0.deferred.store(false, Ordering::SeqCst);
+    }
+}
+
 impl Batch {
     /// Wakes the JS thread; when it refuses (Node is exiting), the queued
     /// requests are answered 503 here since no dispatch call is left to fail.
@@ -87,6 +95,9 @@ impl Dispatcher for BatchDispatcher {
             if !self.batch.deferred.swap(true, Ordering::SeqCst) {
                 let batch = self.batch.clone();
                 runtime.spawn(async move {
+                    // Should the task be dropped unrun (the runtime shutting
+                    // down), the flag must not stay set: no wake-up would follow.
+                    let _reset = ResetDeferred(&batch);
                     // Runs again once the worker has polled its other ready tasks and the sockets.
                     tokio::task::yield_now().await;
                     batch.flush();

@@ -160,7 +160,7 @@ impl Hub {
 
     /// To the TypeScript handler of `message_type`, checking its permission.
     /// Without a handler: an `Unknown` error when `required`, else nothing.
-    fn to_owner(
+    pub fn to_owner(
         &self,
         client: &Arc<Client>,
         message_type: &str,

@@ -92,6 +92,10 @@ impl HubEvents for HubHooks {
         let jsvm = self.0.upgrade().ok_or_else(stopped)?;
         let hub = jsvm.hub().cloned().ok_or_else(stopped)?;
         let g = jsvm.current_generation();
+        if !g.table.ws_types.contains(message_type) {
+            // A reload dropped the type since the hub asked: as if scripts never had it.
+            return hub.to_owner(client, message_type, data, message_id, true);
+        }
         let event = format!(
             r#"{{"client":{},"data":{},"messageId":{}}}"#,
             client_json(client),
@@ -146,11 +150,9 @@ impl Outcome {
             return;
         }
         // Like a TypeScript handler's failure: no details to the client (the
-        // log has them), 1004 when the run went past its deadline.
-        let timed_out = serde_json::from_slice::<Value>(&reply.body)
-            .ok()
-            .and_then(|v| v["message"].as_str().map(|m| m.contains("deadline")))
-            .unwrap_or(false);
+        // log has them), 1004 when the run went past its deadline (a 503
+        // without Retry-After; a busy pool's 503 carries one).
+        let timed_out = status == 503 && !reply.headers.contains_key(hyper::header::RETRY_AFTER);
         let err = HubError::new(if timed_out {
             ErrorCode::Timeout
         } else {

@@ -293,7 +293,7 @@
     for (const c of Object.values(chains)) c.sort(byPriority);
     for (const c of wsMessages.values()) c.sort(byPriority);
     const hookInfo = (c) => c.map((h) => ({ file: h.file, priority: h.priority, plugin: h.plugin || null }));
-    const ws = {};
+    const ws = Object.create(null);
     for (const [type, c] of wsMessages) ws[type] = hookInfo(c);
     return JSON.stringify({
       routes: routes.map((r) => ({ method: r.method, path: r.path, file: r.file, middlewares: r.mws.length })),

@@ -58,6 +58,8 @@ interface HubClient {
   readonly rooms: string[];
   readonly connected_at: number;
   readonly remote_addr: string | null;
+  readonly queued_messages: number;
+  readonly queued_bytes: number;
 }
 
 interface WsConnectEvent {
@@ -65,7 +67,9 @@ interface WsConnectEvent {
   next(): any;
 }
 
+/** Hub events run as separate tasks: no ordering between them (key on client.seq). */
 interface WsDisconnectEvent {
+  /** Its rooms are already left (empty). */
   readonly client: HubClient;
   /** The close code (e.g. 1000, 4000 when replaced by a newer connection). */
   readonly code: number;
