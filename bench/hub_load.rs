@@ -622,6 +622,24 @@ struct State {
 }
 
 impl State {
+    /// Nothing sent or received yet; `receivers` members get each message.
+    fn new(receivers: u32, notify: Rc<Notify>) -> State {
+        State {
+            receivers,
+            base: 0,
+            slots: VecDeque::new(),
+            in_flight: 0,
+            measuring: false,
+            deliveries: 0,
+            delivered_bytes: 0,
+            all_deliveries: 0,
+            hist: Hist::new(),
+            errors: Errors::default(),
+            last_progress: Instant::now(),
+            notify,
+        }
+    }
+
     fn deliver(&mut self, seq: u64, bytes: usize, now: Instant) {
         if self.measuring {
             self.deliveries += 1;
@@ -787,20 +805,7 @@ async fn run_load(o: Arc<Opts>) -> Result<(), String> {
         ));
     }
     let notify = Rc::new(Notify::new());
-    let st = Rc::new(RefCell::new(State {
-        receivers: o.clients as u32,
-        base: 0,
-        slots: VecDeque::new(),
-        in_flight: 0,
-        measuring: false,
-        deliveries: 0,
-        delivered_bytes: 0,
-        all_deliveries: 0,
-        hist: Hist::new(),
-        errors: Errors::default(),
-        last_progress: Instant::now(),
-        notify: notify.clone(),
-    }));
+    let st = Rc::new(RefCell::new(State::new(o.clients as u32, notify.clone())));
     let mut conns = conns.into_iter();
     let (sender_rd, sender_wr) = conns.next().ok_or("no connection")?;
     let sender_wr = Rc::new(Mutex::new(sender_wr));
@@ -958,20 +963,7 @@ async fn run_load(o: Arc<Opts>) -> Result<(), String> {
 async fn run_idle(o: Arc<Opts>) -> Result<(), String> {
     let (conns, open_errors) = open_all(&o, 0, o.clients).await;
     let notify = Rc::new(Notify::new());
-    let st = Rc::new(RefCell::new(State {
-        receivers: 0,
-        base: 0,
-        slots: VecDeque::new(),
-        in_flight: 0,
-        measuring: false,
-        deliveries: 0,
-        delivered_bytes: 0,
-        all_deliveries: 0,
-        hist: Hist::new(),
-        errors: Errors::default(),
-        last_progress: Instant::now(),
-        notify,
-    }));
+    let st = Rc::new(RefCell::new(State::new(0, notify)));
     let connected = conns.len();
     for (rd, wr) in conns {
         tokio::task::spawn_local(receive(rd, Rc::new(Mutex::new(wr)), st.clone(), o.proto));

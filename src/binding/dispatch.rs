@@ -61,20 +61,13 @@ impl Batch {
         let Some(service) = self.service.get().and_then(Weak::upgrade) else {
             return;
         };
-        let body = serde_json::json!({
-            "error": "Service Unavailable",
-            "message": format!("handler unavailable: the JavaScript thread refused the call ({status})"),
-        })
-        .to_string();
+        let answer = JsResponse::error(
+            503,
+            "Service Unavailable",
+            &format!("handler unavailable: the JavaScript thread refused the call ({status})"),
+        );
         for req in refused {
-            service.complete(
-                req.id,
-                JsResponse {
-                    status: 503,
-                    headers: vec![("content-type".into(), "application/json".into())],
-                    body: body.clone().into(),
-                },
-            );
+            service.complete(req.id, answer.clone());
         }
     }
 }

@@ -255,19 +255,12 @@ impl NativeEngine {
             let Some(id) = answers.get::<u32>(i)? else {
                 break;
             };
-            let answer = read_answer(&answers, i).unwrap_or_else(|e| JsResponse {
-                status: 500,
-                headers: vec![(
-                    "content-type".into(),
-                    "application/json; charset=utf-8".into(),
-                )],
-                body: Bytes::from(
-                    serde_json::json!({
-                        "error": "Internal server error",
-                        "message": format!("the handler's answer could not be sent: {}", e.reason),
-                    })
-                    .to_string(),
-                ),
+            let answer = read_answer(&answers, i).unwrap_or_else(|e| {
+                JsResponse::error(
+                    500,
+                    "Internal server error",
+                    &format!("the handler's answer could not be sent: {}", e.reason),
+                )
             });
             if service.complete(id, answer) {
                 delivered += 1;

@@ -37,6 +37,22 @@ pub struct JsResponse {
     pub body: Bytes,
 }
 
+impl JsResponse {
+    /// An error answered on a handler's behalf: `{"error": <error>, "message": <message>}`.
+    pub fn error(status: u16, error: &str, message: &str) -> JsResponse {
+        JsResponse {
+            status,
+            headers: vec![(
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body: Bytes::from(
+                serde_json::json!({ "error": error, "message": message }).to_string(),
+            ),
+        }
+    }
+}
+
 /// Why a request could not be handed over.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DispatchError(pub String);

@@ -61,7 +61,10 @@ pub fn into_reply(answer: JsResponse) -> Reply {
     }
 }
 
-fn is_framing(name: &str) -> bool {
+/// Headers that frame the connection: hyper writes them for a complete
+/// body, so a handler's or a script's copy is dropped (a stray
+/// `Content-Length` or `Transfer-Encoding` would corrupt the connection).
+pub(crate) fn is_framing(name: &str) -> bool {
     [
         "content-length",
         "transfer-encoding",

@@ -27,25 +27,22 @@ fn client_json(client: &Client) -> Value {
 }
 
 impl HubHooks {
-    fn fire(&self, kind: &'static str, data: Value) {
+    /// Runs the `onWsConnect` or `onWsDisconnect` chain with the event
+    /// `data()` builds, only when the current generation has such hooks.
+    fn fire(&self, kind: &'static str, data: impl FnOnce() -> Value) {
         let Some(jsvm) = self.0.upgrade() else { return };
         let g = jsvm.current_generation();
-        let wanted = match kind {
-            "wsConnect" => g.table.has_ws_connect,
-            _ => g.table.has_ws_disconnect,
+        let (wanted, label) = match kind {
+            "wsConnect" => (g.table.has_ws_connect, "onWsConnect"),
+            _ => (g.table.has_ws_disconnect, "onWsDisconnect"),
         };
         if !wanted {
             return;
         }
-        let label = if kind == "wsConnect" {
-            "onWsConnect"
-        } else {
-            "onWsDisconnect"
-        };
         let task = TaskKind::Hub {
             kind,
             arg: String::new(),
-            data: data.to_string(),
+            data: data().to_string(),
         };
         if let Submit::Busy | Submit::Stopped = g.submit(task, Arc::from(label), ReplyTo::Nobody) {
             tracing::warn!(
@@ -71,14 +68,15 @@ impl HubEvents for HubHooks {
     fn connected(&self, client: &Client) {
         self.fire(
             "wsConnect",
-            serde_json::json!({ "client": client_json(client) }),
+            || serde_json::json!({ "client": client_json(client) }),
         );
     }
 
     fn disconnected(&self, client: &Client, code: u16, reason: &str) {
-        let data =
-            serde_json::json!({ "client": client_json(client), "code": code, "reason": reason });
-        self.fire("wsDisconnect", data);
+        self.fire(
+            "wsDisconnect",
+            || serde_json::json!({ "client": client_json(client), "code": code, "reason": reason }),
+        );
     }
 
     fn message(

@@ -4,25 +4,11 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{HeaderMap, StatusCode};
 
+use crate::http::handler::is_framing;
 use crate::plugins::layer::Reply;
 
 /// Most headers a script may set on one reply (the prelude refuses more too).
 pub const MAX_HEADERS: usize = 100;
-
-/// Headers that frame the connection: hyper writes them for the complete
-/// body, so a script's copy is dropped (as `http::handler::into_reply` does
-/// for TypeScript handlers); a stray `Content-Length` or `Transfer-Encoding`
-/// would corrupt the connection.
-fn is_framing(name: &str) -> bool {
-    [
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-    ]
-    .iter()
-    .any(|f| name.eq_ignore_ascii_case(f))
-}
 
 /// Builds the reply. A status outside 200–599 is a 500 (logged); a bad or
 /// framing header is skipped (logged); a content type set by `setHeader`
