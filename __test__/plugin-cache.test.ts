@@ -5,7 +5,7 @@ import { describe, it, expect, afterEach, beforeAll, afterAll } from 'vitest'
 import { Testing, RoutePlugin, Route, HttpResponse, ModuleConfigValidationError, PluginPriority } from '../index.js'
 import { CachePlugin, Cache, MemoryCacheAdapter, RedisCacheAdapter } from '../lib/plugins/cache.js'
 import { listen } from './helpers/http'
-import { freePort, redisMissing, startRedis, type RedisServer } from './helpers/redis'
+import { freePort, redisMissing, startRedis, type TestServer as RedisServer } from './helpers/servers'
 
 type Ctx = any
 const engines: any[] = []
