@@ -330,10 +330,15 @@ impl NativeEngine {
             .callee_handled::<false>()
             .build()?;
         let slot = self.server.clone();
+        let hubs = self.hubs.clone();
         env.spawn_future(async move {
             let handle = server::listen(service, &host, port)
                 .await
                 .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            // Serving: hubs with a bus join their cluster.
+            for hub in &hubs {
+                hub.start_cluster();
+            }
             let port = u32::from(handle.local_addr().port());
             *slot.lock() = Some((handle, keep_alive));
             Ok(port)
@@ -358,6 +363,7 @@ impl NativeEngine {
                         "stop: some WebSocket clients did not finish closing within 2 s"
                     );
                 }
+                hub.stop_cluster(Duration::from_secs(2)).await;
             }
             if let Some((handle, keep_alive)) = running {
                 handle.stop().await;

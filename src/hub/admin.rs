@@ -95,10 +95,22 @@ pub(super) fn handle(hub: &Arc<Hub>, token: &str, req: MountRequest) -> Reply {
         ("stats", None, &Method::GET) => Ok(json_reply(StatusCode::OK, hub.stats())),
         ("clients", None, &Method::GET) => {
             let clients = hub.clients_info();
-            Ok(json_reply(
-                StatusCode::OK,
-                json!({ "count": clients.len(), "clients": clients }),
-            ))
+            let mut body = json!({ "count": clients.len(), "clients": clients });
+            if let Some(c) = hub.cluster() {
+                // Every node's clients, each with the node that holds it.
+                let mut all: Vec<Value> = clients
+                    .into_iter()
+                    .map(|mut v| {
+                        v["node"] = Value::from(c.node());
+                        v
+                    })
+                    .collect();
+                all.extend(c.directory.read().clients_info());
+                all.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+                body["node"] = Value::from(c.node());
+                body["cluster"] = json!({ "count": all.len(), "clients": all });
+            }
+            Ok(json_reply(StatusCode::OK, body))
         }
         ("clients", Some(id), &Method::DELETE) => Ok(
             if hub.kick(&id, None, None, "disconnected by the admin API") {

@@ -44,6 +44,8 @@ pub struct HubConfig {
     pub idle_timeout: Option<Duration>,
     /// Test-only: echo every text/binary frame back as is (RFC 6455 conformance tests).
     pub echo: bool,
+    /// The cluster bus (None: one node).
+    pub bus: Option<super::cluster::BusConfig>,
 }
 
 impl Default for HubConfig {
@@ -67,6 +69,7 @@ impl Default for HubConfig {
             ping_interval: Some(Duration::from_secs(30)),
             idle_timeout: Some(Duration::from_secs(90)),
             echo: false,
+            bus: None,
         }
     }
 }
@@ -165,7 +168,10 @@ impl HubConfig {
         };
         let (send_queue_messages, send_queue_bytes, on_full) =
             send_queue(obj.get("sendQueue"), &d)?;
-        bus(obj.get("bus"))?;
+        let bus = super::cluster::BusConfig::from_json(
+            obj.get("bus"),
+            std::env::var("NEBULA_BUS").ok().as_deref(),
+        )?;
         if let (Some(ping), Some(idle)) = (ping_interval, idle_timeout) {
             if ping >= idle {
                 return Err(format!(
@@ -205,6 +211,7 @@ impl HubConfig {
             idle_timeout,
             max_messages_per_second,
             echo: false,
+            bus,
         })
     }
 
@@ -335,18 +342,6 @@ fn send_queue(v: Option<&Value>, d: &HubConfig) -> Result<(usize, usize, OnFull)
     Ok((messages, bytes, on_full))
 }
 
-/// `bus`: only the in-process bus exists on one node.
-fn bus(v: Option<&Value>) -> Result<(), String> {
-    match v {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(t)) if t == "local" => Ok(()),
-        Some(Value::Object(o)) if o.get("type").and_then(Value::as_str) == Some("local") => Ok(()),
-        Some(v) => Err(format!(
-            "hub: bus {v} is not available in this version; only \"local\" (one node) is"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,7 +382,7 @@ mod tests {
         );
         assert!(err(json!({"allowAnonymous": false})).contains("nobody"));
         assert!(err(json!({"adminToken": "short"})).contains("adminToken"));
-        assert!(err(json!({"bus": {"type": "redis"}})).contains("bus"));
+        assert!(err(json!({"bus": {"type": "redis"}})).contains("bus.url"));
         assert!(err(json!({"path": "/api/ws"})).contains("apiPrefix"));
         assert!(err(json!({"pingIntervalMs": 5000, "idleTimeoutMs": 5000})).contains("below"));
         assert!(err(json!({"maxMessageSize": 8_000_000})).contains("maxBytes"));

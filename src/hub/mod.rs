@@ -6,6 +6,7 @@
 //! sees only the events and custom message types it asks for ([`HubEvents`]).
 mod admin;
 pub mod client;
+pub mod cluster;
 pub mod config;
 mod dispatch;
 pub mod events;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::client::Client;
+use super::cluster::directory::{Delta, RoomState};
 use super::metrics::HubMetrics;
 use super::protocol::{self, ErrorCode, HubError};
 use super::state::Hub;
@@ -19,6 +20,17 @@ pub struct Room {
     pub max_clients: usize,
     pub members: HashMap<Arc<str>, Arc<Client>>,
     pub created_at: u64,
+}
+
+/// A room only another node holds, as `rooms()` reports it.
+fn remote_info(r: &RoomState) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "max_clients": r.max,
+        "clients": 0,
+        "created_at": r.t,
+    })
 }
 
 impl Room {
@@ -44,7 +56,8 @@ fn check_room_id(id: &str) -> Result<(), HubError> {
 }
 
 impl Hub {
-    /// Creates room `id` (3001 if it exists).
+    /// Creates room `id` (3001 if it exists on this node). In a cluster each
+    /// node holds its own copy, so every node may create the same rooms at start.
     pub fn create_room(
         &self,
         id: &str,
@@ -63,12 +76,39 @@ impl Hub {
             created_at: protocol::now_ms(),
         };
         let info = room.info(id);
+        let state = RoomState {
+            id: id.to_owned(),
+            name: room.name.clone(),
+            max: max_clients,
+            t: room.created_at,
+        };
         rooms.insert(Arc::from(id), room);
+        drop(rooms);
+        self.publish_delta(Delta::RoomCreated(state));
         Ok(info)
     }
 
-    /// Deletes room `id`; its members leave it (3000 if it does not exist).
+    /// Deletes room `id` on every node; its members leave it (3000 if no node has it).
     pub fn delete_room(&self, id: &str) -> Result<(), HubError> {
+        let here = self.delete_room_here(id);
+        let elsewhere = self
+            .cluster
+            .as_ref()
+            .is_some_and(|c| c.directory.read().room(id).is_some());
+        if here.is_ok() || elsewhere {
+            self.publish_delta(Delta::RoomDropped { id: id.to_owned() });
+            if let Some(c) = &self.cluster {
+                for p in c.directory.write().peers.values_mut() {
+                    p.rooms.remove(id);
+                }
+            }
+            return Ok(());
+        }
+        here
+    }
+
+    /// Deletes this node's room `id`; its members leave it.
+    pub(super) fn delete_room_here(&self, id: &str) -> Result<(), HubError> {
         let room = {
             let mut rooms = self.rooms.write();
             let room = rooms
@@ -88,25 +128,53 @@ impl Hub {
         Ok(())
     }
 
-    /// Every room, sorted by id.
+    /// Every room, sorted by id. In a cluster: the rooms of every node,
+    /// `clients` counting members on every node.
     pub fn rooms_info(&self) -> Vec<Value> {
-        let rooms = self.rooms.read();
-        let mut out: Vec<(&Arc<str>, Value)> =
-            rooms.iter().map(|(id, r)| (id, r.info(id))).collect();
-        out.sort_by(|a, b| a.0.cmp(b.0));
-        out.into_iter().map(|(_, v)| v).collect()
+        let mut out: std::collections::BTreeMap<String, Value> = self
+            .rooms
+            .read()
+            .iter()
+            .map(|(id, r)| (id.to_string(), r.info(id)))
+            .collect();
+        if let Some(c) = &self.cluster {
+            let dir = c.directory.read();
+            for r in dir.peers.values().flat_map(|p| p.rooms.values()) {
+                out.entry(r.id.clone()).or_insert_with(|| remote_info(r));
+            }
+            for (id, info) in out.iter_mut() {
+                let local = info["clients"].as_u64().unwrap_or(0);
+                info["clients"] = Value::from(local + dir.room_members(id) as u64);
+            }
+        }
+        out.into_values().collect()
     }
 
-    /// One room's details including its member ids.
+    /// One room's details including its member ids (of every node).
     pub fn room_info(&self, id: &str) -> Option<Value> {
-        let rooms = self.rooms.read();
-        rooms.get(id).map(|r| {
-            let mut info = r.info(id);
-            let mut members: Vec<&str> = r.members.keys().map(|k| &**k).collect();
-            members.sort_unstable();
-            info["members"] = json!(members);
-            info
-        })
+        let (mut info, mut members) = {
+            let rooms = self.rooms.read();
+            match rooms.get(id) {
+                Some(r) => (
+                    Some(r.info(id)),
+                    r.members.keys().map(|k| k.to_string()).collect(),
+                ),
+                None => (None, Vec::new()),
+            }
+        };
+        if let Some(c) = &self.cluster {
+            let dir = c.directory.read();
+            if info.is_none() {
+                info = dir.room(id).map(remote_info);
+            }
+            members.extend(dir.member_ids(id));
+        }
+        let mut info = info?;
+        members.sort_unstable();
+        members.dedup();
+        info["clients"] = Value::from(members.len());
+        info["members"] = json!(members);
+        Some(info)
     }
 
     /// `client` joins room `id`.
@@ -123,6 +191,28 @@ impl Hub {
                 ));
             }
             let mut rooms = self.rooms.write();
+            // Clients of every node count toward max_clients (as far as this node knows).
+            let (elsewhere, replica) = match &self.cluster {
+                Some(c) => {
+                    let dir = c.directory.read();
+                    (dir.room_members(id), dir.room(id).cloned())
+                }
+                None => (0, None),
+            };
+            if !rooms.contains_key(id) {
+                // A room another node holds: this node takes a copy.
+                if let Some(r) = replica {
+                    rooms.insert(
+                        Arc::from(id),
+                        Room {
+                            name: r.name,
+                            max_clients: r.max,
+                            members: HashMap::new(),
+                            created_at: r.t,
+                        },
+                    );
+                }
+            }
             let room = rooms
                 .get_mut(id)
                 .ok_or_else(|| HubError::with_details(ErrorCode::RoomNotFound, id))?;
@@ -135,7 +225,8 @@ impl Hub {
             }
             // A member with this id but another connection is a leftover: replaced.
             let stale = room.members.contains_key(client.id());
-            if !stale && room.max_clients > 0 && room.members.len() >= room.max_clients {
+            if !stale && room.max_clients > 0 && room.members.len() + elsewhere >= room.max_clients
+            {
                 return Err(HubError::with_details(
                     ErrorCode::RoomFull,
                     format!("{id} holds at most {} clients", room.max_clients),
@@ -144,6 +235,11 @@ impl Hub {
             room.members.insert(Arc::from(client.id()), client.clone());
             client.rooms.lock().insert(Arc::from(id));
         }
+        self.publish_delta(Delta::Joined {
+            id: client.id().to_owned(),
+            q: client.seq,
+            room: id.to_owned(),
+        });
         HubMetrics::inc(&self.metrics.room_joins);
         self.events().joined(client, id);
         Ok(())
@@ -164,6 +260,11 @@ impl Hub {
             }
             client.rooms.lock().remove(id);
         }
+        self.publish_delta(Delta::Left {
+            id: client.id().to_owned(),
+            q: client.seq,
+            room: id.to_owned(),
+        });
         HubMetrics::inc(&self.metrics.room_leaves);
         self.events().left(client, id);
         Ok(())
@@ -192,8 +293,9 @@ impl Hub {
         }
     }
 
-    /// Every member of room `id` except `except` (a client id): serialized
-    /// and framed once. Returns how many members it was queued for.
+    /// Every member of room `id` (on every node) except `except` (a client
+    /// id): serialized once, framed once per node. Returns how many members
+    /// it was queued for here plus the members other nodes hold.
     pub fn to_room(
         &self,
         id: &str,
@@ -201,16 +303,22 @@ impl Hub {
         data: &str,
         except: Option<&str>,
     ) -> Result<usize, HubError> {
-        let frame = frame::text(&protocol::encode(message_type, data, None));
-        // Queuing never waits, so it happens under the read lock (no copy of the member list).
-        let rooms = self.rooms.read();
-        let room = rooms
-            .get(id)
-            .ok_or_else(|| HubError::with_details(ErrorCode::RoomNotFound, id))?;
-        Ok(room
-            .members
-            .iter()
-            .filter(|(k, c)| Some(&***k) != except && self.deliver(c, &frame))
-            .count())
+        let message = protocol::encode(message_type, data, None);
+        let here = self.rooms.read().contains_key(id);
+        let (elsewhere, known) = match &self.cluster {
+            Some(c) => {
+                let dir = c.directory.read();
+                (dir.room_members(id), dir.room(id).is_some())
+            }
+            None => (0, false),
+        };
+        if !here && !known {
+            return Err(HubError::with_details(ErrorCode::RoomNotFound, id));
+        }
+        let sent = self.deliver_room_local(id, except, &frame::text(&message));
+        if let Some(c) = &self.cluster {
+            c.room(id, except, &message);
+        }
+        Ok(sent + elsewhere)
     }
 }

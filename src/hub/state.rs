@@ -10,6 +10,8 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::{json, Value};
 
 use super::client::Client;
+use super::cluster::directory::Delta;
+use super::cluster::Cluster;
 use super::config::{HubConfig, OnFull};
 use super::events::{HubEvents, HubScripts, NoEvents};
 use super::identity::Identity;
@@ -33,6 +35,8 @@ pub struct Hub {
     /// Custom message types with a TypeScript handler, and the permission each needs.
     pub(super) handlers: RwLock<HashMap<String, Option<String>>>,
     pub metrics: HubMetrics,
+    /// The other nodes, when a bus joins this hub to a cluster.
+    pub(super) cluster: Option<Arc<Cluster>>,
     next_seq: AtomicU64,
     /// Connections being set up or open (the cap counts both).
     pub(super) open: AtomicU64,
@@ -59,8 +63,10 @@ pub fn check_custom_type(message_type: &str) -> Result<(), String> {
 
 impl Hub {
     pub fn new(config: HubConfig) -> Arc<Hub> {
+        let cluster = config.bus.clone().map(Cluster::new);
         Arc::new(Hub {
             config,
+            cluster,
             clients: RwLock::default(),
             rooms: RwLock::default(),
             events: RwLock::new(Arc::new(NoEvents)),
@@ -149,7 +155,12 @@ impl Hub {
         });
         let old = {
             let mut clients = self.clients.write();
-            if client.identity.anonymous && clients.contains_key(client.id()) {
+            let elsewhere = || {
+                self.cluster
+                    .as_ref()
+                    .is_some_and(|c| c.directory.read().locate(client.id()).is_some())
+            };
+            if client.identity.anonymous && (clients.contains_key(client.id()) || elsewhere()) {
                 return Err(HubError::with_details(
                     ErrorCode::Unauthorized,
                     format!("client id {} is in use", client.id()),
@@ -165,6 +176,7 @@ impl Hub {
             self.leave_all(&old);
             self.tell_disconnected(&old, CLOSE_REPLACED, "replaced by a newer connection");
         }
+        self.publish_delta(Delta::Connected(Hub::client_state(&client)));
         self.tell_connected(&client);
         if self.is_shutting_down() {
             // shutdown() took its list before this connection was registered.
@@ -184,20 +196,36 @@ impl Hub {
         };
         if removed {
             self.leave_all(client);
+            self.publish_delta(Delta::Disconnected {
+                id: client.id().to_owned(),
+                q: client.seq,
+            });
             self.tell_disconnected(client, code, reason);
         }
     }
 
     /// Closes client `id`'s connection (4001 unless `code` is given) — only
-    /// connection `seq` when given; false when not connected.
+    /// connection `seq` when given; false when not connected. A client on
+    /// another node (no `seq`) is closed by its node.
     pub fn kick(&self, id: &str, seq: Option<u64>, code: Option<u16>, reason: &str) -> bool {
         match self.client(id, seq) {
             Some(c) => {
                 c.outbox.close(code.unwrap_or(CLOSE_KICKED), reason);
                 true
             }
+            None if seq.is_none() => self.remote_node(id).is_some_and(|(cluster, node)| {
+                cluster.kick(&node, id, code, reason);
+                true
+            }),
             None => false,
         }
+    }
+
+    /// The cluster and the node holding client `id` elsewhere, if any.
+    fn remote_node(&self, id: &str) -> Option<(&Cluster, String)> {
+        let cluster = self.cluster.as_deref()?;
+        let node = cluster.directory.read().locate(id)?.node.to_owned();
+        Some((cluster, node))
     }
 
     /// Sends to connection `seq` of client `id` only (not to a newer one).
@@ -253,12 +281,20 @@ impl Hub {
         self.send(client, &protocol::encode_error(err, request_id));
     }
 
-    /// Every connected client: the message is serialized and framed once.
+    /// Every connected client (of every node): the message is serialized
+    /// once, framed once per node. Returns how many it was queued for here
+    /// plus the clients other nodes hold.
     pub fn broadcast(&self, message_type: &str, data: &str) -> usize {
         HubMetrics::inc(&self.metrics.broadcasts);
-        let frame = frame::text(&protocol::encode(message_type, data, None));
-        let clients = self.clients.read();
-        clients.values().filter(|c| self.deliver(c, &frame)).count()
+        let message = protocol::encode(message_type, data, None);
+        let here = self.deliver_all_local(&frame::text(&message));
+        match &self.cluster {
+            Some(c) => {
+                c.all(&message);
+                here + c.directory.read().client_count()
+            }
+            None => here,
+        }
     }
 
     /// One client by id, optionally as the answer to its request `request_id`.
@@ -269,10 +305,15 @@ impl Hub {
         data: &str,
         request_id: Option<u64>,
     ) -> Result<(), HubError> {
-        let client = self
-            .client(id, None)
+        let message = protocol::encode(message_type, data, request_id);
+        if let Some(client) = self.client(id, None) {
+            self.send(&client, &message);
+            return Ok(());
+        }
+        let (cluster, node) = self
+            .remote_node(id)
             .ok_or_else(|| HubError::with_details(ErrorCode::ClientNotFound, id))?;
-        self.send(&client, &protocol::encode(message_type, data, request_id));
+        cluster.direct(&node, id, &message);
         Ok(())
     }
 
@@ -314,21 +355,31 @@ impl Hub {
         self.clients.read().len()
     }
 
-    /// `GET /api/stats` and `stats()`.
+    /// `GET /api/stats` and `stats()`: this node's figures, and with a bus
+    /// `cluster` (nodes, clients of every node, the bus's state).
     pub fn stats(&self) -> Value {
-        json!({
-            "clients": self.client_count(),
+        let clients = self.client_count();
+        let mut stats = json!({
+            "clients": clients,
             "rooms": self.rooms.read().len(),
             "started_at": self.started_at,
             "uptime_ms": protocol::now_ms().saturating_sub(self.started_at),
             "counters": self.metrics.counters_json(),
-        })
+        });
+        if let Some(c) = &self.cluster {
+            stats["node"] = Value::from(c.node());
+            stats["cluster"] = c.info(clients);
+        }
+        stats
     }
 
     /// The exposition text for `/metrics`.
     pub fn render_metrics(&self, out: &mut String) {
-        self.metrics
-            .render(out, self.client_count(), self.rooms.read().len());
+        let clients = self.client_count();
+        self.metrics.render(out, clients, self.rooms.read().len());
+        if let Some(c) = &self.cluster {
+            c.render_metrics(out, clients);
+        }
     }
 
     /// Stops accepting connections and closes every open one with 1001.
