@@ -654,9 +654,31 @@ export interface HubPluginOptions {
   pingIntervalMs?: number
   /** Close (1001) a connection silent for N ms (0: never). Default 90 000. */
   idleTimeoutMs?: number
-  /** One node: "local" (the default). */
-  bus?: 'local' | { type: 'local' }
+  /**
+   * The cluster bus. Default "local": one node, nothing installed. A Redis or
+   * NATS URL (or `{ type, url, … }`) joins every engine using the same bus
+   * and prefix into one hub. `NEBULA_BUS` (a URL) applies when absent.
+   */
+  bus?: 'local' | `redis://${string}` | `rediss://${string}` | `nats://${string}` | HubBusOptions
 }
+
+export interface HubBusTuning {
+  /** Separates clusters sharing one server (channel/subject prefix). Default "nebula". */
+  prefix?: string
+  /** This node's name (letters, digits, _ and -). Default `<host>-<pid>-<random>`, or `NEBULA_NODE_ID`. */
+  nodeId?: string
+  /** How often a node says it is alive. Default 1000 ms. */
+  heartbeatMs?: number
+  /** A node not heard from for this long is gone, with its clients. Default 5 × heartbeatMs. */
+  presenceTtlMs?: number
+  /** Messages waiting between the hub and the bus, each way (beyond: dropped and counted). Default 8192. */
+  queue?: number
+}
+
+export type HubBusOptions =
+  | { type: 'local'; /** Engines in this process naming the same group share one hub. */ group?: string }
+  | ({ type: 'redis'; url: string } & HubBusTuning)
+  | ({ type: 'nats'; url: string } & HubBusTuning)
 
 export interface HubClient {
   readonly id: string
@@ -706,11 +728,38 @@ export interface HubClientInfo {
 }
 
 export interface HubStats {
+  /** Clients connected to this node. */
   clients: number
   rooms: number
   started_at?: number
   uptime_ms?: number
   counters: Record<string, number>
+  /** This node's id (with a bus). */
+  node?: string
+  /** The whole cluster (with a bus). */
+  cluster?: HubClusterStats
+}
+
+export interface HubClusterStats {
+  node: string
+  /** Nodes this node knows of, itself included. */
+  nodes: number
+  /** Clients connected to any node. */
+  clients: number
+  peers: Array<{ id: string; clients: number; rooms: number; synced: boolean; last_seen_ms: number | null; started_at: number }>
+  bus: {
+    type: 'local' | 'redis' | 'nats'
+    connected: boolean
+    published: number
+    publish_dropped: number
+    received: number
+    inbound_dropped: number
+    duplicates: number
+    reconnects: number
+    down_ms: number
+    last_error: string | null
+  }
+  presence_ttl_ms: number
 }
 
 export declare class Hub {
@@ -724,20 +773,23 @@ export declare class Hub {
   onDisconnect(fn: (client: HubClient, close: { code: number; reason: string }) => unknown): this
   onJoin(fn: (client: HubClient, room: string) => unknown): this
   onLeave(fn: (client: HubClient, room: string) => unknown): this
-  /** Every connected client; returns how many it was queued for. */
+  /** Every connected client (of every node); returns how many it was queued for here plus the clients other nodes hold. */
   broadcast(type: string, data?: unknown): number
-  /** Every member of a room (but `except`); throws HubError 3000 for a missing room. */
+  /** Every member of a room on every node (but `except`); throws HubError 3000 when no node has the room. */
   toRoom(room: string, type: string, data?: unknown, options?: { except?: string }): number
-  /** False when the client is not connected. */
+  /** False when the client is connected to no node (as far as this node knows). */
   toClient(id: string, type: string, data?: unknown): boolean
-  /** Throws HubError 3001 when the room exists. */
+  /** Throws HubError 3001 when this node has the room (in a cluster every node may create the same rooms). */
   createRoom(id: string, options?: { name?: string; maxClients?: number }): HubRoom
+  /** Deletes the room on every node. */
   deleteRoom(id: string): boolean
+  /** The rooms of every node; `clients` counts members on every node. */
   rooms(): HubRoom[]
   room(id: string): HubRoom | undefined
+  /** Clients connected to this node (`stats().cluster` and `GET /api/clients` cover the cluster). */
   clients(): HubClientInfo[]
   stats(): HubStats
-  /** Closes a client's connection (code 4001 unless given). */
+  /** Closes a client's connection, on whichever node holds it (code 4001 unless given). */
   disconnect(id: string, options?: { code?: number; reason?: string }): boolean
 }
 

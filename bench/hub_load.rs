@@ -4,7 +4,7 @@
 //! frames), on one thread (run.mjs pins it to its own core).
 //!
 //! Usage:
-//!   hub_load --port P [--protocol gohub|socketio] [--path /ws] [--clients 1000]
+//!   hub_load --port P[,P2,…] [--protocol gohub|socketio] [--path /ws] [--clients 1000]
 //!            [--window 64] [--duration 5] [--warmup 1] [--payload 100] [--room bench]
 //!            [--mode load|idle] [--concurrency 64]
 //!
@@ -14,6 +14,9 @@
 //! `duration` seconds. Prints one JSON line: deliveries/s (messages received by
 //! receivers), messages sent/s, latency percentiles (send → receive, same
 //! process clock), errors and lost deliveries.
+//!
+//! With several ports (the nodes of a cluster), connection `i` goes to port
+//! `i mod n`: the sender to the first, receivers spread evenly.
 //!
 //! `idle`: opens `clients` connections, each joined to the room, prints
 //! `connected`, and holds them (answering pings) until stdin closes or
@@ -58,7 +61,7 @@ enum Mode {
 #[derive(Clone)]
 struct Opts {
     host: String,
-    port: u16,
+    ports: Vec<u16>,
     proto: Proto,
     path: String,
     room: String,
@@ -74,7 +77,7 @@ struct Opts {
 fn parse_args() -> Result<Opts, String> {
     let mut o = Opts {
         host: "127.0.0.1".into(),
-        port: 0,
+        ports: Vec::new(),
         proto: Proto::GoHub,
         path: String::new(),
         room: "bench".into(),
@@ -100,7 +103,12 @@ fn parse_args() -> Result<Opts, String> {
         };
         match key {
             "--host" => o.host = val,
-            "--port" => o.port = num(&val)? as u16,
+            "--port" => {
+                o.ports = val
+                    .split(',')
+                    .map(|p| num(p).map(|n| n as u16))
+                    .collect::<Result<_, _>>()?
+            }
             "--protocol" => {
                 o.proto = match val.as_str() {
                     "gohub" => Proto::GoHub,
@@ -127,7 +135,7 @@ fn parse_args() -> Result<Opts, String> {
         }
         i += 2;
     }
-    if o.port == 0 {
+    if o.ports.is_empty() || o.ports.contains(&0) {
         return Err("--port is required".into());
     }
     if o.path.is_empty() {
@@ -399,7 +407,8 @@ fn seq_of(text: &[u8]) -> Option<u64> {
 
 /// Opens one connection: upgrade, protocol handshake, joined to the room.
 async fn open(o: Arc<Opts>, index: usize) -> Result<(WsReader, WsWriter), String> {
-    let stream = TcpStream::connect((o.host.as_str(), o.port))
+    let port = o.ports[index % o.ports.len()];
+    let stream = TcpStream::connect((o.host.as_str(), port))
         .await
         .map_err(|e| format!("connect: {e}"))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
@@ -409,7 +418,7 @@ async fn open(o: Arc<Opts>, index: usize) -> Result<(WsReader, WsWriter), String
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        o.path, o.host, o.port
+        o.path, o.host, port
     );
     wr.wr
         .write_all(request.as_bytes())

@@ -14,6 +14,7 @@
 // Options: --duration S (per round, default 5) --rounds N (default 3)
 //          --connections C (default 64) --scenarios a,b --only x,y
 //          hub: --clients N (default 1000) --window W (default 64) --payload B (default 100)
+//          cluster: --per-node N (receivers per node, default 300), 3 nodes over Redis and NATS
 //          jsvm: --gen-pools 1,2,4,8 (pool sizes for the generation cost) --gen-reloads K (default 20);
 //          with --only, name `generation` to include the generation cost
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
@@ -23,6 +24,7 @@ import { createHmac } from 'node:crypto'
 import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { clusterScenario } from './cluster.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -47,6 +49,7 @@ const SCENARIOS = {
   cached: { title: '3. Cached route (cache hit)', path: '/', auth: false },
   rejected: { title: '4. Rejected requests (no token → 401)', path: '/', auth: false, expect: 401 },
   hub: { title: `5. WebSocket hub: 1 room, ${CLIENTS.toLocaleString('en-US').replace(/,/g, ' ')} clients, 1 sender`, kind: 'hub' },
+  cluster: { title: `7. Hub cluster: room fan-out across 3 nodes over Redis and NATS`, kind: 'cluster' },
   // The hello body ({"hello":"world"}, checked) from a hook route, a TS route and Fastify.
   jsvm: {
     title: '6. Script VM: hook route',
@@ -86,6 +89,7 @@ const HUB_CONTENDERS = {
   'socket.io': { label: 'socket.io 4 (websocket only)', cmd: ['node', 'servers/hub-socketio.mjs'], protocol: 'socketio' },
 }
 const HUB_LOAD = join(root, 'target/release/examples/hub_load')
+const PER_NODE = Number(args['per-node'] ?? 300)
 
 const scenarios = (args.scenarios ? args.scenarios.split(',') : Object.keys(SCENARIOS)).filter((s) => SCENARIOS[s])
 const only = args.only ? new Set(args.only.split(',')) : undefined
@@ -95,7 +99,7 @@ function have(cmd) {
 }
 
 function ensureTools() {
-  const http = scenarios.some((s) => SCENARIOS[s].kind !== 'hub')
+  const http = scenarios.some((s) => !SCENARIOS[s].kind)
   if (http && !have('wrk')) {
     if (!(process.getuid && process.getuid() === 0)) throw new Error('wrk is not installed: apt-get install wrk (as root)')
     console.log('installing wrk (Debian package)…')
@@ -106,11 +110,11 @@ function ensureTools() {
     console.log('installing the competitors (bench/package.json)…')
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   }
-  if (scenarios.some((s) => SCENARIOS[s].kind !== 'hub' && (SCENARIOS[s].contenders ?? ['ceiling']).includes('ceiling'))) {
+  if (scenarios.some((s) => !SCENARIOS[s].kind && (SCENARIOS[s].contenders ?? ['ceiling']).includes('ceiling'))) {
     console.log('building the pure-Rust ceiling (cargo example)…')
     execFileSync('cargo', ['build', '--release', '--example', 'ceiling', '--quiet'], { cwd: root, stdio: 'inherit' })
   }
-  if (scenarios.includes('hub')) {
+  if (scenarios.includes('hub') || scenarios.includes('cluster')) {
     console.log('building the hub load generator (cargo example hub_load)…')
     execFileSync('cargo', ['build', '--release', '--example', 'hub_load', '--quiet'], { cwd: root, stdio: 'inherit' })
   }
@@ -526,6 +530,24 @@ async function main() {
     runs[scenario] = { when, machine, settings: s.kind === 'hub' ? `hub_load, window ${WINDOW}, ${PAYLOAD} B, ${ROUNDS} rounds × ${DURATION} s, median` : wrkSettings }
     if (s.kind === 'hub') {
       results[scenario] = await hubScenario(scenario, section)
+      section.splice(1, 0, '', `${when} UTC · ${machine}`)
+      sections[scenario] = section
+      continue
+    }
+    if (s.kind === 'cluster') {
+      runs[scenario].settings = `hub_load, window ${WINDOW}, ${PAYLOAD} B, ${ROUNDS} rounds × ${DURATION} s, median`
+      results[scenario] = await clusterScenario(s.title, section, {
+        here,
+        hubLoad: HUB_LOAD,
+        perNode: PER_NODE,
+        nodes: 3,
+        rounds: ROUNDS,
+        duration: DURATION,
+        window: WINDOW,
+        payload: PAYLOAD,
+        fmt,
+        median,
+      })
       section.splice(1, 0, '', `${when} UTC · ${machine}`)
       sections[scenario] = section
       continue

@@ -1,5 +1,6 @@
 // nebula-native's WebSocket hub (HubPlugin, Rust) for the `hub` scenario:
-// one room "bench", anonymous clients, GoHub's wire format on /ws.
+// one room "bench", anonymous clients, GoHub's wire format on /ws. With
+// NEBULA_BUS (and CLUSTER_NODES) it is one node of the `cluster` scenario.
 import nebula from '../../index.js'
 import { PORT, ready } from './common.mjs'
 
@@ -20,4 +21,12 @@ const options = {
 const plugin = new HubPlugin(options)
 const engine = new Microservice({ name: 'bench-hub', version: '1.0.0', hostname: '127.0.0.1' }).plugin(plugin)
 engine.hub.createRoom('bench')
-ready(await engine.start(PORT))
+const port = await engine.start(PORT)
+// In a cluster (NEBULA_BUS set), ready once CLUSTER_NODES nodes know each other.
+const nodes = Number(process.env.CLUSTER_NODES ?? 1)
+while (nodes > 1) {
+  const c = engine.hub.stats().cluster
+  if (c && c.nodes >= nodes && c.peers.every((p) => p.synced)) break
+  await new Promise((r) => setTimeout(r, 50))
+}
+ready(port)
