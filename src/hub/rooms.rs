@@ -98,9 +98,7 @@ impl Hub {
         if here.is_ok() || elsewhere {
             self.publish_delta(Delta::RoomDropped { id: id.to_owned() });
             if let Some(c) = &self.cluster {
-                for p in c.directory.write().peers.values_mut() {
-                    p.rooms.remove(id);
-                }
+                c.directory.write().drop_room(id);
             }
             return Ok(());
         }
@@ -179,7 +177,8 @@ impl Hub {
 
     /// `client` joins room `id`.
     pub fn join(&self, client: &Arc<Client>, id: &str) -> Result<(), HubError> {
-        {
+        let mut copied = None;
+        let joined: Result<(), HubError> = 'join: {
             // Held across the check and the insert (order: clients, rooms, a
             // client's rooms): a newer connection with this id cannot slip in
             // between and leave this one behind as a member.
@@ -200,17 +199,18 @@ impl Hub {
                 None => (0, None),
             };
             if !rooms.contains_key(id) {
-                // A room another node holds: this node takes a copy.
+                // A room another node holds: this node takes a copy (and says so).
                 if let Some(r) = replica {
                     rooms.insert(
                         Arc::from(id),
                         Room {
-                            name: r.name,
+                            name: r.name.clone(),
                             max_clients: r.max,
                             members: HashMap::new(),
                             created_at: r.t,
                         },
                     );
+                    copied = Some(r);
                 }
             }
             let room = rooms
@@ -221,20 +221,25 @@ impl Hub {
                 .get(client.id())
                 .is_some_and(|m| m.seq == client.seq)
             {
-                return Err(HubError::with_details(ErrorCode::AlreadyInRoom, id));
+                break 'join Err(HubError::with_details(ErrorCode::AlreadyInRoom, id));
             }
             // A member with this id but another connection is a leftover: replaced.
             let stale = room.members.contains_key(client.id());
             if !stale && room.max_clients > 0 && room.members.len() + elsewhere >= room.max_clients
             {
-                return Err(HubError::with_details(
+                break 'join Err(HubError::with_details(
                     ErrorCode::RoomFull,
                     format!("{id} holds at most {} clients", room.max_clients),
                 ));
             }
             room.members.insert(Arc::from(client.id()), client.clone());
             client.rooms.lock().insert(Arc::from(id));
+            Ok(())
+        };
+        if let Some(r) = copied {
+            self.publish_delta(Delta::RoomCreated(r));
         }
+        joined?;
         self.publish_delta(Delta::Joined {
             id: client.id().to_owned(),
             q: client.seq,

@@ -143,12 +143,13 @@ impl Hub {
             max_messages: self.config.send_queue_messages,
             max_bytes: self.config.send_queue_bytes,
         }));
+        let connected_at = self.connected_at_for(&identity.id);
         let client = Arc::new(Client {
             identity,
             seq: self.next_seq.fetch_add(1, Ordering::Relaxed),
             outbox,
             rooms: Mutex::new(HashSet::new()),
-            connected_at: protocol::now_ms(),
+            connected_at,
             remote,
             limiter: super::client::Limiter::new(self.config.max_messages_per_second),
             waiting: Default::default(),
@@ -219,13 +220,6 @@ impl Hub {
             }),
             None => false,
         }
-    }
-
-    /// The cluster and the node holding client `id` elsewhere, if any.
-    fn remote_node(&self, id: &str) -> Option<(&Cluster, String)> {
-        let cluster = self.cluster.as_deref()?;
-        let node = cluster.directory.read().locate(id)?.node.to_owned();
-        Some((cluster, node))
     }
 
     /// Sends to connection `seq` of client `id` only (not to a newer one).

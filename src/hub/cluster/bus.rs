@@ -31,6 +31,9 @@ pub struct BusIo {
     pub subscriptions: Vec<String>,
     pub stats: Arc<BusStats>,
     pub stop: watch::Receiver<bool>,
+    /// Silence this long on a subscription that should carry this node's
+    /// own heartbeats means a dead connection: reconnect.
+    pub idle: Duration,
 }
 
 /// A running bus connection.
@@ -90,6 +93,7 @@ pub struct Link {
     stats: Arc<BusStats>,
     down_since: Option<std::time::Instant>,
     was_up: bool,
+    told: bool,
 }
 
 impl Link {
@@ -99,6 +103,7 @@ impl Link {
             stats,
             down_since: Some(std::time::Instant::now()),
             was_up: false,
+            told: false,
         }
     }
 
@@ -124,6 +129,14 @@ impl Link {
                 bus = self.name,
                 error,
                 "hub cluster: bus connection lost; delivering locally only until it is back"
+            );
+        } else if !self.was_up && !self.told {
+            // Never connected yet: said once, not at every retry.
+            self.told = true;
+            tracing::warn!(
+                bus = self.name,
+                error,
+                "hub cluster: cannot reach the bus yet; delivering locally only, retrying"
             );
         }
         *self.stats.last_error.lock() = Some(error.to_owned());

@@ -1,7 +1,7 @@
 //! What this node knows of the others: their clients (id, rooms) and rooms,
 //! kept from their state deltas, heartbeats and snapshots. A peer not heard
 //! from within the presence TTL is forgotten with its clients.
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -80,7 +80,15 @@ pub struct Peer {
     pub room_counts: HashMap<String, usize>,
     /// A snapshot being received: (its ss, parts so far).
     pending: Option<(u64, Vec<Option<Snapshot>>)>,
+    /// Deltas ahead of the applied sequence (arrived early or before the
+    /// snapshot they follow), applied once the sequence reaches them.
+    held: BTreeMap<u64, Delta>,
 }
+
+/// Most deltas held per peer while waiting for a gap to fill.
+const MAX_HELD: usize = 4096;
+/// Most parts a snapshot may announce.
+const MAX_PARTS: usize = 10_000;
 
 impl Peer {
     fn count(&mut self, room: &str, up: bool) {
@@ -139,15 +147,54 @@ impl Peer {
             Delta::RoomCreated(r) => {
                 self.rooms.insert(r.id.clone(), r.clone());
             }
-            Delta::RoomDropped { id } => {
-                self.rooms.remove(id);
+            Delta::RoomDropped { id } => self.drop_room(id),
+        }
+    }
+
+    /// Room `id` is gone on every node: no client of this peer is in it.
+    pub fn drop_room(&mut self, id: &str) {
+        self.rooms.remove(id);
+        self.room_counts.remove(id);
+        for c in self.clients.values_mut() {
+            c.r.remove(id);
+        }
+    }
+
+    /// Takes delta `ss`: applied when it is next in sequence (with any held
+    /// ones that follow), ignored when already applied, else held. True when
+    /// the peer's state is behind (a gap, or no snapshot yet): ask for a snapshot.
+    pub fn offer(&mut self, ss: u64, d: Delta) -> bool {
+        match self.ss {
+            Some(cur) if ss <= cur => false,
+            Some(cur) if ss == cur + 1 => {
+                self.apply(&d);
+                self.ss = Some(ss);
+                self.catch_up();
+                false
+            }
+            _ => {
+                if self.held.len() < MAX_HELD {
+                    self.held.insert(ss, d);
+                }
+                true
             }
         }
     }
 
+    /// Applies held deltas that now follow the applied sequence; drops older ones.
+    fn catch_up(&mut self) {
+        let Some(mut cur) = self.ss else { return };
+        self.held = self.held.split_off(&(cur + 1));
+        while let Some(d) = self.held.remove(&(cur + 1)) {
+            self.apply(&d);
+            cur += 1;
+        }
+        self.ss = Some(cur);
+    }
+
     /// Takes one snapshot part; true when the snapshot is complete and installed.
     pub fn take_part(&mut self, ss: u64, part: Snapshot) -> bool {
-        if part.parts == 0 || part.part >= part.parts || part.parts > 100_000 {
+        if part.parts == 0 || part.part >= part.parts || part.parts > MAX_PARTS {
             return false;
         }
         let fresh =
@@ -182,6 +229,7 @@ impl Peer {
             }
         }
         self.ss = Some(ss);
+        self.catch_up();
         true
     }
 }
@@ -242,6 +290,13 @@ impl Directory {
             .sum()
     }
 
+    /// Room `id` was deleted on every node.
+    pub fn drop_room(&mut self, id: &str) {
+        for p in self.peers.values_mut() {
+            p.drop_room(id);
+        }
+    }
+
     /// A room some other node holds (for a replica here), if any.
     pub fn room(&self, id: &str) -> Option<&RoomState> {
         self.peers.values().find_map(|p| p.rooms.get(id))
@@ -281,85 +336,5 @@ impl Directory {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn client(id: &str, q: u64, rooms: &[&str]) -> ClientState {
-        ClientState {
-            id: id.into(),
-            q,
-            u: None,
-            a: false,
-            t: q,
-            r: rooms.iter().map(|r| r.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn deltas_keep_room_counts() {
-        let mut p = Peer::default();
-        p.apply(&Delta::Connected(client("a", 1, &[])));
-        p.apply(&Delta::Joined {
-            id: "a".into(),
-            q: 1,
-            room: "r".into(),
-        });
-        p.apply(&Delta::Joined {
-            id: "a".into(),
-            q: 1,
-            room: "r".into(),
-        });
-        p.apply(&Delta::Connected(client("b", 2, &["r"])));
-        assert_eq!(p.room_counts["r"], 2);
-        // A stale connection's events change nothing.
-        p.apply(&Delta::Left {
-            id: "a".into(),
-            q: 9,
-            room: "r".into(),
-        });
-        assert_eq!(p.room_counts["r"], 2);
-        p.apply(&Delta::Disconnected {
-            id: "b".into(),
-            q: 2,
-        });
-        p.apply(&Delta::Left {
-            id: "a".into(),
-            q: 1,
-            room: "r".into(),
-        });
-        assert!(p.room_counts.get("r").is_none());
-        assert_eq!(p.clients.len(), 1);
-    }
-
-    #[test]
-    fn a_snapshot_installs_when_every_part_arrived() {
-        let mut p = Peer::default();
-        p.apply(&Delta::Connected(client("old", 1, &["x"])));
-        let part = |i, clients| Snapshot {
-            part: i,
-            parts: 2,
-            clients,
-            rooms: vec![],
-            started_at: 5,
-        };
-        assert!(!p.take_part(10, part(1, vec![client("b", 2, &["r"])])));
-        assert_eq!(p.ss, None);
-        assert!(p.take_part(10, part(0, vec![client("a", 1, &["r"])])));
-        assert_eq!(p.ss, Some(10));
-        assert_eq!(p.room_counts["r"], 2);
-        assert!(!p.clients.contains_key("old"));
-    }
-
-    #[test]
-    fn silent_peers_expire_and_restarts_start_afresh() {
-        let mut d = Directory::default();
-        d.peer("n1", 1)
-            .apply(&Delta::Connected(client("a", 1, &["r"])));
-        assert_eq!(d.locate("a").unwrap().node, "n1");
-        assert_eq!(d.room_members("r"), 1);
-        assert!(d.peer("n1", 2).clients.is_empty());
-        d.peer("n1", 2).last_seen = Some(Instant::now() - Duration::from_secs(10));
-        assert_eq!(d.expire(Duration::from_secs(5)), vec!["n1".to_string()]);
-        assert!(d.peers.is_empty());
-    }
-}
+#[path = "directory_tests.rs"]
+mod tests;

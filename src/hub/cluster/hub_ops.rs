@@ -6,7 +6,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::directory::{ClientState, Delta, RoomState};
+use super::Cluster;
 use crate::hub::client::Client;
+use crate::hub::protocol;
 use crate::hub::{Hub, CLOSE_REPLACED};
 
 impl Hub {
@@ -20,6 +22,23 @@ impl Hub {
         if let Some(c) = &self.cluster {
             c.delta(&d);
         }
+    }
+
+    /// Now, or just after the connection another node holds for `id`: the
+    /// newer connection wins on every node even when clocks disagree.
+    pub(crate) fn connected_at_for(&self, id: &str) -> u64 {
+        let now = protocol::now_ms();
+        self.cluster
+            .as_ref()
+            .and_then(|c| c.directory.read().locate(id).map(|l| l.client.t))
+            .map_or(now, |t| now.max(t + 1))
+    }
+
+    /// The cluster and the node holding client `id` elsewhere, if any.
+    pub(crate) fn remote_node(&self, id: &str) -> Option<(&Cluster, String)> {
+        let cluster = self.cluster.as_deref()?;
+        let node = cluster.directory.read().locate(id)?.node.to_owned();
+        Some((cluster, node))
     }
 
     pub(crate) fn client_state(c: &Client) -> ClientState {
@@ -52,6 +71,11 @@ impl Hub {
     pub(crate) fn deliver_all_local(&self, frame: &Bytes) -> usize {
         let clients = self.clients.read();
         clients.values().filter(|c| self.deliver(c, frame)).count()
+    }
+
+    /// The connection number of client `id` here, if connected here.
+    pub(crate) fn client_seq(&self, id: &str) -> Option<u64> {
+        self.clients.read().get(id).map(|c| c.seq)
     }
 
     pub(crate) fn deliver_client_local(&self, id: &str, frame: &Bytes) -> bool {

@@ -14,10 +14,48 @@ use super::Cluster;
 use crate::hub::ws::frame;
 use crate::hub::Hub;
 
-/// The highest sequence seen per node (and incarnation).
+/// Sequence numbers remembered per node: envelopes on different topics may
+/// arrive out of order (NATS delivers each subscription on its own), so a
+/// window, not just the highest number, tells a duplicate from a late one.
+const WINDOW: u64 = 1024;
+
+/// What one node (one incarnation of it) has been seen to send.
+struct Seen {
+    incarnation: u64,
+    max: u64,
+    /// `slots[s % WINDOW] == s` once `s` was seen.
+    slots: Box<[u64]>,
+}
+
+impl Seen {
+    fn new(incarnation: u64) -> Seen {
+        Seen {
+            incarnation,
+            max: 0,
+            slots: vec![u64::MAX; WINDOW as usize].into_boxed_slice(),
+        }
+    }
+
+    /// False for a sequence seen before, or too old to tell.
+    fn first_time(&mut self, s: u64) -> bool {
+        if s + WINDOW <= self.max {
+            return false;
+        }
+        let slot = &mut self.slots[(s % WINDOW) as usize];
+        if *slot == s {
+            return false;
+        }
+        *slot = s;
+        self.max = self.max.max(s);
+        true
+    }
+}
+
+/// Per-node windows of sequence numbers seen.
 #[derive(Default)]
 pub struct Inbound {
-    seen: HashMap<String, (u64, u64)>,
+    seen: HashMap<String, Seen>,
+    warned_twin: bool,
 }
 
 #[derive(Deserialize)]
@@ -27,27 +65,27 @@ struct KickBody {
     reason: String,
 }
 
-/// What a delta or snapshot asks of this node once the directory is updated.
-enum Effect {
-    None,
-    Sync,
-}
-
 impl Inbound {
     /// False for an echo of this node or an envelope already seen.
     fn fresh(&mut self, cluster: &Cluster, h: &Header) -> bool {
         if h.n == cluster.node() {
+            if h.i != cluster.incarnation && !self.warned_twin {
+                self.warned_twin = true;
+                tracing::error!(node = %h.n, "hub cluster: another process uses this node id; give each node its own nodeId");
+            }
             return false;
         }
-        let entry = self.seen.entry(h.n.clone()).or_insert((h.i, 0));
-        if entry.0 != h.i {
-            *entry = (h.i, 0);
+        let entry = self
+            .seen
+            .entry(h.n.clone())
+            .or_insert_with(|| Seen::new(h.i));
+        if entry.incarnation != h.i {
+            *entry = Seen::new(h.i);
         }
-        if h.s <= entry.1 {
+        if !entry.first_time(h.s) {
             cluster.duplicates.fetch_add(1, Ordering::Relaxed);
             return false;
         }
-        entry.1 = h.s;
         true
     }
 
@@ -64,13 +102,18 @@ impl Inbound {
         }
         if h.k == Kind::Bye {
             self.seen.remove(&h.n);
-            if cluster.directory.write().peers.remove(&h.n).is_some() {
+            let mut dir = cluster.directory.write();
+            if dir.peers.get(&h.n).is_some_and(|p| p.incarnation == h.i) {
+                dir.peers.remove(&h.n);
                 tracing::info!(node = %h.n, "hub cluster: node left");
             }
             return;
         }
-        // Anything from a node proves it alive.
-        cluster.directory.write().peer(&h.n, h.i);
+        if !matches!(h.k, Kind::Room | Kind::All | Kind::Direct) {
+            // State and control envelopes (a heartbeat at least once per
+            // interval) prove a node alive; messages skip the write lock.
+            cluster.directory.write().peer(&h.n, h.i);
+        }
         match h.k {
             Kind::Room => {
                 if let Some(room) = &h.r {
@@ -87,7 +130,10 @@ impl Inbound {
             }
             Kind::Kick => {
                 if let (Some(id), Ok(k)) = (&h.c, serde_json::from_slice::<KickBody>(&body)) {
-                    hub.kick(id, None, k.code, &k.reason);
+                    // Only a connection here: a stale directory must not bounce it on.
+                    if let Some(seq) = hub.client_seq(id) {
+                        hub.kick(id, Some(seq), k.code, &k.reason);
+                    }
                 }
             }
             Kind::Delta => {
@@ -100,14 +146,16 @@ impl Inbound {
                     Delta::Connected(c) => hub.replace_if_newer(c, &h.n),
                     Delta::RoomDropped { id } => {
                         // Deleted on every node: no peer holds it any more.
-                        for p in cluster.directory.write().peers.values_mut() {
-                            p.rooms.remove(id);
-                        }
+                        cluster.directory.write().drop_room(id);
                         hub.drop_room_replica(id);
                     }
                     _ => {}
                 }
-                if let Effect::Sync = apply_delta(cluster, &h, &d) {
+                let behind = match h.ss {
+                    Some(ss) => cluster.directory.write().peer(&h.n, h.i).offer(ss, d),
+                    None => false,
+                };
+                if behind {
                     ask(cluster, &h.n);
                 }
             }
@@ -149,25 +197,6 @@ impl Inbound {
             }
             Kind::Bye => {}
         }
-    }
-}
-
-fn apply_delta(cluster: &Cluster, h: &Header, d: &Delta) -> Effect {
-    let Some(ss) = h.ss else {
-        return Effect::None;
-    };
-    let mut dir = cluster.directory.write();
-    let peer = dir.peer(&h.n, h.i);
-    match peer.ss {
-        Some(cur) if ss == cur + 1 => {
-            peer.apply(d);
-            peer.ss = Some(ss);
-            Effect::None
-        }
-        // Already in the snapshot this node holds.
-        Some(cur) if ss <= cur => Effect::None,
-        // A gap (lost envelopes) or no snapshot yet.
-        _ => Effect::Sync,
     }
 }
 

@@ -44,6 +44,7 @@ impl Bus for LocalBus {
                 subscriptions,
                 stats,
                 mut stop,
+                ..
             } = io;
             let id = crate::ids::random_u64();
             GROUPS

@@ -31,13 +31,15 @@ pub use config::{BusConfig, BusKind};
 use directory::{ClientState, Delta, Directory, Heartbeat, RoomState};
 use envelope::{Header, Kind};
 
-/// Most clients in one snapshot part (keeps each under NATS's 1 MB payload).
-const SNAPSHOT_PART: usize = 1000;
+/// Bytes of clients and rooms in one snapshot part (well under NATS's 1 MB payload).
+const SNAPSHOT_PART_BYTES: usize = 256 * 1024;
 
 pub struct Cluster {
     pub config: BusConfig,
     pub(crate) incarnation: u64,
-    seq: AtomicU64,
+    /// The last sequence number; held while an envelope is numbered and
+    /// queued, so envelopes leave in sequence order.
+    seq: Mutex<u64>,
     /// The state sequence; held while a delta is numbered and queued, so
     /// deltas leave in sequence order.
     state: Mutex<u64>,
@@ -59,7 +61,7 @@ impl Cluster {
         Arc::new(Cluster {
             config,
             incarnation: crate::ids::random_u64(),
-            seq: AtomicU64::new(1),
+            seq: Mutex::new(0),
             state: Mutex::new(0),
             out,
             pending: Mutex::new(Some((rx, stop_rx))),
@@ -101,11 +103,20 @@ impl Cluster {
         }
     }
 
-    /// Queues one envelope (numbered here); dropped and counted when the queue is full.
+    /// Queues one envelope (numbered here); dropped and counted when the
+    /// queue is full. Messages leave an eighth of the queue to state and
+    /// control envelopes, so a flood of messages cannot starve presence.
     fn send(&self, mut header: Header, topic: String, body: &[u8]) {
         header.n = self.config.node_id.clone();
         header.i = self.incarnation;
-        header.s = self.seq.fetch_add(1, Ordering::Relaxed);
+        let message = matches!(header.k, Kind::Room | Kind::All | Kind::Direct);
+        let mut seq = self.seq.lock();
+        if message && self.out.capacity() <= self.config.queue / 8 {
+            BusStats::add(&self.stats.publish_dropped, 1);
+            return;
+        }
+        *seq += 1;
+        header.s = *seq;
         let payload = envelope::encode(&header, body);
         if self
             .out
@@ -172,8 +183,9 @@ impl Cluster {
         self.send(Header::new(Kind::Sync), topic, b"");
     }
 
-    /// Sends this node's whole state to `node`, in parts; `collect` reads it
-    /// under the state lock so the parts match the sequence they carry.
+    /// Sends this node's whole state to `node`, in parts of about
+    /// [`SNAPSHOT_PART_BYTES`]; `collect` reads it under the state lock so
+    /// the parts match the sequence they carry.
     fn snapshot_to(
         &self,
         node: &str,
@@ -181,20 +193,43 @@ impl Cluster {
     ) {
         let ss = self.state.lock();
         let (clients, rooms) = collect();
-        let parts = clients.len().div_ceil(SNAPSHOT_PART).max(1);
-        let mut rooms = Some(rooms);
-        for part in 0..parts {
-            let chunk = clients
-                .iter()
-                .skip(part * SNAPSHOT_PART)
-                .take(SNAPSHOT_PART)
-                .cloned()
-                .collect();
+        let mut parts: Vec<(Vec<ClientState>, Vec<RoomState>)> = vec![Default::default()];
+        let mut size = 0;
+        let mut room_iter = rooms.into_iter();
+        let mut client_iter = clients.into_iter();
+        loop {
+            let (len, item) = match room_iter.next() {
+                Some(r) => (r.id.len() + r.name.len() + 64, Ok(r)),
+                None => match client_iter.next() {
+                    Some(c) => {
+                        let len = c.id.len()
+                            + c.u.as_ref().map_or(0, String::len)
+                            + c.r.iter().map(|r| r.len() + 3).sum::<usize>()
+                            + 64;
+                        (len, Err(c))
+                    }
+                    None => break,
+                },
+            };
+            if size > 0 && size + len > SNAPSHOT_PART_BYTES {
+                parts.push(Default::default());
+                size = 0;
+            }
+            size += len;
+            if let Some(last) = parts.last_mut() {
+                match item {
+                    Ok(r) => last.1.push(r),
+                    Err(c) => last.0.push(c),
+                }
+            }
+        }
+        let count = parts.len();
+        for (part, (clients, rooms)) in parts.into_iter().enumerate() {
             let snap = directory::Snapshot {
                 part,
-                parts,
-                clients: chunk,
-                rooms: rooms.take().unwrap_or_default(),
+                parts: count,
+                clients,
+                rooms,
                 started_at: self.started_at,
             };
             let mut h = Header::new(Kind::Snapshot);

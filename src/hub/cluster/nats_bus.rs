@@ -1,14 +1,19 @@
-//! The NATS bus: subjects `<prefix>.<topic>` (`nebula.room.lobby`), `*`
-//! wildcards. async-nats reconnects and resubscribes by itself; this task
-//! follows its connection events for stats and logs, and drops what is
-//! published while it is down (at most once, nothing stale replayed later).
-use std::sync::Arc;
+//! The NATS bus: subjects `<prefix>.<topic>` (`nebula.room.lobby`). One
+//! subscription, `<prefix>.>`, filtered here to this node's topics, so what
+//! one node publishes arrives in the order it was published (separate
+//! subscriptions would each be delivered on their own). async-nats
+//! reconnects and resubscribes by itself; this task follows its connection
+//! events for stats and logs, and drops what is published while it is down
+//! (at most once, nothing stale replayed later).
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
-use super::bus::{backoff, take_in, Bus, BusIo, BusMessage, BusStats, BusTask, Link};
+use super::bus::{backoff, matches, take_in, Bus, BusIo, BusMessage, BusStats, BusTask, Link};
+
+/// Longest wait for the client to take a message (its buffer is full while reconnecting).
+const PUBLISH_WAIT: Duration = Duration::from_millis(100);
 
 pub struct NatsBus {
     pub url: String,
@@ -28,6 +33,7 @@ impl Bus for NatsBus {
                 subscriptions,
                 stats,
                 mut stop,
+                ..
             } = io;
             let (events_tx, mut events) = mpsc::channel::<async_nats::Event>(64);
             let options = async_nats::ConnectOptions::new()
@@ -52,17 +58,15 @@ impl Bus for NatsBus {
                 }
             };
             let prefix_len = self.prefix.len() + 1;
-            let mut readers = Vec::new();
-            for s in &subscriptions {
-                let subject = format!("{}.{s}", self.prefix);
-                match client.subscribe(subject.clone()).await {
-                    Ok(mut sub) => {
-                        let inbound = inbound.clone();
-                        let stats = stats.clone();
-                        readers.push(tokio::spawn(async move {
-                            while let Some(msg) = sub.next().await {
-                                let topic =
-                                    msg.subject.get(prefix_len..).unwrap_or_default().to_owned();
+            let mut reader = match client.subscribe(format!("{}.>", self.prefix)).await {
+                Ok(sub) => {
+                    let stats = stats.clone();
+                    Some(tokio::spawn(async move {
+                        let mut sub = sub;
+                        while let Some(msg) = sub.next().await {
+                            let topic = msg.subject.get(prefix_len..).unwrap_or_default();
+                            if subscriptions.iter().any(|s| matches(s, topic)) {
+                                let topic = topic.to_owned();
                                 take_in(
                                     &inbound,
                                     &stats,
@@ -72,17 +76,17 @@ impl Bus for NatsBus {
                                     },
                                 );
                             }
-                        }));
-                    }
-                    Err(e) => {
-                        tracing::error!(subject, error = %e, "hub cluster: nats subscribe failed")
-                    }
+                        }
+                    }))
                 }
-            }
+                Err(e) => {
+                    tracing::error!(error = %e, "hub cluster: nats subscribe failed; this node hears nothing");
+                    None
+                }
+            };
             if client.connection_state() == async_nats::connection::State::Connected {
                 link.up();
             }
-            let client = Arc::new(client);
             loop {
                 tokio::select! {
                     msg = outbound.recv() => match msg {
@@ -107,7 +111,7 @@ impl Bus for NatsBus {
                     }
                 }
             }
-            for r in readers {
+            if let Some(r) = reader.take() {
                 r.abort();
             }
             stats
@@ -122,11 +126,13 @@ async fn publish(client: &async_nats::Client, prefix: &str, m: BusMessage, stats
         BusStats::add(&stats.publish_dropped, 1);
         return;
     }
-    match client
-        .publish(format!("{prefix}.{}", m.topic), m.payload)
-        .await
-    {
-        Ok(()) => BusStats::add(&stats.published, 1),
-        Err(_) => BusStats::add(&stats.publish_dropped, 1),
+    let sent = tokio::time::timeout(
+        PUBLISH_WAIT,
+        client.publish(format!("{prefix}.{}", m.topic), m.payload),
+    )
+    .await;
+    match sent {
+        Ok(Ok(())) => BusStats::add(&stats.published, 1),
+        _ => BusStats::add(&stats.publish_dropped, 1),
     }
 }

@@ -53,6 +53,7 @@ impl Bus for RedisBus {
                 subscriptions,
                 stats,
                 stop,
+                idle,
             } = io;
             let subscriptions: Vec<String> = subscriptions
                 .iter()
@@ -66,6 +67,7 @@ impl Bus for RedisBus {
             )));
             let sub = subscriber(
                 client.clone(),
+                idle,
                 subscriptions,
                 prefix_len,
                 inbound,
@@ -96,8 +98,16 @@ fn set(links: &Links, subscriber: bool, up: bool, error: &str) {
     }
 }
 
+fn config() -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(TIMEOUT))
+        .set_response_timeout(Some(TIMEOUT))
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn subscriber(
     client: redis::Client,
+    idle: Duration,
     subscriptions: Vec<String>,
     prefix_len: usize,
     inbound: mpsc::Sender<BusMessage>,
@@ -135,13 +145,14 @@ async fn subscriber(
         let mut messages = ps.into_on_message();
         loop {
             tokio::select! {
-                msg = messages.next() => match msg {
-                    Some(msg) => {
+                // Own heartbeats arrive every interval: silence means a dead connection.
+                msg = tokio::time::timeout(idle, messages.next()) => match msg {
+                    Ok(Some(msg)) => {
                         let topic = msg.get_channel_name().get(prefix_len..).unwrap_or_default().to_owned();
                         let payload = bytes::Bytes::copy_from_slice(msg.get_payload_bytes());
                         take_in(&inbound, &stats, BusMessage { topic, payload });
                     }
-                    None => break,
+                    Ok(None) | Err(_) => break,
                 },
                 _ = stop.changed() => return,
             }
@@ -161,7 +172,11 @@ async fn publisher(
     let mut attempt = 0;
     let mut batch = Vec::with_capacity(BATCH);
     loop {
-        let conn = tokio::time::timeout(TIMEOUT, client.get_multiplexed_async_connection()).await;
+        let conn = tokio::time::timeout(
+            TIMEOUT,
+            client.get_multiplexed_async_connection_with_config(&config()),
+        )
+        .await;
         let mut conn = match conn {
             Ok(Ok(c)) => c,
             r => {

@@ -36,6 +36,7 @@ impl Hub {
             ],
             stats: cluster.stats.clone(),
             stop: stop.clone(),
+            idle: cluster.config.presence_ttl,
         };
         let mut tasks = cluster.tasks.lock();
         tasks.push(tokio::spawn(bus.run(io)));
@@ -89,9 +90,10 @@ impl Hub {
         cluster.bye();
         let _ = cluster.stop.send(true);
         let tasks: Vec<_> = cluster.tasks.lock().drain(..).collect();
-        for t in tasks {
-            if tokio::time::timeout(limit, t).await.is_err() {
+        for mut t in tasks {
+            if tokio::time::timeout(limit, &mut t).await.is_err() {
                 tracing::warn!("hub cluster: the bus did not stop in time");
+                t.abort();
             }
         }
         cluster.stats.connected.store(false, Ordering::Relaxed);

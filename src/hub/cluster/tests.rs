@@ -21,8 +21,9 @@ fn node(group: &str, id: &str) -> Arc<Hub> {
             node_id: id.into(),
             heartbeat: Duration::from_millis(40),
             presence_ttl: Duration::from_millis(300),
-            queue: 1024,
+            queue: 4096,
         }),
+        max_messages_per_second: 0,
         ..HubConfig::default()
     };
     let hub = Hub::new(config);
@@ -70,7 +71,8 @@ async fn read_until(c: &crate::hub::Client, t: &str, n: usize) -> Vec<Value> {
     while of_type(&got, t).len() < n {
         assert!(
             start.elapsed() < Duration::from_secs(5),
-            "timed out waiting for {n} {t}; got {got:?}"
+            "timed out waiting for {n} {t}; got {}",
+            of_type(&got, t).len()
         );
         got.extend(received(c).await);
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -230,6 +232,11 @@ async fn deleting_a_room_deletes_it_on_every_node() {
     until("n2's copy to go", || h2.rooms_info().is_empty()).await;
     assert!(b.rooms.lock().is_empty());
     assert!(h1.delete_room("r").is_err());
+    // No member is left behind in n1's view: a new room "r" of 1 takes a client.
+    assert!(h1.room_info("r").is_none());
+    h1.create_room("r", None, 1).unwrap();
+    let a = connect(&h1, "a");
+    h1.join(&a, "r").unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,13 +272,13 @@ async fn a_late_node_gets_the_state_of_the_others() {
     let g = group();
     let h1 = node(&g, "n1");
     h1.create_room("r", Some("Room"), 50).unwrap();
-    let clients: Vec<_> = (0..1500).map(|i| connect(&h1, &format!("c{i}"))).collect();
+    let clients: Vec<_> = (0..5000).map(|i| connect(&h1, &format!("c{i}"))).collect();
     for c in clients.iter().take(10) {
         h1.join(c, "r").unwrap();
     }
     let h2 = node(&g, "n2");
-    // 1500 clients: a snapshot in two parts.
-    until("n2 to know n1's clients", || cluster_clients(&h2) == 1500).await;
+    // 5000 clients: a snapshot in two parts (256 KiB each at most).
+    until("n2 to know n1's clients", || cluster_clients(&h2) == 5000).await;
     until("n2 to know the room", || {
         h2.room_info("r").is_some_and(|r| r["clients"] == json!(10))
     })
@@ -319,4 +326,47 @@ async fn echoes_and_duplicates_are_dropped() {
         },
     );
     assert_eq!(h1.stats()["cluster"]["bus"]["duplicates"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_senders_lose_nothing_and_duplicate_nothing() {
+    let g = group();
+    let (h1, h2) = (node(&g, "n1"), node(&g, "n2"));
+    h1.create_room("busy", None, 0).unwrap();
+    let senders: Vec<_> = (0..4).map(|i| connect(&h1, &format!("s{i}"))).collect();
+    for s in &senders {
+        h1.join(s, "busy").unwrap();
+    }
+    let b = connect(&h2, "b");
+    until("n2 to know the room", || h2.room_info("busy").is_some()).await;
+    h2.join(&b, "busy").unwrap();
+    until("n1 to see b in the room", || {
+        h1.room_info("busy").unwrap()["clients"] == json!(5)
+    })
+    .await;
+    let mut tasks = Vec::new();
+    for (i, s) in senders.into_iter().enumerate() {
+        let h1 = h1.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..200 {
+                let content = json!(format!("{i}-{n}"));
+                send(&h1, &s, json!({"message_id": n + 1, "message_type": "room_message", "data": {"room_id": "busy", "content": content}}));
+                if n % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let got = read_until(&b, "room_message", 800).await;
+    let mut contents: Vec<String> = of_type(&got, "room_message")
+        .iter()
+        .map(|m| m["data"]["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(contents.len(), 800);
+    contents.sort();
+    contents.dedup();
+    assert_eq!(contents.len(), 800, "duplicates");
 }
