@@ -5,6 +5,11 @@
 // a token (HS256, signed here with node:crypto), opens ws://…/ws?token=…,
 // joins the lobby and exchanges room messages. "typing" is a custom message
 // type handled by the ChatModule in TypeScript; everything else is the Rust hub.
+//
+// As a cluster (README, "Running a cluster"): start several with the same bus,
+//   NEBULA_BUS=redis://127.0.0.1:6379 NEBULA_NODE_ID=n1 PORT=3001 npm run chat
+//   NEBULA_BUS=redis://127.0.0.1:6379 NEBULA_NODE_ID=n2 PORT=3002 npm run chat
+// and tabs on either port share the lobby (NATS: NEBULA_BUS=nats://127.0.0.1:4222).
 import { join } from "node:path";
 import { HubPlugin, Microservice, RoutePlugin } from "nebula-native";
 import "./chat-module.js";
