@@ -598,6 +598,149 @@ export declare class GracefulShutdownPlugin implements Plugin {
   shutdown(): Promise<void>
 }
 
+// ---- Distributed plugins: SchedulePlugin, ConcurrencyLockPlugin -------------
+
+/** Where leases live. `local`: this process (the default); Redis or NATS KV: every node using it. */
+export type CoordinatorOptions =
+  | { type: 'local'; prefix?: string }
+  | {
+      type: 'redis'
+      /** `redis://[user:password@]host[:port][/db]` or `redis+unix:///path` (no TLS). */
+      url: string
+      /** Key prefix. Default "nebula:". */
+      prefix?: string
+      /** Bound of every Redis operation in ms. Default 1000 (SchedulePlugin: min(1000, leaseTtlMs / 3)). */
+      timeoutMs?: number
+    }
+  | {
+      type: 'nats'
+      /** `nats://host:port` (a comma-separated list for a cluster); JetStream must be enabled. */
+      url: string
+      /** JetStream KV bucket, created if missing. Default "nebula_leases". */
+      bucket?: string
+      /** Key prefix inside the bucket. Default "". */
+      prefix?: string
+      /** Bound of every NATS operation in ms. Default 1000 (SchedulePlugin: min(1000, leaseTtlMs / 3)). */
+      timeoutMs?: number
+    }
+
+export declare const ScheduleMode: {
+  /** A run every `interval`; a tick while the previous run still goes on is skipped (and counted). */
+  readonly FIXED_RATE: 'FIXED_RATE'
+  /** The next run starts `interval` after the previous one finished (the first at once). */
+  readonly FIXED_DELAY: 'FIXED_DELAY'
+}
+export type ScheduleMode = (typeof ScheduleMode)[keyof typeof ScheduleMode]
+
+/** `@Schedule(...)` options: exactly one of `interval` and `cron`. */
+export type ScheduleOptions = (
+  | { /** ms, 1 to 2^31 - 1. */ interval: number; cron?: undefined; mode?: ScheduleMode }
+  | { /** A 5-field cron expression, in UTC (`*\/5 * * * *`, `@hourly`). */ cron: string; interval?: undefined; mode?: 'FIXED_RATE' }
+) & {
+  /** The job's name and lease key (`schedule:<name>`). Default `${module name}.${method}`. */
+  name?: string
+  /** false: the job is not scheduled. Default true. */
+  enabled?: boolean
+}
+
+/** Runs a module method on a schedule, on one node of the service at a time (it gets no arguments). */
+export declare function Schedule(options: ScheduleOptions): UniversalMethodDecorator
+
+export interface SchedulePluginOptions {
+  /** Default `{ type: 'local' }` (this process only). */
+  coordinator?: CoordinatorOptions
+  /** Lease time to live in ms (at least 30). The holder renews every ttl/3; a dead holder's jobs move within ttl + ttl/3. Default 10 000. */
+  leaseTtlMs?: number
+  /** This node's lease owner token; must be unique per node. Default `host:pid:random`. */
+  nodeId?: string
+}
+
+export interface ScheduledJobInfo {
+  name: string
+  mode: ScheduleMode
+  interval: number | null
+  cron: string | null
+  /** This node holds the job's lease (and runs the job). */
+  leader: boolean
+  /** A run is going on now. */
+  running: boolean
+  /** Runs started on this node. */
+  runs: number
+  /** FIXED_RATE / cron ticks skipped because the previous run still went on. */
+  skipped: number
+  /** Runs that threw (or rejected). */
+  errors: number
+  /** ms since the epoch; null before the first run. */
+  lastRunAt: number | null
+  lastError: string | null
+  /** ms since the epoch; null while this node is not the leader. */
+  nextRunAt: number | null
+}
+
+export declare class SchedulePlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: SchedulePluginOptions)
+  readonly name: 'schedule-plugin'
+  readonly priority: 300
+  readonly nodeId: string
+  readonly leaseTtlMs: number
+  readonly options: Readonly<{ coordinator: Readonly<CoordinatorOptions>; leaseTtlMs: number; nodeId: string }>
+  onInit(engine: Microservice): void
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  /** Jobs start: every node campaigns for every job's lease. */
+  onAfterStart(): void
+  /** Timers stop, runs in flight finish (up to the engine's shutdownTimeout), leases are released. */
+  onDestroy(): Promise<void>
+  /** What each job does on this node. */
+  jobs(): ScheduledJobInfo[]
+}
+
+/** `@ConcurrencyLock(...)` options. */
+export interface ConcurrencyLockOptions {
+  /**
+   * The lock's key, shared by every method that uses it. A function gets the
+   * method's arguments (a route: `(ctx)`); a string or number is used as is,
+   * anything else is hashed under `${module}.${method}:`. Default `${module name}.${method}`.
+   */
+  key?: string | ((...args: any[]) => unknown)
+  /** Lock TTL in ms: a holder that died (or runs longer) loses the lock then. Default: the module's `concurrencyLockDefaultTimeout`, else 30 000. */
+  timeout?: number
+  /** How long a call waits for the lock (retrying) before it fails with ConcurrencyLockError. Default 0. */
+  waitMs?: number
+}
+
+/** Module options read by ConcurrencyLockPlugin. */
+export interface ConcurrencyLockModuleOptions extends ModuleOptions {
+  /** ms, >= 1: `timeout` of the module's `@ConcurrencyLock` methods that set none. */
+  concurrencyLockDefaultTimeout?: number
+}
+
+/** One call at a time per key, across every node sharing the plugin's coordinator. */
+export declare function ConcurrencyLock(options?: ConcurrencyLockOptions): UniversalMethodDecorator
+
+export type ConcurrencyLockPluginOptions =
+  | { /** `redis://…` or `{ url, prefix?, timeoutMs? }`: shorthand for `coordinator: { type: 'redis', … }`. */ redis: string | { url: string; prefix?: string; timeoutMs?: number }; coordinator?: undefined }
+  | { /** Default `{ type: 'local' }`. */ coordinator?: CoordinatorOptions; redis?: undefined }
+
+/** The lock was held by another call (after `waitMs`): HTTP 409 `{ error: "Conflict", message }` on a route. */
+export declare class ConcurrencyLockError extends HttpError {
+  readonly status: 409
+  readonly key: string
+}
+
+export declare class ConcurrencyLockPlugin implements Plugin<ConcurrencyLockModuleOptions> {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: ConcurrencyLockPluginOptions)
+  readonly name: 'concurrency-lock-plugin'
+  readonly priority: 500
+  readonly options: Readonly<{ coordinator: Readonly<CoordinatorOptions> }>
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<ConcurrencyLockModuleOptions>
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  onDestroy(): void
+}
+
 // ---- The WebSocket hub ------------------------------------------------------
 
 export interface HubAuthOptions {

@@ -19,6 +19,9 @@ const { LoggerPlugin } = require('./lib/plugins/logger')
 const { MetricsPlugin } = require('./lib/plugins/metrics')
 const { CachePlugin, Cache, MemoryCacheAdapter, RedisCacheAdapter } = require('./lib/plugins/cache')
 const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
+// Distributed plugins: leases in process, in Redis or in NATS KV (src/coord/).
+const { SchedulePlugin, Schedule, ScheduleMode } = require('./lib/plugins/schedule')
+const { ConcurrencyLockPlugin, ConcurrencyLock, ConcurrencyLockError } = require('./lib/plugins/concurrency-lock')
 // The WebSocket hub (Rust), on the engine's own port.
 const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 // The script VM: hook files run by QuickJS runtimes on Rust threads.
@@ -52,6 +55,12 @@ module.exports = {
   MemoryCacheAdapter,
   RedisCacheAdapter,
   GracefulShutdownPlugin,
+  SchedulePlugin,
+  Schedule,
+  ScheduleMode,
+  ConcurrencyLockPlugin,
+  ConcurrencyLock,
+  ConcurrencyLockError,
   HubPlugin,
   WsHandler,
   HubError,

@@ -3,6 +3,7 @@
 //! The core modules (`engine`, `http`) are plain Rust with no napi types;
 //! `binding` is the only place that talks to Node.
 pub mod auth;
+pub mod coord;
 pub mod engine;
 pub mod http;
 pub mod hub;

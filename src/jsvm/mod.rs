@@ -52,6 +52,7 @@ mod worker;
 
 pub use admin_api::JsvmAdmin;
 pub use config::{FilePattern, JsvmConfig};
+pub use cron::parse_cron;
 pub use errors::LoadError;
 pub use http_routes::JsvmRoutes;
 pub use service::{HookRequest, HookRoute, Jsvm};

@@ -1,0 +1,149 @@
+//! Leases in Redis: `SET key owner NX PX ttl` takes a key; Lua scripts
+//! compare the holder before `PEXPIRE` (renew) or `DEL` (release), so a
+//! lease that expired and was taken by another node is never touched.
+//! Redis keeps the TTL itself (its own clock): nodes' clocks do not matter.
+//!
+//! One multiplexed connection (redis' `ConnectionManager`, which reconnects
+//! by itself), made by the first operation. Every operation, connecting
+//! included, is bounded by `timeout`; a failure is an error.
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{check_args, ttl_ms, CoordError, CoordFuture, Coordinator, Result};
+
+const BACKEND: &str = "redis";
+
+/// `PEXPIRE` only if KEYS[1] still holds ARGV[1]; 1 when renewed.
+const RENEW: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+/// `DEL` only if KEYS[1] still holds ARGV[1]; 1 when deleted.
+const RELEASE: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+     return redis.call('DEL', KEYS[1]) else return 0 end";
+
+/// Checks a Redis URL without connecting.
+pub fn check_url(url: &str) -> std::result::Result<(), String> {
+    if url.starts_with("rediss://") {
+        return Err("TLS (rediss://) is not supported".into());
+    }
+    redis::Client::open(url)
+        .map(drop)
+        .map_err(|e| format!("invalid redis url {url:?}: {e}"))
+}
+
+pub struct RedisCoordinator {
+    client: redis::Client,
+    prefix: String,
+    timeout: Duration,
+    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+}
+
+impl RedisCoordinator {
+    /// Checks the URL (no connection yet).
+    pub fn new(url: &str, prefix: &str, timeout: Duration) -> std::result::Result<Self, String> {
+        check_url(url)?;
+        let client = redis::Client::open(url).map_err(|e| format!("invalid redis url: {e}"))?;
+        Ok(RedisCoordinator {
+            client,
+            prefix: prefix.to_owned(),
+            timeout,
+            conn: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The connection, made on first use (one attempt at a time).
+    async fn connection(&self) -> std::result::Result<ConnectionManager, String> {
+        let mut slot = self.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1);
+        let made = tokio::time::timeout(
+            self.timeout,
+            ConnectionManager::new_with_config(self.client.clone(), config),
+        )
+        .await
+        .map_err(|_| format!("no connection within {:?}", self.timeout))?
+        .map_err(|e| format!("cannot connect: {e}"))?;
+        *slot = Some(made.clone());
+        Ok(made)
+    }
+
+    /// Runs one command; connecting and the answer share the timeout.
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        op: &'static str,
+        key: &str,
+        cmd: redis::Cmd,
+    ) -> Result<T> {
+        let fail = |m: String| CoordError::new(BACKEND, op, key, m);
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut conn = tokio::time::timeout_at(deadline, self.connection())
+            .await
+            .map_err(|_| fail(format!("no connection within {:?}", self.timeout)))?
+            .map_err(fail)?;
+        match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(fail(e.to_string())),
+            Err(_) => Err(fail(format!("no answer within {:?}", self.timeout))),
+        }
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    async fn acquire_async(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        check_args(BACKEND, "acquire", key, owner)?;
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.full_key(key))
+            .arg(owner)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms(ttl));
+        // "OK" when set, nil when the key exists.
+        let set: Option<String> = self.run("acquire", key, cmd).await?;
+        Ok(set.is_some())
+    }
+
+    async fn compare(
+        &self,
+        op: &'static str,
+        script: &str,
+        key: &str,
+        owner: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        check_args(BACKEND, op, key, owner)?;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(1).arg(self.full_key(key)).arg(owner);
+        if let Some(ttl) = ttl {
+            cmd.arg(ttl_ms(ttl));
+        }
+        let n: i64 = self.run(op, key, cmd).await?;
+        Ok(n == 1)
+    }
+}
+
+impl Coordinator for RedisCoordinator {
+    fn acquire<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CoordFuture<'a, bool> {
+        Box::pin(self.acquire_async(key, owner, ttl))
+    }
+
+    fn renew<'a>(&'a self, key: &'a str, owner: &'a str, ttl: Duration) -> CoordFuture<'a, bool> {
+        Box::pin(self.compare("renew", RENEW, key, owner, Some(ttl)))
+    }
+
+    fn release<'a>(&'a self, key: &'a str, owner: &'a str) -> CoordFuture<'a, bool> {
+        Box::pin(self.compare("release", RELEASE, key, owner, None))
+    }
+
+    fn close(&self) {
+        if let Ok(mut slot) = self.conn.try_lock() {
+            slot.take();
+        }
+    }
+}
