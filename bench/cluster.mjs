@@ -87,7 +87,7 @@ export async function clusterScenario(title, lines, o) {
     )
     return { ports, children }
   }
-  async function load(ports, window, duration) {
+  async function load(ports, window, duration = o.duration) {
     const args = ['--port', ports.join(','), '--clients', String(clients), '--payload', String(o.payload), '--window', String(window), '--duration', String(duration), '--warmup', '1']
     const child = spawn(o.hubLoad, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
