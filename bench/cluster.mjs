@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runHubLoad } from './hub-load.mjs'
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -87,18 +88,9 @@ export async function clusterScenario(title, lines, o) {
     )
     return { ports, children }
   }
-  async function load(ports, window, duration = o.duration) {
+  function load(ports, window, duration = o.duration) {
     const args = ['--port', ports.join(','), '--clients', String(clients), '--payload', String(o.payload), '--window', String(window), '--duration', String(duration), '--warmup', '1']
-    const child = spawn(o.hubLoad, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let out = ''
-    let err = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (err += d))
-    const [code] = await once(child, 'exit')
-    const line = out.trim().split('\n').pop()
-    if (code !== 0 || !line?.startsWith('{')) throw new Error(`hub_load failed (${code}): ${err.trim() || out.trim()}`)
-    await new Promise((r) => setTimeout(r, 500))
-    return JSON.parse(line)
+    return runHubLoad(o.hubLoad, args)
   }
   async function measure(label, ports) {
     await load(ports, o.window, 1) // warm-up

@@ -25,6 +25,7 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { clusterScenario } from './cluster.mjs'
+import { runHubLoad } from './hub-load.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -247,16 +248,7 @@ function generatorCmd(port, protocol, extra) {
 /** One load run of the generator: its JSON report. */
 async function hubLoad(port, protocol, { window = WINDOW, duration = DURATION, warmup = 1 } = {}) {
   const [cmd, cmdArgs] = generatorCmd(port, protocol, ['--window', String(window), '--duration', String(duration), '--warmup', String(warmup)])
-  const child = spawn(cmd, cmdArgs, { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (err += d))
-  const [code] = await once(child, 'exit')
-  const line = out.trim().split('\n').pop()
-  if (code !== 0 || !line?.startsWith('{')) throw new Error(`hub_load failed (${code}): ${err.trim() || out.trim()}`)
-  await sleep(500) // the server closes the last run's sockets
-  return JSON.parse(line)
+  return runHubLoad(cmd, cmdArgs)
 }
 
 function sleep(ms) {
