@@ -155,6 +155,9 @@ for (const bus of buses) {
       const s1 = await stats(n1)
       expect(s1.cluster.bus.reconnects).toBeGreaterThanOrEqual(1)
       expect(s1.cluster.bus.down_ms).toBeGreaterThan(0)
+      // …and in the node's log (stderr).
+      expect(n1.log.some((l) => l.includes('bus connection lost'))).toBe(true)
+      expect(n1.log.some((l) => l.includes('bus connection restored'))).toBe(true)
     }, 30_000)
 
     it('a node killed with SIGKILL leaves presence within the TTL; the others keep serving', async () => {

@@ -6,6 +6,7 @@ mod engine;
 mod hub;
 mod jsvm;
 mod layers;
+mod log;
 mod plan;
 mod runtime;
 mod wake;

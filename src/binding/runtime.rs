@@ -19,6 +19,7 @@ fn worker_threads() -> usize {
 
 #[napi_derive::module_init]
 fn init() {
+    super::log::install();
     match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads())
         .thread_name("nebula-worker")
