@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['__test__/**/*.test.{ts,mts,js,mjs,cjs}'],
     // Native addons and worker threads don't mix.
     pool: 'forks',
+    // The engine's expected warnings (tests provoke them) would bury the report.
+    env: { NEBULA_LOG: 'off' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

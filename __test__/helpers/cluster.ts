@@ -22,7 +22,7 @@ const fixture = path.join(__dirname, '..', 'fixtures', 'cluster-node.js')
 /** Starts a node on `busUrl`; resolves once it listens. */
 export function startNode(busUrl: string, id: string, env: Record<string, string> = {}): Promise<Node> {
   const child = spawn(process.execPath, [fixture, busUrl], {
-    env: { ...process.env, NODE_ID: id, ...env },
+    env: { ...process.env, NODE_ID: id, NEBULA_LOG: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const log: string[] = []
