@@ -103,6 +103,8 @@ pub(super) enum Target {
     Dynamic {
         pattern: Arc<str>,
         call: Box<dyn DynCall>,
+        /// Which set of dynamic routes (its layers apply).
+        set: usize,
     },
 }
 
@@ -136,8 +138,8 @@ impl Service {
                 Some(e) => (id, e.pattern.clone(), &e.layers[..], None),
                 None => (id, Arc::from(""), &[][..], None),
             },
-            Target::Dynamic { pattern, call } => {
-                let layers = self.dynamic.as_ref().map_or(&[][..], |d| &d.1[..]);
+            Target::Dynamic { pattern, call, set } => {
+                let layers = self.dynamic.get(set).map_or(&[][..], |d| &d.1[..]);
                 (usize::MAX, pattern, layers, Some(call))
             }
         };

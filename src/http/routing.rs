@@ -43,8 +43,8 @@ impl Service {
         if let Some(res) = self.builtin(req.method(), &path) {
             return res;
         }
-        if let Some(m) = self.dynamic_route(req.method(), &path) {
-            return self.call_dynamic(req, m, peer, None).await;
+        if let Some((set, m)) = self.dynamic_route(req.method(), &path) {
+            return self.call_dynamic(req, set, m, peer, None).await;
         }
         if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
             return res;
@@ -64,8 +64,8 @@ impl Service {
                 .call_handler(req, Target::Route(m.id), m.params, peer, Some(refusal))
                 .await;
         }
-        if let Some(m) = self.dynamic_preflight(&req, &path) {
-            return self.call_dynamic(req, m, peer, Some(refusal)).await;
+        if let Some((set, m)) = self.dynamic_preflight(&req, &path) {
+            return self.call_dynamic(req, set, m, peer, Some(refusal)).await;
         }
         refusal.into()
     }
@@ -73,6 +73,7 @@ impl Service {
     async fn call_dynamic<B>(
         &self,
         req: Request<B>,
+        set: usize,
         m: DynMatch,
         peer: Option<IpAddr>,
         instead: Option<Reply>,
@@ -88,7 +89,7 @@ impl Service {
         } = m;
         self.call_handler(
             req,
-            Target::Dynamic { pattern, call },
+            Target::Dynamic { pattern, call, set },
             params,
             peer,
             instead,
@@ -98,11 +99,7 @@ impl Service {
 
     /// The routes' `Allow` list with the dynamic routes' methods for `path` added.
     fn allowed_with_dynamic(&self, allow: Option<Vec<Method>>, path: &str) -> Option<Vec<Method>> {
-        let extra = self
-            .dynamic
-            .as_ref()
-            .map(|d| d.0.allowed(path))
-            .unwrap_or_default();
+        let extra: Vec<Method> = self.dynamic.iter().flat_map(|d| d.0.allowed(path)).collect();
         if extra.is_empty() {
             return allow;
         }
@@ -111,8 +108,12 @@ impl Service {
         Some(super::router::allow_list(all))
     }
 
-    fn dynamic_route(&self, method: &Method, path: &str) -> Option<DynMatch> {
-        self.dynamic.as_ref()?.0.lookup(method, path)
+    /// The first set of dynamic routes with a route for `method` `path`: its index and the match.
+    fn dynamic_route(&self, method: &Method, path: &str) -> Option<(usize, DynMatch)> {
+        self.dynamic
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| d.0.lookup(method, path).map(|m| (i, m)))
     }
 
     async fn call_mount<B>(
@@ -162,7 +163,7 @@ impl Service {
         }
     }
 
-    fn dynamic_preflight<B>(&self, req: &Request<B>, path: &str) -> Option<DynMatch> {
+    fn dynamic_preflight<B>(&self, req: &Request<B>, path: &str) -> Option<(usize, DynMatch)> {
         self.dynamic_route(&Self::preflight_method(req)?, path)
     }
 

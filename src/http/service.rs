@@ -39,7 +39,7 @@ pub struct ServiceBuilder {
     routes: Vec<Option<RouteEntry>>,
     endpoints: Vec<Endpoint>,
     mounts: Vec<Arc<dyn Mount>>,
-    dynamic: Option<DynamicSet>,
+    dynamic: Vec<DynamicSet>,
     info: Option<AppInfo>,
     statics: Option<StaticFiles>,
     config: ServerConfig,
@@ -55,7 +55,7 @@ impl ServiceBuilder {
             routes: Vec::new(),
             endpoints: Vec::new(),
             mounts: Vec::new(),
-            dynamic: None,
+            dynamic: Vec::new(),
             info: None,
             statics: None,
             config,
@@ -107,7 +107,7 @@ impl ServiceBuilder {
     /// Routes that change while the service runs, asked after the routes and
     /// built-ins and before static files, inside `layers` (outermost first).
     pub fn dynamic(&mut self, routes: Arc<dyn DynamicRoutes>, layers: Vec<Arc<dyn NativeLayer>>) {
-        self.dynamic = Some(DynamicSet(routes, layers));
+        self.dynamic.push(DynamicSet(routes, layers));
     }
 
     /// Refuses routes that a mount would hide (its paths are asked first).
@@ -200,7 +200,8 @@ pub struct Service {
     pub(super) routes: Vec<Option<RouteEntry>>,
     pub(super) endpoints: Vec<Endpoint>,
     pub(super) mounts: Vec<Arc<dyn Mount>>,
-    pub(super) dynamic: Option<DynamicSet>,
+    /// Sets of dynamic routes (the script VM's, the gateway's), asked in order.
+    pub(super) dynamic: Vec<DynamicSet>,
     pub(super) version_path: Option<String>,
     pub(super) info: Option<AppInfo>,
     pub(super) statics: Option<StaticFiles>,
