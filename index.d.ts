@@ -1022,3 +1022,73 @@ export declare class JsvmPlugin implements Plugin {
   onInit(engine: Microservice): void
   onBeforeStart(engine: Microservice): void
 }
+
+// ---- The gateway -------------------------------------------------------------
+
+export interface ServiceOptions {
+  /** 1 to 64 of A-Z a-z 0-9 _ - . */
+  name: string
+  /** The program and its arguments; it must serve HTTP/1.1 on `NEBULA_SOCKET` (a Unix socket path, or host:port with a tcp socket). */
+  command: string[]
+  /** `/exact/path` or `/prefix/*` (the prefix itself too); forwarded with the path and query unchanged unless `stripPrefix`. */
+  routes: string[]
+  cwd?: string
+  /** Extra environment (NEBULA_* names are reserved). */
+  env?: Record<string, string>
+  /** Worker processes. Default 1. */
+  instances?: number
+  /** Default "auto" (a socket per instance under the runtime dir); `{ path }` (a base name) or `{ tcp: "host:port" }`. */
+  socket?: 'auto' | { path: string } | { tcp: string }
+  /** When set, an instance is ready once GET healthPath over its socket answers 2xx (else once it accepts). */
+  healthPath?: string
+  /** How long an instance may take to become ready. Default 5000. */
+  readyTimeoutMs?: number
+  /** SIGTERM, then SIGKILL after this long. Default 5000. */
+  graceMs?: number
+  /** Restart delay after a crash: doubling from initialMs to maxMs. Default 100 → 10 000. */
+  backoff?: { initialMs?: number; maxMs?: number }
+  /** Give up (state "failed") after this many restarts within windowMs. Default 5 in 60 000. */
+  crashLoop?: { maxRestarts?: number; windowMs?: number }
+  /** A request with no answer by then → 504. Default 30 000. */
+  timeoutMs?: number
+  /** Drop the matched prefix before forwarding (`/api/py/x` → `/x`). Default false. */
+  stripPrefix?: boolean
+  /** Largest answer taken from a worker (buffered); larger → 502. Default 16 MiB. */
+  maxResponseBytes?: number
+  description?: string
+}
+
+export interface ServicesPluginOptions {
+  services: ServiceOptions[]
+  /** Where "auto" sockets go. Default `$XDG_RUNTIME_DIR/nebula`, else `/tmp/nebula-<uid>`. */
+  runtimeDir?: string
+}
+
+export interface ServiceInstanceStatus {
+  instance: number
+  generation: number
+  state: 'starting' | 'ready' | 'restarting' | 'draining' | 'stopping' | 'stopped' | 'failed'
+  /** Why it failed (crash loop, not ready in time, command not found). */
+  reason: string | null
+  pid: number | null
+  restarts: number
+  address: string
+  startedAt: number | null
+  lastCrash: string | null
+}
+
+export interface ServicesStatus {
+  services: Array<{ name: string; routes: string[]; ready: number; instances: ServiceInstanceStatus[] }>
+}
+
+export declare class ServicesPlugin implements Plugin {
+  /** Throws a TypeError naming the field when `options` is invalid. */
+  constructor(options: ServicesPluginOptions)
+  readonly name: 'services'
+  readonly priority: number
+  readonly options: ServicesPluginOptions
+  onBeforeStart(engine: Microservice): void
+  status(): ServicesStatus
+  /** Rolling restart: each new worker is ready before the old one drains and stops. */
+  restart(name: string): Promise<void>
+}

@@ -26,6 +26,8 @@ const { ConcurrencyLockPlugin, ConcurrencyLock, ConcurrencyLockError } = require
 const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 // The script VM: hook files run by QuickJS runtimes on Rust threads.
 const { JsvmPlugin } = require('./lib/jsvm/plugin')
+// The gateway: supervised workers in any language behind the engine's routes.
+const { ServicesPlugin } = require('./lib/plugins/services')
 
 module.exports = {
   Microservice,
@@ -65,4 +67,5 @@ module.exports = {
   WsHandler,
   HubError,
   JsvmPlugin,
+  ServicesPlugin,
 }

@@ -38,5 +38,6 @@ export const {
   WsHandler,
   HubError,
   JsvmPlugin,
+  ServicesPlugin,
 } = nebula
 export default nebula

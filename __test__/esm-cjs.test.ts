@@ -45,6 +45,7 @@ const EXPECTED_NAMES = [
   'Schedule',
   'ScheduleMode',
   'SchedulePlugin',
+  'ServicesPlugin',
   'Testing',
   'WsHandler',
 ]

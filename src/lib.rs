@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod coord;
 pub mod engine;
+pub mod gateway;
 pub mod http;
 pub mod hub;
 pub mod ids;

@@ -64,6 +64,8 @@ pub struct NativeEngine {
     pub(super) hubs: Vec<Arc<crate::hub::Hub>>,
     /// Script VMs started for this engine (shut down when it closes).
     pub(super) jsvms: Vec<Arc<crate::jsvm::Jsvm>>,
+    /// Gateways (ServicesPlugin): their workers start when the engine listens.
+    pub(super) gateways: Vec<Arc<crate::gateway::Gateway>>,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
@@ -97,6 +99,7 @@ impl NativeEngine {
             natives: Default::default(),
             batch: Arc::default(),
             hubs: Vec::new(),
+            gateways: Vec::new(),
             jsvms: Vec::new(),
         }
     }
@@ -331,7 +334,14 @@ impl NativeEngine {
             .build()?;
         let slot = self.server.clone();
         let hubs = self.hubs.clone();
+        let gateways = self.gateways.clone();
         env.spawn_future(async move {
+            // Workers start first (on a runtime thread: they die with it);
+            // until one is ready its routes answer 503.
+            for g in &gateways {
+                g.start()
+                    .map_err(|e| Error::new(Status::GenericFailure, format!("services: {e}")))?;
+            }
             let handle = server::listen(service, &host, port)
                 .await
                 .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
@@ -356,6 +366,7 @@ impl NativeEngine {
         }
         let hubs = self.hubs.clone();
         let jsvms = self.jsvms.clone();
+        let gateways = self.gateways.clone();
         env.spawn_future(async move {
             for hub in hubs {
                 if !hub.wait_closed(Duration::from_secs(2)).await {
@@ -368,6 +379,10 @@ impl NativeEngine {
             if let Some((handle, keep_alive)) = running {
                 handle.stop().await;
                 drop(keep_alive);
+            }
+            // After the server: requests in flight to workers have finished.
+            for g in gateways {
+                g.stop().await;
             }
             // After the server: requests in flight on hook routes have finished.
             for jsvm in jsvms {

@@ -3,6 +3,7 @@
 mod coord;
 mod dispatch;
 mod engine;
+mod gateway;
 mod hub;
 mod jsvm;
 mod layers;

@@ -99,7 +99,11 @@ impl Service {
 
     /// The routes' `Allow` list with the dynamic routes' methods for `path` added.
     fn allowed_with_dynamic(&self, allow: Option<Vec<Method>>, path: &str) -> Option<Vec<Method>> {
-        let extra: Vec<Method> = self.dynamic.iter().flat_map(|d| d.0.allowed(path)).collect();
+        let extra: Vec<Method> = self
+            .dynamic
+            .iter()
+            .flat_map(|d| d.0.allowed(path))
+            .collect();
         if extra.is_empty() {
             return allow;
         }

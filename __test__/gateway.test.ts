@@ -1,0 +1,171 @@
+// The gateway (ServicesPlugin) with real worker processes: a Python and a Node
+// worker on Unix sockets of their own, requests forwarded in Rust through the
+// engine's native layers, timeouts, a worker killed under load, a worker that
+// never becomes ready, a rolling restart under load, and stop.
+import { afterEach, describe, expect, it } from 'vitest'
+import path from 'node:path'
+import fs from 'node:fs'
+import os from 'node:os'
+import { ServicesPlugin, JwtAuthPlugin } from '../index.js'
+import { setup, listen, stopAll } from './helpers/http'
+import { eventually } from './helpers/cluster'
+import { signJwt, now } from './helpers/jwt'
+
+afterEach(stopAll)
+
+const workers = path.join(__dirname, 'fixtures', 'workers')
+const PY = ['python3', path.join(workers, 'echo.py')]
+const NODE = [process.execPath, path.join(workers, 'echo.js')]
+const runtimeDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'nbgw-'))
+const SECRET = 'a-gateway-secret-of-at-least-32-bytes!'
+
+async function gateway(services: any[], plugins: unknown[] = []) {
+  const plugin = new ServicesPlugin({ services, runtimeDir: runtimeDir() })
+  const { engine } = setup({ plugins: [...plugins, plugin] })
+  const { base } = await listen(engine)
+  return { engine, plugin, base }
+}
+
+const ready = (plugin: ServicesPlugin, name: string, n = 1) =>
+  eventually(`${n} ready instance(s) of ${name}`, () => plugin.status().services.find((s) => s.name === name)!.ready >= n)
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('ServicesPlugin', () => {
+  it('forwards to a Python and a Node worker in Rust, path and query unchanged unless stripPrefix', async () => {
+    const { engine, plugin, base } = await gateway([
+      { name: 'py', command: PY, routes: ['/api/py/*'], healthPath: '/health' },
+      { name: 'node', command: NODE, routes: ['/api/node/*'], stripPrefix: true },
+    ])
+    await ready(plugin, 'py')
+    await ready(plugin, 'node')
+    const res = await fetch(`${base}/api/py/hello?x=1`, { headers: { 'x-request-id': 'req-1' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('x-worker')).toBe('python')
+    const py = await res.json()
+    expect(py).toMatchObject({ worker: 'python', method: 'GET', path: '/api/py/hello?x=1' })
+    expect(py.headers['x-request-id']).toBe('req-1')
+    expect(py.headers['x-forwarded-for']).toBe('127.0.0.1')
+    expect(py.headers['x-forwarded-proto']).toBe('http')
+    const node = await (await fetch(`${base}/api/node/items/7?y=2`, { method: 'POST', body: 'payload' })).json()
+    expect(node).toMatchObject({ worker: 'node', method: 'POST', path: '/items/7?y=2', body: 'payload' })
+    expect(node.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    expect(plugin.status().services.map((s) => s.instances[0].state)).toEqual(['ready', 'ready'])
+    // Nothing of a proxied request ran in JavaScript.
+    expect(engine.stats().jsCalls).toBe(0)
+  })
+
+  it('runs proxied routes inside the native layers: a refused request never reaches the worker', async () => {
+    const { plugin, base } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'] }], [new JwtAuthPlugin({ secret: SECRET, algorithm: 'HS256' })])
+    await ready(plugin, 'py')
+    const refused = await fetch(`${base}/api/py/me`)
+    expect(refused.status).toBe(401)
+    expect(refused.headers.get('x-worker')).toBeNull()
+    const token = signJwt({ sub: 'u1', exp: now() + 60 }, { key: SECRET })
+    const ok = await fetch(`${base}/api/py/me`, { headers: { authorization: `Bearer ${token}` } })
+    expect(ok.status).toBe(200)
+    expect((await ok.json()).headers.authorization).toBe(`Bearer ${token}`)
+  })
+
+  it('answers 504 JSON when a worker is slower than timeoutMs, and 503 when none is ready', async () => {
+    const { plugin, base } = await gateway([
+      { name: 'py', command: PY, routes: ['/api/py/*'], timeoutMs: 300 },
+      { name: 'never', command: ['python3', '-c', 'import time; time.sleep(60)'], routes: ['/api/never/*'], readyTimeoutMs: 300, backoff: { initialMs: 10, maxMs: 20 }, crashLoop: { maxRestarts: 1 } },
+    ])
+    await ready(plugin, 'py')
+    const started = Date.now()
+    const slow = await fetch(`${base}/api/py/slow`)
+    expect(slow.status).toBe(504)
+    expect(Date.now() - started).toBeLessThan(1500)
+    expect(await slow.json()).toMatchObject({ error: 'Gateway Timeout' })
+    const none = await fetch(`${base}/api/never/x`)
+    expect(none.status).toBe(503)
+    expect(none.headers.get('retry-after')).toBe('1')
+    // The worker that never listens: crash-loop limit reached, with a reason; the other service serves on.
+    const failed = await eventually('the never-ready worker to fail', () => {
+      const i = plugin.status().services.find((s) => s.name === 'never')!.instances[0]
+      return i.state === 'failed' && i
+    })
+    expect(failed.reason).toMatch(/not ready within 300 ms/)
+    expect((await fetch(`${base}/api/py/ok`)).status).toBe(200)
+  })
+
+  it('restarts a worker killed with SIGKILL; requests meanwhile go to the other instance or get a quick 502/503', async () => {
+    const { plugin, base } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'], instances: 2, backoff: { initialMs: 50, maxMs: 100 } }])
+    await ready(plugin, 'py', 2)
+    const victim = plugin.status().services[0].instances[0].pid!
+    const statuses: number[] = []
+    let stop = false
+    const load = (async () => {
+      while (!stop) {
+        const t = Date.now()
+        const r = await fetch(`${base}/api/py/x`)
+        await r.arrayBuffer()
+        statuses.push(r.status)
+        expect(Date.now() - t).toBeLessThan(2000)
+      }
+    })()
+    await eventually('some requests', () => statuses.length > 20)
+    process.kill(victim, 'SIGKILL')
+    const back = await eventually('the killed instance restarted', () => {
+      const i = plugin.status().services[0].instances.find((x) => x.instance === 0)
+      return i && i.state === 'ready' && i.pid !== victim && i
+    })
+    stop = true
+    await load
+    expect(back.restarts).toBe(1)
+    expect(statuses.every((s) => s === 200 || s === 502 || s === 503)).toBe(true)
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(20)
+  })
+
+  it('a rolling restart under steady load fails no request', async () => {
+    const { plugin, base } = await gateway([{ name: 'node', command: NODE, routes: ['/api/node/*'], instances: 2 }])
+    await ready(plugin, 'node', 2)
+    const before = plugin.status().services[0].instances.map((i) => i.pid)
+    const statuses: number[] = []
+    let stop = false
+    const load = Promise.all(
+      [1, 2, 3].map(async () => {
+        while (!stop) {
+          const r = await fetch(`${base}/api/node/x`)
+          await r.arrayBuffer()
+          statuses.push(r.status)
+        }
+      }),
+    )
+    await eventually('some requests', () => statuses.length > 20)
+    await plugin.restart('node')
+    const n = statuses.length
+    await eventually('more requests after the restart', () => statuses.length > n + 20)
+    stop = true
+    await load
+    expect(statuses.filter((s) => s !== 200)).toEqual([])
+    const after = plugin.status().services[0].instances.filter((i) => i.state === 'ready').map((i) => i.pid)
+    expect(after).toHaveLength(2)
+    expect(after.some((p) => before.includes(p))).toBe(false)
+  })
+
+  it('stop() stops every worker', async () => {
+    const { engine, plugin } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'], instances: 2 }])
+    await ready(plugin, 'py', 2)
+    const pids = plugin.status().services[0].instances.map((i) => i.pid!)
+    await engine.stop()
+    expect(pids.filter(alive)).toEqual([])
+  })
+
+  it('refuses bad options with a TypeError naming the field', () => {
+    const bad = (services: any) => () => new ServicesPlugin({ services })
+    expect(bad([{ name: 'x', command: [], routes: ['/a/*'] }])).toThrow(/services\[0\]\.command/)
+    expect(bad([{ name: 'x', command: ['a'] }])).toThrow(/services\[0\]\.routes/)
+    expect(bad([{ name: 'x', command: ['a'], routes: ['/a/:id'] }])).toThrow(/routes/)
+    expect(bad([{ name: 'x', command: ['a'], routes: ['/a'], timeoutMs: 0 }])).toThrow(/timeoutMs/)
+    expect(bad([{ name: 'x', command: ['a'], routes: ['/a'], bogus: 1 }])).toThrow(/bogus/)
+  })
+})

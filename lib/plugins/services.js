@@ -1,0 +1,59 @@
+'use strict'
+
+// ServicesPlugin: the gateway. Upstream services in any language run as
+// supervised worker processes, each instance on a Unix socket of its own
+// (NEBULA_SOCKET); requests matching a service's routes go through the
+// engine's native layers (auth, rate limit, CORS, logging, metrics) and are
+// forwarded in Rust to the least busy ready instance. Nothing of a proxied
+// request runs in JavaScript.
+
+const binding = require('../native')
+const { PluginPriority } = require('../priority')
+const { nativePluginId } = require('../chains')
+
+class ServicesPlugin {
+  /**
+   * `new ServicesPlugin({ services: [{ name, command, routes, instances?, socket?, cwd?, env?,
+   * healthPath?, timeoutMs?, stripPrefix?, … }], runtimeDir? })`
+   */
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('ServicesPlugin options must be an object')
+    try {
+      binding.checkServicesOptions(options)
+    } catch (err) {
+      throw new TypeError(`ServicesPlugin: ${err.message.replace(/^services: /, '')}`)
+    }
+    this.name = 'services'
+    this.priority = PluginPriority.SYSTEM
+    this.options = options
+    this._native = undefined
+  }
+
+  onBeforeStart(engine) {
+    // The same native layers as any route, in priority order (outermost first).
+    const layers = []
+    for (const [p] of engine._sorted) {
+      if (p === this || typeof p.hookLayer !== 'function') continue
+      const spec = p.hookLayer()
+      if (!spec) continue
+      const id = nativePluginId(engine, p, spec.kind, spec.pluginOptions)
+      const layer = engine._native.createLayer(id, spec.layerOptions)
+      if (layer !== null && layer !== undefined) layers.push(layer)
+    }
+    this._native = engine._native.attachServices(this.options, layers)
+  }
+
+  /** Every service with its instances: state (starting, ready, restarting, failed…), pid, restarts. */
+  status() {
+    if (!this._native) return { services: [] }
+    return JSON.parse(this._native.status())
+  }
+
+  /** Replaces a service's workers one by one: each new one is ready before the old one drains. */
+  async restart(name) {
+    if (!this._native) throw new Error('ServicesPlugin.restart() needs a started engine')
+    return this._native.restart(String(name))
+  }
+}
+
+module.exports = { ServicesPlugin }

@@ -1,0 +1,60 @@
+//! The gateway as JavaScript sees it: `NativeEngine.attachServices(options,
+//! layers)` adds the services' routes (inside `layers`, outermost first) and
+//! returns a `NativeServices` (status, rolling restart). Workers start when
+//! the engine listens and stop after the server when it closes.
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+
+use super::engine::{invalid, NativeEngine};
+use crate::gateway::Gateway;
+
+#[napi]
+pub struct NativeServices {
+    gateway: Arc<Gateway>,
+}
+
+#[napi]
+impl NativeEngine {
+    #[napi]
+    pub fn attach_services(
+        &mut self,
+        options: serde_json::Value,
+        layers: Vec<u32>,
+    ) -> Result<NativeServices> {
+        let gateway = Arc::new(Gateway::from_json(&options).map_err(invalid)?);
+        let layers = self.natives.resolve(&layers)?;
+        self.builder()?
+            .dynamic(Arc::new(gateway.dynamic_routes()), layers);
+        self.gateways.push(gateway.clone());
+        Ok(NativeServices { gateway })
+    }
+}
+
+#[napi]
+impl NativeServices {
+    /// Every service with its instances, as JSON.
+    #[napi]
+    pub fn status(&self) -> String {
+        self.gateway.status().to_string()
+    }
+
+    /// Replaces `service`'s workers one by one (new one ready before the old one drains).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn restart<'env>(&self, env: &'env Env, service: String) -> Result<PromiseRaw<'env, ()>> {
+        let gateway = self.gateway.clone();
+        env.spawn_future(async move {
+            gateway
+                .restart(&service)
+                .await
+                .map_err(|e| Error::new(Status::GenericFailure, e))
+        })
+    }
+}
+
+/// Checks `ServicesPlugin` options without starting anything (errors name the field).
+#[napi]
+pub fn check_services_options(options: serde_json::Value) -> Result<()> {
+    Gateway::from_json(&options).map(drop).map_err(invalid)
+}

@@ -1,0 +1,60 @@
+//! Rolling restart of a service (hot reload): one instance at a time, the
+//! new worker is ready before the old one leaves the endpoints.
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::error::{human, GatewayError};
+use super::registry::Shared;
+use super::supervisor::launch;
+
+pub async fn restart_rolling(shared: &Arc<Shared>, service: usize) -> Result<(), GatewayError> {
+    let entry = &shared.services[service];
+    let _one_at_a_time = entry.rolling.lock().await;
+    let name = &entry.name;
+    for instance in 0..entry.spec.instances {
+        let old = shared.active(service, instance);
+        let generation = old.map_or(0, |(_, generation)| generation + 1);
+        let (tx, rx) = oneshot::channel();
+        let new = launch(shared, service, instance, generation, Some(tx))?;
+        let first = tokio::select! {
+            first = rx => first.ok(),
+            _ = shared.stop.cancelled() => None,
+        };
+        match first {
+            Some(Ok(())) => {}
+            Some(Err(reason)) => {
+                shared.retire(new).await;
+                tracing::error!(target: "nebula::gateway", service = %name, instance,
+                    "[{name}#{instance}] rolling restart: the new worker failed, keeping the old one: {reason}");
+                return Err(GatewayError::RollingRestart {
+                    service: name.to_string(),
+                    instance,
+                    reason,
+                });
+            }
+            None => {
+                shared.retire(new).await;
+                return Err(GatewayError::Stopped);
+            }
+        }
+        let Some((old, _)) = old else { continue };
+        // The new worker is in the endpoints already; now the old one leaves them.
+        if let Some(in_flight) = shared.drain(old) {
+            let grace = entry.spec.grace;
+            let idle = tokio::select! {
+                idle = in_flight.wait_idle(grace) => idle,
+                _ = shared.stop.cancelled() => true,
+            };
+            if !idle {
+                tracing::warn!(target: "nebula::gateway", service = %name, instance,
+                    "[{name}#{instance}] {} request(s) still in flight after {}; stopping the old worker anyway",
+                    in_flight.get(), human(grace));
+            }
+        }
+        shared.retire(old).await;
+        tracing::info!(target: "nebula::gateway", service = %name, instance,
+            "[{name}#{instance}] rolling restart: generation {generation} serves");
+    }
+    Ok(())
+}

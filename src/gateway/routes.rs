@@ -1,0 +1,168 @@
+//! The gateway's routes as dynamic routes of the engine's service: they run
+//! inside the same native layers as any route (auth, rate limit, CORS,
+//! logging, metrics), then forward to the least busy ready instance of their
+//! service. No ready instance → 503 with `Retry-After`; an instance that
+//! refuses the connection → the next one is tried, then 502.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use hyper::header::{HeaderValue, RETRY_AFTER};
+use hyper::{Method, StatusCode};
+
+use super::endpoint::Endpoint;
+use super::proxy::{forward, Failure, ForwardOptions};
+use crate::http::dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes};
+use crate::plugins::layer::{BoxFuture, Reply};
+
+/// The ready workers of each service (the supervisor).
+pub trait Upstreams: Send + Sync + 'static {
+    fn ready(&self, service: &str) -> Vec<Endpoint>;
+}
+
+/// One service's routes: `/exact/path` or `/prefix/*` (the prefix itself too).
+pub struct ServiceRoutes {
+    pub patterns: Vec<String>,
+    pub options: ForwardOptions,
+    /// Strip the matched prefix before forwarding.
+    pub strip_prefix: bool,
+    next: AtomicUsize,
+}
+
+impl ServiceRoutes {
+    pub fn new(
+        patterns: Vec<String>,
+        options: ForwardOptions,
+        strip_prefix: bool,
+    ) -> ServiceRoutes {
+        ServiceRoutes {
+            patterns,
+            options,
+            strip_prefix,
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// The pattern matching `path` and the prefix it fixes.
+    fn route_for(&self, path: &str) -> Option<(&str, &str)> {
+        self.patterns.iter().find_map(|p| {
+            let hit = match p.strip_suffix("/*") {
+                Some(base) => (path == base
+                    || (path.starts_with(base) && path[base.len()..].starts_with('/')))
+                .then_some(base),
+                None => (path == p).then_some(p.as_str()),
+            };
+            hit.map(|base| (p.as_str(), base))
+        })
+    }
+}
+
+pub struct GatewayRoutes {
+    pub services: Vec<Arc<ServiceRoutes>>,
+    pub upstreams: Arc<dyn Upstreams>,
+}
+
+struct ProxyCall {
+    route: Arc<ServiceRoutes>,
+    upstreams: Arc<dyn Upstreams>,
+    strip: Option<String>,
+}
+
+impl DynamicRoutes for GatewayRoutes {
+    fn lookup(&self, _method: &Method, path: &str) -> Option<DynMatch> {
+        self.services.iter().find_map(|s| {
+            let (pattern, base) = s.route_for(path)?;
+            Some(DynMatch {
+                pattern: Arc::from(pattern),
+                params: Vec::new(),
+                call: Box::new(ProxyCall {
+                    route: s.clone(),
+                    upstreams: self.upstreams.clone(),
+                    strip: s.strip_prefix.then(|| base.to_owned()),
+                }),
+            })
+        })
+    }
+
+    fn allowed(&self, path: &str) -> Vec<Method> {
+        if self.services.iter().any(|s| s.route_for(path).is_some()) {
+            vec![
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+impl DynCall for ProxyCall {
+    fn call(self: Box<Self>, req: DynRequest) -> BoxFuture<Reply> {
+        Box::pin(async move {
+            let mut options = self.route.options.clone();
+            options.strip_prefix = self.strip.clone();
+            let mut ready = self.upstreams.ready(&options.service);
+            if ready.is_empty() {
+                let mut reply = Reply::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("service {} has no ready instance", options.service),
+                );
+                reply
+                    .headers
+                    .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+                return reply;
+            }
+            // Least in flight first; ties take turns.
+            let turn = self.route.next.fetch_add(1, Ordering::Relaxed);
+            let n = ready.len();
+            ready.rotate_left(turn % n);
+            ready.sort_by_key(|e| e.in_flight().get());
+            let mut last = String::new();
+            for endpoint in ready.iter().take(3) {
+                match forward(&req, endpoint, &options).await {
+                    Ok(reply) => return reply,
+                    Err(Failure::Answer(reply)) => return reply,
+                    // Nothing reached that worker (it just died): the next one may answer.
+                    Err(Failure::Connect(why)) => last = why,
+                }
+            }
+            Reply::error(
+                StatusCode::BAD_GATEWAY,
+                &format!("service {}: {last}", options.service),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routes(patterns: &[&str]) -> ServiceRoutes {
+        let options = ForwardOptions {
+            service: "py".into(),
+            timeout: std::time::Duration::from_secs(1),
+            strip_prefix: None,
+            max_response: 1 << 20,
+        };
+        ServiceRoutes::new(
+            patterns.iter().map(|p| p.to_string()).collect(),
+            options,
+            true,
+        )
+    }
+
+    #[test]
+    fn prefix_patterns_match_the_prefix_and_below_on_segment_boundaries() {
+        let r = routes(&["/api/py/*", "/exact"]);
+        assert_eq!(r.route_for("/api/py/x/y"), Some(("/api/py/*", "/api/py")));
+        assert_eq!(r.route_for("/api/py"), Some(("/api/py/*", "/api/py")));
+        assert_eq!(r.route_for("/api/python"), None);
+        assert_eq!(r.route_for("/exact"), Some(("/exact", "/exact")));
+        assert_eq!(r.route_for("/exact/more"), None);
+    }
+}
