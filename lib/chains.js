@@ -75,4 +75,21 @@ function nativePluginId(engine, plugin, kind, options) {
   return id
 }
 
-module.exports = { applyChains, nativePluginId }
+/**
+ * The native layers every plugin of `engine` but `except` contributes to
+ * routes answered in Rust (hook routes, the gateway's), outermost first.
+ */
+function hookLayers(engine, except) {
+  const layers = []
+  for (const [p] of engine._sorted) {
+    if (p === except || typeof p.hookLayer !== 'function') continue
+    const spec = p.hookLayer()
+    if (!spec) continue
+    const id = nativePluginId(engine, p, spec.kind, spec.pluginOptions)
+    const layer = engine._native.createLayer(id, spec.layerOptions)
+    if (layer !== null && layer !== undefined) layers.push(layer)
+  }
+  return layers
+}
+
+module.exports = { applyChains, nativePluginId, hookLayers }

@@ -7,7 +7,7 @@
 
 const binding = require('../native')
 const { PluginPriority } = require('../priority')
-const { nativePluginId } = require('../chains')
+const { hookLayers } = require('../chains')
 const { callListener, eventDrainer } = require('../listeners')
 
 const JSVM = Symbol.for('nebula.jsvm')
@@ -108,16 +108,7 @@ class JsvmPlugin {
   onBeforeStart(engine) {
     // The native layers every hook route runs inside: each native plugin's
     // layer for a route without module or route options, in priority order.
-    const layers = []
-    for (const [p] of engine._sorted) {
-      if (p === this || typeof p.hookLayer !== 'function') continue
-      const spec = p.hookLayer()
-      if (!spec) continue
-      const id = nativePluginId(engine, p, spec.kind, spec.pluginOptions)
-      const layer = engine._native.createLayer(id, spec.layerOptions)
-      if (layer !== null && layer !== undefined) layers.push(layer)
-    }
-    const native = engine._native.attachJsvm(this.options, layers, this.jsvm._drainer())
+    const native = engine._native.attachJsvm(this.options, hookLayers(engine, this), this.jsvm._drainer())
     this.jsvm._attach(native)
   }
 

@@ -9,7 +9,7 @@
 
 const binding = require('../native')
 const { PluginPriority } = require('../priority')
-const { nativePluginId } = require('../chains')
+const { hookLayers } = require('../chains')
 
 class ServicesPlugin {
   /**
@@ -31,16 +31,7 @@ class ServicesPlugin {
 
   onBeforeStart(engine) {
     // The same native layers as any route, in priority order (outermost first).
-    const layers = []
-    for (const [p] of engine._sorted) {
-      if (p === this || typeof p.hookLayer !== 'function') continue
-      const spec = p.hookLayer()
-      if (!spec) continue
-      const id = nativePluginId(engine, p, spec.kind, spec.pluginOptions)
-      const layer = engine._native.createLayer(id, spec.layerOptions)
-      if (layer !== null && layer !== undefined) layers.push(layer)
-    }
-    this._native = engine._native.attachServices(this.options, layers)
+    this._native = engine._native.attachServices(this.options, hookLayers(engine, this))
   }
 
   /** Every service with its instances: state (starting, ready, restarting, failed…), pid, restarts. */

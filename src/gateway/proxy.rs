@@ -109,33 +109,29 @@ pub fn upstream_headers(incoming: &HeaderMap, peer: Option<IpAddr>) -> HeaderMap
     out
 }
 
-async fn connect(
-    addr: &EndpointAddr,
-) -> std::io::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
-    fn io_err(e: hyper::Error) -> std::io::Error {
-        std::io::Error::other(e)
-    }
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// An HTTP/1.1 client connection over `stream`, driven by its own task.
+async fn handshake<S>(stream: S) -> std::io::Result<Sender>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(send)
+}
+
+async fn connect(addr: &EndpointAddr) -> std::io::Result<Sender> {
     match addr {
-        EndpointAddr::Unix(path) => {
-            let stream = tokio::net::UnixStream::connect(path).await?;
-            let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(io_err)?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(send)
-        }
+        EndpointAddr::Unix(path) => handshake(tokio::net::UnixStream::connect(path).await?).await,
         EndpointAddr::Tcp { host, port } => {
             let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
             let _ = stream.set_nodelay(true);
-            let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(io_err)?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            Ok(send)
+            handshake(stream).await
         }
     }
 }
