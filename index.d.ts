@@ -1091,4 +1091,6 @@ export declare class ServicesPlugin implements Plugin {
   status(): ServicesStatus
   /** Rolling restart: each new worker is ready before the old one drains and stops. */
   restart(name: string): Promise<void>
+  /** Stops the workers (the engine calls it when it is destroyed). */
+  onDestroy(): Promise<void>
 }

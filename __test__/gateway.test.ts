@@ -125,8 +125,8 @@ describe('ServicesPlugin', () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(20)
   })
 
-  it('a rolling restart under steady load fails no request', async () => {
-    const { plugin, base } = await gateway([{ name: 'node', command: NODE, routes: ['/api/node/*'], instances: 2 }])
+  it('a rolling restart under steady load fails no request (Python workers die at once on SIGTERM)', async () => {
+    const { plugin, base } = await gateway([{ name: 'node', command: PY, routes: ['/api/node/*'], instances: 2 }])
     await ready(plugin, 'node', 2)
     const before = plugin.status().services[0].instances.map((i) => i.pid)
     const statuses: number[] = []
@@ -158,6 +158,21 @@ describe('ServicesPlugin', () => {
     const pids = plugin.status().services[0].instances.map((i) => i.pid!)
     await engine.stop()
     expect(pids.filter(alive)).toEqual([])
+  })
+
+  it('starts no worker when the engine cannot listen', async () => {
+    const net = await import('node:net')
+    const taken = net.createServer()
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()))
+    const port = (taken.address() as any).port
+    const plugin = new ServicesPlugin({ services: [{ name: 'py', command: PY, routes: ['/api/py/*'] }], runtimeDir: runtimeDir() })
+    const { engine } = setup({ plugins: [plugin], options: { hostname: '127.0.0.1' } })
+    try {
+      await expect(engine.start(port)).rejects.toThrow()
+      expect(plugin.status().services[0].instances).toEqual([])
+    } finally {
+      taken.close()
+    }
   })
 
   it('refuses bad options with a TypeError naming the field', () => {

@@ -34,6 +34,11 @@ class ServicesPlugin {
     this._native = engine._native.attachServices(this.options, hookLayers(engine, this))
   }
 
+  /** Stops the workers also when the engine never listened or failed to start. */
+  async onDestroy() {
+    if (this._native) await this._native.stop()
+  }
+
   /** Every service with its instances: state (starting, ready, restarting, failed…), pid, restarts. */
   status() {
     if (!this._native) return { services: [] }

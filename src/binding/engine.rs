@@ -336,15 +336,21 @@ impl NativeEngine {
         let hubs = self.hubs.clone();
         let gateways = self.gateways.clone();
         env.spawn_future(async move {
-            // Workers start first (on a runtime thread: they die with it);
-            // until one is ready its routes answer 503.
-            for g in &gateways {
-                g.start()
-                    .map_err(|e| Error::new(Status::GenericFailure, format!("services: {e}")))?;
-            }
             let handle = server::listen(service, &host, port)
                 .await
                 .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+            // Listening: workers start (on a runtime thread, so they die with
+            // it); until one is ready its routes answer 503. If one gateway
+            // cannot start, none is left running and the server stops.
+            for (i, g) in gateways.iter().enumerate() {
+                if let Err(e) = g.start() {
+                    for started in &gateways[..i] {
+                        started.stop().await;
+                    }
+                    handle.stop().await;
+                    return Err(Error::new(Status::GenericFailure, format!("services: {e}")));
+                }
+            }
             // Serving: hubs with a bus join their cluster.
             for hub in &hubs {
                 hub.start_cluster();

@@ -40,6 +40,16 @@ impl NativeServices {
         self.gateway.status().to_string()
     }
 
+    /// Stops every worker (also when the engine never listened or failed to).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn stop<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
+        let gateway = self.gateway.clone();
+        env.spawn_future(async move {
+            gateway.stop().await;
+            Ok(())
+        })
+    }
+
     /// Replaces `service`'s workers one by one (new one ready before the old one drains).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn restart<'env>(&self, env: &'env Env, service: String) -> Result<PromiseRaw<'env, ()>> {

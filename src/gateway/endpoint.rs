@@ -41,16 +41,28 @@ impl fmt::Display for EndpointAddr {
 pub struct InFlight {
     count: AtomicUsize,
     idle: Notify,
+    /// Set before the worker is waited on to go idle: a request that counted
+    /// itself in after that must not use it (it is about to stop).
+    draining: std::sync::atomic::AtomicBool,
 }
 
 impl InFlight {
     pub fn enter(self: &Arc<Self>) -> InFlightGuard {
-        self.count.fetch_add(1, Ordering::AcqRel);
+        self.count.fetch_add(1, Ordering::SeqCst);
         InFlightGuard(Arc::clone(self))
     }
 
+    /// Marks the worker as leaving; `enter` then `is_draining` tells a late request.
+    pub fn set_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
     pub fn get(&self) -> usize {
-        self.count.load(Ordering::Acquire)
+        self.count.load(Ordering::SeqCst)
     }
 
     /// Waits until no request is in flight; false when `timeout` passed first.

@@ -58,53 +58,83 @@ pub fn upstream_target(target: &str, strip: Option<&str>) -> String {
     }
 }
 
-/// The request headers the worker gets.
-pub fn upstream_headers(incoming: &HeaderMap, peer: Option<IpAddr>) -> HeaderMap {
-    let mut out = HeaderMap::with_capacity(incoming.len() + 4);
-    // Headers named in Connection are hop-by-hop too.
-    let named: Vec<String> = incoming
+/// Headers named in `Connection:` (hop-by-hop too), lowercased.
+fn connection_named(headers: &HeaderMap) -> Vec<String> {
+    headers
         .get_all("connection")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
-        .collect();
-    for (k, v) in incoming {
+        .collect()
+}
+
+/// `headers` without the hop-by-hop ones (and those `Connection` names).
+fn end_to_end(headers: &HeaderMap, extra: &[&str]) -> HeaderMap {
+    let named = connection_named(headers);
+    let mut out = HeaderMap::with_capacity(headers.len() + 4);
+    for (k, v) in headers {
         let name = k.as_str();
-        if HOP_BY_HOP.contains(&name) || named.iter().any(|n| n == name) {
+        if HOP_BY_HOP.contains(&name) || extra.contains(&name) || named.iter().any(|n| n == name) {
             continue;
         }
         out.append(k.clone(), v.clone());
     }
+    out
+}
+
+/// The request headers the worker gets. The client's own forwarding claims
+/// are replaced, never trusted: `X-Forwarded-For` gains the peer, `-Proto`
+/// is this server's, `Forwarded` and `X-Real-IP` are dropped. The request id
+/// is the access log's (`request_id`), else the client's when sane, else new.
+pub fn upstream_headers(
+    incoming: &HeaderMap,
+    peer: Option<IpAddr>,
+    request_id: Option<&str>,
+) -> HeaderMap {
+    let mut out = end_to_end(
+        incoming,
+        &[
+            "forwarded",
+            "x-real-ip",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+        ],
+    );
     if let Some(ip) = peer {
-        let chain = match incoming
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-        {
-            Some(prev) => format!("{prev}, {ip}"),
-            None => ip.to_string(),
+        let prev: Vec<&str> = incoming
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let chain = if prev.is_empty() {
+            ip.to_string()
+        } else {
+            format!("{}, {ip}", prev.join(", "))
         };
         if let Ok(v) = HeaderValue::from_str(&chain) {
             out.insert(HeaderName::from_static("x-forwarded-for"), v);
         }
     }
-    if !out.contains_key("x-forwarded-proto") {
-        out.insert(
-            HeaderName::from_static("x-forwarded-proto"),
-            HeaderValue::from_static("http"),
-        );
-    }
+    out.insert(
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderValue::from_static("http"),
+    );
     if let Some(host) = incoming.get(HOST) {
         out.insert(HeaderName::from_static("x-forwarded-host"), host.clone());
     } else {
         out.insert(HOST, HeaderValue::from_static("localhost"));
     }
-    let id_ok = incoming
-        .get("x-request-id")
-        .is_some_and(|v| !v.is_empty() && v.len() <= 200);
-    if !id_ok {
-        if let Ok(v) = HeaderValue::from_str(&crate::ids::uuid_v4()) {
-            out.insert(HeaderName::from_static("x-request-id"), v);
-        }
+    let id = request_id
+        .map(str::to_owned)
+        .or_else(|| {
+            incoming
+                .get("x-request-id")
+                .filter(|v| crate::plugins::logger::request_id::is_sane(v.as_bytes()))
+                .and_then(|v| v.to_str().ok().map(str::to_owned))
+        })
+        .unwrap_or_else(crate::ids::uuid_v4);
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        out.insert(HeaderName::from_static("x-request-id"), v);
     }
     out
 }
@@ -144,13 +174,22 @@ fn bad_gateway(service: &str, what: &str) -> Reply {
 }
 
 /// Sends `req` to `endpoint` and returns its answer (buffered, at most
-/// `max_response` bytes), all within `opts.timeout`.
+/// `max_response` bytes), all by `deadline` (shared by every attempt).
 pub async fn forward(
     req: &DynRequest,
     endpoint: &Endpoint,
     opts: &ForwardOptions,
+    deadline: tokio::time::Instant,
 ) -> Result<Reply, Failure> {
     let _in_flight = endpoint.enter();
+    // Counted in first, then checked: a worker a rolling restart is retiring
+    // either sees this request (and waits for it) or this request sees the drain.
+    if endpoint.in_flight().is_draining() {
+        return Err(Failure::Connect(format!(
+            "instance {} is being replaced",
+            endpoint.instance
+        )));
+    }
     let work = async {
         let mut send = connect(&endpoint.addr).await.map_err(|e| {
             Failure::Connect(format!(
@@ -161,7 +200,12 @@ pub async fn forward(
         let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
         let mut builder = Request::builder().method(req.method.clone()).uri(target);
         if let Some(h) = builder.headers_mut() {
-            *h = upstream_headers(&req.headers, req.peer);
+            let logged = req
+                .locals
+                .iter()
+                .find(|(k, _)| k == crate::plugins::logger::LOCALS_KEY)
+                .and_then(|(_, v)| v.as_str());
+            *h = upstream_headers(&req.headers, req.peer, logged);
         }
         let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
             Failure::Answer(bad_gateway(
@@ -196,19 +240,21 @@ pub async fn forward(
                 ))
             })?
             .to_bytes();
-        let mut headers = HeaderMap::with_capacity(parts.headers.len());
-        for (k, v) in &parts.headers {
-            if !HOP_BY_HOP.contains(&k.as_str()) && k != hyper::header::CONTENT_LENGTH {
-                headers.append(k.clone(), v.clone());
-            }
-        }
+        // The body is whole now: its length is set when it is sent, except
+        // for HEAD, whose worker-given length is the only one there is.
+        let drop_length: &[&str] = if req.method == hyper::Method::HEAD {
+            &[]
+        } else {
+            &["content-length"]
+        };
+        let headers = end_to_end(&parts.headers, drop_length);
         Ok(Reply {
             status: parts.status,
             headers,
             body,
         })
     };
-    match tokio::time::timeout(opts.timeout, work).await {
+    match tokio::time::timeout_at(deadline, work).await {
         Ok(r) => r,
         Err(_) => Err(Failure::Answer(Reply::error(
             StatusCode::GATEWAY_TIMEOUT,
@@ -249,7 +295,7 @@ mod tests {
         h.insert("host", HeaderValue::from_static("example.com"));
         h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
         h.insert("authorization", HeaderValue::from_static("Bearer t"));
-        let out = upstream_headers(&h, Some("127.0.0.1".parse().unwrap()));
+        let out = upstream_headers(&h, Some("127.0.0.1".parse().unwrap()), None);
         assert!(out.get("connection").is_none() && out.get("keep-alive").is_none());
         assert!(out.get("x-secret-hop").is_none());
         assert_eq!(out["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
@@ -259,6 +305,29 @@ mod tests {
         assert_eq!(out["x-request-id"].len(), 36);
         let mut with_id = HeaderMap::new();
         with_id.insert("x-request-id", HeaderValue::from_static("abc"));
-        assert_eq!(upstream_headers(&with_id, None)["x-request-id"], "abc");
+        assert_eq!(
+            upstream_headers(&with_id, None, None)["x-request-id"],
+            "abc"
+        );
+        // The access log's id wins; a client's insane one is replaced.
+        assert_eq!(
+            upstream_headers(&with_id, None, Some("log-1"))["x-request-id"],
+            "log-1"
+        );
+        with_id.insert("x-request-id", HeaderValue::from_static("has space"));
+        assert_eq!(
+            upstream_headers(&with_id, None, None)["x-request-id"].len(),
+            36
+        );
+        // Client claims about the original request are not trusted.
+        let mut spoof = HeaderMap::new();
+        spoof.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        spoof.insert("forwarded", HeaderValue::from_static("for=1.2.3.4"));
+        spoof.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
+        spoof.append("x-forwarded-for", HeaderValue::from_static("2.2.2.2"));
+        let out = upstream_headers(&spoof, Some("127.0.0.1".parse().unwrap()), None);
+        assert_eq!(out["x-forwarded-proto"], "http");
+        assert!(out.get("forwarded").is_none());
+        assert_eq!(out["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
     }
 }

@@ -188,6 +188,7 @@ impl Shared {
             record.status.state = InstanceState::Draining;
         }
         let in_flight = Arc::clone(record.endpoint.in_flight());
+        in_flight.set_draining();
         self.publish(&inner);
         Some(in_flight)
     }

@@ -68,7 +68,10 @@ struct ProxyCall {
 }
 
 impl DynamicRoutes for GatewayRoutes {
-    fn lookup(&self, _method: &Method, path: &str) -> Option<DynMatch> {
+    fn lookup(&self, method: &Method, path: &str) -> Option<DynMatch> {
+        if method == Method::CONNECT || method == Method::TRACE {
+            return None;
+        }
         self.services.iter().find_map(|s| {
             let (pattern, base) = s.route_for(path)?;
             Some(DynMatch {
@@ -121,9 +124,11 @@ impl DynCall for ProxyCall {
             let n = ready.len();
             ready.rotate_left(turn % n);
             ready.sort_by_key(|e| e.in_flight().get());
+            // One deadline for every attempt: an answer within timeoutMs, whatever happens.
+            let deadline = tokio::time::Instant::now() + options.timeout;
             let mut last = String::new();
             for endpoint in ready.iter().take(3) {
-                match forward(&req, endpoint, &options).await {
+                match forward(&req, endpoint, &options, deadline).await {
                     Ok(reply) => return reply,
                     Err(Failure::Answer(reply)) => return reply,
                     // Nothing reached that worker (it just died): the next one may answer.

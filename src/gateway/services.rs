@@ -2,7 +2,9 @@
 //! (`ServicesPlugin` options), the supervisor once the engine serves, and
 //! the dynamic routes that forward to it.
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{json, Map, Value};
@@ -19,7 +21,7 @@ pub struct Gateway {
     specs: Vec<ServiceSpec>,
     runtime_dir: Option<PathBuf>,
     routes: Vec<Arc<ServiceRoutes>>,
-    supervisor: OnceLock<Arc<Supervisor>>,
+    supervisor: Mutex<Option<Arc<Supervisor>>>,
 }
 
 fn route_pattern(p: &Value, at: &str) -> Result<String, String> {
@@ -111,7 +113,7 @@ impl Gateway {
             specs,
             runtime_dir,
             routes,
-            supervisor: OnceLock::new(),
+            supervisor: Mutex::new(None),
         })
     }
 
@@ -131,9 +133,14 @@ impl Gateway {
         }
     }
 
-    /// Starts the workers (inside the tokio runtime; once).
+    fn running(&self) -> Option<Arc<Supervisor>> {
+        self.supervisor.lock().clone()
+    }
+
+    /// Starts the workers (inside the tokio runtime); a no-op while they run.
     pub fn start(&self) -> Result<(), String> {
-        if self.supervisor.get().is_some() {
+        let mut slot = self.supervisor.lock();
+        if slot.is_some() {
             return Ok(());
         }
         let sup = Supervisor::start(
@@ -143,20 +150,21 @@ impl Gateway {
             },
         )
         .map_err(|e| e.to_string())?;
-        let _ = self.supervisor.set(Arc::new(sup));
+        *slot = Some(Arc::new(sup));
         Ok(())
     }
 
-    /// Stops every worker (SIGTERM, then SIGKILL after its grace period).
+    /// Stops every worker (SIGTERM, then SIGKILL after its grace period); `start` may run again after.
     pub async fn stop(&self) {
-        if let Some(s) = self.supervisor.get() {
+        let sup = self.supervisor.lock().take();
+        if let Some(s) = sup {
             s.stop().await;
         }
     }
 
     /// Replaces the workers of `service` one by one without dropping requests.
     pub async fn restart(&self, service: &str) -> Result<(), String> {
-        let sup = self.supervisor.get().ok_or("the gateway has not started")?;
+        let sup = self.running().ok_or("the gateway has not started")?;
         sup.restart_rolling(service)
             .await
             .map_err(|e| e.to_string())
@@ -164,11 +172,7 @@ impl Gateway {
 
     /// Every service with its instances, as `services.status()` reports them.
     pub fn status(&self) -> Value {
-        let snapshot = self
-            .supervisor
-            .get()
-            .map(|s| s.snapshot())
-            .unwrap_or_default();
+        let snapshot = self.running().map(|s| s.snapshot()).unwrap_or_default();
         let services: Vec<Value> = self
             .specs
             .iter()
@@ -210,8 +214,7 @@ impl Gateway {
 
 impl Upstreams for Gateway {
     fn ready(&self, service: &str) -> Vec<Endpoint> {
-        self.supervisor
-            .get()
+        self.running()
             .map(|s| s.ready_endpoints(service))
             .unwrap_or_default()
     }

@@ -9,7 +9,7 @@
 //! subscriber, and a line printed by the plugin's own non-blocking writer
 //! (no subscriber needed; a full queue drops lines instead of blocking).
 mod format;
-mod request_id;
+pub mod request_id;
 mod writer;
 
 use std::io::Write;
