@@ -260,8 +260,7 @@ fn refuse_unknown(obj: &Map<String, Value>, at: &str, known: &[&str]) -> Result<
     }
 }
 
-/// Field `name` of `obj`: absent/null, or a whole number in `min..=max`
-/// (JavaScript numbers may arrive as whole floats).
+/// Field `name` of `obj`: absent/null, or a whole number in `min..=max`.
 fn int(
     obj: &Map<String, Value>,
     name: &str,
@@ -269,22 +268,8 @@ fn int(
     min: u64,
     max: u64,
 ) -> Result<Option<u64>, String> {
-    let value = match obj.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
-    };
-    let n = value.as_u64().or_else(|| {
-        value
-            .as_f64()
-            .filter(|f| f.fract() == 0.0 && *f >= min as f64 && *f <= max as f64)
-            .map(|f| f as u64)
-    });
-    match n {
-        Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(format!(
-            "{at}.{name}: must be an integer from {min} to {max}, got {value}"
-        )),
-    }
+    crate::plugins::int_value(obj.get(name), min, max)
+        .map_err(|got| format!("{at}.{name}: must be an integer from {min} to {max}, got {got}"))
 }
 
 fn valid_name(s: &str) -> bool {

@@ -40,7 +40,18 @@ pub(crate) fn int_option(
     min: u64,
     max: u64,
 ) -> Result<Option<u64>, String> {
-    let value = match options.get(name) {
+    int_value(options.get(name), min, max)
+        .map_err(|got| format!("{name} must be an integer from {min} to {max}, got {got}"))
+}
+
+/// An option's value: absent/null, or a whole number in `min..=max`
+/// (JavaScript numbers may arrive as whole floats); else the value as given.
+pub(crate) fn int_value(
+    value: Option<&serde_json::Value>,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, String> {
+    let value = match value {
         None | Some(serde_json::Value::Null) => return Ok(None),
         Some(v) => v,
     };
@@ -52,8 +63,6 @@ pub(crate) fn int_option(
     });
     match n {
         Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(format!(
-            "{name} must be an integer from {min} to {max}, got {value}"
-        )),
+        _ => Err(value.to_string()),
     }
 }
