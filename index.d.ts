@@ -1055,6 +1055,8 @@ export interface ServiceOptions {
   stripPrefix?: boolean
   /** Largest answer taken from a worker (buffered); larger → 502. Default 16 MiB. */
   maxResponseBytes?: number
+  /** Files, folders or globs (`app/**\/*.py`; relative to cwd): a change restarts the workers, rolling, without failing requests. */
+  watch?: string[]
   description?: string
 }
 

@@ -152,6 +152,35 @@ describe('ServicesPlugin', () => {
     expect(after.some((p) => before.includes(p))).toBe(false)
   })
 
+  it('a change in a watched file restarts the workers (rolling) with zero failed requests under load', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbgw-watch-'))
+    fs.writeFileSync(path.join(dir, 'app.py'), '# v1\n')
+    const { plugin, base } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'], instances: 2, watch: [path.join(dir, '*.py')] }])
+    await ready(plugin, 'py', 2)
+    const before = plugin.status().services[0].instances.map((i) => i.pid)
+    const statuses: number[] = []
+    let stop = false
+    const load = Promise.all(
+      [1, 2].map(async () => {
+        while (!stop) {
+          const r = await fetch(`${base}/api/py/x`)
+          await r.arrayBuffer()
+          statuses.push(r.status)
+        }
+      }),
+    )
+    await eventually('some requests', () => statuses.length > 10)
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'not watched')
+    fs.writeFileSync(path.join(dir, 'app.py'), '# v2\n')
+    await eventually('both workers replaced', () => {
+      const now = plugin.status().services[0].instances.filter((i) => i.state === 'ready').map((i) => i.pid)
+      return now.length === 2 && now.every((p) => !before.includes(p))
+    })
+    stop = true
+    await load
+    expect(statuses.filter((s) => s !== 200)).toEqual([])
+  })
+
   it('stop() stops every worker', async () => {
     const { engine, plugin } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'], instances: 2 }])
     await ready(plugin, 'py', 2)
@@ -182,5 +211,6 @@ describe('ServicesPlugin', () => {
     expect(bad([{ name: 'x', command: ['a'], routes: ['/a/:id'] }])).toThrow(/routes/)
     expect(bad([{ name: 'x', command: ['a'], routes: ['/a'], timeoutMs: 0 }])).toThrow(/timeoutMs/)
     expect(bad([{ name: 'x', command: ['a'], routes: ['/a'], bogus: 1 }])).toThrow(/bogus/)
+    expect(bad([{ name: 'x', command: ['a'], routes: ['/a'], watch: 'app' }])).toThrow(/watch/)
   })
 })

@@ -28,6 +28,7 @@ mod services;
 pub mod socket;
 pub mod status;
 mod supervisor;
+mod watch;
 mod worker;
 
 pub use config::{parse_services, BackoffSpec, CrashLoopSpec, ServiceSpec, SocketSpec};

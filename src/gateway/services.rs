@@ -15,13 +15,22 @@ use super::routes::{GatewayRoutes, ServiceRoutes, Upstreams};
 use super::{InstanceState, ServiceSpec, Supervisor, SupervisorOptions};
 
 /// Keys of a service that are the proxy's (the rest is the supervisor's spec).
-const ROUTE_KEYS: [&str; 4] = ["routes", "timeoutMs", "stripPrefix", "maxResponseBytes"];
+const ROUTE_KEYS: [&str; 5] = [
+    "routes",
+    "timeoutMs",
+    "stripPrefix",
+    "maxResponseBytes",
+    "watch",
+];
 
 pub struct Gateway {
     specs: Vec<ServiceSpec>,
     runtime_dir: Option<PathBuf>,
     routes: Vec<Arc<ServiceRoutes>>,
     supervisor: Mutex<Option<Arc<Supervisor>>>,
+    /// Per service, what to watch for a rolling restart.
+    watch: Vec<Vec<super::watch::WatchSpec>>,
+    watchers: Mutex<Vec<super::watch::Watcher>>,
 }
 
 fn route_pattern(p: &Value, at: &str) -> Result<String, String> {
@@ -62,6 +71,7 @@ impl Gateway {
             .ok_or("services: must be an array of service objects")?;
         let mut specs_json = Vec::with_capacity(list.len());
         let mut routes = Vec::with_capacity(list.len());
+        let mut watch = Vec::with_capacity(list.len());
         for (i, item) in list.iter().enumerate() {
             let at = format!("services[{i}]");
             let o = item
@@ -100,6 +110,27 @@ impl Gateway {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned();
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let base = match o.get("cwd").and_then(Value::as_str) {
+                Some(c) => cwd.join(c),
+                None => cwd,
+            };
+            watch.push(match o.get("watch") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(a))
+                    if a.iter().all(|p| p.as_str().is_some_and(|s| !s.is_empty())) =>
+                {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(|p| super::watch::WatchSpec::parse(p, &base))
+                        .collect()
+                }
+                Some(_) => {
+                    return Err(format!(
+                        "{at}.watch: must be an array of paths or globs (app/**/*.py)"
+                    ))
+                }
+            });
             let forward = ForwardOptions {
                 service: name,
                 timeout: Duration::from_millis(timeout),
@@ -114,6 +145,8 @@ impl Gateway {
             runtime_dir,
             routes,
             supervisor: Mutex::new(None),
+            watch,
+            watchers: Mutex::new(Vec::new()),
         })
     }
 
@@ -138,11 +171,24 @@ impl Gateway {
     }
 
     /// Starts the workers (inside the tokio runtime); a no-op while they run.
-    pub fn start(&self) -> Result<(), String> {
+    pub fn start(self: &Arc<Self>) -> Result<(), String> {
         let mut slot = self.supervisor.lock();
         if slot.is_some() {
             return Ok(());
         }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
+        let mut watchers = Vec::new();
+        for (spec, watch) in self.specs.iter().zip(&self.watch) {
+            if !watch.is_empty() {
+                watchers.push(super::watch::start(
+                    Arc::downgrade(self),
+                    spec.name.clone(),
+                    watch.clone(),
+                    runtime.clone(),
+                )?);
+            }
+        }
+        *self.watchers.lock() = watchers;
         let sup = Supervisor::start(
             self.specs.clone(),
             SupervisorOptions {
@@ -156,6 +202,7 @@ impl Gateway {
 
     /// Stops every worker (SIGTERM, then SIGKILL after its grace period); `start` may run again after.
     pub async fn stop(&self) {
+        self.watchers.lock().clear();
         let sup = self.supervisor.lock().take();
         if let Some(s) = sup {
             s.stop().await;
