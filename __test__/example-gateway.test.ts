@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { eventually } from './helpers/cluster'
+import { eventually } from './helpers/wait'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 

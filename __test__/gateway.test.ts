@@ -8,7 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { ServicesPlugin, JwtAuthPlugin } from '../index.js'
 import { setup, listen, stopAll } from './helpers/http'
-import { eventually } from './helpers/cluster'
+import { eventually } from './helpers/wait'
 import { signJwt, now } from './helpers/jwt'
 
 afterEach(stopAll)

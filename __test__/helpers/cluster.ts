@@ -65,19 +65,4 @@ export async function stopNode(n: Node) {
   await n.exited
 }
 
-/** Polls `check` (every 20 ms, at most `ms`) until it returns a truthy value. */
-export async function eventually<T>(what: string, check: () => Promise<T> | T, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const v = await check()
-      if (v) return v
-      last = v
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export { eventually } from './wait'

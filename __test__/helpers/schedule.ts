@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
+import { eventually } from './wait'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -11,11 +12,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Polls `cond` (a state with no event of its own) every 5 ms, failing after `ms`. */
 export async function until(cond: () => boolean, ms = 3000, what = 'condition') {
-  const deadline = performance.now() + ms
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await sleep(5)
-  }
+  await eventually(what, cond, ms, 5)
 }
 
 /** Records runs of a job: start/end times, and resolves waiters at a run count. */

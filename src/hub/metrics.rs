@@ -1,5 +1,7 @@
 //! The hub's Prometheus series (GoHub's names under `nebula_hub_`).
 use std::fmt::Write;
+
+use crate::plugins::metrics::exposition::{family, single};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -42,10 +44,7 @@ impl<const N: usize> Histogram<N> {
     }
 
     fn render(&self, out: &mut String, name: &str, help: &str) {
-        let _ = writeln!(
-            out,
-            "# HELP {PREFIX}{name} {help}\n# TYPE {PREFIX}{name} histogram"
-        );
+        family(out, &format!("{PREFIX}{name}"), "histogram", help);
         let mut cumulative = 0;
         for (b, n) in self.bounds.iter().zip(&self.buckets) {
             cumulative += n.load(Ordering::Relaxed);
@@ -84,8 +83,7 @@ macro_rules! counters {
             fn render_counters(&self, out: &mut String) {
                 $(
                     let name = concat!(stringify!($field), "_total");
-                    let _ = writeln!(out, "# HELP {PREFIX}{name} {}\n# TYPE {PREFIX}{name} counter\n{PREFIX}{name} {}",
-                        $help, self.$field.load(Ordering::Relaxed));
+                    single(out, &format!("{PREFIX}{name}"), "counter", $help, self.$field.load(Ordering::Relaxed));
                 )*
             }
 
@@ -136,10 +134,7 @@ impl HubMetrics {
             ("connected_clients", "Clients connected now.", clients),
             ("active_rooms", "Rooms that exist now.", rooms),
         ] {
-            let _ = writeln!(
-                out,
-                "# HELP {PREFIX}{name} {help}\n# TYPE {PREFIX}{name} gauge\n{PREFIX}{name} {v}"
-            );
+            single(out, &format!("{PREFIX}{name}"), "gauge", help, v);
         }
         self.render_counters(out);
         self.message_size.render(

@@ -76,15 +76,17 @@ impl Hub {
             created_at: protocol::now_ms(),
         };
         let info = room.info(id);
-        let state = RoomState {
-            id: id.to_owned(),
-            name: room.name.clone(),
-            max: max_clients,
-            t: room.created_at,
-        };
+        let created_at = room.created_at;
         rooms.insert(Arc::from(id), room);
         drop(rooms);
-        self.publish_delta(Delta::RoomCreated(state));
+        self.publish_delta(|| {
+            Delta::RoomCreated(RoomState {
+                id: id.to_owned(),
+                name: name.unwrap_or(id).to_owned(),
+                max: max_clients,
+                t: created_at,
+            })
+        });
         Ok(info)
     }
 
@@ -96,7 +98,7 @@ impl Hub {
             .as_ref()
             .is_some_and(|c| c.directory.read().room(id).is_some());
         if here.is_ok() || elsewhere {
-            self.publish_delta(Delta::RoomDropped { id: id.to_owned() });
+            self.publish_delta(|| Delta::RoomDropped { id: id.to_owned() });
             if let Some(c) = &self.cluster {
                 c.directory.write().drop_room(id);
             }
@@ -237,10 +239,10 @@ impl Hub {
             Ok(())
         };
         if let Some(r) = copied {
-            self.publish_delta(Delta::RoomCreated(r));
+            self.publish_delta(|| Delta::RoomCreated(r));
         }
         joined?;
-        self.publish_delta(Delta::Joined {
+        self.publish_delta(|| Delta::Joined {
             id: client.id().to_owned(),
             q: client.seq,
             room: id.to_owned(),
@@ -265,7 +267,7 @@ impl Hub {
             }
             client.rooms.lock().remove(id);
         }
-        self.publish_delta(Delta::Left {
+        self.publish_delta(|| Delta::Left {
             id: client.id().to_owned(),
             q: client.seq,
             room: id.to_owned(),
@@ -309,7 +311,7 @@ impl Hub {
         except: Option<&str>,
     ) -> Result<usize, HubError> {
         let message = protocol::encode(message_type, data, None);
-        let here = self.rooms.read().contains_key(id);
+        let here = self.deliver_room_local(id, except, &frame::text(&message));
         let (elsewhere, known) = match &self.cluster {
             Some(c) => {
                 let dir = c.directory.read();
@@ -317,10 +319,9 @@ impl Hub {
             }
             None => (0, false),
         };
-        if !here && !known {
+        let Some(sent) = here.or(known.then_some(0)) else {
             return Err(HubError::with_details(ErrorCode::RoomNotFound, id));
-        }
-        let sent = self.deliver_room_local(id, except, &frame::text(&message));
+        };
         if let Some(c) = &self.cluster {
             c.room(id, except, &message);
         }

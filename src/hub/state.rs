@@ -177,7 +177,7 @@ impl Hub {
             self.leave_all(&old);
             self.tell_disconnected(&old, CLOSE_REPLACED, "replaced by a newer connection");
         }
-        self.publish_delta(Delta::Connected(Hub::client_state(&client)));
+        self.publish_delta(|| Delta::Connected(Hub::client_state(&client)));
         self.tell_connected(&client);
         if self.is_shutting_down() {
             // shutdown() took its list before this connection was registered.
@@ -197,7 +197,7 @@ impl Hub {
         };
         if removed {
             self.leave_all(client);
-            self.publish_delta(Delta::Disconnected {
+            self.publish_delta(|| Delta::Disconnected {
                 id: client.id().to_owned(),
                 q: client.seq,
             });

@@ -1,5 +1,6 @@
 //! Counters of the script VM and the time per hook (p50/p99 over the last
 //! [`WINDOW`] runs), for the stats endpoint and `/metrics`.
+use crate::plugins::metrics::exposition::{family, single};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -151,15 +152,26 @@ impl Stats {
             ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(out, "# HELP nebula_jsvm_{name} {help}\n# TYPE nebula_jsvm_{name} counter\nnebula_jsvm_{name} {}", v.load(Relaxed));
+            single(
+                out,
+                &format!("nebula_jsvm_{name}"),
+                "counter",
+                help,
+                v.load(Relaxed),
+            );
         }
         for (name, help, v) in gauges {
-            let _ = writeln!(out, "# HELP nebula_jsvm_{name} {help}\n# TYPE nebula_jsvm_{name} gauge\nnebula_jsvm_{name} {v}");
+            single(out, &format!("nebula_jsvm_{name}"), "gauge", help, v);
         }
         let hooks = self.hooks.lock();
         let mut labels: Vec<_> = hooks.keys().cloned().collect();
         labels.sort();
-        let _ = writeln!(out, "# HELP nebula_jsvm_hook_duration_ms Time per hook run (last {WINDOW} runs)\n# TYPE nebula_jsvm_hook_duration_ms summary");
+        family(
+            out,
+            "nebula_jsvm_hook_duration_ms",
+            "summary",
+            &format!("Time per hook run (last {WINDOW} runs)"),
+        );
         for label in &labels {
             let ring = &hooks[label];
             let (p50, p99) = percentiles(&ring.samples);

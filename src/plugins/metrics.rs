@@ -8,7 +8,7 @@
 //! a layer keeps the series it uses, so recording takes no lock after a
 //! route's first request. The endpoint adds the engine's in-flight requests,
 //! requests received and JavaScript calls.
-mod exposition;
+pub(crate) mod exposition;
 mod series;
 
 use std::sync::{Arc, OnceLock};

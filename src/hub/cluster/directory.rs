@@ -50,12 +50,6 @@ pub enum Delta {
     RoomDropped { id: String },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Heartbeat {
-    pub clients: usize,
-    pub started_at: u64,
-}
-
 /// One part of a node's state (large states are sent in parts).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Snapshot {

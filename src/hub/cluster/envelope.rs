@@ -22,7 +22,7 @@ pub enum Kind {
     /// A change of the origin's state (`ss` = its state sequence): body = a `Delta`.
     #[serde(rename = "d")]
     Delta,
-    /// "I am alive, my state is at `ss`": body = a `Heartbeat`.
+    /// "I am alive, my state is at `ss`": no body.
     #[serde(rename = "hb")]
     Heartbeat,
     /// The origin's whole state (one part of it): body = a `Snapshot`.

@@ -17,10 +17,11 @@ impl Hub {
         self.cluster.as_ref()
     }
 
-    /// Publishes a change of this node's state (no-op on one node).
-    pub(crate) fn publish_delta(&self, d: Delta) {
+    /// Publishes a change of this node's state; on one node `d` is never
+    /// called (nothing is built for a cluster that does not exist).
+    pub(crate) fn publish_delta(&self, d: impl FnOnce() -> Delta) {
         if let Some(c) = &self.cluster {
-            c.delta(&d);
+            c.delta(&d());
         }
     }
 
@@ -52,15 +53,17 @@ impl Hub {
         }
     }
 
-    /// Members of `room` here, except client `except`: how many got `frame`.
+    /// Members of `room` here, except client `except`: how many got `frame`
+    /// (None when this node has no such room). Queuing never waits, so it
+    /// happens under the read lock.
     pub(crate) fn deliver_room_local(
         &self,
         room: &str,
         except: Option<&str>,
         frame: &Bytes,
-    ) -> usize {
+    ) -> Option<usize> {
         let rooms = self.rooms.read();
-        rooms.get(room).map_or(0, |r| {
+        rooms.get(room).map(|r| {
             r.members
                 .iter()
                 .filter(|(k, c)| Some(&***k) != except && self.deliver(c, frame))

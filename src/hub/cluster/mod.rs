@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use bus::{Bus, BusStats};
 pub use config::{BusConfig, BusKind};
-use directory::{ClientState, Delta, Directory, Heartbeat, RoomState};
+use directory::{ClientState, Delta, Directory, RoomState};
 use envelope::{Header, Kind};
 
 /// Bytes of clients and rooms in one snapshot part (well under NATS's 1 MB payload).
@@ -165,16 +165,12 @@ impl Cluster {
         self.send(h, "state".into(), &body);
     }
 
-    fn heartbeat(&self, clients: usize) {
-        let body = serde_json::to_vec(&Heartbeat {
-            clients,
-            started_at: self.started_at,
-        })
-        .unwrap_or_default();
+    /// "Alive, state at `ss`": all a receiver needs to notice a gap.
+    fn heartbeat(&self) {
         let ss = self.state.lock();
         let mut h = Header::new(Kind::Heartbeat);
         h.ss = Some(*ss);
-        self.send(h, "state".into(), &body);
+        self.send(h, "state".into(), b"");
     }
 
     /// Asks `node` (every node when None) for its snapshot.
@@ -291,7 +287,7 @@ impl Cluster {
 
     /// The cluster's Prometheus series.
     pub fn render_metrics(&self, out: &mut String, local_clients: usize) {
-        use std::fmt::Write;
+        use crate::plugins::metrics::exposition::single;
         let p = super::metrics::PREFIX;
         let s = &self.stats;
         let dir = self.directory.read();
@@ -313,10 +309,7 @@ impl Cluster {
             ),
         ];
         for (name, help, v) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {p}{name} {help}\n# TYPE {p}{name} gauge\n{p}{name} {v}"
-            );
+            single(out, &format!("{p}{name}"), "gauge", help, v);
         }
         let counters = [
             (
@@ -356,10 +349,7 @@ impl Cluster {
             ),
         ];
         for (name, help, v) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {p}{name} {help}\n# TYPE {p}{name} counter\n{p}{name} {v}"
-            );
+            single(out, &format!("{p}{name}"), "counter", help, v);
         }
     }
 }

@@ -72,7 +72,7 @@ impl Hub {
                     cluster.ask_sync(None);
                 }
                 was_connected = connected;
-                cluster.heartbeat(hub.client_count());
+                cluster.heartbeat();
                 let gone = cluster.directory.write().expire(cluster.config.presence_ttl);
                 for node in gone {
                     tracing::warn!(node, "hub cluster: node silent for longer than the presence TTL; its clients are gone");

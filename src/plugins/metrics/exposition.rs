@@ -20,8 +20,20 @@ fn label_value(v: &str, out: &mut String) {
 }
 
 /// `# HELP` and `# TYPE` lines (help texts are constants without `\` or newlines).
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+pub(crate) fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// A family with one unlabelled sample: a gauge or a counter.
+pub(crate) fn single(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    value: impl std::fmt::Display,
+) {
+    family(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
 }
 
 /// `{method="…",route="…"` without the closing brace.
