@@ -8,6 +8,9 @@
 // (JsvmPlugin, poolSize 1 and 2) beside the TS route and Fastify, with wrk as
 // for hello, then measures what a pool generation costs (ms and MiB per
 // QuickJS runtime; servers/jsvm.mjs with GEN_COST).
+// The `gateway` scenario (bench/gateway.mjs) serves the hello body from one
+// node:http worker on a Unix socket through nebula's ServicesPlugin and through
+// nginx (if installed), beside the worker hit directly over TCP, with wrk.
 // A run of some scenarios keeps the other scenarios' last results in
 // bench/results/latest.{md,json} (each section carries its own date).
 //
@@ -17,6 +20,7 @@
 //          cluster: --per-node N (receivers per node, default 300), 3 nodes over Redis and NATS
 //          jsvm: --gen-pools 1,2,4,8 (pool sizes for the generation cost) --gen-reloads K (default 20);
 //          with --only, name `generation` to include the generation cost
+//          gateway: contenders nebula, nginx, direct (for --only)
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -25,6 +29,7 @@ import { cpus, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { clusterScenario } from './cluster.mjs'
+import { gatewayScenario } from './gateway.mjs'
 import { runHubLoad } from './hub-load.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -59,6 +64,8 @@ const SCENARIOS = {
     body: { hello: 'world' },
     contenders: ['jsvm-1', 'jsvm-2', 'nebula', 'fastify'],
   },
+  // wrk on GET /hello: nebula's gateway and nginx, each proxying to a worker on a Unix socket, and the worker alone.
+  gateway: { title: '8. Gateway: hello from a worker over a Unix socket', kind: 'gateway', path: '/hello', auth: false },
 }
 const CONTENDERS = {
   nebula: {
@@ -100,14 +107,15 @@ function have(cmd) {
 }
 
 function ensureTools() {
-  const http = scenarios.some((s) => !SCENARIOS[s].kind)
+  const http = scenarios.some((s) => !SCENARIOS[s].kind || SCENARIOS[s].kind === 'gateway')
   if (http && !have('wrk')) {
     if (!(process.getuid && process.getuid() === 0)) throw new Error('wrk is not installed: apt-get install wrk (as root)')
     console.log('installing wrk (Debian package)…')
     execFileSync('sh', ['-c', 'apt-get install -y wrk || (apt-get update && apt-get install -y wrk)'], { stdio: 'inherit' })
   }
   const deps = Object.keys(JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).dependencies)
-  if (deps.some((d) => !existsSync(join(here, 'node_modules', d, 'package.json')))) {
+  const competitors = scenarios.some((s) => SCENARIOS[s].kind !== 'gateway')
+  if (competitors && deps.some((d) => !existsSync(join(here, 'node_modules', d, 'package.json')))) {
     console.log('installing the competitors (bench/package.json)…')
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   }
@@ -176,7 +184,9 @@ function wrk(port, scenario, seconds) {
   const p99 = toMs(/\s99%\s+(\S+)/.exec(out)?.[1] ?? '')
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
   const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0)
-  return { rps, p50, p99, non2xx, total }
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
+  const errors = socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0
+  return { rps, p50, p99, non2xx, total, errors }
 }
 
 function rssMb(pid) {
@@ -541,6 +551,20 @@ async function main() {
         median,
       })
       section.splice(1, 0, '', `${when} UTC · ${machine}`)
+      sections[scenario] = section
+      continue
+    }
+    if (s.kind === 'gateway') {
+      results[scenario] = await gatewayScenario(s.title, section, {
+        here,
+        rounds: ROUNDS,
+        duration: DURATION,
+        only,
+        wrk: (port, seconds) => wrk(port, scenario, seconds),
+        fmt,
+        median,
+      })
+      section.splice(1, 0, '', `${when} UTC · ${machine} · ${wrkSettings}`)
       sections[scenario] = section
       continue
     }

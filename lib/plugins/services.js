@@ -45,6 +45,30 @@ class ServicesPlugin {
     return JSON.parse(this._native.status())
   }
 
+  /**
+   * Applies a new list of services while the engine serves: added services start (and are
+   * waited for), removed ones leave the routes and stop, a service whose worker options changed
+   * is replaced instance by instance (rolling, no failed request), route-only changes apply at
+   * once. Invalid options reject and change nothing. Resolves to what happened, by service name:
+   * `{ started, restarted, rerouted, stopped, unchanged, failed: [{ service, reason }] }`.
+   */
+  async update(services) {
+    const options = { ...this.options, services }
+    try {
+      binding.checkServicesOptions(options)
+    } catch (err) {
+      throw new TypeError(`ServicesPlugin: ${err.message.replace(/^services: /, '')}`)
+    }
+    if (!this._native) {
+      // Not attached yet: the engine starts with these.
+      this.options = options
+      return { started: [], restarted: [], rerouted: [], stopped: [], unchanged: [], failed: [] }
+    }
+    const summary = JSON.parse(await this._native.update(options))
+    this.options = options
+    return summary
+  }
+
   /** Replaces a service's workers one by one: each new one is ready before the old one drains. */
   async restart(name) {
     if (!this._native) throw new Error('ServicesPlugin.restart() needs a started engine')

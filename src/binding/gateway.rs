@@ -63,6 +63,24 @@ impl NativeServices {
     }
 }
 
+#[napi]
+impl NativeServices {
+    /// Applies new options while serving; resolves to what changed (JSON),
+    /// rejects (changing nothing) when they are invalid.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn update<'env>(
+        &self,
+        env: &'env Env,
+        options: serde_json::Value,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let gateway = self.gateway.clone();
+        env.spawn_future(async move {
+            let summary = gateway.update(&options).await.map_err(invalid)?;
+            serde_json::to_string(&summary).map_err(|e| invalid(e.to_string()))
+        })
+    }
+}
+
 /// Checks `ServicesPlugin` options without starting anything (errors name the field).
 #[napi]
 pub fn check_services_options(options: serde_json::Value) -> Result<()> {

@@ -4,7 +4,8 @@
 //! ```json
 //! { "name": "api", "command": ["php", "worker.php"], "cwd": "./php",
 //!   "env": { "APP_ENV": "prod" }, "instances": 2,
-//!   "socket": "auto" | { "path": "/run/app/api.sock" } | { "tcp": "127.0.0.1:9000" },
+//!   "socket": "auto" | "/run/app/api.sock" | "tcp://127.0.0.1:9000"
+//!             (or { "path": "/run/app/api.sock" } | { "tcp": "127.0.0.1:9000" }),
 //!   "healthPath": "/health", "readyTimeoutMs": 5000, "graceMs": 5000,
 //!   "backoff": { "initialMs": 100, "maxMs": 10000 },
 //!   "crashLoop": { "maxRestarts": 5, "windowMs": 60000 } }
@@ -307,11 +308,23 @@ fn env(value: Option<&Value>, at: &str) -> Result<Vec<(String, String)>, String>
 }
 
 fn socket(value: Option<&Value>, at: &str) -> Result<SocketSpec, String> {
-    let bad =
-        || format!("{at}: must be \"auto\", {{\"path\": \"…\"}} or {{\"tcp\": \"host:port\"}}");
+    let bad = || {
+        format!("{at}: must be \"auto\", a socket path, \"tcp://host:port\", {{\"path\": \"…\"}} or {{\"tcp\": \"host:port\"}}")
+    };
+    let short;
     let obj = match value {
         None | Some(Value::Null) => return Ok(SocketSpec::Auto),
         Some(Value::String(s)) if s == "auto" => return Ok(SocketSpec::Auto),
+        // The short forms: "tcp://host:port" and "/path/to/app.sock".
+        Some(Value::String(s)) => {
+            let mut m = Map::new();
+            match s.strip_prefix("tcp://") {
+                Some(t) => m.insert("tcp".into(), Value::String(t.to_owned())),
+                None => m.insert("path".into(), Value::String(s.clone())),
+            };
+            short = m;
+            &short
+        }
         Some(Value::Object(obj)) if obj.len() == 1 => obj,
         Some(_) => return Err(bad()),
     };

@@ -50,6 +50,20 @@ fn defaults_apply() {
     )
     .unwrap();
     assert_eq!(s[0].socket, SocketSpec::Path("/run/a.sock".into()));
+    // The short forms: a path, or tcp://host:port.
+    let s = parse_services(&json!([
+        {"name": "a", "command": ["x"], "socket": "/run/a.sock"},
+        {"name": "b", "command": ["x"], "socket": "tcp://127.0.0.1:9000"}
+    ]))
+    .unwrap();
+    assert_eq!(s[0].socket, SocketSpec::Path("/run/a.sock".into()));
+    assert_eq!(
+        s[1].socket,
+        SocketSpec::Tcp {
+            host: "127.0.0.1".into(),
+            port: 9000
+        }
+    );
     let s =
         parse_services(&json!([{"name": "a", "command": ["x"], "socket": {"tcp": "[::1]:80"}}]))
             .unwrap();
@@ -97,11 +111,11 @@ fn errors_name_the_field() {
             "services[0].env.NEBULA_SOCKET: set by the engine",
         ),
         (
-            json!([{"name": "a", "command": ["x"], "socket": "unix"}]),
+            json!([{"name": "a", "command": ["x"], "socket": 7}]),
             "services[0].socket: must be \"auto\"",
         ),
         (
-            json!([{"name": "a", "command": ["x"], "socket": {"tcp": "localhost"}}]),
+            json!([{"name": "a", "command": ["x"], "socket": "tcp://localhost"}]),
             "services[0].socket.tcp: must be host:port",
         ),
         (

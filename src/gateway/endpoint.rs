@@ -103,6 +103,8 @@ pub struct Endpoint {
     pub generation: u64,
     pub addr: EndpointAddr,
     in_flight: Arc<InFlight>,
+    /// Idle connections to this worker.
+    pool: Arc<super::pool::Pool>,
 }
 
 impl Endpoint {
@@ -113,6 +115,7 @@ impl Endpoint {
             generation,
             addr,
             in_flight: Arc::default(),
+            pool: Arc::default(),
         }
     }
 
@@ -123,6 +126,10 @@ impl Endpoint {
 
     pub fn in_flight(&self) -> &Arc<InFlight> {
         &self.in_flight
+    }
+
+    pub fn pool(&self) -> &Arc<super::pool::Pool> {
+        &self.pool
     }
 }
 

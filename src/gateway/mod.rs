@@ -18,6 +18,8 @@ mod backoff;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+mod forward;
+mod pool;
 mod process;
 pub mod proxy;
 mod readiness;
@@ -28,6 +30,8 @@ mod services;
 pub mod socket;
 pub mod status;
 mod supervisor;
+mod unit;
+mod upstream_body;
 mod watch;
 mod worker;
 

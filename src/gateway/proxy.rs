@@ -1,19 +1,12 @@
-//! Forwarding one request to a worker: plain HTTP/1.1 over its Unix socket
-//! (or TCP), with the path and query unchanged (or the route's prefix
-//! stripped), hop-by-hop headers dropped, `X-Forwarded-*` and
-//! `X-Request-Id` set, and every failure answered as JSON within the
-//! timeout: 502 (unreachable, broken answer), 504 (too slow).
+//! What a forwarded request looks like to a worker: the path and query
+//! unchanged (or the route's prefix stripped), hop-by-hop headers dropped,
+//! `X-Forwarded-*` and `X-Request-Id` set (the sending is in `forward.rs`).
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HeaderName, HeaderValue, HOST};
-use hyper::{HeaderMap, Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::HeaderMap;
 
-use super::endpoint::{Endpoint, EndpointAddr};
-use crate::http::dynamic::DynRequest;
 use crate::plugins::layer::Reply;
 
 /// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
@@ -35,8 +28,8 @@ pub struct ForwardOptions {
     pub timeout: Duration,
     /// Drop the route's fixed prefix from the path (`/api/py/x` → `/x`).
     pub strip_prefix: Option<String>,
-    /// Largest answer taken from a worker (it is buffered, then sent).
-    pub max_response: usize,
+    /// Largest answer passed on from a worker (streamed; cut off past it). None: no limit.
+    pub max_response: Option<u64>,
 }
 
 /// Why a forward failed before the worker answered: a connection error may
@@ -69,7 +62,7 @@ fn connection_named(headers: &HeaderMap) -> Vec<String> {
 }
 
 /// `headers` without the hop-by-hop ones (and those `Connection` names).
-fn end_to_end(headers: &HeaderMap, extra: &[&str]) -> HeaderMap {
+pub(super) fn end_to_end(headers: &HeaderMap, extra: &[&str]) -> HeaderMap {
     let named = connection_named(headers);
     let mut out = HeaderMap::with_capacity(headers.len() + 4);
     for (k, v) in headers {
@@ -137,134 +130,6 @@ pub fn upstream_headers(
         out.insert(HeaderName::from_static("x-request-id"), v);
     }
     out
-}
-
-type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-/// An HTTP/1.1 client connection over `stream`, driven by its own task.
-async fn handshake<S>(stream: S) -> std::io::Result<Sender>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
-{
-    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(std::io::Error::other)?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(send)
-}
-
-async fn connect(addr: &EndpointAddr) -> std::io::Result<Sender> {
-    match addr {
-        EndpointAddr::Unix(path) => handshake(tokio::net::UnixStream::connect(path).await?).await,
-        EndpointAddr::Tcp { host, port } => {
-            let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
-            let _ = stream.set_nodelay(true);
-            handshake(stream).await
-        }
-    }
-}
-
-fn bad_gateway(service: &str, what: &str) -> Reply {
-    Reply::error(
-        StatusCode::BAD_GATEWAY,
-        &format!("service {service}: {what}"),
-    )
-}
-
-/// Sends `req` to `endpoint` and returns its answer (buffered, at most
-/// `max_response` bytes), all by `deadline` (shared by every attempt).
-pub async fn forward(
-    req: &DynRequest,
-    endpoint: &Endpoint,
-    opts: &ForwardOptions,
-    deadline: tokio::time::Instant,
-) -> Result<Reply, Failure> {
-    let _in_flight = endpoint.enter();
-    // Counted in first, then checked: a worker a rolling restart is retiring
-    // either sees this request (and waits for it) or this request sees the drain.
-    if endpoint.in_flight().is_draining() {
-        return Err(Failure::Connect(format!(
-            "instance {} is being replaced",
-            endpoint.instance
-        )));
-    }
-    let work = async {
-        let mut send = connect(&endpoint.addr).await.map_err(|e| {
-            Failure::Connect(format!(
-                "cannot reach instance {} ({}): {e}",
-                endpoint.instance, endpoint.addr
-            ))
-        })?;
-        let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
-        let mut builder = Request::builder().method(req.method.clone()).uri(target);
-        if let Some(h) = builder.headers_mut() {
-            let logged = req
-                .locals
-                .iter()
-                .find(|(k, _)| k == crate::plugins::logger::LOCALS_KEY)
-                .and_then(|(_, v)| v.as_str());
-            *h = upstream_headers(&req.headers, req.peer, logged);
-        }
-        let request = builder.body(Full::new(req.body.clone())).map_err(|e| {
-            Failure::Answer(bad_gateway(
-                &opts.service,
-                &format!("cannot forward the request: {e}"),
-            ))
-        })?;
-        let res = send.send_request(request).await.map_err(|e| {
-            if e.is_canceled() || e.is_closed() {
-                Failure::Connect(format!(
-                    "instance {} closed the connection: {e}",
-                    endpoint.instance
-                ))
-            } else {
-                Failure::Answer(bad_gateway(
-                    &opts.service,
-                    &format!("bad answer from instance {}: {e}", endpoint.instance),
-                ))
-            }
-        })?;
-        let (parts, body) = res.into_parts();
-        let body = Limited::new(body, opts.max_response)
-            .collect()
-            .await
-            .map_err(|e| {
-                Failure::Answer(bad_gateway(
-                    &opts.service,
-                    &format!(
-                        "answer from instance {} unreadable or over {} bytes: {e}",
-                        endpoint.instance, opts.max_response
-                    ),
-                ))
-            })?
-            .to_bytes();
-        // The body is whole now: its length is set when it is sent, except
-        // for HEAD, whose worker-given length is the only one there is.
-        let drop_length: &[&str] = if req.method == hyper::Method::HEAD {
-            &[]
-        } else {
-            &["content-length"]
-        };
-        let headers = end_to_end(&parts.headers, drop_length);
-        Ok(Reply {
-            status: parts.status,
-            headers,
-            body,
-        })
-    };
-    match tokio::time::timeout_at(deadline, work).await {
-        Ok(r) => r,
-        Err(_) => Err(Failure::Answer(Reply::error(
-            StatusCode::GATEWAY_TIMEOUT,
-            &format!(
-                "service {}: no answer within {} ms",
-                opts.service,
-                opts.timeout.as_millis()
-            ),
-        ))),
-    }
 }
 
 #[cfg(test)]

@@ -27,11 +27,22 @@ pub struct Shared {
 }
 
 pub struct ServiceEntry {
-    pub spec: Arc<ServiceSpec>,
+    /// Replaced by `Supervisor::reconfigure`; a worker reads it when it starts.
+    spec: parking_lot::RwLock<Arc<ServiceSpec>>,
     pub name: Arc<str>,
     pub endpoints: watch::Sender<Vec<Endpoint>>,
     /// One rolling restart of a service at a time.
     pub rolling: tokio::sync::Mutex<()>,
+}
+
+impl ServiceEntry {
+    pub fn spec(&self) -> Arc<ServiceSpec> {
+        Arc::clone(&self.spec.read())
+    }
+
+    pub fn set_spec(&self, spec: ServiceSpec) {
+        *self.spec.write() = Arc::new(spec);
+    }
 }
 
 #[derive(Default)]
@@ -63,7 +74,7 @@ impl Shared {
             .into_iter()
             .map(|spec| ServiceEntry {
                 name: spec.name.as_str().into(),
-                spec: Arc::new(spec),
+                spec: parking_lot::RwLock::new(Arc::new(spec)),
                 endpoints: watch::channel(Vec::new()).0,
                 rolling: tokio::sync::Mutex::new(()),
             })
@@ -177,6 +188,17 @@ impl Shared {
             .filter(|(_, r)| r.service == service && r.status.instance == instance && !r.draining)
             .map(|(id, r)| (*id, r.status.generation))
             .max_by_key(|(_, generation)| *generation)
+    }
+
+    /// The workers of `service` serving an instance numbered `from` or above.
+    pub fn active_from(&self, service: usize, from: usize) -> Vec<(WorkerId, usize)> {
+        self.inner
+            .lock()
+            .workers
+            .iter()
+            .filter(|(_, r)| r.service == service && r.status.instance >= from && !r.draining)
+            .map(|(id, r)| (*id, r.status.instance))
+            .collect()
     }
 
     /// Takes a worker out of the endpoints; its in-flight counter to wait on.

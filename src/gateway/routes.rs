@@ -10,12 +10,14 @@ use hyper::header::{HeaderValue, RETRY_AFTER};
 use hyper::{Method, StatusCode};
 
 use super::endpoint::Endpoint;
-use super::proxy::{forward, Failure, ForwardOptions};
+use super::forward::forward;
+use super::proxy::{Failure, ForwardOptions};
 use crate::http::dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes};
 use crate::plugins::layer::{BoxFuture, Reply};
 
-/// The ready workers of each service (the supervisor).
+/// The services' routes as configured now, and their ready workers.
 pub trait Upstreams: Send + Sync + 'static {
+    fn routes(&self) -> Arc<[Arc<ServiceRoutes>]>;
     fn ready(&self, service: &str) -> Vec<Endpoint>;
 }
 
@@ -57,8 +59,19 @@ impl ServiceRoutes {
 }
 
 pub struct GatewayRoutes {
-    pub services: Vec<Arc<ServiceRoutes>>,
     pub upstreams: Arc<dyn Upstreams>,
+}
+
+/// The service whose route matches `path` most closely: an exact route
+/// first, else the longest prefix; with the pattern and the prefix it fixes.
+fn best_match<'a>(
+    services: &'a [Arc<ServiceRoutes>],
+    path: &str,
+) -> Option<(&'a Arc<ServiceRoutes>, &'a str, &'a str)> {
+    services
+        .iter()
+        .filter_map(|s| s.route_for(path).map(|(p, base)| (s, p, base)))
+        .max_by_key(|(_, p, base)| (!p.ends_with("/*"), base.len()))
 }
 
 struct ProxyCall {
@@ -72,22 +85,21 @@ impl DynamicRoutes for GatewayRoutes {
         if method == Method::CONNECT || method == Method::TRACE {
             return None;
         }
-        self.services.iter().find_map(|s| {
-            let (pattern, base) = s.route_for(path)?;
-            Some(DynMatch {
-                pattern: Arc::from(pattern),
-                params: Vec::new(),
-                call: Box::new(ProxyCall {
-                    route: s.clone(),
-                    upstreams: self.upstreams.clone(),
-                    strip: s.strip_prefix.then(|| base.to_owned()),
-                }),
-            })
+        let services = self.upstreams.routes();
+        let (s, pattern, base) = best_match(&services, path)?;
+        Some(DynMatch {
+            pattern: Arc::from(pattern),
+            params: Vec::new(),
+            call: Box::new(ProxyCall {
+                route: s.clone(),
+                upstreams: self.upstreams.clone(),
+                strip: s.strip_prefix.then(|| base.to_owned()),
+            }),
         })
     }
 
     fn allowed(&self, path: &str) -> Vec<Method> {
-        if self.services.iter().any(|s| s.route_for(path).is_some()) {
+        if best_match(&self.upstreams.routes(), path).is_some() {
             vec![
                 Method::GET,
                 Method::HEAD,
@@ -104,7 +116,11 @@ impl DynamicRoutes for GatewayRoutes {
 }
 
 impl DynCall for ProxyCall {
-    fn call(self: Box<Self>, req: DynRequest) -> BoxFuture<Reply> {
+    fn streams_body(&self) -> bool {
+        true
+    }
+
+    fn call(self: Box<Self>, mut req: DynRequest) -> BoxFuture<Reply> {
         Box::pin(async move {
             let mut options = self.route.options.clone();
             options.strip_prefix = self.strip.clone();
@@ -128,7 +144,7 @@ impl DynCall for ProxyCall {
             let deadline = tokio::time::Instant::now() + options.timeout;
             let mut last = String::new();
             for endpoint in ready.iter().take(3) {
-                match forward(&req, endpoint, &options, deadline).await {
+                match forward(&mut req, endpoint, &options, deadline).await {
                     Ok(reply) => return reply,
                     Err(Failure::Answer(reply)) => return reply,
                     // Nothing reached that worker (it just died): the next one may answer.
@@ -152,7 +168,7 @@ mod tests {
             service: "py".into(),
             timeout: std::time::Duration::from_secs(1),
             strip_prefix: None,
-            max_response: 1 << 20,
+            max_response: None,
         };
         ServiceRoutes::new(
             patterns.iter().map(|p| p.to_string()).collect(),
@@ -169,5 +185,19 @@ mod tests {
         assert_eq!(r.route_for("/api/python"), None);
         assert_eq!(r.route_for("/exact"), Some(("/exact", "/exact")));
         assert_eq!(r.route_for("/exact/more"), None);
+    }
+
+    #[test]
+    fn the_closest_route_wins_whatever_the_order() {
+        let services = [
+            Arc::new(routes(&["/api/*"])),
+            Arc::new(routes(&["/api/py/*"])),
+            Arc::new(routes(&["/api/py/health"])),
+        ];
+        let pick = |path: &str| best_match(&services, path).map(|(_, p, _)| p.to_owned());
+        assert_eq!(pick("/api/py/x").as_deref(), Some("/api/py/*"));
+        assert_eq!(pick("/api/py/health").as_deref(), Some("/api/py/health"));
+        assert_eq!(pick("/api/other").as_deref(), Some("/api/*"));
+        assert_eq!(pick("/other"), None);
     }
 }

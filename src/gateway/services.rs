@@ -1,255 +1,273 @@
-//! The gateway as the engine uses it: service specs plus their routes
-//! (`ServicesPlugin` options), the supervisor once the engine serves, and
-//! the dynamic routes that forward to it.
+//! The gateway as the engine uses it: the configured services (see
+//! `unit.rs`), one supervisor per service once the engine serves, the routes
+//! that forward to them, and `update`: new options applied while serving.
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
-use serde_json::{json, Map, Value};
+use parking_lot::{Mutex, RwLock};
+use serde_json::{json, Value};
 
 use super::endpoint::Endpoint;
-use super::proxy::ForwardOptions;
 use super::routes::{GatewayRoutes, ServiceRoutes, Upstreams};
-use super::{InstanceState, ServiceSpec, Supervisor, SupervisorOptions};
-
-/// Keys of a service that are the proxy's (the rest is the supervisor's spec).
-const ROUTE_KEYS: [&str; 5] = [
-    "routes",
-    "timeoutMs",
-    "stripPrefix",
-    "maxResponseBytes",
-    "watch",
-];
+use super::unit::{parse, Unit};
+use super::watch::Watcher;
+use super::{InstanceState, InstanceStatus, Supervisor, SupervisorOptions};
 
 pub struct Gateway {
-    specs: Vec<ServiceSpec>,
     runtime_dir: Option<PathBuf>,
-    routes: Vec<Arc<ServiceRoutes>>,
-    supervisor: Mutex<Option<Arc<Supervisor>>>,
-    /// Per service, what to watch for a rolling restart.
-    watch: Vec<Vec<super::watch::WatchSpec>>,
-    watchers: Mutex<Vec<super::watch::Watcher>>,
+    /// The services as configured now (replaced whole by `update`).
+    units: RwLock<Arc<Vec<Arc<Unit>>>>,
+    /// Their routes, as the proxy reads them on every request.
+    table: RwLock<Arc<[Arc<ServiceRoutes>]>>,
+    /// While the engine serves: each service's supervisor, by name.
+    running: RwLock<Option<HashMap<String, Arc<Supervisor>>>>,
+    watchers: Mutex<HashMap<String, Watcher>>,
+    /// One `update` at a time.
+    updating: tokio::sync::Mutex<()>,
 }
 
-fn route_pattern(p: &Value, at: &str) -> Result<String, String> {
-    let s = p.as_str().unwrap_or_default();
-    let body = s.strip_suffix("/*").unwrap_or(s);
-    let ok = s.starts_with('/')
-        && !body.contains('*')
-        && !body.contains(':')
-        && s.bytes().all(|b| b.is_ascii_graphic());
-    if ok {
-        Ok(s.to_owned())
-    } else {
-        Err(format!(
-            "{at}: {p} is not a route: use /exact/path or /prefix/* (no other wildcards or :params)"
-        ))
-    }
+/// What `update` did, by service name.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct UpdateSummary {
+    /// New services (their workers are ready, or failed: see `failed`).
+    pub started: Vec<String>,
+    /// Services whose workers were replaced (rolling) for new worker options.
+    pub restarted: Vec<String>,
+    /// Services whose routes or forwarding options changed (workers kept).
+    pub rerouted: Vec<String>,
+    pub stopped: Vec<String>,
+    pub unchanged: Vec<String>,
+    /// `{ service, reason }` for workers that did not become ready.
+    pub failed: Vec<Value>,
 }
 
 impl Gateway {
     /// Reads `ServicesPlugin` options: `{ services: [...], runtimeDir? }`.
     pub fn from_json(options: &Value) -> Result<Gateway, String> {
-        let obj = options
-            .as_object()
-            .ok_or("services: options must be an object")?;
-        for k in obj.keys() {
-            if k != "services" && k != "runtimeDir" {
-                return Err(format!("services: unknown option {k:?}"));
-            }
-        }
-        let runtime_dir = match obj.get("runtimeDir") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if !s.is_empty() => Some(PathBuf::from(s)),
-            Some(_) => return Err("runtimeDir: must be a non-empty string".into()),
-        };
-        let list = obj
-            .get("services")
-            .and_then(Value::as_array)
-            .ok_or("services: must be an array of service objects")?;
-        let mut specs_json = Vec::with_capacity(list.len());
-        let mut routes = Vec::with_capacity(list.len());
-        let mut watch = Vec::with_capacity(list.len());
-        for (i, item) in list.iter().enumerate() {
-            let at = format!("services[{i}]");
-            let o = item
-                .as_object()
-                .ok_or_else(|| format!("{at}: must be an object"))?;
-            let mut spec: Map<String, Value> = o.clone();
-            for k in ROUTE_KEYS {
-                spec.remove(k);
-            }
-            specs_json.push(Value::Object(spec));
-            let patterns = match o.get("routes") {
-                Some(Value::Array(a)) if !a.is_empty() => a
-                    .iter()
-                    .map(|p| route_pattern(p, &format!("{at}.routes")))
-                    .collect::<Result<Vec<_>, _>>()?,
-                _ => {
-                    return Err(format!(
-                        "{at}.routes: must be a non-empty array like [\"/api/py/*\"]"
-                    ))
-                }
-            };
-            let opts = Value::Object(o.clone());
-            let timeout = crate::plugins::int_option(&opts, "timeoutMs", 1, 3_600_000)
-                .map_err(|e| format!("{at}.{e}"))?
-                .unwrap_or(30_000);
-            let max_response = crate::plugins::int_option(&opts, "maxResponseBytes", 1, 1 << 30)
-                .map_err(|e| format!("{at}.{e}"))?
-                .unwrap_or(16 << 20) as usize;
-            let strip = match o.get("stripPrefix") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err(format!("{at}.stripPrefix: must be true or false")),
-            };
-            let name = o
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            let cwd = std::env::current_dir().unwrap_or_default();
-            let base = match o.get("cwd").and_then(Value::as_str) {
-                Some(c) => cwd.join(c),
-                None => cwd,
-            };
-            watch.push(match o.get("watch") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(a))
-                    if a.iter().all(|p| p.as_str().is_some_and(|s| !s.is_empty())) =>
-                {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(|p| super::watch::WatchSpec::parse(p, &base))
-                        .collect()
-                }
-                Some(_) => {
-                    return Err(format!(
-                        "{at}.watch: must be an array of paths or globs (app/**/*.py)"
-                    ))
-                }
-            });
-            let forward = ForwardOptions {
-                service: name,
-                timeout: Duration::from_millis(timeout),
-                strip_prefix: None,
-                max_response,
-            };
-            routes.push(Arc::new(ServiceRoutes::new(patterns, forward, strip)));
-        }
-        let specs = super::parse_services(&Value::Array(specs_json))?;
+        let parsed = parse(options)?;
         Ok(Gateway {
-            specs,
-            runtime_dir,
-            routes,
-            supervisor: Mutex::new(None),
-            watch,
-            watchers: Mutex::new(Vec::new()),
+            runtime_dir: parsed.runtime_dir,
+            table: RwLock::new(table(&parsed.units)),
+            units: RwLock::new(Arc::new(parsed.units)),
+            running: RwLock::new(None),
+            watchers: Mutex::new(HashMap::new()),
+            updating: tokio::sync::Mutex::new(()),
         })
-    }
-
-    /// Every route pattern (for the conflict check with the engine's routes).
-    pub fn patterns(&self) -> Vec<String> {
-        self.routes
-            .iter()
-            .flat_map(|r| r.patterns.clone())
-            .collect()
     }
 
     /// The dynamic routes forwarding to this gateway's workers.
     pub fn dynamic_routes(self: &Arc<Self>) -> GatewayRoutes {
         GatewayRoutes {
-            services: self.routes.clone(),
             upstreams: self.clone(),
         }
     }
 
-    fn running(&self) -> Option<Arc<Supervisor>> {
-        self.supervisor.lock().clone()
+    fn units(&self) -> Arc<Vec<Arc<Unit>>> {
+        self.units.read().clone()
     }
 
-    /// Starts the workers (inside the tokio runtime); a no-op while they run.
-    pub fn start(self: &Arc<Self>) -> Result<(), String> {
-        let mut slot = self.supervisor.lock();
-        if slot.is_some() {
-            return Ok(());
-        }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
-        let mut watchers = Vec::new();
-        for (spec, watch) in self.specs.iter().zip(&self.watch) {
-            if !watch.is_empty() {
-                watchers.push(super::watch::start(
-                    Arc::downgrade(self),
-                    spec.name.clone(),
-                    watch.clone(),
-                    runtime.clone(),
-                )?);
-            }
-        }
-        *self.watchers.lock() = watchers;
+    fn supervisor(&self, service: &str) -> Option<Arc<Supervisor>> {
+        self.running.read().as_ref()?.get(service).cloned()
+    }
+
+    fn spawn_supervisor(&self, unit: &Unit) -> Result<Arc<Supervisor>, String> {
         let sup = Supervisor::start(
-            self.specs.clone(),
+            vec![unit.spec.clone()],
             SupervisorOptions {
                 runtime_dir: self.runtime_dir.clone(),
             },
         )
         .map_err(|e| e.to_string())?;
-        *slot = Some(Arc::new(sup));
+        Ok(Arc::new(sup))
+    }
+
+    /// Watches `unit`'s files (if it names any); replaces its former watcher.
+    fn watch(self: &Arc<Self>, unit: &Unit) -> Result<(), String> {
+        let mut watchers = self.watchers.lock();
+        watchers.remove(unit.name());
+        if unit.watch.is_empty() {
+            return Ok(());
+        }
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
+        let w = super::watch::start(
+            Arc::downgrade(self),
+            unit.name().to_owned(),
+            unit.watch.clone(),
+            runtime,
+        )?;
+        watchers.insert(unit.name().to_owned(), w);
+        Ok(())
+    }
+
+    /// Starts the workers (inside the tokio runtime); a no-op while they run.
+    pub fn start(self: &Arc<Self>) -> Result<(), String> {
+        let mut running = self.running.write();
+        if running.is_some() {
+            return Ok(());
+        }
+        let mut sups = HashMap::new();
+        for unit in self.units().iter() {
+            self.watch(unit)?;
+            sups.insert(unit.name().to_owned(), self.spawn_supervisor(unit)?);
+        }
+        *running = Some(sups);
         Ok(())
     }
 
     /// Stops every worker (SIGTERM, then SIGKILL after its grace period); `start` may run again after.
     pub async fn stop(&self) {
         self.watchers.lock().clear();
-        let sup = self.supervisor.lock().take();
-        if let Some(s) = sup {
-            s.stop().await;
-        }
+        let sups = self.running.write().take().unwrap_or_default();
+        futures_util::future::join_all(sups.values().map(|s| s.stop())).await;
     }
 
     /// Replaces the workers of `service` one by one without dropping requests.
     pub async fn restart(&self, service: &str) -> Result<(), String> {
-        let sup = self.running().ok_or("the gateway has not started")?;
+        let sup = match self.supervisor(service) {
+            Some(s) => s,
+            None if self.running.read().is_none() => {
+                return Err("the gateway has not started".into())
+            }
+            None => return Err(format!("no service named {service:?}")),
+        };
         sup.restart_rolling(service)
             .await
             .map_err(|e| e.to_string())
     }
 
+    /// Applies new options while serving: new services start (and are waited
+    /// for), removed ones leave the routes then stop, services whose worker
+    /// options changed get a rolling restart, route changes apply at once.
+    /// Invalid options change nothing; `runtimeDir` cannot change.
+    pub async fn update(self: &Arc<Self>, options: &Value) -> Result<UpdateSummary, String> {
+        let _one = self.updating.lock().await;
+        let parsed = parse(options)?;
+        if parsed.runtime_dir != self.runtime_dir {
+            return Err(
+                "runtimeDir: cannot change while the engine runs (restart to apply)".into(),
+            );
+        }
+        let old = self.units();
+        let serving = self.running.read().is_some();
+        let mut summary = UpdateSummary::default();
+        for unit in &parsed.units {
+            let name = unit.name().to_owned();
+            let before = old.iter().find(|u| u.name() == name);
+            match before {
+                None => {
+                    if serving {
+                        self.start_one(unit, &mut summary).await;
+                    }
+                    summary.started.push(name);
+                }
+                Some(b) if b.spec != unit.spec => {
+                    if let Some(sup) = self.supervisor(&name) {
+                        if let Err(e) = sup.reconfigure(unit.spec.clone()).await {
+                            summary
+                                .failed
+                                .push(json!({ "service": name, "reason": e.to_string() }));
+                        }
+                    }
+                    summary.restarted.push(name);
+                }
+                Some(b) if b.route_json != unit.route_json => summary.rerouted.push(name),
+                Some(_) => summary.unchanged.push(name),
+            }
+        }
+        *self.table.write() = table(&parsed.units);
+        *self.units.write() = Arc::new(parsed.units.clone());
+        let gone: Vec<&Arc<Unit>> = old
+            .iter()
+            .filter(|o| !parsed.units.iter().any(|u| u.name() == o.name()))
+            .collect();
+        for unit in gone {
+            self.watchers.lock().remove(unit.name());
+            let sup = self
+                .running
+                .write()
+                .as_mut()
+                .and_then(|m| m.remove(unit.name()));
+            if let Some(sup) = sup {
+                sup.stop().await;
+            }
+            summary.stopped.push(unit.name().to_owned());
+        }
+        if serving {
+            for unit in &parsed.units {
+                let same = old
+                    .iter()
+                    .any(|o| o.name() == unit.name() && o.watch == unit.watch);
+                if !same {
+                    if let Err(e) = self.watch(unit) {
+                        summary
+                            .failed
+                            .push(json!({ "service": unit.name(), "reason": e }));
+                    }
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Starts a service added by `update` and waits until each of its
+    /// instances is ready or failed (at most its ready timeout, twice).
+    async fn start_one(&self, unit: &Unit, summary: &mut UpdateSummary) {
+        let name = unit.name().to_owned();
+        let sup = match self.spawn_supervisor(unit) {
+            Ok(s) => s,
+            Err(reason) => {
+                summary
+                    .failed
+                    .push(json!({ "service": name, "reason": reason }));
+                return;
+            }
+        };
+        if let Some(m) = self.running.write().as_mut() {
+            m.insert(name.clone(), sup.clone());
+        }
+        let n = unit.spec.instances;
+        let settled = |s: &[InstanceStatus]| {
+            s.iter()
+                .filter(|i| i.is_ready() || matches!(i.state, InstanceState::Failed { .. }))
+                .count()
+                >= n
+        };
+        let wait = unit.spec.ready_timeout * 2 + Duration::from_secs(1);
+        match sup
+            .wait_for(wait, "the new service's workers", settled)
+            .await
+        {
+            Ok(snapshot) => {
+                for i in snapshot {
+                    if let InstanceState::Failed { reason } = i.state {
+                        summary
+                            .failed
+                            .push(json!({ "service": name, "reason": reason }));
+                    }
+                }
+            }
+            Err(e) => summary
+                .failed
+                .push(json!({ "service": name, "reason": e.to_string() })),
+        }
+    }
+
     /// Every service with its instances, as `services.status()` reports them.
     pub fn status(&self) -> Value {
-        let snapshot = self.running().map(|s| s.snapshot()).unwrap_or_default();
         let services: Vec<Value> = self
-            .specs
+            .units()
             .iter()
-            .zip(&self.routes)
-            .map(|(spec, routes)| {
-                let instances: Vec<Value> = snapshot
-                    .iter()
-                    .filter(|i| *i.service == *spec.name)
-                    .map(|i| {
-                        let (state, reason) = match &i.state {
-                            InstanceState::Failed { reason } => ("failed".to_owned(), Some(reason.clone())),
-                            InstanceState::Restarting { .. } => ("restarting".to_owned(), None),
-                            other => (other.to_string(), None),
-                        };
-                        json!({
-                            "instance": i.instance,
-                            "generation": i.generation,
-                            "state": state,
-                            "reason": reason,
-                            "pid": i.pid,
-                            "restarts": i.restarts,
-                            "address": i.addr.to_string(),
-                            "startedAt": i.started_at.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
-                            "lastCrash": i.last_crash,
-                        })
-                    })
-                    .collect();
+            .map(|unit| {
+                let snapshot = self
+                    .supervisor(unit.name())
+                    .map(|s| s.snapshot())
+                    .unwrap_or_default();
+                let instances: Vec<Value> = snapshot.iter().map(instance_json).collect();
                 json!({
-                    "name": spec.name,
-                    "routes": routes.patterns,
+                    "name": unit.name(),
+                    "routes": unit.routes.patterns,
                     "ready": instances.iter().filter(|i| i["state"] == "ready").count(),
                     "instances": instances,
                 })
@@ -259,9 +277,36 @@ impl Gateway {
     }
 }
 
+fn table(units: &[Arc<Unit>]) -> Arc<[Arc<ServiceRoutes>]> {
+    units.iter().map(|u| u.routes.clone()).collect()
+}
+
+fn instance_json(i: &InstanceStatus) -> Value {
+    let (state, reason) = match &i.state {
+        InstanceState::Failed { reason } => ("failed".to_owned(), Some(reason.clone())),
+        InstanceState::Restarting { .. } => ("restarting".to_owned(), None),
+        other => (other.to_string(), None),
+    };
+    json!({
+        "instance": i.instance,
+        "generation": i.generation,
+        "state": state,
+        "reason": reason,
+        "pid": i.pid,
+        "restarts": i.restarts,
+        "address": i.addr.to_string(),
+        "startedAt": i.started_at.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as u64),
+        "lastCrash": i.last_crash,
+    })
+}
+
 impl Upstreams for Gateway {
+    fn routes(&self) -> Arc<[Arc<ServiceRoutes>]> {
+        self.table.read().clone()
+    }
+
     fn ready(&self, service: &str) -> Vec<Endpoint> {
-        self.running()
+        self.supervisor(service)
             .map(|s| s.ready_endpoints(service))
             .unwrap_or_default()
     }

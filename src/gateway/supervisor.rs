@@ -65,7 +65,7 @@ impl Supervisor {
         }
         let shared = Arc::new(Shared::new(specs, runtime_dir, base_dir));
         for (service, entry) in shared.services.iter().enumerate() {
-            for instance in 0..entry.spec.instances {
+            for instance in 0..entry.spec().instances {
                 launch(&shared, service, instance, 0, None)?;
             }
         }
@@ -83,7 +83,7 @@ impl Supervisor {
 
     pub fn spec(&self, service: &str) -> Option<Arc<ServiceSpec>> {
         let index = self.shared.service_index(service)?;
-        Some(Arc::clone(&self.shared.services[index].spec))
+        Some(self.shared.services[index].spec())
     }
 
     /// Every worker, by service, instance and generation.
@@ -144,6 +144,35 @@ impl Supervisor {
         super::rolling::restart_rolling(&self.shared, index).await
     }
 
+    /// Runs `service` with a new spec (same name): every instance is replaced
+    /// as in [`Supervisor::restart_rolling`], instances beyond the new count
+    /// drain and stop. Workers that crash later restart with the new spec,
+    /// even when the rolling restart failed part way.
+    pub async fn reconfigure(&self, spec: ServiceSpec) -> Result<(), GatewayError> {
+        let index = self
+            .shared
+            .service_index(&spec.name)
+            .ok_or_else(|| GatewayError::UnknownService(spec.name.clone()))?;
+        spec.check().map_err(GatewayError::Setup)?;
+        for instance in 0..spec.instances {
+            for slot in 0..2 {
+                socket::address(
+                    &spec,
+                    &self.shared.runtime_dir,
+                    &self.shared.base_dir,
+                    instance,
+                    slot,
+                )
+                .map_err(GatewayError::Setup)?;
+            }
+        }
+        if spec.socket == SocketSpec::Auto {
+            socket::ensure_runtime_dir(&self.shared.runtime_dir).map_err(GatewayError::Setup)?;
+        }
+        self.shared.services[index].set_spec(spec);
+        super::rolling::restart_rolling(&self.shared, index).await
+    }
+
     /// Stops every worker (SIGTERM, SIGKILL after the grace period) and waits
     /// until all are gone and their sockets removed. Later calls return at once.
     pub async fn stop(&self) {
@@ -173,9 +202,9 @@ pub(super) fn launch(
     generation: u64,
     first_ready: Option<oneshot::Sender<Result<(), String>>>,
 ) -> Result<WorkerId, GatewayError> {
-    let spec = &shared.services[service].spec;
+    let spec = shared.services[service].spec();
     let slot = (generation % 2) as usize;
-    let addr = socket::address(spec, &shared.runtime_dir, &shared.base_dir, instance, slot)
+    let addr = socket::address(&spec, &shared.runtime_dir, &shared.base_dir, instance, slot)
         .map_err(GatewayError::Setup)?;
     shared
         .register(service, instance, generation, addr, |registered| {

@@ -59,7 +59,7 @@ impl WorkerTask {
     }
 
     pub async fn run(mut self) {
-        let spec = Arc::clone(&self.shared.services[self.service].spec);
+        let spec = self.shared.services[self.service].spec();
         let mut backoff = Backoff::new(spec.backoff);
         let mut window = CrashWindow::new(spec.crash_loop);
         let mut restarts = 0u32;

@@ -18,15 +18,28 @@ pub struct DynRequest {
     pub target: String,
     pub params: Vec<(Arc<str>, String)>,
     pub headers: Arc<HeaderMap>,
+    /// The body, read whole (empty when `stream` is set).
     pub body: Bytes,
+    /// The body as it arrives, for a call that [streams](DynCall::streams_body)
+    /// it: at most the body limit (an error past it).
+    pub stream: Option<RequestStream>,
     /// What the native layers handed over (e.g. JWT claims as "user").
     pub locals: Vec<(String, serde_json::Value)>,
     pub peer: Option<IpAddr>,
 }
 
+/// A request body as it arrives.
+pub type RequestStream = http_body_util::combinators::UnsyncBoxBody<Bytes, BoxError>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Answers one matched dynamic route.
 pub trait DynCall: Send + 'static {
     fn call(self: Box<Self>, req: DynRequest) -> BoxFuture<Reply>;
+
+    /// True when the call takes the body as a stream (a proxy) rather than read whole.
+    fn streams_body(&self) -> bool {
+        false
+    }
 }
 
 /// A dynamic route that matched: its pattern (a metrics label) and params.

@@ -11,13 +11,18 @@ use hyper::{HeaderMap, Request, Response, StatusCode};
 use super::body::{full, Body};
 use super::body_read::read_limited;
 use super::dispatch::{JsRequest, JsResponse};
-use super::dynamic::{DynCall, DynRequest};
+use super::dynamic::{DynCall, DynRequest, RequestStream};
 use super::service::Service;
 use crate::plugins::layer::{run_layers, LayerCtx, Reply};
+use http_body_util::BodyExt;
 
 impl From<Reply> for Response<Body> {
     fn from(reply: Reply) -> Self {
-        let mut res = Response::new(full(reply.body));
+        let body = match reply.stream.as_ref().and_then(|s| s.take()) {
+            Some(stream) => http_body_util::Either::Right(stream),
+            None => full(reply.body),
+        };
+        let mut res = Response::new(body);
         *res.status_mut() = reply.status;
         *res.headers_mut() = reply.headers;
         res
@@ -58,6 +63,7 @@ pub fn into_reply(answer: JsResponse) -> Reply {
         status,
         headers,
         body: answer.body,
+        stream: None,
     }
 }
 
@@ -120,7 +126,7 @@ impl Service {
         instead: Option<Reply>,
     ) -> Response<Body>
     where
-        B: http_body::Body<Data = Bytes>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let started = Instant::now();
@@ -161,9 +167,16 @@ impl Service {
             match (instead, dynamic_call) {
                 (Some(reply), _) => reply,
                 (None, Some(call)) => {
-                    let body = match self.read_body(&headers, body).await {
-                        Ok(b) => b,
-                        Err(reply) => return reply,
+                    let (body, stream) = if call.streams_body() {
+                        match self.body_stream(&headers, body).await {
+                            Ok(s) => (Bytes::new(), Some(s)),
+                            Err(reply) => return reply,
+                        }
+                    } else {
+                        match self.read_body(&headers, body).await {
+                            Ok(b) => (b, None),
+                            Err(reply) => return reply,
+                        }
                     };
                     call.call(DynRequest {
                         method: parts.method.clone(),
@@ -171,6 +184,7 @@ impl Service {
                         params: params.clone(),
                         headers: headers.clone(),
                         body,
+                        stream,
                         locals,
                         peer,
                     })
@@ -213,6 +227,31 @@ impl Service {
         )
         .await
         .map_err(|e| e.into_reply())
+    }
+
+    /// The body as a stream cut off at the body limit; a declared length
+    /// over it is refused (413) before anything is forwarded.
+    async fn body_stream<B>(&self, headers: &HeaderMap, body: B) -> Result<RequestStream, Reply>
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let limit = self.config.body_limit;
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            // Read (and drained) by the buffered path, which answers 413.
+            return match self.read_body(headers, body).await {
+                Err(reply) => Err(reply),
+                Ok(_) => Err(Reply::error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("request body is larger than the limit of {limit} bytes"),
+                )),
+            };
+        }
+        Ok(http_body_util::Limited::new(body, limit).boxed_unsync())
     }
 
     /// Reads the body, hands the request to JavaScript and waits for the answer.

@@ -238,7 +238,7 @@ impl Service {
     /// Answers one in-process request (no client address).
     pub async fn handle<B>(&self, req: Request<B>) -> Response<Body>
     where
-        B: http_body::Body<Data = Bytes>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         self.handle_from(req, None).await

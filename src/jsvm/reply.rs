@@ -72,6 +72,7 @@ pub fn done_reply(status: u16, ctype: &str, body: String, headers_json: &str) ->
         status,
         headers,
         body: Bytes::from(body),
+        stream: None,
     }
 }
 

@@ -194,6 +194,7 @@ fn hit_reply(r: &StoredReply, age_s: u64) -> Reply {
         status: r.status,
         headers,
         body: r.body.clone(),
+        stream: None,
     }
 }
 
@@ -306,6 +307,10 @@ impl NativeLayer for CacheLayer {
 impl CacheLayer {
     /// Stores a route's reply if the request and the reply allow it.
     fn store_reply(&self, ctx: &LayerCtx<'_>, miss: &Miss, reply: &Reply) {
+        if reply.stream.is_some() {
+            // A proxied body still streaming: not in memory, not cached.
+            return;
+        }
         let Some((ttl, public)) =
             storable(reply.status, &reply.headers, self.ttl_ms, miss.policy.auth)
         else {

@@ -14,12 +14,47 @@ use hyper::{HeaderMap, Method, StatusCode};
 
 use crate::http::stats::StatsSnapshot;
 
-/// An answer while it travels back through the layers: all in memory.
+/// An answer while it travels back through the layers: all in memory, or
+/// (a proxied answer) headers in memory and the body still streaming.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body, when it is in memory (empty when `stream` is set).
     pub body: Bytes,
+    /// A body still arriving: layers that need the bytes (cache, compression)
+    /// leave such a reply alone.
+    pub stream: Option<Streamed>,
+}
+
+/// A response body that streams; taken once, when the response is sent.
+#[derive(Clone)]
+pub struct Streamed(Arc<parking_lot::Mutex<Option<StreamBody>>>);
+
+/// The boxed body of a streamed reply.
+pub type StreamBody = http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>;
+
+impl Streamed {
+    pub fn new(body: StreamBody) -> Streamed {
+        Streamed(Arc::new(parking_lot::Mutex::new(Some(body))))
+    }
+
+    /// The body; None if it was taken already.
+    pub fn take(&self) -> Option<StreamBody> {
+        self.0.lock().take()
+    }
+}
+
+impl PartialEq for Streamed {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Streamed")
+    }
 }
 
 impl Reply {
@@ -41,6 +76,7 @@ impl Reply {
             status,
             headers,
             body: Bytes::from(body),
+            stream: None,
         }
     }
 
@@ -50,6 +86,7 @@ impl Reply {
             status,
             headers: HeaderMap::new(),
             body: Bytes::new(),
+            stream: None,
         }
     }
 }

@@ -190,7 +190,15 @@ impl NativeLayer for LoggerLayer {
                 route: ctx.route,
                 status: reply.status.as_u16(),
                 duration: started.elapsed(),
-                bytes: reply.body.len(),
+                bytes: match reply.stream {
+                    None => reply.body.len(),
+                    // Streamed: the length the worker declared, if any.
+                    Some(_) => reply
+                        .headers
+                        .get(hyper::header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse().ok())
+                        .unwrap_or(0),
+                },
                 request_id: id.to_str().unwrap_or_default(),
                 peer: ctx.peer,
             };

@@ -1,0 +1,188 @@
+//! Sending one request to a worker: plain HTTP/1.1 over its Unix socket (or
+//! TCP), on a pooled connection when one is idle, both bodies streamed, and
+//! every failure answered as JSON within the timeout: 502 (unreachable,
+//! broken answer), 504 (no answer in time), 413 (request body over the limit).
+use std::error::Error as _;
+use std::sync::Arc;
+
+use hyper::{Request, StatusCode};
+
+use super::endpoint::Endpoint;
+use super::pool::{self, Pool, Sender};
+use super::proxy::{end_to_end, upstream_headers, upstream_target, Failure, ForwardOptions};
+use super::upstream_body::UpstreamBody;
+use crate::http::dynamic::DynRequest;
+use crate::plugins::layer::{Reply, Streamed};
+
+fn bad_gateway(service: &str, what: &str) -> Reply {
+    Reply::error(
+        StatusCode::BAD_GATEWAY,
+        &format!("service {service}: {what}"),
+    )
+}
+
+/// A connection to `endpoint`: an idle pooled one (true) or a new one.
+async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Sender, bool), Failure> {
+    if pooled_ok {
+        while let Some(mut s) = endpoint.pool().take() {
+            if s.ready().await.is_ok() {
+                return Ok((s, true));
+            }
+        }
+    }
+    let mut s = pool::connect(&endpoint.addr).await.map_err(|e| {
+        Failure::Connect(format!(
+            "cannot reach instance {} ({}): {e}",
+            endpoint.instance, endpoint.addr
+        ))
+    })?;
+    s.ready().await.map_err(|e| {
+        Failure::Connect(format!(
+            "instance {} closed the connection: {e}",
+            endpoint.instance
+        ))
+    })?;
+    Ok((s, false))
+}
+
+/// Whether the request body was cut off at the body limit.
+fn body_too_large(e: &hyper::Error) -> bool {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Sends `req` to `endpoint`; its answer's head must arrive by `deadline`
+/// (shared by every attempt), then the body streams. The request body is
+/// taken only when a connection is ready: a failure to connect leaves it in
+/// `req` for the next instance.
+pub async fn forward(
+    req: &mut DynRequest,
+    endpoint: &Endpoint,
+    opts: &ForwardOptions,
+    deadline: tokio::time::Instant,
+) -> Result<Reply, Failure> {
+    let in_flight = endpoint.enter();
+    // Counted in first, then checked: a worker a rolling restart is retiring
+    // either sees this request (and waits for it) or this request sees the drain.
+    if endpoint.in_flight().is_draining() {
+        return Err(Failure::Connect(format!(
+            "instance {} is being replaced",
+            endpoint.instance
+        )));
+    }
+    let work = async {
+        let logged = req
+            .locals
+            .iter()
+            .find(|(k, _)| k == crate::plugins::logger::LOCALS_KEY)
+            .and_then(|(_, v)| v.as_str());
+        let headers = upstream_headers(&req.headers, req.peer, logged);
+        let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
+        // A pooled connection the worker closed meanwhile refuses the request
+        // unsent: it is sent again on a new connection.
+        let mut pooled_ok = true;
+        loop {
+            let (mut sender, pooled) = connection(endpoint, pooled_ok).await?;
+            let body = req
+                .stream
+                .take()
+                .unwrap_or_else(|| match req.body.is_empty() {
+                    true => pool::empty(),
+                    false => full(req.body.clone()),
+                });
+            let mut request = Request::new(body);
+            *request.method_mut() = req.method.clone();
+            *request.uri_mut() = target.parse().map_err(|e| {
+                Failure::Answer(bad_gateway(
+                    &opts.service,
+                    &format!("cannot forward {target:?}: {e}"),
+                ))
+            })?;
+            *request.headers_mut() = headers.clone();
+            match sender.try_send_request(request).await {
+                Ok(res) => return Ok((res, sender)),
+                Err(mut e) => {
+                    if let Some(unsent) = e.take_message() {
+                        req.stream = Some(unsent.into_body());
+                        if pooled {
+                            pooled_ok = false;
+                            continue;
+                        }
+                        return Err(Failure::Connect(format!(
+                            "instance {} closed the connection: {}",
+                            endpoint.instance,
+                            e.error()
+                        )));
+                    }
+                    let e = e.into_error();
+                    if body_too_large(&e) {
+                        return Err(Failure::Answer(Reply::error(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "request body is larger than the engine's body limit (bodyLimit)",
+                        )));
+                    }
+                    return Err(Failure::Answer(bad_gateway(
+                        &opts.service,
+                        &format!("bad answer from instance {}: {e}", endpoint.instance),
+                    )));
+                }
+            }
+        }
+    };
+    let (res, sender) = match tokio::time::timeout_at(deadline, work).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(Failure::Answer(Reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!(
+                    "service {}: no answer within {} ms",
+                    opts.service,
+                    opts.timeout.as_millis()
+                ),
+            )))
+        }
+    };
+    let (parts, body) = res.into_parts();
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let (Some(n), Some(limit)) = (declared, opts.max_response) {
+        if n > limit && req.method != hyper::Method::HEAD {
+            return Err(Failure::Answer(bad_gateway(
+                &opts.service,
+                &format!(
+                    "answer from instance {} is {n} bytes, over the limit of {limit}",
+                    endpoint.instance
+                ),
+            )));
+        }
+    }
+    let pool: Arc<Pool> = endpoint.pool().clone();
+    let body = UpstreamBody::new(
+        body,
+        opts.timeout,
+        opts.max_response,
+        (sender, pool),
+        in_flight,
+    );
+    Ok(Reply {
+        status: parts.status,
+        headers: end_to_end(&parts.headers, &[]),
+        body: bytes::Bytes::new(),
+        stream: Some(Streamed::new(http_body_util::BodyExt::boxed_unsync(body))),
+    })
+}
+
+fn full(bytes: bytes::Bytes) -> crate::http::dynamic::RequestStream {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
