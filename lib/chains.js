@@ -7,6 +7,7 @@
 const binding = require('./native')
 const { composeWrappers } = require('./compose')
 const { nativeSpec } = require('./native-layer')
+const { ENGINE } = require('./reconfigure')
 
 function applyChains(engine, specs) {
   const chains = [...engine._methods.values()]
@@ -58,6 +59,7 @@ function bindNative(engine, fn) {
     throw new Error(`Plugin ${spec.plugin.name} has invalid route options: ${err.message}`, { cause: err })
   }
   spec.bound = { native: engine._native, layer: layer ?? null }
+  spec.plugin[ENGINE] = engine
 }
 
 /** The Rust plugin behind a JS plugin object, created once per engine. */
@@ -87,7 +89,13 @@ function hookLayers(engine, except) {
     if (!spec) continue
     const id = nativePluginId(engine, p, spec.kind, spec.pluginOptions)
     const layer = engine._native.createLayer(id, spec.layerOptions)
-    if (layer !== null && layer !== undefined) layers.push(layer)
+    if (layer !== null && layer !== undefined) {
+      layers.push(layer)
+      // Swapped too when the plugin's options change (plugin.reconfigure()).
+      if (!engine._hookLayers) engine._hookLayers = []
+      engine._hookLayers.push({ plugin: p, layer })
+      p[ENGINE] = engine
+    }
   }
   return layers
 }

@@ -136,6 +136,7 @@ class Microservice {
 
     const modules = this._loadModules()
     this._validateModules(modules, plugins)
+    this._loadedModules = modules
     const later = this._pendingHooks
     plugins.forEach((p, i) => later.push(this._call(p, 'onInit', this, i)))
     plugins.forEach((p, i) => later.push(this._call(p, 'onModuleLoad', modules, i)))
@@ -215,6 +216,11 @@ class Microservice {
         chain.wraps.push({ fn: wrapper, plugin: engine._currentPlugin, native: nativeSpec(wrapper) !== undefined })
       },
     })
+  }
+
+  /** The chain of wrappers of a handler's method. */
+  _chainOf(handler) {
+    return this._methods.get(methodKey(handler.module, handler.methodName))
   }
 
   _applyChains(specs) {

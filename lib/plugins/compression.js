@@ -4,6 +4,7 @@
 // (src/plugins/compression.rs): gzip / brotli in Rust on the way out.
 
 const { PluginPriority } = require('../priority')
+const { reconfigureNative } = require('../reconfigure')
 const { nativeLayer } = require('../native-layer')
 const { overridable } = require('./overrides')
 
@@ -58,6 +59,14 @@ class CompressionPlugin {
     this.priority = PluginPriority.PERFORMANCE
     this._modules = new Map()
   }
+  /**
+   * New options while the engine serves: every route's layer changes at once (counters and
+   * state start afresh). Throws a TypeError naming the option; nothing changes then.
+   */
+  reconfigure(options) {
+    reconfigureNative(this, options)
+  }
+
 
   getModuleOptionsSchema() {
     return { _type: {}, validate: overrides.validateModule(this.options) }

@@ -5,6 +5,7 @@
 // its Access-Control-* headers there too.
 
 const { PluginPriority } = require('../priority')
+const { reconfigureNative } = require('../reconfigure')
 const { nativeLayer } = require('../native-layer')
 const { overridable } = require('./overrides')
 
@@ -105,6 +106,14 @@ class CorsPlugin {
     this.priority = PluginPriority.SECURITY
     this._modules = new Map()
   }
+  /**
+   * New options while the engine serves: every route's layer changes at once (counters and
+   * state start afresh). Throws a TypeError naming the option; nothing changes then.
+   */
+  reconfigure(options) {
+    reconfigureNative(this, options)
+  }
+
 
   getModuleOptionsSchema() {
     return { _type: {}, validate: overrides.validateModule(this.options) }

@@ -7,6 +7,7 @@
 
 const { createPublicKey } = require('node:crypto')
 const { PluginPriority } = require('../priority')
+const { reconfigureNative } = require('../reconfigure')
 const { nativeLayer } = require('../native-layer')
 
 const KEYS = ['algorithm', 'secret', 'publicKey', 'issuer', 'audience', 'leeway', 'claimsPermissions', 'claimsRoles']
@@ -101,6 +102,14 @@ class JwtAuthPlugin {
     this.priority = PluginPriority.SECURITY
     this._modules = new Map()
   }
+  /**
+   * New options while the engine serves: every route's layer changes at once (counters and
+   * state start afresh). Throws a TypeError naming the option; nothing changes then.
+   */
+  reconfigure(options) {
+    reconfigureNative(this, options)
+  }
+
 
   getModuleOptionsSchema() {
     return {

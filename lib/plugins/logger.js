@@ -1,6 +1,7 @@
 'use strict'
 
 const { PluginPriority } = require('../priority')
+const { reconfigureNative } = require('../reconfigure')
 const { nativeLayer } = require('../native-layer')
 const { routeFlag } = require('./overrides')
 
@@ -38,6 +39,14 @@ class LoggerPlugin {
     this.options = Object.freeze({ format, requestIdHeader: requestIdHeader.toLowerCase(), output })
     this._modules = new Map()
   }
+  /**
+   * New options while the engine serves: every route's layer changes at once (counters and
+   * state start afresh). Throws a TypeError naming the option; nothing changes then.
+   */
+  reconfigure(options) {
+    reconfigureNative(this, options)
+  }
+
 
   getModuleOptionsSchema() {
     return { _type: {}, validate: flag.validateModule }

@@ -5,6 +5,7 @@
 // Rust, before anything reaches JavaScript while the outer layers are native.
 
 const { PluginPriority } = require('../priority')
+const { reconfigureNative } = require('../reconfigure')
 const { nativeLayer } = require('../native-layer')
 const { joinPath } = require('../route-plugin')
 
@@ -103,6 +104,14 @@ class RateLimitPlugin {
     this.priority = PluginPriority.SECURITY
     this._modules = new Map()
   }
+  /**
+   * New options while the engine serves: every route's layer changes at once (counters and
+   * state start afresh). Throws a TypeError naming the option; nothing changes then.
+   */
+  reconfigure(options) {
+    reconfigureNative(this, options)
+  }
+
 
   getModuleOptionsSchema() {
     const base = this.options

@@ -16,12 +16,15 @@ use super::engine::{flat_headers, header_pairs, invalid, NativeEngine};
 use crate::http::handler::into_reply;
 use crate::http::JsResponse;
 use crate::plugins::layer::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use crate::plugins::swap::SwapLayer;
 
 /// The engine's native plugins and layers, by id.
 #[derive(Default)]
 pub(super) struct Natives {
     plugins: Vec<Arc<dyn NativePlugin>>,
-    layers: Vec<Arc<dyn NativeLayer>>,
+    /// Plugins replaced by `reconfigurePlugin` (still flushed at the end).
+    retired: Vec<Arc<dyn NativePlugin>>,
+    layers: Vec<Arc<SwapLayer>>,
     /// Scratch space (and start time) of layers whose `before` ran from JS and
     /// whose `after` is still due.
     held: Mutex<HashMap<u32, (hyper::http::Extensions, Instant)>>,
@@ -34,10 +37,21 @@ impl Natives {
     }
 
     fn layer(&self, id: u32) -> Result<Arc<dyn NativeLayer>> {
+        self.swappable(id).map(|l| l as Arc<dyn NativeLayer>)
+    }
+
+    fn swappable(&self, id: u32) -> Result<Arc<SwapLayer>> {
         self.layers
             .get(id as usize)
             .cloned()
             .ok_or_else(|| invalid(format!("unknown native layer {id}")))
+    }
+
+    fn plugin(&self, id: u32) -> Result<Arc<dyn NativePlugin>> {
+        self.plugins
+            .get(id as usize)
+            .cloned()
+            .ok_or_else(|| invalid(format!("unknown native plugin {id}")))
     }
 }
 
@@ -167,19 +181,51 @@ impl NativeEngine {
     /// The layer of `plugin` for one handler; null when that handler needs none.
     #[napi]
     pub fn create_layer(&mut self, plugin: u32, options: serde_json::Value) -> Result<Option<u32>> {
-        let p = self
-            .natives
-            .plugins
-            .get(plugin as usize)
-            .cloned()
-            .ok_or_else(|| invalid(format!("unknown native plugin {plugin}")))?;
+        let p = self.natives.plugin(plugin)?;
         match p.layer(&options).map_err(invalid)? {
             None => Ok(None),
             Some(layer) => {
-                self.natives.layers.push(layer);
+                self.natives.layers.push(Arc::new(SwapLayer::new(layer)));
                 Ok(Some((self.natives.layers.len() - 1) as u32))
             }
         }
+    }
+
+    /// Replaces native plugin `plugin` by one of `kind` made from new
+    /// `options`, and each of `layers` by the layer it makes from the
+    /// matching `layer_options`: all are made first, so an error changes
+    /// nothing; then every request from now on meets the new ones. A plugin
+    /// that serves endpoints of its own (metrics) cannot change while serving.
+    #[napi]
+    pub fn reconfigure_plugin(
+        &mut self,
+        plugin: u32,
+        kind: String,
+        options: serde_json::Value,
+        layers: Vec<u32>,
+        layer_options: Vec<serde_json::Value>,
+    ) -> Result<()> {
+        let old = self.natives.plugin(plugin)?;
+        if !old.endpoints().is_empty() {
+            return Err(invalid(format!(
+                "{kind}: serves endpoints of its own, so its options cannot change while the engine runs (restart to apply)"
+            )));
+        }
+        if layers.len() != layer_options.len() {
+            return Err(invalid("one set of options per layer"));
+        }
+        let fresh = crate::plugins::create(&kind, &options).map_err(invalid)?;
+        let mut made = Vec::with_capacity(layers.len());
+        for (id, opts) in layers.iter().zip(&layer_options) {
+            let target = self.natives.swappable(*id)?;
+            made.push((target, fresh.layer(opts).map_err(invalid)?));
+        }
+        for (target, layer) in made {
+            target.swap(layer);
+        }
+        self.natives.plugins[plugin as usize] = fresh;
+        self.natives.retired.push(old);
+        Ok(())
     }
 
     /// Runs a layer's `before` from the JS chain (the layer sits inside a TypeScript layer).
@@ -222,7 +268,8 @@ impl NativeEngine {
     /// Lets every native plugin finish buffered work (log lines), up to 2 s.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn flush_plugins<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let plugins = self.natives.plugins.clone();
+        let mut plugins = self.natives.plugins.clone();
+        plugins.extend(self.natives.retired.iter().cloned());
         env.spawn_future(async move {
             tokio::task::spawn_blocking(move || {
                 for p in plugins {

@@ -12,6 +12,7 @@ pub mod logger;
 pub mod metrics;
 pub mod rate_limit;
 pub mod shutdown;
+pub mod swap;
 
 use std::sync::Arc;
 
