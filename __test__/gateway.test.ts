@@ -69,9 +69,12 @@ describe('ServicesPlugin', () => {
     expect(refused.status).toBe(401)
     expect(refused.headers.get('x-worker')).toBeNull()
     const token = signJwt({ sub: 'u1', exp: now() + 60 }, { key: SECRET })
-    const ok = await fetch(`${base}/api/py/me`, { headers: { authorization: `Bearer ${token}` } })
+    const ok = await fetch(`${base}/api/py/me`, { headers: { authorization: `Bearer ${token}`, 'x-nebula-user': '{"sub":"admin"}' } })
     expect(ok.status).toBe(200)
-    expect((await ok.json()).headers.authorization).toBe(`Bearer ${token}`)
+    const seen = (await ok.json()).headers
+    expect(seen.authorization).toBe(`Bearer ${token}`)
+    // The verified claims, never the client's own header of that name.
+    expect(JSON.parse(seen['x-nebula-user'])).toMatchObject({ sub: 'u1' })
   })
 
   it('answers 504 JSON when a worker is slower than timeoutMs, and 503 when none is ready', async () => {

@@ -9,7 +9,10 @@ use hyper::{Request, StatusCode};
 
 use super::endpoint::Endpoint;
 use super::pool::{self, Pool, Sender};
-use super::proxy::{end_to_end, upstream_headers, upstream_target, Failure, ForwardOptions};
+use super::proxy::{
+    end_to_end, upstream_headers, upstream_target, user_header, Failure, ForwardOptions,
+    USER_HEADER,
+};
 use super::upstream_body::UpstreamBody;
 use crate::http::dynamic::DynRequest;
 use crate::plugins::layer::{Reply, Streamed};
@@ -82,7 +85,15 @@ pub async fn forward(
             .iter()
             .find(|(k, _)| k == crate::plugins::logger::LOCALS_KEY)
             .and_then(|(_, v)| v.as_str());
-        let headers = upstream_headers(&req.headers, req.peer, logged);
+        let mut headers = upstream_headers(&req.headers, req.peer, logged);
+        let claims = req
+            .locals
+            .iter()
+            .find(|(k, _)| k == crate::plugins::jwt::USER_KEY)
+            .and_then(|(_, v)| user_header(v));
+        if let Some(v) = claims {
+            headers.insert(USER_HEADER, v);
+        }
         let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
         // A pooled connection the worker closed meanwhile refuses the request
         // unsent: it is sent again on a new connection.

@@ -9,6 +9,26 @@ use hyper::HeaderMap;
 
 use crate::plugins::layer::Reply;
 
+/// The verified JWT claims (JSON, ASCII) a worker gets from `JwtAuthPlugin`;
+/// a client's own header of this name is dropped, so a worker may trust it.
+pub const USER_HEADER: &str = "x-nebula-user";
+
+/// `claims` as a header value: JSON with every non-ASCII character escaped.
+pub fn user_header(claims: &serde_json::Value) -> Option<HeaderValue> {
+    let mut out = String::new();
+    for c in claims.to_string().chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    HeaderValue::from_str(&out).ok()
+}
+
 /// Headers that describe one hop, never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
@@ -89,6 +109,7 @@ pub fn upstream_headers(
         &[
             "forwarded",
             "x-real-ip",
+            USER_HEADER,
             "x-forwarded-proto",
             "x-forwarded-host",
         ],
@@ -149,6 +170,15 @@ mod tests {
     }
 
     #[test]
+    fn claims_travel_as_ascii_json() {
+        let v = user_header(&serde_json::json!({"sub": "u1", "name": "Zoë 😀"})).unwrap();
+        let text = v.to_str().unwrap();
+        assert!(text.is_ascii());
+        let back: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(back["name"], "Zoë 😀");
+    }
+
+    #[test]
     fn hop_by_hop_headers_stay_and_forwarding_headers_are_set() {
         let mut h = HeaderMap::new();
         h.insert(
@@ -186,6 +216,7 @@ mod tests {
         );
         // Client claims about the original request are not trusted.
         let mut spoof = HeaderMap::new();
+        spoof.insert(USER_HEADER, HeaderValue::from_static("{\"sub\":\"admin\"}"));
         spoof.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         spoof.insert("forwarded", HeaderValue::from_static("for=1.2.3.4"));
         spoof.append("x-forwarded-for", HeaderValue::from_static("1.1.1.1"));
@@ -193,6 +224,7 @@ mod tests {
         let out = upstream_headers(&spoof, Some("127.0.0.1".parse().unwrap()), None);
         assert_eq!(out["x-forwarded-proto"], "http");
         assert!(out.get("forwarded").is_none());
+        assert!(out.get(USER_HEADER).is_none());
         assert_eq!(out["x-forwarded-for"], "1.1.1.1, 2.2.2.2, 127.0.0.1");
     }
 }
