@@ -81,7 +81,7 @@ describe('gateway streaming', () => {
     // The worker never gets more than the limit: 413 when the answer is still ours to give.
     if (chunked instanceof Error) throw chunked
     expect(chunked.status).toBe(413)
-    expect((await chunked.json()).message).toMatch(/body limit/)
+    expect((await chunked.json()).message).toMatch(/larger than the limit of 1048576 bytes/)
   })
 
   it('cuts an answer off past maxResponseBytes, and refuses a declared longer one with 502', async () => {

@@ -14,6 +14,8 @@ use super::proxy::{
     USER_HEADER,
 };
 use super::upstream_body::UpstreamBody;
+use crate::http::body_read::BodyError;
+use crate::http::body_stream::TooLarge;
 use crate::http::dynamic::DynRequest;
 use crate::plugins::layer::{Reply, Streamed};
 
@@ -48,16 +50,16 @@ async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Sender, boo
     Ok((s, false))
 }
 
-/// Whether the request body was cut off at the body limit.
-fn body_too_large(e: &hyper::Error) -> bool {
+/// The body limit, when the request body was cut off at it.
+fn body_too_large(e: &hyper::Error) -> Option<usize> {
     let mut source = e.source();
     while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
+        if let Some(t) = s.downcast_ref::<TooLarge>() {
+            return Some(t.limit);
         }
         source = s.source();
     }
-    false
+    None
 }
 
 /// Sends `req` to `endpoint`; its answer's head must arrive by `deadline`
@@ -132,11 +134,9 @@ pub async fn forward(
                         )));
                     }
                     let e = e.into_error();
-                    if body_too_large(&e) {
-                        return Err(Failure::Answer(Reply::error(
-                            StatusCode::PAYLOAD_TOO_LARGE,
-                            "request body is larger than the engine's body limit (bodyLimit)",
-                        )));
+                    if let Some(limit) = body_too_large(&e) {
+                        // With `Connection: close`, as for a body read whole.
+                        return Err(Failure::Answer(BodyError::TooLarge { limit }.into_reply()));
                     }
                     return Err(Failure::Answer(bad_gateway(
                         &opts.service,

@@ -251,7 +251,7 @@ impl Service {
                 )),
             };
         }
-        Ok(http_body_util::Limited::new(body, limit).boxed_unsync())
+        Ok(super::body_stream::LimitedStream::new(body, limit).boxed_unsync())
     }
 
     /// Reads the body, hands the request to JavaScript and waits for the answer.

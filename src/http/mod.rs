@@ -1,6 +1,7 @@
 //! HTTP: server, router, limits, static files, in-process requests.
 pub mod body;
 pub mod body_read;
+pub mod body_stream;
 pub mod config;
 pub mod dispatch;
 pub mod dynamic;
