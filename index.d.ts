@@ -350,6 +350,13 @@ export interface RateLimitRouteOptions extends RateLimitModuleOptions {
 /** Token-bucket rate limiting in Rust (SECURITY). 429 with Retry-After; RateLimit-* headers. */
 export declare class RateLimitPlugin implements Plugin<RateLimitModuleOptions> {
   constructor(options?: RateLimitOptions)
+  /**
+   * New options while the engine serves: every route's layer (TS routes, hook and gateway
+   * routes) changes at once; its counters and state start afresh. Before start, the options
+   * are simply taken. Throws a TypeError naming the option (nothing changes then), or an Error
+   * when the change needs a restart (it would add or remove a layer on a route).
+   */
+  reconfigure(options: RateLimitOptions): void
   readonly name: 'rate-limit'
   readonly priority: number
   readonly options: Readonly<Required<RateLimitOptions>>
@@ -394,6 +401,13 @@ export interface JwtRouteOptions {
 export declare class JwtAuthPlugin implements Plugin<JwtModuleOptions> {
   /** Throws a TypeError naming the option. */
   constructor(options: JwtAuthOptions)
+  /**
+   * New options while the engine serves: every route's layer (TS routes, hook and gateway
+   * routes) changes at once; its counters and state start afresh. Before start, the options
+   * are simply taken. Throws a TypeError naming the option (nothing changes then), or an Error
+   * when the change needs a restart (it would add or remove a layer on a route).
+   */
+  reconfigure(options: JwtAuthOptions): void
   readonly name: 'jwt-auth'
   readonly priority: 100
   readonly options: Readonly<JwtAuthOptions>
@@ -424,6 +438,13 @@ export type CorsOverride = boolean | CorsOptions
 export declare class CorsPlugin implements Plugin<ModuleOptions & { cors?: CorsOverride }> {
   /** Throws a TypeError naming the option when `options` is invalid. */
   constructor(options?: CorsOptions)
+  /**
+   * New options while the engine serves: every route's layer (TS routes, hook and gateway
+   * routes) changes at once; its counters and state start afresh. Before start, the options
+   * are simply taken. Throws a TypeError naming the option (nothing changes then), or an Error
+   * when the change needs a restart (it would add or remove a layer on a route).
+   */
+  reconfigure(options: CorsOptions): void
   readonly name: 'cors'
   readonly priority: 100
   readonly options: CorsOptions
@@ -447,6 +468,13 @@ export type CompressionOverride = boolean | CompressionOptions
 /** gzip/br compression of answers in Rust (PERFORMANCE). */
 export declare class CompressionPlugin implements Plugin<ModuleOptions & { compression?: CompressionOverride }> {
   constructor(options?: CompressionOptions)
+  /**
+   * New options while the engine serves: every route's layer (TS routes, hook and gateway
+   * routes) changes at once; its counters and state start afresh. Before start, the options
+   * are simply taken. Throws a TypeError naming the option (nothing changes then), or an Error
+   * when the change needs a restart (it would add or remove a layer on a route).
+   */
+  reconfigure(options: CompressionOptions): void
   readonly name: 'compression'
   readonly priority: 400
   readonly options: CompressionOptions
@@ -467,6 +495,13 @@ export interface LoggerPluginOptions {
 /** Access log written from Rust + request ids (`ctx.get("requestId")`). Priority LOGGING. Module/route option `accessLog: false`. */
 export declare class LoggerPlugin implements Plugin {
   constructor(options?: LoggerPluginOptions)
+  /**
+   * New options while the engine serves: every route's layer (TS routes, hook and gateway
+   * routes) changes at once; its counters and state start afresh. Before start, the options
+   * are simply taken. Throws a TypeError naming the option (nothing changes then), or an Error
+   * when the change needs a restart (it would add or remove a layer on a route).
+   */
+  reconfigure(options: LoggerPluginOptions): void
   readonly name: 'logger'
   readonly priority: number
   readonly options: Readonly<Required<LoggerPluginOptions>>
@@ -1037,8 +1072,12 @@ export interface ServiceOptions {
   env?: Record<string, string>
   /** Worker processes. Default 1. */
   instances?: number
-  /** Default "auto" (a socket per instance under the runtime dir); `{ path }` (a base name) or `{ tcp: "host:port" }`. */
-  socket?: 'auto' | { path: string } | { tcp: string }
+  /**
+   * Default "auto" (a socket per instance under the runtime dir); a socket path (a base name:
+   * `/run/app/api.sock` gives `api-0.sock`, …) or `"tcp://host:port"` (instance n on port + n);
+   * also as `{ path }` or `{ tcp: "host:port" }`.
+   */
+  socket?: 'auto' | string | { path: string } | { tcp: string }
   /** When set, an instance is ready once GET healthPath over its socket answers 2xx (else once it accepts). */
   healthPath?: string
   /** How long an instance may take to become ready. Default 5000. */
@@ -1049,11 +1088,11 @@ export interface ServiceOptions {
   backoff?: { initialMs?: number; maxMs?: number }
   /** Give up (state "failed") after this many restarts within windowMs. Default 5 in 60 000. */
   crashLoop?: { maxRestarts?: number; windowMs?: number }
-  /** A request with no answer by then → 504. Default 30 000. */
+  /** No answer's head by then → 504; an answer body that stalls this long is cut off. Default 30 000. */
   timeoutMs?: number
   /** Drop the matched prefix before forwarding (`/api/py/x` → `/x`). Default false. */
   stripPrefix?: boolean
-  /** Largest answer taken from a worker (buffered); larger → 502. Default 16 MiB. */
+  /** Largest answer passed on (bodies stream both ways): a declared larger length → 502, a longer stream is cut off. Default: no limit. */
   maxResponseBytes?: number
   /** Files, folders or globs (`app/**\/*.py`; relative to cwd): a change restarts the workers, rolling, without failing requests. */
   watch?: string[]
@@ -1083,6 +1122,18 @@ export interface ServicesStatus {
   services: Array<{ name: string; routes: string[]; ready: number; instances: ServiceInstanceStatus[] }>
 }
 
+/** What `ServicesPlugin.update()` did, by service name. */
+export interface ServicesUpdate {
+  started: string[]
+  restarted: string[]
+  /** Routes or forwarding options changed; workers kept. */
+  rerouted: string[]
+  stopped: string[]
+  unchanged: string[]
+  /** Workers that did not become ready (the old ones keep serving where there were any). */
+  failed: { service: string; reason: string }[]
+}
+
 export declare class ServicesPlugin implements Plugin {
   /** Throws a TypeError naming the field when `options` is invalid. */
   constructor(options: ServicesPluginOptions)
@@ -1093,6 +1144,174 @@ export declare class ServicesPlugin implements Plugin {
   status(): ServicesStatus
   /** Rolling restart: each new worker is ready before the old one drains and stops. */
   restart(name: string): Promise<void>
+  /**
+   * Applies a new list of services while serving: added ones start (and are waited for),
+   * removed ones leave the routes and stop, changed worker options → rolling restart,
+   * route-only changes apply at once. Invalid options reject (TypeError) and change nothing.
+   */
+  update(services: ServiceOptions[]): Promise<ServicesUpdate>
   /** Stops the workers (the engine calls it when it is destroyed). */
   onDestroy(): Promise<void>
 }
+
+// ---- Config file (nebula.config.json) and the `nebula` CLI ---------------------
+
+/** Options of `plugins.cache`: the store and its adapter's options. */
+export interface CacheConfig {
+  /** Default "memory" (maxEntries, maxBytes); "redis" takes url, prefix, timeoutMs. */
+  store?: 'memory' | 'redis'
+  maxEntries?: number
+  maxBytes?: number
+  url?: string
+  prefix?: string
+  timeoutMs?: number
+}
+
+/** The `plugins` section: true (default options), the plugin's options, or false / absent (off). */
+export interface PluginsConfig {
+  metrics?: boolean | MetricsPluginOptions
+  gracefulShutdown?: boolean | GracefulShutdownPluginOptions
+  cors?: boolean | CorsOptions
+  jwtAuth?: boolean | JwtAuthOptions
+  rateLimit?: boolean | RateLimitOptions
+  logger?: boolean | LoggerPluginOptions
+  cache?: boolean | CacheConfig
+  compression?: boolean | CompressionOptions
+  schedule?: boolean | SchedulePluginOptions
+  concurrencyLock?: boolean | ConcurrencyLockPluginOptions
+  route?: boolean | { prefix?: string }
+}
+
+/** What nebula.config.json holds (schema/nebula.config.schema.json). Relative paths are relative to the file. */
+export interface NebulaConfigFile {
+  $schema?: string
+  name: string
+  /** Default "1.0.0". */
+  version?: string
+  /** Default 3000. */
+  port?: number
+  /** Default "0.0.0.0". */
+  host?: string
+  prefix?: string
+  bodyLimit?: number
+  responseLimit?: number
+  handlerTimeout?: number
+  headerTimeout?: number
+  bodyTimeout?: number
+  maxConnections?: number
+  shutdownTimeout?: number
+  /** Pid file, control socket, daemon log, workers' sockets. Default ".nebula" beside the file. */
+  runtimeDir?: string
+  /** JavaScript files loaded before the engine starts (their @Module classes are served). */
+  modules?: string[]
+  static?: StaticOptions | StaticOptions[]
+  plugins?: PluginsConfig
+  /** ServicesPlugin's services; cwd defaults to the config file's folder. */
+  services?: ServiceOptions[]
+  hub?: boolean | HubPluginOptions
+  jsvm?: false | JsvmPluginOptions
+}
+
+/** A loaded config: validated, environment overrides applied, sections normalized, paths absolute. */
+export interface NebulaConfig {
+  readonly file: string
+  readonly dir: string
+  name: string
+  version: string
+  port: number
+  host: string
+  prefix?: string
+  bodyLimit?: number
+  responseLimit?: number
+  handlerTimeout?: number
+  headerTimeout?: number
+  bodyTimeout?: number
+  maxConnections?: number
+  shutdownTimeout?: number
+  runtimeDir: string
+  modules: string[]
+  static?: StaticOptions[]
+  /** Only the plugins that are on, `true` given as `{}`. */
+  plugins: { [K in keyof PluginsConfig]?: Exclude<PluginsConfig[K], boolean> }
+  services?: ServiceOptions[]
+  hub?: HubPluginOptions
+  jsvm?: JsvmPluginOptions
+}
+
+export interface ConfigProblem {
+  /** The field: `plugins.rateLimit.maxRequests`, `services[0].command` ("" for the whole file). */
+  path: string
+  message: string
+  /** The environment variable the value came from, when not the file. */
+  source?: string
+}
+
+/** Everything wrong with a config file, all at once. */
+export declare class ConfigError extends Error {
+  readonly file: string
+  readonly errors: ConfigProblem[]
+  /** One line per problem: `nebula.config.json: port: must be an integer from 0 to 65535, got "x"`. */
+  readonly lines: string[]
+}
+
+export interface LoadConfigOptions {
+  /** Where NEBULA_PORT, NEBULA_HOST, NEBULA_NAME, NEBULA_RUNTIME_DIR, NEBULA_CONFIG are read. Default process.env. */
+  env?: Record<string, string | undefined>
+  /** Default process.cwd(). */
+  cwd?: string
+}
+
+/** Loads `file` (default NEBULA_CONFIG, else ./nebula.config.json); throws a ConfigError naming every problem. YAML is not supported. */
+export declare function loadConfig(file?: string, options?: LoadConfigOptions): NebulaConfig
+/** The same from text already read (`file` places relative paths and names the errors). */
+export declare function parseConfig(text: string, file: string, options?: LoadConfigOptions): NebulaConfig
+
+export interface BuiltEngine {
+  /** Not started yet. */
+  engine: Microservice
+  /** Plugin instances by config key (`rateLimit`, `cors`, …, `hub`, `jsvm`). */
+  plugins: Record<string, Plugin>
+  /** The gateway, when the config has `services`. */
+  services?: ServicesPlugin
+}
+
+/** Imports the config's module files and builds the engine with its plugins, hub, script VM and services. */
+export declare function buildEngine(config: NebulaConfig): Promise<BuiltEngine>
+
+/** The outcome of one reload of the config file. */
+export interface ConfigReload {
+  at: string
+  /** e.g. "services restarted [py]", "plugins.rateLimit reconfigured". */
+  applied: string[]
+  /** e.g. "port changed from 3000 to 3001: not applied, restart to apply". */
+  refused: string[]
+  /** Changes that were tried and failed (the running state is kept for them). */
+  failed: string[]
+  /** Validation errors: nothing was applied. */
+  errors: string[]
+}
+
+export interface StartFromConfigOptions extends LoadConfigOptions {
+  /** The config file (default NEBULA_CONFIG, else ./nebula.config.json). */
+  config?: string
+  /** A config loadConfig() already returned. */
+  loaded?: NebulaConfig
+  /** Reload when the file changes (fs.watch on its folder, debounced 200 ms). Default true. */
+  watch?: boolean
+  /** Where reload messages go. Default: stderr. */
+  log?: (line: string) => void
+}
+
+export interface RunningConfig extends BuiltEngine {
+  readonly port: number
+  /** The configuration in effect: the file's, without the changes that need a restart. */
+  readonly config: NebulaConfig
+  readonly lastReload: ConfigReload | null
+  /** Loads the file again and applies what can be applied while running. */
+  reload(): Promise<ConfigReload>
+  /** Stops watching and stops the engine (through GracefulShutdownPlugin when configured). */
+  close(): Promise<void>
+}
+
+/** Loads the config, builds and starts the engine, and hot-reloads the file (what the `nebula` CLI runs). */
+export declare function startFromConfig(options?: StartFromConfigOptions): Promise<RunningConfig>

@@ -28,6 +28,8 @@ const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 const { JsvmPlugin } = require('./lib/jsvm/plugin')
 // The gateway: supervised workers in any language behind the engine's routes.
 const { ServicesPlugin } = require('./lib/plugins/services')
+// nebula.config.json: load and validate, build an engine, start with hot reload (the `nebula` CLI's core).
+const { loadConfig, parseConfig, buildEngine, startFromConfig, ConfigError } = require('./lib/config')
 
 module.exports = {
   Microservice,
@@ -68,4 +70,9 @@ module.exports = {
   HubError,
   JsvmPlugin,
   ServicesPlugin,
+  loadConfig,
+  parseConfig,
+  buildEngine,
+  startFromConfig,
+  ConfigError,
 }

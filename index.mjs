@@ -39,5 +39,10 @@ export const {
   HubError,
   JsvmPlugin,
   ServicesPlugin,
+  loadConfig,
+  parseConfig,
+  buildEngine,
+  startFromConfig,
+  ConfigError,
 } = nebula
 export default nebula

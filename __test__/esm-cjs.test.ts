@@ -16,6 +16,7 @@ const EXPECTED_NAMES = [
   'ConcurrencyLock',
   'ConcurrencyLockError',
   'ConcurrencyLockPlugin',
+  'ConfigError',
   'Context',
   'CorsPlugin',
   'DuplicateModuleError',
@@ -48,6 +49,10 @@ const EXPECTED_NAMES = [
   'ServicesPlugin',
   'Testing',
   'WsHandler',
+  'buildEngine',
+  'loadConfig',
+  'parseConfig',
+  'startFromConfig',
 ]
 
 /** Runs `code` in a fresh `node` (cwd = package root) and parses the JSON it prints last. */

@@ -1,0 +1,49 @@
+'use strict'
+
+// The `nebula` command (bin/nebula.js). Expected failures print one line
+// (or one per config error) and exit with a code scripts can rely on:
+// 0 ok, 1 runtime failure, 2 bad usage or invalid config, 3 not running.
+
+const { parseArgs, UsageError, USAGE, EXIT } = require('./args')
+
+async function main(argv) {
+  let args
+  try {
+    args = parseArgs(argv)
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e
+    process.stderr.write(`nebula: ${e.message}\nRun "nebula --help" for usage.\n`)
+    return EXIT.USAGE
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return EXIT.OK
+  }
+  if (args.version) {
+    process.stdout.write(`${require('../../package.json').version}\n`)
+    return EXIT.OK
+  }
+  // Loaded after parsing: --help works even where the native addon does not load.
+  if (args.command === 'start') {
+    const { startForeground, startDaemon } = require('./start')
+    return args.daemon ? startDaemon(args) : startForeground(args)
+  }
+  return require('./commands')[args.command](args)
+}
+
+/** Runs the command and exits with its code once stdout and stderr are flushed. */
+function run(argv) {
+  const exit = (code) => {
+    let pending = 2
+    const done = () => --pending === 0 && process.exit(code)
+    process.stdout.write('', done)
+    process.stderr.write('', done)
+  }
+  main(argv).then(exit, (e) => {
+    const detail = process.env.NEBULA_LOG === 'debug' && e && e.stack ? e.stack : e && e.message ? e.message : String(e)
+    process.stderr.write(`nebula: ${detail}\n`)
+    exit(EXIT.FAILURE)
+  })
+}
+
+module.exports = { main, run }

@@ -1,0 +1,50 @@
+'use strict'
+
+// Environment variables that override the config file. These and only these:
+//   NEBULA_CONFIG       the config file (default ./nebula.config.json)
+//   NEBULA_PORT         port (an integer 0-65535)
+//   NEBULA_HOST         host
+//   NEBULA_NAME         name
+//   NEBULA_RUNTIME_DIR  runtimeDir (relative to the working folder, not to the config file)
+// A variable set to the empty string counts as unset. NEBULA_CONFIG is read by
+// locate.js.
+
+const path = require('node:path')
+
+const OVERRIDES = [
+  { variable: 'NEBULA_PORT', key: 'port', parse: port },
+  { variable: 'NEBULA_HOST', key: 'host', parse: String },
+  { variable: 'NEBULA_NAME', key: 'name', parse: String },
+  { variable: 'NEBULA_RUNTIME_DIR', key: 'runtimeDir', parse: (v, cwd) => path.resolve(cwd, v) },
+]
+
+function port(v) {
+  if (!/^\d+$/.test(v.trim()) || Number(v) > 65535) throw new Error(`must be an integer from 0 to 65535, got ${JSON.stringify(v)}`)
+  return Number(v)
+}
+
+function read(env, name) {
+  const v = env[name]
+  return typeof v === 'string' && v !== '' ? v : undefined
+}
+
+/**
+ * The overrides the environment sets: `{ values: { port, … }, errors: [{ path: '', message, source }] }`.
+ * `runtimeDir` comes back absolute.
+ */
+function envOverrides(env = process.env, cwd = process.cwd()) {
+  const values = {}
+  const errors = []
+  for (const { variable, key, parse } of OVERRIDES) {
+    const raw = read(env, variable)
+    if (raw === undefined) continue
+    try {
+      values[key] = parse(raw, cwd)
+    } catch (err) {
+      errors.push({ path: '', message: err.message, source: variable })
+    }
+  }
+  return { values, errors }
+}
+
+module.exports = { envOverrides }
