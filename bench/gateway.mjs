@@ -249,7 +249,7 @@ function contenders(o, dir, nginx) {
       },
     },
     direct: {
-      label: 'worker alone over TCP, no proxy (the floor)',
+      label: 'worker alone over TCP, no proxy (reference)',
       async start() {
         const { entry, match } = await node('servers/uds-hello.mjs', {})
         return { port: Number(match[1]), entries: [entry], proxyPids: () => [], workerPid: entry.child.pid }
@@ -349,7 +349,7 @@ export async function gatewayScenario(title, lines, o) {
   lines.push(`## ${title}`, '')
   lines.push(
     `One worker process, bare node:http answering GET ${PATH} with \`${BODY}\` (bench/servers/uds-hello.mjs), ` +
-      `on a Unix socket behind each proxy (which listens on TCP for wrk), and on TCP alone for the floor. ` +
+      `on a Unix socket behind each proxy (which listens on TCP for wrk), and on TCP alone as the reference. ` +
       `nebula: an engine with ServicesPlugin only (1 instance, route \`${PATH}\`, bench/servers/gateway.mjs). ` +
       `nginx: generated config, ${proxyThreads()} worker process${proxyThreads() > 1 ? 'es' : ''} (as many as nebula's tokio workers), ` +
       'access log off, `proxy_pass` to an upstream `server unix:…; keepalive 64;` with `proxy_http_version 1.1` and `Connection ""`. ' +
