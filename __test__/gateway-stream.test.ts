@@ -105,4 +105,58 @@ describe('gateway streaming', () => {
     // The readiness probe's connection, plus one for all 21 requests.
     expect(connections).toBeLessThanOrEqual(2)
   })
+
+  it('a worker that answers before reading the upload does not leave its connection busy for the next request', async () => {
+    const { base } = await gateway({ timeoutMs: 3000 })
+    let hold!: () => void
+    const held = new Promise<void>((r) => (hold = r))
+    let first = true
+    const body = new ReadableStream({
+      async pull(c) {
+        if (first) {
+          first = false
+          return c.enqueue(new Uint8Array(1024))
+        }
+        await held
+        c.close()
+      },
+    })
+    const early = await fetch(`${base}/w/early`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+    expect(await early.text()).toBe('early')
+    // The upload is still open; the next request gets a connection of its own at once.
+    const started = Date.now()
+    expect(await (await fetch(`${base}/w/x`)).text()).toBe('ok')
+    expect(Date.now() - started).toBeLessThan(1000)
+    hold()
+  })
+
+  it('answers 408 when a streamed upload stalls longer than bodyTimeout', async () => {
+    const { base } = await gateway({}, { bodyTimeout: 300 })
+    let first = true
+    const body = new ReadableStream({
+      pull(c) {
+        if (first) {
+          first = false
+          c.enqueue(new Uint8Array(1024))
+        }
+        // then nothing: the stream stays open
+      },
+    })
+    const res = await fetch(`${base}/w/upload`, { method: 'POST', body, duplex: 'half' } as RequestInit)
+    expect(res.status).toBe(408)
+    expect((await res.json()).message).toMatch(/did not arrive in time/)
+  })
+
+  it('a client that stops reading a download does not hold the worker: a rolling restart goes through', async () => {
+    const { plugin, base } = await gateway({ timeoutMs: 400, graceMs: 60_000 })
+    const res = await fetch(`${base}/w/big?n=${256 * 1024 * 1024}`)
+    const reader = res.body!.getReader()
+    await reader.read()
+    // The client reads no more. Without the watchdog the request would stay in
+    // flight and the restart would wait for the grace period (60 s).
+    await plugin.restart('w')
+    expect(plugin.status().services[0].ready).toBe(1)
+    await reader.cancel().catch(() => {})
+  }, 20_000)
 })
+

@@ -116,4 +116,39 @@ describe('ServicesPlugin.update', () => {
     expect((await (await fetch(`${base}/api/node/x`)).json()).worker).toBe('node')
     expect((await (await fetch(`${base}/api/other`)).json()).worker).toBe('python')
   })
+
+  it('keeps the former configuration of a service whose new workers never become ready, and retries it', async () => {
+    const py = { name: 'py', command: PY, routes: ['/api/py/*'] }
+    const { plugin, base } = await gateway([py])
+    const before = pids(plugin, 'py')
+    const broken = { ...py, command: ['python3', '-c', 'import time; time.sleep(60)'], readyTimeoutMs: 300, crashLoop: { maxRestarts: 0 } }
+    const first = await plugin.update([broken])
+    expect(first.restarted).toEqual([])
+    expect(first.failed).toEqual([{ service: 'py', reason: expect.stringMatching(/not ready within 300 ms/) }])
+    expect(pids(plugin, 'py')).toEqual(before)
+    expect((await fetch(`${base}/api/py/x`)).status).toBe(200)
+    // Still different from what runs: the same options are tried again.
+    const again = await plugin.update([broken])
+    expect(again.failed.map((f: any) => f.service)).toEqual(['py'])
+    // An added service that never becomes ready is not added.
+    const added = await plugin.update([py, { ...broken, name: 'never', routes: ['/never/*'] }])
+    expect(added.started).toEqual([])
+    expect(added.failed.map((f: any) => f.service)).toEqual(['never'])
+    expect(plugin.status().services.map((s) => s.name)).toEqual(['py'])
+  })
+
+  it('a removed service finishes its requests in flight before it stops', async () => {
+    const STREAM = [process.execPath, path.join(workers, 'stream.js')]
+    const { plugin, base } = await gateway([{ name: 'w', command: STREAM, routes: ['/w/*'], stripPrefix: true }])
+    const res = await fetch(`${base}/w/hold?ms=400`)
+    const reader = res.body!.getReader()
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first\n')
+    const removing = plugin.update([])
+    let rest = ''
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value)
+    expect(rest).toBe('last\n')
+    expect((await removing).stopped).toEqual(['w'])
+    expect((await fetch(`${base}/w/x`)).status).toBe(404)
+  })
 })
+

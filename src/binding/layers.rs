@@ -22,8 +22,6 @@ use crate::plugins::swap::SwapLayer;
 #[derive(Default)]
 pub(super) struct Natives {
     plugins: Vec<Arc<dyn NativePlugin>>,
-    /// Plugins replaced by `reconfigurePlugin` (still flushed at the end).
-    retired: Vec<Arc<dyn NativePlugin>>,
     layers: Vec<Arc<SwapLayer>>,
     /// Scratch space (and start time) of layers whose `before` ran from JS and
     /// whose `after` is still due.
@@ -224,7 +222,10 @@ impl NativeEngine {
             target.swap(layer);
         }
         self.natives.plugins[plugin as usize] = fresh;
-        self.natives.retired.push(old);
+        // The old one finishes its buffered work (log lines) and goes.
+        let _ = std::thread::Builder::new()
+            .name("nebula-retire".into())
+            .spawn(move || old.flush(std::time::Duration::from_secs(2)));
         Ok(())
     }
 
@@ -268,8 +269,7 @@ impl NativeEngine {
     /// Lets every native plugin finish buffered work (log lines), up to 2 s.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn flush_plugins<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let mut plugins = self.natives.plugins.clone();
-        plugins.extend(self.natives.retired.iter().cloned());
+        let plugins = self.natives.plugins.clone();
         env.spawn_future(async move {
             tokio::task::spawn_blocking(move || {
                 for p in plugins {

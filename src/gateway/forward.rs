@@ -4,18 +4,21 @@
 //! broken answer), 504 (no answer in time), 413 (request body over the limit).
 use std::error::Error as _;
 use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
 
 use hyper::{Request, StatusCode};
 
 use super::endpoint::Endpoint;
-use super::pool::{self, Pool, Sender};
+use super::pool::{self, Conn, Pool};
 use super::proxy::{
     end_to_end, upstream_headers, upstream_target, user_header, Failure, ForwardOptions,
     USER_HEADER,
 };
-use super::upstream_body::UpstreamBody;
+use super::upstream_body::{SentBody, UpstreamBody};
 use crate::http::body_read::BodyError;
-use crate::http::body_stream::TooLarge;
+use crate::http::body_stream::{Stalled, TooLarge};
 use crate::http::dynamic::DynRequest;
 use crate::plugins::layer::{Reply, Streamed};
 
@@ -27,35 +30,53 @@ fn bad_gateway(service: &str, what: &str) -> Reply {
 }
 
 /// A connection to `endpoint`: an idle pooled one (true) or a new one.
-async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Sender, bool), Failure> {
+async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Conn, bool), Failure> {
     if pooled_ok {
-        while let Some(mut s) = endpoint.pool().take() {
-            if s.ready().await.is_ok() {
-                return Ok((s, true));
+        while let Some(mut c) = endpoint.pool().take() {
+            // Both bodies of its last request are done: ready at once, or closed.
+            match tokio::time::timeout(Duration::from_millis(250), c.sender.ready()).await {
+                Ok(Ok(())) => return Ok((c, true)),
+                _ => c.close(),
             }
         }
     }
-    let mut s = pool::connect(&endpoint.addr).await.map_err(|e| {
+    let mut c = pool::connect(&endpoint.addr).await.map_err(|e| {
         Failure::Connect(format!(
             "cannot reach instance {} ({}): {e}",
             endpoint.instance, endpoint.addr
         ))
     })?;
-    s.ready().await.map_err(|e| {
+    c.sender.ready().await.map_err(|e| {
         Failure::Connect(format!(
             "instance {} closed the connection: {e}",
             endpoint.instance
         ))
     })?;
-    Ok((s, false))
+    Ok((c, false))
 }
 
-/// The body limit, when the request body was cut off at it.
-fn body_too_large(e: &hyper::Error) -> Option<usize> {
+/// Methods a request of which may be sent twice (RFC 9110 §9.2.2).
+fn idempotent(m: &hyper::Method) -> bool {
+    use hyper::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(m)
+}
+
+/// What went wrong with the client's request body, if that failed the forward.
+fn body_error(e: &hyper::Error) -> Option<BodyError> {
     let mut source = e.source();
     while let Some(s) = source {
         if let Some(t) = s.downcast_ref::<TooLarge>() {
-            return Some(t.limit);
+            return Some(BodyError::TooLarge { limit: t.limit });
+        }
+        if s.is::<Stalled>() {
+            return Some(BodyError::Timeout);
         }
         source = s.source();
     }
@@ -97,11 +118,13 @@ pub async fn forward(
             headers.insert(USER_HEADER, v);
         }
         let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
+        // A request without a body can be sent again when it is idempotent.
+        let replayable = req.stream.is_none() && req.body.is_empty() && idempotent(&req.method);
         // A pooled connection the worker closed meanwhile refuses the request
-        // unsent: it is sent again on a new connection.
+        // unsent (or, for a replayable one, fails it): it goes again on a new one.
         let mut pooled_ok = true;
         loop {
-            let (mut sender, pooled) = connection(endpoint, pooled_ok).await?;
+            let (mut conn, pooled) = connection(endpoint, pooled_ok).await?;
             let body = req
                 .stream
                 .take()
@@ -109,6 +132,7 @@ pub async fn forward(
                     true => pool::empty(),
                     false => full(req.body.clone()),
                 });
+            let body = SentBody::new(body, Arc::clone(&conn.sent)).boxed_unsync();
             let mut request = Request::new(body);
             *request.method_mut() = req.method.clone();
             *request.uri_mut() = target.parse().map_err(|e| {
@@ -118,9 +142,10 @@ pub async fn forward(
                 ))
             })?;
             *request.headers_mut() = headers.clone();
-            match sender.try_send_request(request).await {
-                Ok(res) => return Ok((res, sender)),
+            match conn.sender.try_send_request(request).await {
+                Ok(res) => return Ok((res, conn)),
                 Err(mut e) => {
+                    conn.close();
                     if let Some(unsent) = e.take_message() {
                         req.stream = Some(unsent.into_body());
                         if pooled {
@@ -134,9 +159,16 @@ pub async fn forward(
                         )));
                     }
                     let e = e.into_error();
-                    if let Some(limit) = body_too_large(&e) {
-                        // With `Connection: close`, as for a body read whole.
-                        return Err(Failure::Answer(BodyError::TooLarge { limit }.into_reply()));
+                    if pooled
+                        && replayable
+                        && (e.is_incomplete_message() || e.is_closed() || e.is_canceled())
+                    {
+                        pooled_ok = false;
+                        continue;
+                    }
+                    if let Some(body) = body_error(&e) {
+                        // 413 (with `Connection: close`) or 408, as for a body read whole.
+                        return Err(Failure::Answer(body.into_reply()));
                     }
                     return Err(Failure::Answer(bad_gateway(
                         &opts.service,
@@ -146,7 +178,7 @@ pub async fn forward(
             }
         }
     };
-    let (res, sender) = match tokio::time::timeout_at(deadline, work).await {
+    let (res, conn) = match tokio::time::timeout_at(deadline, work).await {
         Ok(r) => r?,
         Err(_) => {
             return Err(Failure::Answer(Reply::error(
@@ -180,7 +212,7 @@ pub async fn forward(
         body,
         opts.timeout,
         opts.max_response,
-        (sender, pool),
+        (conn, pool),
         in_flight,
     );
     Ok(Reply {

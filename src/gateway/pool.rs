@@ -1,22 +1,55 @@
 //! Connections to one worker, kept open between requests: a request takes
-//! an idle one (or opens one), and gives it back once the answer's body has
-//! been read to its end. At most [`MAX_IDLE`] wait per worker.
+//! an idle one (or opens one), and gives it back once both bodies are done:
+//! the answer read to its end and the request body sent whole. At most
+//! [`MAX_IDLE`] wait per worker, none longer than [`MAX_IDLE_AGE`] (a worker
+//! may close an idle connection at any moment; a young one rarely is).
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
 
 use super::endpoint::EndpointAddr;
 use crate::http::dynamic::RequestStream;
 
 /// Idle connections kept per worker.
 pub const MAX_IDLE: usize = 64;
+/// An idle connection older than this is closed rather than reused.
+pub const MAX_IDLE_AGE: Duration = Duration::from_secs(2);
 
 pub type Sender = hyper::client::conn::http1::SendRequest<RequestStream>;
+
+/// A client connection: where requests go in, and its task (aborting it
+/// closes the socket).
+pub struct Conn {
+    pub sender: Sender,
+    pub task: AbortHandle,
+    /// Set once the current request's body was sent whole.
+    pub sent: Arc<AtomicBool>,
+}
+
+impl Conn {
+    pub fn close(&self) {
+        self.task.abort();
+    }
+}
+
+/// A connection nobody holds any more is closed at once (not when the worker
+/// finishes an answer nobody waits for).
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
 
 /// A worker's idle connections.
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<Vec<Sender>>,
+    idle: Mutex<Vec<(Conn, Instant)>>,
 }
 
 impl std::fmt::Debug for Pool {
@@ -26,25 +59,30 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    /// An idle connection that is still open, if any (the newest first).
-    pub fn take(&self) -> Option<Sender> {
+    /// An idle connection that is still open and young, the newest first.
+    pub fn take(&self) -> Option<Conn> {
         let mut idle = self.idle.lock();
-        while let Some(s) = idle.pop() {
-            if !s.is_closed() {
-                return Some(s);
+        while let Some((c, since)) = idle.pop() {
+            if !c.sender.is_closed() && since.elapsed() < MAX_IDLE_AGE {
+                return Some(c);
             }
+            c.close();
         }
         None
     }
 
-    /// Gives a connection back after its answer was read whole.
-    pub fn give(&self, sender: Sender) {
-        if sender.is_closed() {
+    /// Gives a connection back once its answer was read whole; one whose
+    /// request body is still being sent is closed instead (it is not free).
+    pub fn give(&self, conn: Conn) {
+        if conn.sender.is_closed() || !conn.sent.load(Ordering::Acquire) {
+            conn.close();
             return;
         }
         let mut idle = self.idle.lock();
         if idle.len() < MAX_IDLE {
-            idle.push(sender);
+            idle.push((conn, Instant::now()));
+        } else {
+            conn.close();
         }
     }
 
@@ -54,21 +92,26 @@ impl Pool {
 }
 
 /// An HTTP/1.1 client connection over `stream`, driven by its own task.
-async fn handshake<S>(stream: S) -> std::io::Result<Sender>
+async fn handshake<S>(stream: S) -> std::io::Result<Conn>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(std::io::Error::other)?;
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let _ = conn.await;
-    });
-    Ok(send)
+    })
+    .abort_handle();
+    Ok(Conn {
+        sender,
+        task,
+        sent: Arc::new(AtomicBool::new(true)),
+    })
 }
 
 /// Opens a new connection to `addr`.
-pub async fn connect(addr: &EndpointAddr) -> std::io::Result<Sender> {
+pub async fn connect(addr: &EndpointAddr) -> std::io::Result<Conn> {
     match addr {
         EndpointAddr::Unix(path) => handshake(tokio::net::UnixStream::connect(path).await?).await,
         EndpointAddr::Tcp { host, port } => {

@@ -118,6 +118,8 @@ impl Gateway {
 
     /// Stops every worker (SIGTERM, then SIGKILL after its grace period); `start` may run again after.
     pub async fn stop(&self) {
+        // After any update in progress: it may be starting workers.
+        let _one = self.updating.lock().await;
         self.watchers.lock().clear();
         let sups = self.running.write().take().unwrap_or_default();
         futures_util::future::join_all(sups.values().map(|s| s.stop())).await;
@@ -138,9 +140,12 @@ impl Gateway {
     }
 
     /// Applies new options while serving: new services start (and are waited
-    /// for), removed ones leave the routes then stop, services whose worker
-    /// options changed get a rolling restart, route changes apply at once.
-    /// Invalid options change nothing; `runtimeDir` cannot change.
+    /// for), removed ones leave the routes, finish their requests in flight
+    /// (at most their grace period) and stop, services whose worker options
+    /// changed get a rolling restart, route changes apply at once. Invalid
+    /// options change nothing; `runtimeDir` cannot change. A service whose
+    /// new workers do not become ready keeps its former configuration (and
+    /// is in `failed`), so applying the same options again retries it.
     pub async fn update(self: &Arc<Self>, options: &Value) -> Result<UpdateSummary, String> {
         let _one = self.updating.lock().await;
         let parsed = parse(options)?;
@@ -150,34 +155,65 @@ impl Gateway {
             );
         }
         let old = self.units();
-        let serving = self.running.read().is_some();
         let mut summary = UpdateSummary::default();
+        {
+            // Not serving: the options are taken as they are (start() waits for
+            // this lock, so it launches either the old list or the new one).
+            let running = self.running.read();
+            if running.is_none() {
+                *self.table.write() = table(&parsed.units);
+                *self.units.write() = Arc::new(parsed.units);
+                return Ok(summary);
+            }
+        }
+        let mut kept: Vec<Arc<Unit>> = Vec::with_capacity(parsed.units.len());
         for unit in &parsed.units {
             let name = unit.name().to_owned();
             let before = old.iter().find(|u| u.name() == name);
             match before {
-                None => {
-                    if serving {
-                        self.start_one(unit, &mut summary).await;
+                None => match self.start_one(unit).await {
+                    Ok(()) => {
+                        summary.started.push(name);
+                        kept.push(unit.clone());
                     }
-                    summary.started.push(name);
-                }
+                    Err(reason) => summary
+                        .failed
+                        .push(json!({ "service": name, "reason": reason })),
+                },
                 Some(b) if b.spec != unit.spec => {
-                    if let Some(sup) = self.supervisor(&name) {
-                        if let Err(e) = sup.reconfigure(unit.spec.clone()).await {
+                    let outcome = match self.supervisor(&name) {
+                        Some(sup) => sup
+                            .reconfigure(unit.spec.clone())
+                            .await
+                            .map_err(|e| e.to_string()),
+                        None => Err("its supervisor is gone".to_owned()),
+                    };
+                    match outcome {
+                        Ok(()) => {
+                            summary.restarted.push(name);
+                            kept.push(unit.clone());
+                        }
+                        Err(reason) => {
                             summary
                                 .failed
-                                .push(json!({ "service": name, "reason": e.to_string() }));
+                                .push(json!({ "service": name, "reason": reason }));
+                            kept.push(b.clone());
                         }
                     }
-                    summary.restarted.push(name);
                 }
-                Some(b) if b.route_json != unit.route_json => summary.rerouted.push(name),
-                Some(_) => summary.unchanged.push(name),
+                Some(b) if b.route_json != unit.route_json => {
+                    summary.rerouted.push(name);
+                    kept.push(unit.clone());
+                }
+                Some(_) => {
+                    summary.unchanged.push(name);
+                    kept.push(unit.clone());
+                }
             }
         }
-        *self.table.write() = table(&parsed.units);
-        *self.units.write() = Arc::new(parsed.units.clone());
+        *self.table.write() = table(&kept);
+        *self.units.write() = Arc::new(kept.clone());
+        // Out of the routes now: removed services finish their requests, then stop.
         let gone: Vec<&Arc<Unit>> = old
             .iter()
             .filter(|o| !parsed.units.iter().any(|u| u.name() == o.name()))
@@ -190,21 +226,25 @@ impl Gateway {
                 .as_mut()
                 .and_then(|m| m.remove(unit.name()));
             if let Some(sup) = sup {
+                let grace = unit.spec.grace;
+                let endpoints = sup.ready_endpoints(unit.name());
+                futures_util::future::join_all(
+                    endpoints.iter().map(|e| e.in_flight().wait_idle(grace)),
+                )
+                .await;
                 sup.stop().await;
             }
             summary.stopped.push(unit.name().to_owned());
         }
-        if serving {
-            for unit in &parsed.units {
-                let same = old
-                    .iter()
-                    .any(|o| o.name() == unit.name() && o.watch == unit.watch);
-                if !same {
-                    if let Err(e) = self.watch(unit) {
-                        summary
-                            .failed
-                            .push(json!({ "service": unit.name(), "reason": e }));
-                    }
+        for unit in &kept {
+            let same = old
+                .iter()
+                .any(|o| o.name() == unit.name() && o.watch == unit.watch);
+            if !same {
+                if let Err(e) = self.watch(unit) {
+                    summary
+                        .failed
+                        .push(json!({ "service": unit.name(), "reason": e }));
                 }
             }
         }
@@ -212,21 +252,11 @@ impl Gateway {
     }
 
     /// Starts a service added by `update` and waits until each of its
-    /// instances is ready or failed (at most its ready timeout, twice).
-    async fn start_one(&self, unit: &Unit, summary: &mut UpdateSummary) {
+    /// instances is ready (at most its ready timeout, twice). Any instance
+    /// failed or late: the service is stopped again, with the reason.
+    async fn start_one(&self, unit: &Unit) -> Result<(), String> {
         let name = unit.name().to_owned();
-        let sup = match self.spawn_supervisor(unit) {
-            Ok(s) => s,
-            Err(reason) => {
-                summary
-                    .failed
-                    .push(json!({ "service": name, "reason": reason }));
-                return;
-            }
-        };
-        if let Some(m) = self.running.write().as_mut() {
-            m.insert(name.clone(), sup.clone());
-        }
+        let sup = self.spawn_supervisor(unit)?;
         let n = unit.spec.instances;
         let settled = |s: &[InstanceStatus]| {
             s.iter()
@@ -235,22 +265,30 @@ impl Gateway {
                 >= n
         };
         let wait = unit.spec.ready_timeout * 2 + Duration::from_secs(1);
-        match sup
+        let failure = match sup
             .wait_for(wait, "the new service's workers", settled)
             .await
         {
-            Ok(snapshot) => {
-                for i in snapshot {
-                    if let InstanceState::Failed { reason } = i.state {
-                        summary
-                            .failed
-                            .push(json!({ "service": name, "reason": reason }));
-                    }
-                }
+            Ok(snapshot) => snapshot.into_iter().find_map(|i| match i.state {
+                InstanceState::Failed { reason } => Some(reason),
+                _ => None,
+            }),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(reason) = failure {
+            sup.stop().await;
+            return Err(reason);
+        }
+        match self.running.write().as_mut() {
+            Some(m) => {
+                m.insert(name, sup);
+                Ok(())
             }
-            Err(e) => summary
-                .failed
-                .push(json!({ "service": name, "reason": e.to_string() })),
+            None => {
+                // The gateway stopped meanwhile.
+                drop(sup);
+                Err("the gateway stopped".into())
+            }
         }
     }
 

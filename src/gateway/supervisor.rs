@@ -146,8 +146,9 @@ impl Supervisor {
 
     /// Runs `service` with a new spec (same name): every instance is replaced
     /// as in [`Supervisor::restart_rolling`], instances beyond the new count
-    /// drain and stop. Workers that crash later restart with the new spec,
-    /// even when the rolling restart failed part way.
+    /// drain and stop. When a new worker does not become ready, the old spec
+    /// is put back (the instances replaced before it keep the new one; the
+    /// next reconfigure replaces every instance again).
     pub async fn reconfigure(&self, spec: ServiceSpec) -> Result<(), GatewayError> {
         let index = self
             .shared
@@ -169,8 +170,14 @@ impl Supervisor {
         if spec.socket == SocketSpec::Auto {
             socket::ensure_runtime_dir(&self.shared.runtime_dir).map_err(GatewayError::Setup)?;
         }
-        self.shared.services[index].set_spec(spec);
-        super::rolling::restart_rolling(&self.shared, index).await
+        let entry = &self.shared.services[index];
+        let before = entry.spec();
+        entry.set_spec(spec);
+        let rolled = super::rolling::restart_rolling(&self.shared, index).await;
+        if rolled.is_err() {
+            entry.set_spec((*before).clone());
+        }
+        rolled
     }
 
     /// Stops every worker (SIGTERM, SIGKILL after the grace period) and waits

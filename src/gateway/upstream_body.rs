@@ -1,10 +1,15 @@
-//! A worker's answer body on its way to the client: streamed frame by
-//! frame, cut off when the worker stalls longer than the timeout or sends
-//! more than the limit. The request counts as in flight until the body ends
-//! (a draining worker is waited for); a body read to its end gives the
-//! connection back to the pool.
-use std::future::Future;
+//! A worker's answer body on its way to the client, and the request body on
+//! its way to the worker.
+//!
+//! The answer streams frame by frame, cut off past `maxResponseBytes`. An
+//! answer that takes more than one step gets a watchdog: no frame passed on
+//! for the timeout (the worker stalls, or the client stops reading and hyper
+//! stops asking) closes the worker connection and ends the request's
+//! in-flight count, so neither a slow worker nor a slow client holds a worker
+//! forever. The request counts as in flight until the answer ends; the
+//! connection goes back to the pool only when both bodies are done.
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -12,21 +17,45 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use parking_lot::Mutex;
+use tokio::time::Instant;
 
 use super::endpoint::InFlightGuard;
-use super::pool::{Pool, Sender};
+use super::pool::{Conn, Pool};
+use crate::http::dynamic::{BoxError, RequestStream};
+
+/// What the watchdog and the body share.
+struct Shared {
+    start: Instant,
+    /// Milliseconds after `start` of the last frame passed on.
+    last: AtomicU64,
+    done: AtomicBool,
+    in_flight: Mutex<Option<InFlightGuard>>,
+    /// Closes the worker connection.
+    close: tokio::task::AbortHandle,
+}
+
+impl Shared {
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last.store(ms, Ordering::Relaxed);
+    }
+
+    fn end(&self) {
+        self.done.store(true, Ordering::Release);
+        self.in_flight.lock().take();
+    }
+}
 
 pub struct UpstreamBody {
     inner: Incoming,
-    /// Resets on every frame.
-    idle: Pin<Box<tokio::time::Sleep>>,
     idle_for: Duration,
     sent: u64,
     limit: Option<u64>,
     /// The connection and where it goes back, until the body ends.
-    sender: Option<(Sender, Arc<Pool>)>,
-    _in_flight: Option<InFlightGuard>,
-    done: bool,
+    conn: Option<(Conn, Arc<Pool>)>,
+    shared: Arc<Shared>,
+    watching: bool,
 }
 
 impl UpstreamBody {
@@ -34,36 +63,78 @@ impl UpstreamBody {
         inner: Incoming,
         idle_for: Duration,
         limit: Option<u64>,
-        sender: (Sender, Arc<Pool>),
+        conn: (Conn, Arc<Pool>),
         in_flight: InFlightGuard,
     ) -> UpstreamBody {
+        let shared = Arc::new(Shared {
+            start: Instant::now(),
+            last: AtomicU64::new(0),
+            done: AtomicBool::new(false),
+            in_flight: Mutex::new(Some(in_flight)),
+            close: conn.0.task.clone(),
+        });
         UpstreamBody {
             inner,
-            idle: Box::pin(tokio::time::sleep(idle_for)),
             idle_for,
             sent: 0,
             limit,
-            sender: Some(sender),
-            _in_flight: Some(in_flight),
-            done: false,
+            conn: Some(conn),
+            shared,
+            watching: false,
         }
+    }
+
+    fn done(&self) -> bool {
+        self.shared.done.load(Ordering::Acquire)
     }
 
     fn finish(&mut self) {
-        self.done = true;
-        if let Some((sender, pool)) = self.sender.take() {
-            pool.give(sender);
+        if let Some((conn, pool)) = self.conn.take() {
+            pool.give(conn);
         }
-        self._in_flight = None;
+        self.shared.end();
     }
 
     fn fail(&mut self, why: String) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        self.done = true;
-        // The connection is in an unknown state: dropped, not reused.
-        self.sender = None;
-        self._in_flight = None;
+        // The connection is in an unknown state: closed, not reused.
+        if let Some((conn, _)) = self.conn.take() {
+            conn.close();
+        }
+        self.shared.end();
         tracing::warn!(target: "nebula::gateway", "proxied answer cut off: {why}");
         Poll::Ready(Some(Err(std::io::Error::other(why))))
+    }
+
+    /// From the first step that does not end the answer on: a watchdog.
+    fn watch(&mut self) {
+        if self.watching {
+            return;
+        }
+        self.watching = true;
+        self.shared.touch();
+        let shared = Arc::clone(&self.shared);
+        let idle = self.idle_for;
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let step = (idle / 4).max(Duration::from_millis(10));
+            loop {
+                tokio::time::sleep(step).await;
+                if shared.done.load(Ordering::Acquire) {
+                    return;
+                }
+                let last = Duration::from_millis(shared.last.load(Ordering::Relaxed));
+                if shared.start.elapsed().saturating_sub(last) >= idle {
+                    tracing::warn!(target: "nebula::gateway",
+                        "proxied answer cut off: nothing passed on for {} ms (worker or client stalled)",
+                        idle.as_millis());
+                    shared.close.abort();
+                    shared.end();
+                    return;
+                }
+            }
+        });
     }
 }
 
@@ -76,7 +147,7 @@ impl Body for UpstreamBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = &mut *self;
-        if this.done {
+        if this.conn.is_none() && this.done() {
             return Poll::Ready(None);
         }
         match Pin::new(&mut this.inner).poll_frame(cx) {
@@ -88,30 +159,27 @@ impl Body for UpstreamBody {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     this.sent += data.len() as u64;
-                    if this.limit.is_some_and(|l| this.sent > l) {
-                        let limit = this.limit.unwrap_or_default();
+                    if let Some(limit) = this.limit.filter(|l| this.sent > *l) {
                         return this.fail(format!("the worker's answer is over {limit} bytes"));
                     }
                 }
-                let deadline = tokio::time::Instant::now() + this.idle_for;
-                this.idle.as_mut().reset(deadline);
                 if this.inner.is_end_stream() {
                     this.finish();
+                } else {
+                    this.watch();
+                    this.shared.touch();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Pending => match this.idle.as_mut().poll(cx) {
-                Poll::Ready(()) => this.fail(format!(
-                    "the worker sent nothing for {} ms",
-                    this.idle_for.as_millis()
-                )),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                this.watch();
+                Poll::Pending
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.done || self.inner.is_end_stream()
+        (self.conn.is_none() && self.done()) || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -121,9 +189,52 @@ impl Body for UpstreamBody {
 
 impl Drop for UpstreamBody {
     fn drop(&mut self) {
-        // An answer whose end was already seen gives its connection back.
-        if !self.done && self.inner.is_end_stream() {
-            self.finish();
+        if self.conn.is_some() {
+            // An answer whose end was already seen (HEAD, 204) gives its
+            // connection back; one dropped early closes it.
+            if self.inner.is_end_stream() {
+                self.finish();
+            } else if let Some((conn, _)) = self.conn.take() {
+                conn.close();
+            }
         }
+        self.shared.end();
+    }
+}
+
+/// A request body that marks its connection's `sent` flag once it ended.
+pub struct SentBody {
+    inner: RequestStream,
+    sent: Arc<AtomicBool>,
+}
+
+impl SentBody {
+    pub fn new(inner: RequestStream, sent: Arc<AtomicBool>) -> SentBody {
+        sent.store(inner.is_end_stream(), Ordering::Release);
+        SentBody { inner, sent }
+    }
+}
+
+impl Body for SentBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.sent.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }

@@ -1,5 +1,6 @@
 //! A request body passed on as it arrives (to a gateway worker), cut off at
-//! the body limit. Past the limit the rest is read and thrown away (up to
+//! the body limit, and failed with [`Stalled`] when the client sends nothing
+//! for the body timeout. Past the limit the rest is read and thrown away (up to
 //! [`DRAIN_BUDGET`] bytes) before the stream fails with [`TooLarge`], so the
 //! 413 reaches a client that is still uploading instead of a reset.
 use std::pin::Pin;
@@ -29,19 +30,36 @@ impl std::fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
+/// The stream's error when the client sent nothing for the body timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stalled;
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body stalled")
+    }
+}
+
+impl std::error::Error for Stalled {}
+
 pub struct LimitedStream<B> {
     inner: Pin<Box<B>>,
     limit: usize,
+    /// Longest wait for the next bytes; the timer exists once one was awaited.
+    idle_for: std::time::Duration,
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
     seen: u64,
     over: bool,
     done: bool,
 }
 
 impl<B> LimitedStream<B> {
-    pub fn new(inner: B, limit: usize) -> LimitedStream<B> {
+    pub fn new(inner: B, limit: usize, idle_for: std::time::Duration) -> LimitedStream<B> {
         LimitedStream {
             inner: Box::pin(inner),
             limit,
+            idle_for,
+            idle: None,
             seen: 0,
             over: false,
             done: false,
@@ -72,7 +90,17 @@ where
         }
         loop {
             match this.inner.as_mut().poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    let idle_for = this.idle_for;
+                    let timer = this
+                        .idle
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle_for)));
+                    if std::future::Future::poll(timer.as_mut(), cx).is_ready() {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(Box::new(Stalled))));
+                    }
+                    return Poll::Pending;
+                }
                 Poll::Ready(None) if this.over => return this.too_large(),
                 Poll::Ready(None) => {
                     this.done = true;
@@ -86,6 +114,10 @@ where
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Some(d) = frame.data_ref() {
                         this.seen += d.len() as u64;
+                    }
+                    if let Some(timer) = this.idle.as_mut() {
+                        let next = tokio::time::Instant::now() + this.idle_for;
+                        timer.as_mut().reset(next);
                     }
                     if this.over {
                         if this.seen > this.limit as u64 + DRAIN_BUDGET {
@@ -129,9 +161,25 @@ mod tests {
         StreamBody::new(futures_util::stream::iter(frames))
     }
 
+    const T: std::time::Duration = std::time::Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn a_client_that_stops_sending_stalls_the_stream() {
+        let pending = StreamBody::new(futures_util::stream::pending::<
+            Result<Frame<Bytes>, std::io::Error>,
+        >());
+        let mut body = LimitedStream::new(pending, 10, std::time::Duration::from_millis(20));
+        let err = body
+            .frame()
+            .await
+            .and_then(|f| f.err())
+            .map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some("the request body stalled"));
+    }
+
     #[tokio::test]
     async fn within_the_limit_everything_passes() {
-        let body = LimitedStream::new(chunks(vec!["ab", "cd"]), 4);
+        let body = LimitedStream::new(chunks(vec!["ab", "cd"]), 4, T);
         assert_eq!(
             body.collect().await.map(|c| c.to_bytes()).ok(),
             Some(Bytes::from("abcd"))
@@ -140,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn past_the_limit_the_rest_is_read_then_the_stream_fails() {
-        let mut body = LimitedStream::new(chunks(vec!["ab", "cd", "ef", "gh"]), 3);
+        let mut body = LimitedStream::new(chunks(vec!["ab", "cd", "ef", "gh"]), 3, T);
         let first = body
             .frame()
             .await

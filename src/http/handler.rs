@@ -251,7 +251,10 @@ impl Service {
                 )),
             };
         }
-        Ok(super::body_stream::LimitedStream::new(body, limit).boxed_unsync())
+        Ok(
+            super::body_stream::LimitedStream::new(body, limit, self.config.body_timeout)
+                .boxed_unsync(),
+        )
     }
 
     /// Reads the body, hands the request to JavaScript and waits for the answer.
