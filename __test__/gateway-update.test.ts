@@ -9,6 +9,7 @@ import os from 'node:os'
 import { ServicesPlugin } from '../index.js'
 import { setup, listen, stopAll } from './helpers/http'
 import { eventually } from './helpers/wait'
+import { steadyLoad } from './helpers/load'
 
 afterEach(stopAll)
 
@@ -68,25 +69,13 @@ describe('ServicesPlugin.update', () => {
   it('replaces the workers of a changed service under load without a failed request, also to more instances', async () => {
     const { plugin, base } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'] }])
     const before = pids(plugin, 'py')
-    const statuses: number[] = []
-    let stop = false
-    const load = Promise.all(
-      [1, 2, 3].map(async () => {
-        while (!stop) {
-          const r = await fetch(`${base}/api/py/x`)
-          await r.arrayBuffer()
-          statuses.push(r.status)
-        }
-      }),
-    )
-    await eventually('some requests', () => statuses.length > 20)
+    const load = steadyLoad(`${base}/api/py/x`)
+    await eventually('some requests', () => load.statuses.length > 20)
     const summary = await plugin.update([{ name: 'py', command: PY, routes: ['/api/py/*'], instances: 2, env: { V: '2' } }])
     expect(summary.restarted).toEqual(['py'])
-    const n = statuses.length
-    await eventually('more requests after the update', () => statuses.length > n + 20)
-    stop = true
-    await load
-    expect(statuses.filter((s) => s !== 200)).toEqual([])
+    const n = load.statuses.length
+    await eventually('more requests after the update', () => load.statuses.length > n + 20)
+    expect((await load.stop()).filter((s) => s !== 200)).toEqual([])
     const after = pids(plugin, 'py')
     expect(after).toHaveLength(2)
     expect(after.some((p) => before.includes(p))).toBe(false)

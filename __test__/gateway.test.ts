@@ -9,6 +9,7 @@ import os from 'node:os'
 import { ServicesPlugin, JwtAuthPlugin } from '../index.js'
 import { setup, listen, stopAll } from './helpers/http'
 import { eventually } from './helpers/wait'
+import { steadyLoad } from './helpers/load'
 import { signJwt, now } from './helpers/jwt'
 
 afterEach(stopAll)
@@ -132,24 +133,12 @@ describe('ServicesPlugin', () => {
     const { plugin, base } = await gateway([{ name: 'node', command: PY, routes: ['/api/node/*'], instances: 2 }])
     await ready(plugin, 'node', 2)
     const before = plugin.status().services[0].instances.map((i) => i.pid)
-    const statuses: number[] = []
-    let stop = false
-    const load = Promise.all(
-      [1, 2, 3].map(async () => {
-        while (!stop) {
-          const r = await fetch(`${base}/api/node/x`)
-          await r.arrayBuffer()
-          statuses.push(r.status)
-        }
-      }),
-    )
-    await eventually('some requests', () => statuses.length > 20)
+    const load = steadyLoad(`${base}/api/node/x`)
+    await eventually('some requests', () => load.statuses.length > 20)
     await plugin.restart('node')
-    const n = statuses.length
-    await eventually('more requests after the restart', () => statuses.length > n + 20)
-    stop = true
-    await load
-    expect(statuses.filter((s) => s !== 200)).toEqual([])
+    const n = load.statuses.length
+    await eventually('more requests after the restart', () => load.statuses.length > n + 20)
+    expect((await load.stop()).filter((s) => s !== 200)).toEqual([])
     const after = plugin.status().services[0].instances.filter((i) => i.state === 'ready').map((i) => i.pid)
     expect(after).toHaveLength(2)
     expect(after.some((p) => before.includes(p))).toBe(false)
@@ -161,27 +150,15 @@ describe('ServicesPlugin', () => {
     const { plugin, base } = await gateway([{ name: 'py', command: PY, routes: ['/api/py/*'], instances: 2, watch: [path.join(dir, '*.py')] }])
     await ready(plugin, 'py', 2)
     const before = plugin.status().services[0].instances.map((i) => i.pid)
-    const statuses: number[] = []
-    let stop = false
-    const load = Promise.all(
-      [1, 2].map(async () => {
-        while (!stop) {
-          const r = await fetch(`${base}/api/py/x`)
-          await r.arrayBuffer()
-          statuses.push(r.status)
-        }
-      }),
-    )
-    await eventually('some requests', () => statuses.length > 10)
+    const load = steadyLoad(`${base}/api/py/x`, 2)
+    await eventually('some requests', () => load.statuses.length > 10)
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not watched')
     fs.writeFileSync(path.join(dir, 'app.py'), '# v2\n')
     await eventually('both workers replaced', () => {
       const now = plugin.status().services[0].instances.filter((i) => i.state === 'ready').map((i) => i.pid)
       return now.length === 2 && now.every((p) => !before.includes(p))
     })
-    stop = true
-    await load
-    expect(statuses.filter((s) => s !== 200)).toEqual([])
+    expect((await load.stop()).filter((s) => s !== 200)).toEqual([])
   })
 
   it('stop() stops every worker', async () => {

@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import net from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './free-port.mjs'
 
 const PATH = '/hello'
 const BODY = JSON.stringify({ hello: 'world' })
@@ -98,17 +99,6 @@ function spawnReady(cmd, args, ready, { group = false, ...options } = {}) {
       clearTimeout(timer)
       resolve({ entry, match: null })
     }
-  })
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
   })
 }
 
