@@ -1,13 +1,17 @@
 // nebula.config.json: a valid file builds an engine that serves; every kind of
-// error names its field, all of them at once; environment overrides; the
-// published schema; hot reload (planning with stand-in plugins, then a real
-// engine whose file is edited while it serves).
+// error names its field, all of them at once; environment overrides (and
+// their checks, and what gateway workers inherit); the published schema and
+// its export; hot reload (planning with stand-in plugins, then a real engine
+// whose file is edited while it serves, swapped through symbolic links, or
+// cannot be watched).
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { loadConfig, buildEngine, startFromConfig, ConfigError, Microservice } from '../index.js'
 import { eventually } from './helpers/wait'
+import { freePort } from './helpers/servers'
 
 const { applyReload } = require('../lib/config/reload')
 const { DEFAULTS: ENGINE_DEFAULTS } = require('../lib/options')
@@ -217,6 +221,48 @@ describe('environment overrides', () => {
   })
 })
 
+describe('environment checks', () => {
+  it('a blank NEBULA_NAME and a NEBULA_HOST that is neither an address nor a host name are errors naming the variable', () => {
+    const dir = tmpDir()
+    const file = writeConfig(dir, { name: 'svc' })
+    expect(problems(file, { NEBULA_NAME: ' ', NEBULA_HOST: 'bogus host!' }).lines).toEqual([
+      'NEBULA_HOST: must be an IP address or a host name, got "bogus host!"',
+      'NEBULA_NAME: must be a name (not blank, no control characters), got " "',
+    ])
+    expect(problems(file, { NEBULA_HOST: 'http://example.com' }).lines).toEqual(['NEBULA_HOST: must be an IP address or a host name, got "http://example.com"'])
+    for (const host of ['127.0.0.1', '::1', '0.0.0.0', 'localhost', 'api.internal.example.com']) {
+      expect(loadConfig(file, { env: { NEBULA_HOST: host } }).host).toBe(host)
+    }
+    expect(loadConfig(file, { env: { NEBULA_NAME: 'my service' } }).name).toBe('my service')
+  })
+
+  it('startFromConfig does not pass NEBULA_PORT and NEBULA_HOST on to gateway workers (it removes them from process.env)', async () => {
+    const dir = tmpDir()
+    const port = await freePort()
+    const report = `require('http').createServer((q, s) => s.end(JSON.stringify({ port: process.env.NEBULA_PORT ?? null, host: process.env.NEBULA_HOST ?? null }))).listen(process.env.NEBULA_SOCKET)`
+    const file = writeConfig(dir, { name: 'env', port: 1, host: '0.0.0.0', services: [{ name: 'w', command: [process.execPath, '-e', report], routes: ['/w'] }] })
+    const saved = { port: process.env.NEBULA_PORT, host: process.env.NEBULA_HOST }
+    cleanups.push(() => {
+      for (const [k, v] of [['NEBULA_PORT', saved.port], ['NEBULA_HOST', saved.host]] as const) {
+        if (v === undefined) delete process.env[k]
+        else process.env[k] = v
+      }
+    })
+    process.env.NEBULA_PORT = String(port)
+    process.env.NEBULA_HOST = '127.0.0.1'
+    const app = await startFromConfig({ config: file, watch: false, log: () => {} })
+    cleanups.push(() => app.close())
+    expect(app.port).toBe(port)
+    expect(app.config.host).toBe('127.0.0.1')
+    expect(process.env.NEBULA_PORT).toBeUndefined()
+    expect(process.env.NEBULA_HOST).toBeUndefined()
+    await eventually('the worker ready', () => app.services!.status().services[0].ready === 1)
+    expect(await (await fetch(`http://127.0.0.1:${port}/w`)).json()).toEqual({ port: null, host: null })
+    // Reloads read the environment as it was.
+    expect(await app.reload()).toMatchObject({ refused: [], errors: [] })
+  })
+})
+
 describe('the published schema', () => {
   it('is draft 2020-12 with an $id, descriptions, defaults that match the engine, and no unknown keys anywhere', () => {
     expect(SCHEMA.$schema).toBe('https://json-schema.org/draft/2020-12/schema')
@@ -236,6 +282,16 @@ describe('the published schema', () => {
     // Only `env` (a map of variables) is open, and it says what its values are.
     expect(objects.slice(1)).toEqual([])
     expect(SCHEMA.$defs.service.properties.env.additionalProperties).toEqual({ type: 'string' })
+  })
+
+  it('is exported: nebula-native/schema/nebula.config.schema.json (require and import)', () => {
+    const code = [
+      `const cjs = require('nebula-native/schema/nebula.config.schema.json')`,
+      `import('nebula-native/schema/nebula.config.schema.json', { with: { type: 'json' } }).then((m) => console.log(JSON.stringify([require.resolve('nebula-native/schema/nebula.config.schema.json'), cjs.$id, m.default.$id])))`,
+    ].join('\n')
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' })
+    expect(r.stderr.replace(/^.*ExperimentalWarning.*\n|^\(Use `node --trace-warnings.*\n/gm, '')).toBe('')
+    expect(JSON.parse(r.stdout)).toEqual([path.join(root, 'schema', 'nebula.config.schema.json'), SCHEMA.$id, SCHEMA.$id])
   })
 })
 
@@ -302,6 +358,28 @@ describe('hot reload', () => {
     expect(await applyReload({ ...running, config: base }, { ...base, file: '/elsewhere' }, () => {})).toMatchObject({ applied: [], refused: [], failed: [] })
   })
 
+  it('a service whose new workers fail keeps its old entry in the config in effect (so the next reload tries again), and is reported as failed, not applied', async () => {
+    const log: string[] = []
+    const py = base.services[0]
+    const update = vi.fn(async () => ({ started: ['node'], restarted: ['py'], rerouted: [], stopped: [], unchanged: [], failed: [{ service: 'py', reason: 'exited with code 3 before it was ready' }] }))
+    const running = { config: base, plugins: {}, services: { update } }
+    const next = { ...base, services: [{ ...py, command: ['broken'] }, { name: 'node', command: ['node'], routes: ['/n/*'], cwd: '/x' }] }
+    const r = await applyReload(running, next, (l: string) => log.push(l))
+    expect(r.failed).toEqual(['services: py failed, not applied: exited with code 3 before it was ready'])
+    expect(r.applied).toEqual(['services started [node]'])
+    expect(r.config.services).toEqual([py, next.services[1]])
+    expect(log).toEqual(['nebula: services: py failed, not applied: exited with code 3 before it was ready', 'nebula: config reloaded: services started [node]'])
+    // Tried again at the next reload (the file did not change): py differs still.
+    const again = await applyReload({ ...running, config: r.config }, next, () => {})
+    expect(update).toHaveBeenCalledTimes(2)
+    expect(again.failed).toHaveLength(1)
+    // An added service that failed stays out.
+    const added = vi.fn(async () => ({ started: ['node'], restarted: [], rerouted: [], stopped: [], unchanged: ['py'], failed: [{ service: 'node', reason: 'not ready' }] }))
+    const r2 = await applyReload({ ...running, services: { update: added } }, { ...base, services: [py, next.services[1]] }, () => {})
+    expect(r2.config.services).toEqual([py])
+    expect(r2.applied).toEqual([])
+  })
+
   it('watches the file of a running engine: services updated, plugin reconfigured, port refused, invalid edits ignored', async () => {
     const dir = tmpDir()
     const log: string[] = []
@@ -338,5 +416,78 @@ describe('hot reload', () => {
     expect((await fetch(url)).status).toBe(200)
     expect(instances().length).toBe(2)
     expect(instances().some((i) => i.pid === pid) || instances().every((i) => i.state === 'ready')).toBe(true)
+  })
+
+  it('follows symbolic link swaps: a `current -> releases/vN` link and a Kubernetes ConfigMap `..data` link', async () => {
+    const dir = tmpDir()
+    const mod = path.join(dir, 'swapped.js')
+    fs.writeFileSync(
+      mod,
+      `const { Module, Route } = require(${JSON.stringify(path.join(root, 'index.js'))})
+class Swapped { get() { return 'ok' } }
+Route({ path: '/swapped' })(Swapped.prototype, 'get', Object.getOwnPropertyDescriptor(Swapped.prototype, 'get'))
+Module('swapped')(Swapped)`,
+    )
+    const config = (maxRequests: number) => ({ name: 'swapped', port: 0, host: '127.0.0.1', modules: [mod], plugins: { rateLimit: { maxRequests } } })
+    // current -> releases/v1 (the file is current/nebula.config.json)
+    for (const [v, n] of [['v1', 100], ['v2', 200]] as const) {
+      fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true })
+      writeConfig(path.join(dir, 'releases', v), config(n))
+    }
+    fs.symlinkSync('releases/v1', path.join(dir, 'current'))
+    // A ConfigMap volume: nebula.config.json -> ..data/nebula.config.json, ..data -> ..2024_01
+    const cm = path.join(dir, 'configmap')
+    for (const [v, n] of [['..2024_01', 300], ['..2024_02', 400]] as const) {
+      fs.mkdirSync(path.join(cm, v), { recursive: true })
+      writeConfig(path.join(cm, v), config(n))
+    }
+    fs.symlinkSync('..2024_01', path.join(cm, '..data'))
+    fs.symlinkSync('..data/nebula.config.json', path.join(cm, 'nebula.config.json'))
+    /** Replaces the link `at` by one to `target`, atomically, as deployments do. */
+    const swap = (at: string, target: string) => {
+      fs.symlinkSync(target, `${at}.tmp`)
+      fs.renameSync(`${at}.tmp`, at)
+    }
+
+    for (const [file, doSwap, before, after] of [
+      [path.join(dir, 'current', 'nebula.config.json'), () => swap(path.join(dir, 'current'), 'releases/v2'), '100', '200'],
+      [path.join(cm, 'nebula.config.json'), () => swap(path.join(cm, '..data'), '..2024_02'), '300', '400'],
+    ] as const) {
+      const log: string[] = []
+      const app = await startFromConfig({ config: file, log: (l) => log.push(l) })
+      cleanups.push(() => app.close())
+      const url = `http://127.0.0.1:${app.port}/swapped`
+      expect((await fetch(url)).headers.get('ratelimit-limit')).toBe(before)
+      doSwap()
+      await eventually(`the reload of ${file}`, () => log.includes('nebula: config reloaded: plugins.rateLimit reconfigured'))
+      expect((await fetch(url)).headers.get('ratelimit-limit')).toBe(after)
+      // Another file of the folder, a touch: no reload.
+      log.length = 0
+      fs.writeFileSync(path.join(path.dirname(file), 'other.txt'), 'x')
+      const now = new Date()
+      fs.utimesSync(file, now, now)
+      expect(await app.reload()).toMatchObject({ applied: [], refused: [], failed: [] })
+      expect(log).toEqual(['nebula: config reloaded: no changes'])
+      await app.close()
+    }
+  })
+
+  it('serves without watching when the file cannot be watched (fs.watch throws ENOSPC)', async () => {
+    const dir = tmpDir()
+    const file = writeConfig(dir, { name: 'unwatched', port: 0, host: '127.0.0.1', plugins: { rateLimit: { maxRequests: 10 } } })
+    const spy = vi.spyOn(fs, 'watch').mockImplementation(() => {
+      throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), { code: 'ENOSPC' })
+    })
+    cleanups.push(() => spy.mockRestore())
+    const log: string[] = []
+    const app = await startFromConfig({ config: file, log: (l) => log.push(l) })
+    cleanups.push(() => app.close())
+    expect(spy).toHaveBeenCalled()
+    expect(log).toEqual([
+      `nebula: warning: cannot watch ${file} (ENOSPC: System limit for number of file watchers reached, watch): running without watching it; reload with "nebula reload" (or SIGHUP)`,
+    ])
+    expect((await fetch(`http://127.0.0.1:${app.port}/health`)).status).toBe(200)
+    writeConfig(dir, { name: 'unwatched', port: 0, host: '127.0.0.1', plugins: { rateLimit: { maxRequests: 20 } } })
+    expect(await app.reload()).toMatchObject({ applied: ['plugins.rateLimit reconfigured'] })
   })
 })

@@ -32,11 +32,12 @@ const USAGE = `Usage: nebula <command> [options]
 
 Commands:
   start [--config f] [--daemon]    run the service (in the foreground, or detached with --daemon)
-  stop [--config f] [--timeout ms] SIGTERM, then SIGKILL after --timeout (default 10000)
+  stop [--config f] [--timeout ms] SIGTERM, then SIGKILL (to it and its workers) after --timeout
+                                   (default: the config's shutdown timeouts + 5000)
   restart [--config f] [--timeout ms]
                                    stop (if running), then start --daemon
   status [--config f] [--json]     running?, pid, port, uptime, services and their instances
-  reload [--config f]              apply the config file now (as a change to it would)
+  reload [--config f]              apply the config file now (as a change to it would, or SIGHUP)
   check [--config f]               validate the config file
 
 Options:
@@ -49,7 +50,7 @@ Exit codes: 0 ok, 1 runtime failure (or already running), 2 bad usage or invalid
 
 class UsageError extends Error {}
 
-/** `{ command, config, daemon, daemonChild, timeout, json, help, version }`; throws a UsageError. */
+/** `{ command, config, daemon, daemonChild, timeout, json, help, version }` (timeout: undefined unless given); throws a UsageError. */
 function parseArgs(argv) {
   let parsed
   try {
@@ -66,7 +67,7 @@ function parseArgs(argv) {
   for (const flag of Object.keys(values)) {
     if (!COMMANDS[command].includes(flag)) throw new UsageError(`"${command}" takes no --${flag}`)
   }
-  let timeout = 10_000
+  let timeout
   if (values.timeout !== undefined) {
     if (!/^\d+$/.test(values.timeout)) throw new UsageError(`--timeout must be a number of milliseconds, got "${values.timeout}"`)
     timeout = Number(values.timeout)

@@ -2,55 +2,129 @@
 
 // `nebula stop | restart | status | reload | check`. Each resolves to its exit code.
 
-// stop, status and reload need no native addon (nor a valid config): the rest is loaded when used.
+// stop, status and reload need no native addon (nor a valid config: where the runtime folder
+// is, is all they read of it): the rest is loaded when used.
+const fs = require('node:fs')
 const { configPath, runtimeDirOf } = require('../config/locate')
+const { envOverrides } = require('../config/env')
 const { ConfigError, displayName } = require('../config/errors')
-const { runtimePaths, probe, removeLeftovers, waitGone } = require('./runtime')
+const { runtimePaths, probe, removeLeftovers, waitGone, forceKill, isSameProcess, instancePids, stopTimeoutOf } = require('./runtime')
+const { acquireLock, queryLock } = require('./lock')
+const { readPointer, removePointer } = require('./pointer')
 const { askControl } = require('./control')
 const { EXIT } = require('./args')
 
 const err = (line) => process.stderr.write(`${line}\n`)
 const out = (line) => process.stdout.write(`${line}\n`)
 
-/** The runtime folder of the config file, found without validating it (it may be mid-edit). */
-function pathsFor(configFile) {
-  return runtimePaths(runtimeDirOf(configPath(configFile)))
+/**
+ * The runtime folder of the service started from the config file:
+ * NEBULA_RUNTIME_DIR when set; else the folder `nebula start` recorded for
+ * this file (pointer.js) when its service runs; else the file's runtimeDir
+ * (read without validating the rest). `{ paths, file }`, or `{ code: 2, message }`
+ * when the file does not parse and nothing was recorded.
+ */
+async function locate(configFile) {
+  const file = configPath(configFile)
+  const fromEnv = envOverrides(process.env, process.cwd()).values.runtimeDir
+  if (fromEnv) return { paths: runtimePaths(fromEnv), file }
+  const pointer = readPointer(file)
+  if (pointer) {
+    const lock = await queryLock(pointer.runtimeDir)
+    // Held, by a service of this config (or one that does not say): that one.
+    if (lock.held && (!lock.info || lock.info.config === undefined || lock.info.config === file)) {
+      return { paths: runtimePaths(pointer.runtimeDir), file }
+    }
+  }
+  try {
+    return { paths: runtimePaths(runtimeDirOf(file)), file }
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    if (pointer) return { paths: runtimePaths(pointer.runtimeDir), file }
+    return { code: EXIT.USAGE, message: `${e.lines.join('\n')}\nnebula: cannot tell where its runtime folder is (fix the file, or set NEBULA_RUNTIME_DIR)` }
+  }
+}
+
+/** The raw JSON of the config file, or undefined. */
+function rawConfig(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch {
+    return undefined
+  }
 }
 
 function notRunning(state, removed = false) {
   return `nebula: not running${state.stalePid ? ` (stale pid file for pid ${state.stalePid}${removed ? ' removed' : ''})` : ''}`
 }
 
+/**
+ * Removes what a dead service left, holding the lock meanwhile; false when
+ * another process holds it. `waitMs`: how long a lock still held may take to
+ * be released (a killed process's other threads may still be exiting when its
+ * main thread is already a zombie).
+ */
+async function cleanLeftovers(paths, waitMs = 0) {
+  const deadline = Date.now() + waitMs
+  let taken
+  for (;;) {
+    try {
+      taken = await acquireLock(paths.dir, () => ({ pid: process.pid, state: 'cleaning' }))
+    } catch {
+      return false
+    }
+    if (taken.lock) break
+    if (Date.now() >= deadline) return false
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  try {
+    removeLeftovers(paths)
+  } finally {
+    taken.lock.close()
+  }
+  return true
+}
+
 async function stop({ config, timeout }) {
-  const paths = pathsFor(config)
+  const where = await locate(config)
+  if (where.code !== undefined) {
+    err(where.message)
+    return where.code
+  }
+  const { paths, file } = where
   const state = await probe(paths)
   if (!state.running) {
-    if (state.stalePid) removeLeftovers(paths)
-    err(notRunning(state, true))
+    const removed = state.stalePid !== undefined && (await cleanLeftovers(paths))
+    err(notRunning(state, removed))
     return EXIT.NOT_RUNNING
   }
-  const { pid } = state
+  const { pid, startTime } = state
+  if (pid === undefined) {
+    err(`nebula: a process holds the runtime folder ${paths.dir} but does not answer, and no pid file names it: cannot stop it`)
+    return EXIT.FAILURE
+  }
+  const wait = timeout ?? (state.info && state.info.stopTimeoutMs) ?? (state.status && state.status.stopTimeoutMs) ?? stopTimeoutOf(rawConfig(file))
+  let known = instancePids(state.status)
   try {
-    process.kill(pid, 'SIGTERM')
+    // The process the lock (or its pid file and start time) names, not whatever has that pid now.
+    if (isSameProcess(pid, startTime)) process.kill(pid, 'SIGTERM')
   } catch {
     // Gone meanwhile: waitGone() says so.
   }
-  if (await waitGone(pid, timeout)) {
-    removeLeftovers(paths, pid)
+  if (await waitGone(pid, wait, startTime)) {
+    await cleanLeftovers(paths, 2000)
     out(`nebula: stopped (pid ${pid})`)
     return EXIT.OK
   }
-  err(`nebula: pid ${pid} still running ${timeout} ms after SIGTERM: sending SIGKILL to its process group`)
-  // A --daemon process leads its own group; gateway workers die with it (parent-death signal).
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, 'SIGKILL')
-    } catch {
-      // not a group leader, or gone
-    }
-  }
-  if (await waitGone(pid, 5000)) {
-    removeLeftovers(paths, pid)
+  // The freshest list of workers it can give (it may be too busy to answer).
+  const fresh = await askControl(paths.socket, 'GET', '/status', 1000).catch(() => undefined)
+  if (fresh && fresh.pid === pid) known = instancePids(fresh)
+  err(`nebula: pid ${pid} still running ${wait} ms after SIGTERM: sending SIGKILL to it and to its workers' process groups`)
+  forceKill(pid, startTime, known)
+  if (await waitGone(pid, 5000, startTime)) {
+    await cleanLeftovers(paths, 2000)
+    // It could not remove its own record.
+    removePointer(file, pid)
     out(`nebula: killed (pid ${pid})`)
     return EXIT.OK
   }
@@ -107,17 +181,28 @@ function printStatus(s) {
 }
 
 async function status({ config, json }) {
-  const paths = pathsFor(config)
+  const where = await locate(config)
+  if (where.code !== undefined) {
+    err(where.message)
+    return where.code
+  }
+  const { paths } = where
   const state = await probe(paths)
   if (!state.running) {
     if (json) out(JSON.stringify({ running: false, stalePid: state.stalePid ?? null }))
     else out(notRunning(state))
     return EXIT.NOT_RUNNING
   }
+  const pid = state.pid ?? null
+  if (state.state === 'starting' || state.state === 'stopping') {
+    if (json) out(JSON.stringify({ running: true, state: state.state, pid, responding: false }))
+    else out(`nebula: ${state.state} (pid ${pid ?? 'unknown'})`)
+    return EXIT.OK
+  }
   if (!state.status) {
     const note = `control socket ${paths.socket} does not answer`
-    if (json) out(JSON.stringify({ running: true, pid: state.pid, responding: false, error: note }))
-    else out(`nebula: running (pid ${state.pid}), but its ${note}`)
+    if (json) out(JSON.stringify({ running: true, state: state.state, pid, responding: false, error: note }))
+    else out(`nebula: running (pid ${pid ?? 'unknown'}), but its ${note}`)
     return EXIT.OK
   }
   if (json) out(JSON.stringify({ ...state.status, responding: true }))
@@ -126,11 +211,24 @@ async function status({ config, json }) {
 }
 
 async function reload({ config }) {
-  const paths = pathsFor(config)
+  const where = await locate(config)
+  if (where.code !== undefined) {
+    err(where.message)
+    return where.code
+  }
+  const { paths } = where
   const state = await probe(paths)
-  if (!state.running || !state.status) {
-    err(state.running ? `nebula: pid ${state.pid} does not answer on ${paths.socket}` : notRunning(state))
-    return state.running ? EXIT.FAILURE : EXIT.NOT_RUNNING
+  if (!state.running) {
+    err(notRunning(state))
+    return EXIT.NOT_RUNNING
+  }
+  if (state.state === 'starting' || state.state === 'stopping') {
+    err(`nebula: pid ${state.pid} is ${state.state}: not reloaded${state.state === 'starting' ? ' (try again once it serves)' : ''}`)
+    return EXIT.FAILURE
+  }
+  if (!state.status) {
+    err(`nebula: pid ${state.pid ?? 'unknown'} does not answer on ${paths.socket}`)
+    return EXIT.FAILURE
   }
   const r = await askControl(paths.socket, 'POST', '/reload', 120_000)
   if (r.errors.length > 0) {
@@ -140,7 +238,7 @@ async function reload({ config }) {
   }
   for (const line of [...r.refused, ...r.failed]) err(`nebula: ${line}`)
   const none = r.refused.length + r.failed.length > 0 ? 'nothing applied' : 'no changes'
-  out(`nebula: reloaded: ${r.applied.length > 0 ? r.applied.join(', ') : none}`)
+  out(`nebula: reloaded: ${r.applied.length > 0 ? r.applied.join(', ') : none}${r.failed.length > 0 ? ` (${r.failed.length} failed)` : ''}`)
   return r.failed.length > 0 ? EXIT.FAILURE : EXIT.OK
 }
 

@@ -11,6 +11,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 const SCHEMA = require('../../schema/nebula.config.schema.json')
 const { validate } = require('./validate')
+const { parseJson } = require('./json')
 const { ConfigError } = require('./errors')
 const { envOverrides } = require('./env')
 const { configPath, DEFAULT_RUNTIME_DIR } = require('./locate')
@@ -19,47 +20,6 @@ const { PLUGIN_KEYS, checkPlugins, errorAt } = require('./plugins')
 /** Engine options the config carries as they are (Microservice fills in the defaults). */
 const ENGINE_KEYS = ['prefix', 'bodyLimit', 'responseLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
 const DEFAULTS = { version: '1.0.0', port: 3000, host: '0.0.0.0', runtimeDir: DEFAULT_RUNTIME_DIR }
-
-/** Offset of a JSON syntax error: V8 says "at position N" only for some errors. */
-function errorOffset(text, message) {
-  const m = /at position (\d+)/.exec(message)
-  if (m) return Number(m[1])
-  if (/end of JSON input/.test(message)) return text.length
-  // The shortest prefix that fails for another reason than ending early.
-  const failsEarly = (prefix) => {
-    try {
-      JSON.parse(prefix)
-      return false
-    } catch (err) {
-      // "…at position N" with N at the end of the prefix also means it ended early.
-      const at = /at position (\d+)/.exec(err.message)
-      return at ? Number(at[1]) < prefix.length : !/end of JSON input/.test(err.message)
-    }
-  }
-  let lo = 0
-  let hi = text.length
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1
-    if (failsEarly(text.slice(0, mid + 1))) hi = mid
-    else lo = mid + 1
-  }
-  return lo
-}
-
-function parseJson(text, file) {
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    const offset = Math.min(errorOffset(text, err.message), text.length)
-    const before = text.slice(0, offset).split('\n')
-    const reason = err.message
-      .replace(/,\s*".*" is not valid JSON$/s, '')
-      .replace(/ in JSON at position \d+.*$/s, '')
-      .replace(/^Unexpected end of JSON input$/, 'unexpected end of file')
-    const where = `line ${before.length}, column ${before[before.length - 1].length + 1}`
-    throw new ConfigError(file, [{ path: '', message: `invalid JSON at ${where}: ${reason}` }])
-  }
-}
 
 function readText(file) {
   if (/\.ya?ml$/i.test(file)) {

@@ -1,12 +1,14 @@
 'use strict'
 
 // Where a config file and its runtime folder are, without loading the
-// native addon or validating the file (so `nebula stop` and `nebula status`
-// work while the file is being edited).
+// native addon or validating the whole file (so `nebula stop` and `nebula
+// status` work while other parts of it are being edited).
 
 const fs = require('node:fs')
 const path = require('node:path')
 const { envOverrides } = require('./env')
+const { parseJson } = require('./json')
+const { ConfigError } = require('./errors')
 
 const DEFAULT_RUNTIME_DIR = '.nebula'
 
@@ -22,17 +24,33 @@ function configPath(explicit, env = process.env, cwd = process.cwd()) {
 
 /**
  * The runtime folder of a config file: NEBULA_RUNTIME_DIR, else the file's
- * runtimeDir when it reads as JSON, else .nebula beside it.
+ * runtimeDir, else .nebula beside it (also when the file does not exist).
+ * Only the file's JSON and its runtimeDir are looked at: a ConfigError when
+ * the file is not JSON (a syntax error mid-edit) or runtimeDir is not a
+ * non-empty string, rather than a guess.
  */
 function runtimeDirOf(file, { env = process.env, cwd = process.cwd() } = {}) {
   const fromEnv = envOverrides(env, cwd).values.runtimeDir
   if (fromEnv) return fromEnv
-  let dir = DEFAULT_RUNTIME_DIR
+  let text
   try {
-    const raw = JSON.parse(fs.readFileSync(file, 'utf8'))
-    if (raw && typeof raw.runtimeDir === 'string' && raw.runtimeDir !== '') dir = raw.runtimeDir
-  } catch {
-    // Missing or unreadable: the default place.
+    text = fs.readFileSync(file, 'utf8')
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw new ConfigError(file, [{ path: '', message: `cannot read the config file: ${err.message}` }])
+    text = undefined
+  }
+  let dir = DEFAULT_RUNTIME_DIR
+  if (text !== undefined) {
+    const raw = parseJson(text, file)
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      throw new ConfigError(file, [{ path: '', message: 'must be a JSON object { "name": …, … }' }])
+    }
+    if (raw.runtimeDir !== undefined) {
+      if (typeof raw.runtimeDir !== 'string' || raw.runtimeDir === '') {
+        throw new ConfigError(file, [{ path: 'runtimeDir', message: `must be a non-empty string, got ${JSON.stringify(raw.runtimeDir)}` }])
+      }
+      dir = raw.runtimeDir
+    }
   }
   return path.resolve(path.dirname(file), dir)
 }

@@ -8,9 +8,10 @@
 // folder, the hub, the script VM, a plugin or the services section added or
 // removed, and plugin options of a class without reconfigure().
 //
-// The result says what was applied and what was refused; `config` is the
-// configuration now in effect (the old one with the applied parts replaced),
-// which the next reload compares against.
+// The result says what was applied, what was refused and what failed;
+// `config` is the configuration now in effect (the old one with the applied
+// parts replaced; a refused or failed part keeps its old value), which the
+// next reload compares against: a failed change is tried again then.
 
 const { isDeepStrictEqual } = require('node:util')
 const { PLUGIN_KEYS, pluginArg } = require('./plugins')
@@ -94,12 +95,18 @@ async function applyReload(running, next, log = () => {}) {
     } else {
       try {
         const r = (await plugin.update(next.services)) || {}
-        effective.services = next.services
-        for (const what of ['started', 'restarted', 'rerouted', 'stopped']) {
-          if (r[what] && r[what].length > 0) applied.push(`services ${what} ${list(r[what])}`)
-        }
+        // A service whose new workers did not become ready keeps its old configuration in the
+        // gateway: it keeps it here too (or stays out, when it was added), so the next reload
+        // sees the difference again and retries.
         const failures = r.failed || []
-        for (const f of failures) failed.push(`services: ${f.service} failed: ${f.reason}`)
+        const broken = new Set(failures.map((f) => f.service))
+        const before = new Map((running.config.services || []).map((s) => [s.name, s]))
+        effective.services = next.services.flatMap((s) => (!broken.has(s.name) ? [s] : before.has(s.name) ? [before.get(s.name)] : []))
+        for (const what of ['started', 'restarted', 'rerouted', 'stopped']) {
+          const names = (r[what] || []).filter((name) => !broken.has(name))
+          if (names.length > 0) applied.push(`services ${what} ${list(names)}`)
+        }
+        for (const f of failures) failed.push(`services: ${f.service} failed, not applied: ${f.reason}`)
         // Only unchanged or description-only edits: say it was taken all the same.
         if (failures.length === 0 && applied.every((a) => !a.startsWith('services '))) applied.push('services updated')
       } catch (err) {

@@ -2,8 +2,8 @@
 
 // startFromConfig(): load the config, build the engine, start it, and
 // (by default) watch the config file and hot-reload what can be applied to
-// the running engine. The CLI's `nebula start` is this plus a pid file and a
-// control socket.
+// the running engine. The CLI's `nebula start` is this plus the runtime
+// folder's lock, pid file and control socket, and the signals.
 
 const { loadConfig } = require('./load')
 const { buildEngine } = require('./build')
@@ -19,14 +19,25 @@ const stderrLine = (line) => process.stderr.write(`${line}\n`)
  * @param {object} [options.loaded] a config loadConfig() already returned (then `config` is its file)
  * @param {boolean} [options.watch=true] reload when the file changes
  * @param {(line: string) => void} [options.log] where reload messages go (default stderr)
- * @param {NodeJS.ProcessEnv} [options.env] environment overrides are read from it (default process.env)
+ * @param {NodeJS.ProcessEnv} [options.env] environment overrides are read from it (default: process.env as it is at start)
  * @param {string} [options.cwd] against which --config and NEBULA_RUNTIME_DIR resolve (default process.cwd())
+ * @param {(built: object) => void} [options.onBuilt] internal (the CLI): called with buildEngine()'s result before the engine starts
+ *
+ * When the config has `services`, NEBULA_PORT and NEBULA_HOST are removed from
+ * process.env (after being read): gateway workers inherit the environment, and
+ * to a worker these name its own TCP address. Reloads read the environment as
+ * it was at start.
  */
 async function startFromConfig(options = {}) {
-  const where = { env: options.env || process.env, cwd: options.cwd || process.cwd() }
+  const where = { env: options.env || { ...process.env }, cwd: options.cwd || process.cwd() }
   const log = options.log || stderrLine
   const initial = options.loaded || loadConfig(options.config, where)
+  if (initial.services) {
+    delete process.env.NEBULA_PORT
+    delete process.env.NEBULA_HOST
+  }
   const built = await buildEngine(initial)
+  if (options.onBuilt) options.onBuilt(built)
   const { engine } = built
   let port
   try {
@@ -65,10 +76,15 @@ async function startFromConfig(options = {}) {
 
   const onChange = () =>
     reload().catch((err) => log(`nebula: config reload failed: ${err && err.message ? err.message : err}`))
-  const watcher =
-    options.watch === false
-      ? undefined
-      : watchFile(initial.file, onChange, { onError: (err) => log(`nebula: stopped watching ${initial.file}: ${err.message}`) })
+  let watcher
+  if (options.watch !== false) {
+    try {
+      watcher = watchFile(initial.file, onChange, { onError: (err) => log(`nebula: stopped watching ${initial.file}: ${err.message}`) })
+    } catch (err) {
+      // Out of inotify watches (ENOSPC), of file descriptors (EMFILE)…: the engine serves all the same.
+      log(`nebula: warning: cannot watch ${initial.file} (${err && err.message ? err.message : err}): running without watching it; reload with "nebula reload" (or SIGHUP)`)
+    }
+  }
 
   return {
     engine,

@@ -48,6 +48,7 @@ class GracefulShutdownPlugin {
     this._shuttingDown = false
     this._shutdown = undefined
     this._signals = new Map()
+    this._ownSignals = true
   }
 
   onInit(engine) {
@@ -74,8 +75,18 @@ class GracefulShutdownPlugin {
     }
   }
 
+  /**
+   * Internal (the `nebula` CLI, which handles SIGINT / SIGTERM itself and calls
+   * shutdown()): the plugin installs no signal handlers of its own.
+   */
+  _leaveSignalsToCaller() {
+    this._ownSignals = false
+    for (const [signal, listener] of this._signals) process.removeListener(signal, listener)
+    this._signals.clear()
+  }
+
   onAfterStart() {
-    if (!this.options.enabled || this._signals.size > 0) return
+    if (!this.options.enabled || !this._ownSignals || this._signals.size > 0) return
     for (const signal of SIGNALS) {
       const listener = () => this._onSignal(signal)
       process.on(signal, listener)
