@@ -4,7 +4,7 @@
 //! [`MAX_IDLE`] wait per worker, none longer than [`MAX_IDLE_AGE`] (a worker
 //! may close an idle connection at any moment; a young one rarely is).
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,6 +14,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::endpoint::EndpointAddr;
+use super::upstream_body::Stallable;
 use crate::http::dynamic::RequestStream;
 
 /// Idle connections kept per worker.
@@ -46,10 +47,18 @@ impl Drop for Conn {
     }
 }
 
-/// A worker's idle connections.
+/// A worker's idle connections, and the answers in progress its watchdog checks.
 #[derive(Default)]
 pub struct Pool {
     idle: Mutex<Vec<(Conn, Instant)>>,
+    watched: Mutex<Watched>,
+}
+
+#[derive(Default)]
+struct Watched {
+    answers: Vec<(Weak<dyn Stallable>, Duration)>,
+    /// The watchdog task runs (it ends when nothing is left to watch).
+    running: bool,
 }
 
 impl std::fmt::Debug for Pool {
@@ -88,6 +97,43 @@ impl Pool {
 
     pub fn idle(&self) -> usize {
         self.idle.lock().len()
+    }
+
+    /// Watches an answer in progress: cut off once nothing passed on for `idle`.
+    pub fn watch(self: &Arc<Self>, answer: Weak<dyn Stallable>, idle: Duration) {
+        let mut w = self.watched.lock();
+        w.answers.push((answer, idle));
+        if w.running {
+            return;
+        }
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        w.running = true;
+        rt.spawn(watchdog(Arc::downgrade(self)));
+    }
+}
+
+/// Checks the pool's answers in progress a few times per timeout, until none is left.
+async fn watchdog(pool: Weak<Pool>) {
+    loop {
+        let step = {
+            let Some(pool) = pool.upgrade() else { return };
+            let mut w = pool.watched.lock();
+            w.answers.retain(|(a, idle)| match a.upgrade() {
+                Some(a) => !a.ended() && !a.cut_if_stalled(*idle),
+                None => false,
+            });
+            match w.answers.iter().map(|(_, idle)| *idle).min() {
+                Some(min) => (min / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)),
+                None => {
+                    // Under the lock: a `watch` after this starts a new watchdog.
+                    w.running = false;
+                    return;
+                }
+            }
+        };
+        tokio::time::sleep(step).await;
     }
 }
 

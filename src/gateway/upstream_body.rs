@@ -2,7 +2,8 @@
 //! its way to the worker.
 //!
 //! The answer streams frame by frame, cut off past `maxResponseBytes`. An
-//! answer that takes more than one step gets a watchdog: no frame passed on
+//! answer that takes more than one step is watched (one watchdog task per
+//! worker, see `pool.rs`, not one per request): no frame passed on
 //! for the timeout (the worker stalls, or the client stops reading and hyper
 //! stops asking) closes the worker connection and ends the request's
 //! in-flight count, so neither a slow worker nor a slow client holds a worker
@@ -105,36 +106,47 @@ impl UpstreamBody {
         Poll::Ready(Some(Err(std::io::Error::other(why))))
     }
 
-    /// From the first step that does not end the answer on: a watchdog.
+    /// From the first step that does not end the answer on: watched by the
+    /// pool's watchdog.
     fn watch(&mut self) {
         if self.watching {
             return;
         }
         self.watching = true;
         self.shared.touch();
-        let shared = Arc::clone(&self.shared);
-        let idle = self.idle_for;
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
-        rt.spawn(async move {
-            let step = (idle / 4).max(Duration::from_millis(10));
-            loop {
-                tokio::time::sleep(step).await;
-                if shared.done.load(Ordering::Acquire) {
-                    return;
-                }
-                let last = Duration::from_millis(shared.last.load(Ordering::Relaxed));
-                if shared.start.elapsed().saturating_sub(last) >= idle {
-                    tracing::warn!(target: "nebula::gateway",
-                        "proxied answer cut off: nothing passed on for {} ms (worker or client stalled)",
-                        idle.as_millis());
-                    shared.close.abort();
-                    shared.end();
-                    return;
-                }
-            }
-        });
+        if let Some((_, pool)) = &self.conn {
+            pool.watch(
+                Arc::downgrade(&self.shared) as std::sync::Weak<dyn Stallable>,
+                self.idle_for,
+            );
+        }
+    }
+}
+
+/// What the pool's watchdog checks of an answer in progress.
+pub trait Stallable: Send + Sync {
+    /// True once the answer ended (or was cut off): no longer watched.
+    fn ended(&self) -> bool;
+    /// Cuts the answer off if nothing was passed on for `idle`; true if it did.
+    fn cut_if_stalled(&self, idle: Duration) -> bool;
+}
+
+impl Stallable for Shared {
+    fn ended(&self) -> bool {
+        self.done.load(Ordering::Acquire)
+    }
+
+    fn cut_if_stalled(&self, idle: Duration) -> bool {
+        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+        if self.start.elapsed().saturating_sub(last) < idle {
+            return false;
+        }
+        tracing::warn!(target: "nebula::gateway",
+            "proxied answer cut off: nothing passed on for {} ms (worker or client stalled)",
+            idle.as_millis());
+        self.close.abort();
+        self.end();
+        true
     }
 }
 
