@@ -162,3 +162,52 @@ describe('engine.request()', () => {
     expect(body.rest).toBe('after')
   })
 })
+
+describe('requests crossing into JavaScript in one batch', () => {
+  it('each handler sees its own method, target, params, headers, body and address, non-ASCII included', async () => {
+    const { Module, engine } = setup()
+    @Module('batch')
+    class Batch {
+      @Route({ method: ['GET', 'POST'], path: '/b/:name' })
+      async b(ctx: Ctx) {
+        return {
+          method: ctx.req.method,
+          name: ctx.req.param('name'),
+          q: ctx.req.query('i'),
+          u: ctx.req.header('x-u') ?? null,
+          n: ctx.req.header('x-n') ?? null,
+          headers: Object.keys(ctx.req.header()).sort(),
+          ip: ctx.req.ip,
+          body: await ctx.req.text(),
+        }
+      }
+    }
+    void Batch
+    const { base } = await listen(engine)
+    // Sent at once, so that many are taken by one wake-up of the JS thread.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const post = i % 3 === 0
+        const res = await fetch(`${base}/b/${encodeURIComponent(`n${i}✓ é`)}?i=${i}`, {
+          method: post ? 'POST' : 'GET',
+          // A latin-1 header value arrives as bytes that are not UTF-8: replaced, not shifted.
+          headers: i % 2 ? { 'x-u': 'caf\u00e9', 'x-n': String(i) } : { 'x-n': String(i) },
+          body: post ? `body ${i} ✓` : undefined,
+        })
+        return [i, post, await res.json()] as const
+      }),
+    )
+    for (const [i, post, got] of answers) {
+      expect(got).toMatchObject({
+        method: post ? 'POST' : 'GET',
+        name: `n${i}✓ é`,
+        q: String(i),
+        u: i % 2 ? 'caf\ufffd' : null,
+        n: String(i),
+        ip: '127.0.0.1',
+        body: post ? `body ${i} ✓` : '',
+      })
+      expect(got.headers).toContain('host')
+    }
+  })
+})

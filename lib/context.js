@@ -15,11 +15,13 @@ const EMPTY = Buffer.alloc(0)
 
 /** The request side of a Context (Hono-like). Parsing is lazy. */
 class HttpRequest {
+  /** `headers`: flat [name(lowercase), value, …], or the same joined by NUL (split when first read). */
   constructor(method, target, params, headers, body) {
     this.method = method
     this._target = target
     this._params = params // flat [name, value, ...]
-    this._headers = headers // flat [name(lowercase), value, ...]
+    this._flat = typeof headers === 'string' ? undefined : headers
+    this._joined = typeof headers === 'string' ? headers : undefined
     this._body = body || EMPTY
     this._query = undefined
     this._json = undefined
@@ -27,6 +29,12 @@ class HttpRequest {
     this.routePath = ''
     /** The client's address (undefined for in-process requests). */
     this.ip = undefined
+  }
+
+  /** The headers, flat [name(lowercase), value, …]. */
+  get _headers() {
+    if (this._flat === undefined) this._flat = this._joined === '' ? [] : this._joined.split('\0')
+    return this._flat
   }
 
   get path() {

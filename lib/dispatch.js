@@ -9,6 +9,8 @@
 const { Context, HttpRequest } = require('./context')
 const { toWire, errorWire } = require('./respond')
 
+const NO_PARAMS = Object.freeze([])
+
 /** A streamed body is read until a little after Rust's own handler timeout (which answers 503). */
 const STREAM_GRACE_MS = 250
 
@@ -102,11 +104,25 @@ function drainer(engine) {
   }
 
   return function drain() {
-    const b = native.takeBatch()
+    // Packed by Rust (src/binding/dispatch.rs, PackedBatch): numbers in `meta`,
+    // 7 per request; the strings are cuts of one `text`; bodies, locals and
+    // params, for the requests that have them, in `extras`.
+    const [meta, text, extras] = native.takeBatch()
     collected = []
     try {
-      for (let i = 0; i < b.length; i += 9) {
-        dispatch(b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7], b[i + 8])
+      let at = 0
+      let x = 0
+      for (let i = 0; i < meta.length; i += 7) {
+        const flags = meta[i + 2]
+        const method = text.slice(at, meta[i + 3])
+        const target = text.slice(meta[i + 3], meta[i + 4])
+        const headers = text.slice(meta[i + 4], meta[i + 5])
+        const peer = flags & 8 ? text.slice(meta[i + 5], meta[i + 6]) : null
+        at = meta[i + 6]
+        const body = flags & 1 ? extras[x++] : null
+        const locals = flags & 2 ? extras[x++] : null
+        const params = flags & 4 ? extras[x++] : NO_PARAMS
+        dispatch(meta[i], meta[i + 1], method, target, params, headers, body, locals, peer)
       }
     } finally {
       const answers = collected

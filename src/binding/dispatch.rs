@@ -15,20 +15,6 @@ use super::wake::Wake;
 
 use crate::http::{DispatchError, Dispatcher, JsRequest, JsResponse, Service};
 
-/// The arguments the JS dispatcher receives:
-/// (id, route, method, target, params [k, v, …], headers [k, v, …], body | null,
-/// locals [k, json, …] | null, client address | null).
-pub(super) type DispatchArgs = FnArgs<(
-    u32,
-    u32,
-    String,
-    String,
-    Vec<String>,
-    Vec<String>,
-    Option<Buffer>,
-    Option<Vec<String>>,
-    Option<String>,
-)>;
 /// Requests waiting for the JS thread. Under load many arrive between two
 /// wake-ups, and one call into JavaScript takes them all.
 #[derive(Default)]
@@ -137,28 +123,73 @@ fn flat_locals(locals: Vec<(String, serde_json::Value)>) -> Option<Vec<String>> 
     Some(flat)
 }
 
-pub(super) fn to_args(req: JsRequest) -> DispatchArgs {
-    let locals = flat_locals(req.locals);
-    let mut params = Vec::with_capacity(req.params.len() * 2);
-    for (k, v) in req.params {
-        params.push(k.to_string());
-        params.push(v);
+/// Values per request in [`PackedBatch::meta`].
+pub(super) const META: usize = 7;
+
+/// Queued requests packed for one crossing: numbers in a typed array, every
+/// string in one JS string (cut with `slice`), the rest apart. Per request,
+/// `meta` holds id, route, flags (1 body, 2 locals, 4 params, 8 client
+/// address) and the end offsets (UTF-16 units) in `text` of the method, the
+/// target, the headers (names and values joined by NUL, which neither can
+/// hold) and the address. `extras` holds, in request order, the body
+/// (Buffer) of each request with flag 1, its locals (flag 2), its params
+/// `[name, value, …]` (flag 4; they may hold any character).
+#[derive(Default)]
+pub(super) struct PackedBatch {
+    pub meta: Vec<u32>,
+    pub text: String,
+    /// UTF-16 length of `text` so far.
+    len16: u32,
+    pub extras: Vec<Either<Buffer, Vec<String>>>,
+}
+
+impl PackedBatch {
+    fn push_str(&mut self, s: &str) -> u32 {
+        self.text.push_str(s);
+        let n = if s.is_ascii() {
+            s.len()
+        } else {
+            s.encode_utf16().count()
+        };
+        self.len16 += n as u32;
+        self.len16
     }
-    let headers = flat_headers(&req.headers);
-    let body = if req.body.is_empty() {
-        None
-    } else {
-        Some(Buffer::from(req.body.to_vec()))
-    };
-    FnArgs::from((
-        req.id,
-        req.route as u32,
-        req.method.as_str().to_owned(),
-        req.target,
-        params,
-        headers,
-        body,
-        locals,
-        req.peer.map(|ip| ip.to_string()),
-    ))
+
+    pub(super) fn push(&mut self, req: JsRequest) {
+        let flags = u32::from(!req.body.is_empty())
+            | u32::from(!req.locals.is_empty()) << 1
+            | u32::from(!req.params.is_empty()) << 2
+            | u32::from(req.peer.is_some()) << 3;
+        self.meta.extend([req.id, req.route as u32, flags]);
+        let m = self.push_str(req.method.as_str());
+        let t = self.push_str(&req.target);
+        for (i, (k, v)) in req.headers.iter().enumerate() {
+            if i > 0 {
+                self.push_str("\0");
+            }
+            self.push_str(k.as_str());
+            self.push_str("\0");
+            self.push_str(&String::from_utf8_lossy(v.as_bytes()));
+        }
+        let h = self.len16;
+        let a = match req.peer {
+            Some(ip) => self.push_str(&ip.to_string()),
+            None => self.len16,
+        };
+        self.meta.extend([m, t, h, a]);
+        if flags & 1 != 0 {
+            self.extras.push(Either::A(Buffer::from(req.body.to_vec())));
+        }
+        if let Some(locals) = flat_locals(req.locals) {
+            self.extras.push(Either::B(locals));
+        }
+        if flags & 4 != 0 {
+            let mut params = Vec::with_capacity(req.params.len() * 2);
+            for (k, v) in req.params {
+                params.push(k.to_string());
+                params.push(v);
+            }
+            self.extras.push(Either::B(params));
+        }
+    }
 }

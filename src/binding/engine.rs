@@ -12,7 +12,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 pub(super) use super::dispatch::{flat_headers, header_pairs};
-use super::dispatch::{to_args, Batch, BatchDispatcher};
+use super::dispatch::{Batch, BatchDispatcher, PackedBatch};
 use super::wake::Wake;
 
 use crate::http::server::{self, ServerHandle};
@@ -192,30 +192,23 @@ impl NativeEngine {
         Ok(())
     }
 
-    /// The waiting requests, flat: 9 values each (id, route, method, target,
-    /// params, headers, body, locals, client address).
-    #[napi(ts_return_type = "Array<any>")]
+    /// The waiting requests, packed (see [`PackedBatch`]): `[meta, text, extras]`.
+    #[napi(ts_return_type = "[Uint32Array, string, Array<Buffer | string[]>]")]
     pub fn take_batch<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
         // Reset first: a request queued after this line schedules a new wake-up.
         if let Some(wake) = self.batch.wake.get() {
             wake.taking();
         }
         let requests = std::mem::take(&mut *self.batch.queue.lock());
-        let mut out = env.create_array((requests.len() * 9) as u32)?;
-        for (i, req) in requests.into_iter().enumerate() {
-            let (id, route, method, target, params, headers, body, locals, peer) =
-                to_args(req).data;
-            let base = (i * 9) as u32;
-            out.set(base, id)?;
-            out.set(base + 1, route)?;
-            out.set(base + 2, method)?;
-            out.set(base + 3, target)?;
-            out.set(base + 4, params)?;
-            out.set(base + 5, headers)?;
-            out.set(base + 6, body)?;
-            out.set(base + 7, locals)?;
-            out.set(base + 8, peer)?;
+        let mut packed = PackedBatch::default();
+        packed.meta.reserve(requests.len() * super::dispatch::META);
+        for req in requests {
+            packed.push(req);
         }
+        let mut out = env.create_array(3)?;
+        out.set(0, Uint32Array::new(packed.meta))?;
+        out.set(1, packed.text)?;
+        out.set(2, packed.extras)?;
         Ok(out)
     }
 
