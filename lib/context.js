@@ -27,8 +27,20 @@ class HttpRequest {
     this._json = undefined
     /** The matched route pattern, e.g. "/api/users/:id". */
     this.routePath = ''
-    /** The client's address (undefined for in-process requests). */
-    this.ip = undefined
+    /** The client's address: a string, an IPv4 address as a number until read, undefined for in-process requests. */
+    this._ip = undefined
+  }
+
+  /** The client's address (undefined for in-process requests). */
+  get ip() {
+    const v = this._ip
+    if (typeof v !== 'number') return v
+    this._ip = `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
+    return this._ip
+  }
+
+  set ip(v) {
+    this._ip = v
   }
 
   /** The headers, flat [name(lowercase), value, …]. */

@@ -7,6 +7,7 @@
 // handler timeout.
 
 const { Context, HttpRequest } = require('./context')
+const { Answers } = require('./answers')
 const { toWire, errorWire } = require('./respond')
 
 const NO_PARAMS = Object.freeze([])
@@ -24,34 +25,23 @@ function drainer(engine) {
   const routes = engine._routes
   const { handlerTimeout, responseLimit } = engine.options
 
-  // While a batch runs, its synchronous answers are collected and sent in one
-  // call (one wake-up of the server); later (async) answers go one by one.
-  let collected = null
+  // Answers are packed and sent together: those a batch produced synchronously
+  // when it ends, later (async) ones at the end of the microtask checkpoint
+  // that produced them. One call, one wake-up of the server, for all of them.
+  const answers = new Answers()
+  let draining = false
+  let flushQueued = false
 
-  function send(id, wire) {
-    if (collected !== null) {
-      collected.push(id, wire[0], wire[1], wire[2])
-      return
-    }
-    try {
-      native.respond(id, wire[0], wire[1], wire[2])
-    } catch (err) {
-      // The answer itself could not be sent (e.g. a status that is not a number): say so, as a 500.
-      try {
-        const fallback = errorWire(err)
-        native.respond(id, 500, fallback[1], fallback[2])
-      } catch (again) {
-        console.error('[nebula] could not answer a request:', again)
-      }
-    }
+  function flush() {
+    flushQueued = false
+    answers.send(native)
   }
 
-  function sendAll(answers) {
-    try {
-      native.respondBatch(answers)
-    } catch (err) {
-      // Not expected (a bad entry becomes a 500 in Rust): answer one by one, which reports per answer.
-      for (let i = 0; i < answers.length; i += 4) send(answers[i], [answers[i + 1], answers[i + 2], answers[i + 3]])
+  function send(id, wire) {
+    answers.add(id, wire)
+    if (!draining && !flushQueued) {
+      flushQueued = true
+      queueMicrotask(flush)
     }
   }
 
@@ -80,7 +70,7 @@ function drainer(engine) {
       const route = routes[routeId]
       const req = new HttpRequest(method, target, params, headers, body)
       req.routePath = route.path
-      req.ip = peer ?? undefined
+      req._ip = peer ?? undefined
       ctx = new Context(req, route.handler)
       ctx._deadline = Date.now() + handlerTimeout + STREAM_GRACE_MS
       ctx._responseLimit = responseLimit
@@ -105,19 +95,19 @@ function drainer(engine) {
 
   return function drain() {
     // Packed by Rust (src/binding/dispatch.rs, PackedBatch): numbers in `meta`,
-    // 7 per request; the strings are cuts of one `text`; bodies, locals and
+    // 8 per request; the strings are cuts of one `text`; bodies, locals and
     // params, for the requests that have them, in `extras`.
     const [meta, text, extras] = native.takeBatch()
-    collected = []
+    draining = true
     try {
       let at = 0
       let x = 0
-      for (let i = 0; i < meta.length; i += 7) {
+      for (let i = 0; i < meta.length; i += 8) {
         const flags = meta[i + 2]
         const method = text.slice(at, meta[i + 3])
         const target = text.slice(meta[i + 3], meta[i + 4])
         const headers = text.slice(meta[i + 4], meta[i + 5])
-        const peer = flags & 8 ? text.slice(meta[i + 5], meta[i + 6]) : null
+        const peer = flags & 8 ? text.slice(meta[i + 5], meta[i + 6]) : flags & 16 ? meta[i + 7] : null
         at = meta[i + 6]
         const body = flags & 1 ? extras[x++] : null
         const locals = flags & 2 ? extras[x++] : null
@@ -125,9 +115,8 @@ function drainer(engine) {
         dispatch(meta[i], meta[i + 1], method, target, params, headers, body, locals, peer)
       }
     } finally {
-      const answers = collected
-      collected = null
-      if (answers.length > 0) sendAll(answers)
+      draining = false
+      if (!flushQueued) flush()
     }
   }
 }

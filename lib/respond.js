@@ -5,6 +5,7 @@
 
 const { STATUS_CODES } = require('node:http')
 const { HttpResponse } = require('./context')
+const { JSON_ONLY, TEXT_ONLY, NO_HEADERS } = require('./answers')
 
 function flatten(ctxHeaders, own) {
   const merged = ctxHeaders ? { ...ctxHeaders } : {}
@@ -19,8 +20,10 @@ function bodyOf(body, headers) {
   if (typeof body === 'string' || Buffer.isBuffer(body)) return body
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength)
   if (body instanceof ArrayBuffer) return Buffer.from(body)
+  const json = JSON.stringify(body)
+  if (json === undefined) throw new TypeError(`a response body of type ${typeof body} cannot be sent as JSON`)
   if (!('content-type' in headers)) headers['content-type'] = 'application/json; charset=utf-8'
-  return JSON.stringify(body)
+  return json
 }
 
 const DEFAULT_RESPONSE_LIMIT = 16 * 1024 * 1024
@@ -82,7 +85,7 @@ function lowerKeys(headers) {
 /** Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream, else JSON. */
 function toWire(ctx, value) {
   if (value === undefined || value === null) {
-    return [ctx._status ?? 204, flatten(ctx._headers), null]
+    return [ctx._status ?? 204, ctx._headers ? flatten(ctx._headers) : NO_HEADERS, null]
   }
   if (value instanceof HttpResponse) {
     const own = lowerKeys(value.headers)
@@ -90,6 +93,7 @@ function toWire(ctx, value) {
     return [value.status, flatten(ctx._headers, own), body]
   }
   if (typeof value === 'string') {
+    if (!ctx._headers) return [ctx._status ?? 200, TEXT_ONLY, value]
     return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'text/plain; charset=utf-8', ...pick(ctx) }), value]
   }
   if (typeof Response !== 'undefined' && value instanceof Response) return fromWebResponse(ctx, value)
@@ -99,6 +103,7 @@ function toWire(ctx, value) {
   }
   const json = JSON.stringify(value)
   if (json === undefined) throw new TypeError(`a handler returned a ${typeof value}, which cannot be sent as JSON`)
+  if (!ctx._headers) return [ctx._status ?? 200, JSON_ONLY, json]
   return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'application/json; charset=utf-8', ...pick(ctx) }), json]
 }
 
@@ -123,7 +128,7 @@ function errorWire(err) {
   const status = statusOf(err)
   const error = status === 500 ? 'Internal server error' : STATUS_CODES[status] || 'Error'
   const body = JSON.stringify({ error, message: messageOf(err) })
-  return [status, ['content-type', 'application/json; charset=utf-8'], body]
+  return [status, JSON_ONLY, body]
 }
 
 module.exports = { toWire, errorWire, statusOf }

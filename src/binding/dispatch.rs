@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use super::wake::Wake;
 
-use crate::http::{DispatchError, Dispatcher, JsRequest, JsResponse, Service};
+use crate::http::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse, Service};
 
 /// Requests waiting for the JS thread. Under load many arrive between two
 /// wake-ups, and one call into JavaScript takes them all.
@@ -101,11 +101,11 @@ pub(super) fn flat_headers(headers: &hyper::HeaderMap) -> Vec<String> {
 }
 
 /// The inverse of [`flat_headers`]; a trailing name without a value is ignored.
-pub(super) fn header_pairs(flat: Vec<String>) -> Vec<(String, String)> {
+pub(super) fn header_pairs(flat: Vec<String>) -> Vec<AnswerHeader> {
     let mut pairs = Vec::with_capacity(flat.len() / 2);
     let mut it = flat.into_iter();
     while let (Some(k), Some(v)) = (it.next(), it.next()) {
-        pairs.push((k, v));
+        pairs.push((k.into(), v.into()));
     }
     pairs
 }
@@ -124,16 +124,17 @@ fn flat_locals(locals: Vec<(String, serde_json::Value)>) -> Option<Vec<String>> 
 }
 
 /// Values per request in [`PackedBatch::meta`].
-pub(super) const META: usize = 7;
+pub(super) const META: usize = 8;
 
 /// Queued requests packed for one crossing: numbers in a typed array, every
 /// string in one JS string (cut with `slice`), the rest apart. Per request,
 /// `meta` holds id, route, flags (1 body, 2 locals, 4 params, 8 client
-/// address) and the end offsets (UTF-16 units) in `text` of the method, the
-/// target, the headers (names and values joined by NUL, which neither can
-/// hold) and the address. `extras` holds, in request order, the body
-/// (Buffer) of each request with flag 1, its locals (flag 2), its params
-/// `[name, value, …]` (flag 4; they may hold any character).
+/// address as text, 16 client IPv4 address as a number), the end offsets
+/// (UTF-16 units) in `text` of the method, the target, the headers (names
+/// and values joined by NUL, which neither can hold) and the address text,
+/// then the IPv4 address (0 unless flag 16). `extras` holds, in request
+/// order, the body (Buffer) of each request with flag 1, its locals (flag
+/// 2), its params `[name, value, …]` (flag 4; they may hold any character).
 #[derive(Default)]
 pub(super) struct PackedBatch {
     pub meta: Vec<u32>,
@@ -155,28 +156,50 @@ impl PackedBatch {
         self.len16
     }
 
+    /// Bytes known to be ASCII (one UTF-16 unit each).
+    fn push_ascii(&mut self, s: &str) {
+        self.text.push_str(s);
+        self.len16 += s.len() as u32;
+    }
+
+    fn push_headers(&mut self, headers: &hyper::HeaderMap) -> u32 {
+        for (i, (k, v)) in headers.iter().enumerate() {
+            if i > 0 {
+                self.push_ascii("\0");
+            }
+            // Names are lowercase ASCII as hyper parsed them.
+            self.push_ascii(k.as_str());
+            self.push_ascii("\0");
+            match v.to_str() {
+                // Visible ASCII (and tab): the usual case, no validation left to do.
+                Ok(ascii) => self.push_ascii(ascii),
+                Err(_) => {
+                    self.push_str(&String::from_utf8_lossy(v.as_bytes()));
+                }
+            }
+        }
+        self.len16
+    }
+
     pub(super) fn push(&mut self, req: JsRequest) {
+        let ipv4 = match req.peer {
+            Some(std::net::IpAddr::V4(ip)) => Some(u32::from(ip)),
+            _ => None,
+        };
         let flags = u32::from(!req.body.is_empty())
             | u32::from(!req.locals.is_empty()) << 1
             | u32::from(!req.params.is_empty()) << 2
-            | u32::from(req.peer.is_some()) << 3;
+            | u32::from(req.peer.is_some() && ipv4.is_none()) << 3
+            | u32::from(ipv4.is_some()) << 4;
         self.meta.extend([req.id, req.route as u32, flags]);
         let m = self.push_str(req.method.as_str());
         let t = self.push_str(&req.target);
-        for (i, (k, v)) in req.headers.iter().enumerate() {
-            if i > 0 {
-                self.push_str("\0");
-            }
-            self.push_str(k.as_str());
-            self.push_str("\0");
-            self.push_str(&String::from_utf8_lossy(v.as_bytes()));
-        }
-        let h = self.len16;
-        let a = match req.peer {
-            Some(ip) => self.push_str(&ip.to_string()),
-            None => self.len16,
+        let h = self.push_headers(&req.headers);
+        let a = match (req.peer, ipv4) {
+            (Some(ip), None) => self.push_str(&ip.to_string()),
+            _ => self.len16,
         };
-        self.meta.extend([m, t, h, a]);
+        self.meta.extend([m, t, h, a, ipv4.unwrap_or(0)]);
         if flags & 1 != 0 {
             self.extras.push(Either::A(Buffer::from(req.body.to_vec())));
         }

@@ -17,7 +17,7 @@ use super::wake::Wake;
 
 use crate::http::server::{self, ServerHandle};
 use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
-use crate::http::{AppInfo, JsResponse, ServerConfig, Service, ServiceBuilder};
+use crate::http::{AppInfo, ServerConfig, Service, ServiceBuilder};
 
 /// Never called: while it exists, Node's event loop stays alive (the server is listening).
 type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;
@@ -212,56 +212,19 @@ impl NativeEngine {
         Ok(out)
     }
 
-    /// A handler's answer for request `id`; false when nobody waits any more (timed out).
-    #[napi]
-    pub fn respond(
-        &self,
-        id: u32,
-        status: u32,
-        headers: Vec<String>,
-        body: Option<Either<String, Buffer>>,
-    ) -> Result<bool> {
-        let service = self.service()?;
-        let body = match body {
-            None => Bytes::new(),
-            Some(Either::A(s)) => Bytes::from(s),
-            Some(Either::B(b)) => Bytes::copy_from_slice(&b),
-        };
-        let status = u16::try_from(status).unwrap_or(500);
-        Ok(service.complete(
-            id,
-            JsResponse {
-                status,
-                headers: header_pairs(headers),
-                body,
-            },
-        ))
-    }
-
-    /// Many answers at once, `[id, status, headers, body, …]` as for
-    /// [`respond`](Self::respond): one call (and one wake-up of the server)
-    /// for every answer a batch produced synchronously. An answer that cannot
-    /// be read becomes a 500 saying why. Returns how many were delivered.
-    #[napi(ts_args_type = "answers: Array<unknown>")]
-    pub fn respond_batch(&self, answers: Array) -> Result<u32> {
+    /// Handlers' answers, packed by `lib/answers.js` (see
+    /// [`answers`](super::answers)): one call, and one wake-up of the server,
+    /// for every answer ready at once. An answer that cannot be read becomes
+    /// a 500 saying why. Returns how many were delivered (an answer nobody
+    /// waits for any more, after a timeout, is not).
+    #[napi(ts_args_type = "meta: Uint32Array, text: string, extras: Array<Buffer | string[]>")]
+    pub fn respond_batch(&self, meta: Uint32Array, text: String, extras: Array) -> Result<u32> {
         let service = self.service()?;
         let mut delivered = 0;
-        let mut i = 0;
-        while i < answers.len() {
-            let Some(id) = answers.get::<u32>(i)? else {
-                break;
-            };
-            let answer = read_answer(&answers, i).unwrap_or_else(|e| {
-                JsResponse::error(
-                    500,
-                    "Internal server error",
-                    &format!("the handler's answer could not be sent: {}", e.reason),
-                )
-            });
+        for (id, answer) in super::answers::unpack(&meta, text, &extras) {
             if service.complete(id, answer) {
                 delivered += 1;
             }
-            i += 4;
         }
         Ok(delivered)
     }
@@ -281,7 +244,7 @@ impl NativeEngine {
             .map_err(|_| invalid(format!("invalid HTTP method {method:?}")))?;
         let mut req = Request::builder().method(method).uri(target.as_str());
         for (k, v) in header_pairs(headers) {
-            req = req.header(k, v);
+            req = req.header(k.as_ref(), v.as_ref());
         }
         let body = body.map_or_else(Bytes::new, |b| Bytes::copy_from_slice(&b));
         let req = req
@@ -408,23 +371,4 @@ impl NativeEngine {
             in_flight: s.in_flight as f64,
         }
     }
-}
-
-/// The answer at `i` of a flat `[id, status, headers, body, …]` array.
-fn read_answer(answers: &Array, i: u32) -> Result<JsResponse> {
-    let status = answers.get::<u32>(i + 1)?.unwrap_or(500);
-    let headers = answers.get::<Vec<String>>(i + 2)?.unwrap_or_default();
-    let body = match answers
-        .get::<Option<Either<String, Buffer>>>(i + 3)?
-        .flatten()
-    {
-        None => Bytes::new(),
-        Some(Either::A(s)) => Bytes::from(s),
-        Some(Either::B(b)) => Bytes::copy_from_slice(&b),
-    };
-    Ok(JsResponse {
-        status: u16::try_from(status).unwrap_or(500),
-        headers: header_pairs(headers),
-        body,
-    })
 }

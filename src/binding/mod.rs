@@ -1,5 +1,6 @@
 //! The napi face of the core. Nothing outside this module imports napi; the
 //! code here only converts values and maps errors to JS exceptions.
+mod answers;
 mod coord;
 mod dispatch;
 mod engine;

@@ -1,6 +1,7 @@
 //! The contract between the HTTP core and whoever runs handlers (JavaScript,
 //! through the binding). The core hands over a [`JsRequest`] and awaits the
 //! [`JsResponse`] that comes back through [`Pending::complete`].
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -29,11 +30,17 @@ pub struct JsRequest {
     pub peer: Option<std::net::IpAddr>,
 }
 
+/// A header of a handler's answer: the common ones are constants, not copies.
+pub type AnswerHeader = (Cow<'static, str>, Cow<'static, str>);
+
+/// The content type of a JSON answer.
+pub const JSON_TYPE: &str = "application/json; charset=utf-8";
+
 /// A handler's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsResponse {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<AnswerHeader>,
     pub body: Bytes,
 }
 
@@ -42,10 +49,7 @@ impl JsResponse {
     pub fn error(status: u16, error: &str, message: &str) -> JsResponse {
         JsResponse {
             status,
-            headers: vec![(
-                "content-type".into(),
-                "application/json; charset=utf-8".into(),
-            )],
+            headers: vec![("content-type".into(), JSON_TYPE.into())],
             body: Bytes::from(
                 serde_json::json!({ "error": error, "message": message }).to_string(),
             ),

@@ -1,11 +1,12 @@
 //! A routed request's way to its handler: the native layers in Rust, the
 //! body within its limits, then one call into JavaScript.
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH};
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{HeaderMap, Request, Response, StatusCode};
 
 use super::body::{full, Body};
@@ -49,10 +50,7 @@ pub fn into_reply(answer: JsResponse) -> Reply {
             // Content-Length or Transfer-Encoding would corrupt the connection.
             continue;
         }
-        match (
-            HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(&v),
-        ) {
+        match (header_name(&k), header_value(v)) {
             (Ok(name), Ok(value)) => {
                 headers.append(name, value);
             }
@@ -64,6 +62,25 @@ pub fn into_reply(answer: JsResponse) -> Reply {
         headers,
         body: answer.body,
         stream: None,
+    }
+}
+
+fn header_name(name: &str) -> Result<HeaderName, hyper::header::InvalidHeaderName> {
+    if name == "content-type" {
+        return Ok(CONTENT_TYPE);
+    }
+    HeaderName::from_bytes(name.as_bytes())
+}
+
+/// A constant value (the common content types) is used as is, not copied.
+fn header_value(
+    value: Cow<'static, str>,
+) -> Result<HeaderValue, hyper::header::InvalidHeaderValue> {
+    match value {
+        Cow::Borrowed(s) if s.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) => {
+            Ok(HeaderValue::from_static(s))
+        }
+        value => HeaderValue::from_str(&value),
     }
 }
 

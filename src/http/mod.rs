@@ -16,7 +16,7 @@ pub mod static_files;
 pub mod stats;
 
 pub use config::ServerConfig;
-pub use dispatch::{DispatchError, Dispatcher, JsRequest, JsResponse};
+pub use dispatch::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse, JSON_TYPE};
 pub use dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes};
 pub use mount::{Mount, MountRequest};
 pub use service::{AppInfo, Service, ServiceBuilder};

@@ -1,0 +1,111 @@
+'use strict'
+
+// Handlers' answers on their way back to Rust, packed for one call
+// (`respondBatch`, unpacked by src/binding/answers.rs): per answer four
+// numbers (id, status, flags, end of the body in `text`), string bodies
+// appended to one string, each followed by a separator, and the rest
+// (listed headers, byte bodies) in `extras`. The common headers travel as a
+// flag, not as strings.
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const TEXT_TYPE = 'text/plain; charset=utf-8'
+
+/** Header lists `toWire` returns when the handler set none of its own; sent as a flag. */
+const JSON_ONLY = Object.freeze(['content-type', JSON_TYPE])
+const TEXT_ONLY = Object.freeze(['content-type', TEXT_TYPE])
+const NO_HEADERS = Object.freeze([])
+
+const HEADERS_LISTED = 0
+const HEADERS_JSON = 1
+const HEADERS_NONE = 2
+const HEADERS_TEXT = 3
+const BODY_EXTRA = 4
+
+/** Keeps a lone surrogate at the end of one body from pairing with the next. */
+const SEPARATOR = '\0'
+
+const INITIAL = 16
+
+function describe(v) {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (v === null || v === undefined) return String(v)
+  return typeof v === 'object' ? (v.constructor?.name ?? 'object') : `${typeof v} ${String(v)}`
+}
+
+/** Why `wire` cannot be sent, or undefined. */
+function problem(status, headers, body) {
+  if (!Number.isInteger(status) || status < 0 || status > 0xffff) return `the status ${describe(status)} is not a number`
+  if (!Array.isArray(headers)) return `the headers are ${describe(headers)}, not a list`
+  if (body !== null && body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array))
+    return `the body is a ${describe(body)}, not a string or bytes`
+  return undefined
+}
+
+class Answers {
+  constructor() {
+    this.reset()
+  }
+
+  reset() {
+    this.meta = new Uint32Array(4 * INITIAL)
+    this.count = 0
+    this.text = ''
+    this.length = 0
+    this.extras = []
+  }
+
+  /** Adds `wire` ([status, flat headers, body]) as the answer to request `id`. */
+  add(id, wire) {
+    let [status, headers, body] = wire
+    const why = problem(status, headers, body)
+    if (why !== undefined) {
+      status = 500
+      headers = JSON_ONLY
+      body = JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${why}` })
+    }
+    let flags
+    if (headers === JSON_ONLY) flags = HEADERS_JSON
+    else if (headers.length === 0) flags = HEADERS_NONE
+    else if (headers === TEXT_ONLY) flags = HEADERS_TEXT
+    else {
+      flags = HEADERS_LISTED
+      this.extras.push(headers)
+    }
+    if (body instanceof Uint8Array) {
+      flags |= BODY_EXTRA
+      this.extras.push(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
+    } else {
+      const s = body ?? ''
+      this.text += s
+      this.text += SEPARATOR
+      this.length += s.length
+    }
+    if (4 * this.count === this.meta.length) {
+      const bigger = new Uint32Array(this.meta.length * 2)
+      bigger.set(this.meta)
+      this.meta = bigger
+    }
+    const m = this.meta
+    const at = 4 * this.count++
+    m[at] = id
+    m[at + 1] = status
+    m[at + 2] = flags
+    m[at + 3] = this.length
+    if (!(flags & BODY_EXTRA)) this.length += 1 // the separator
+  }
+
+  /** Hands every added answer to `native` in one call and starts over. */
+  send(native) {
+    if (this.count === 0) return
+    const { meta, count, text, extras } = this
+    this.reset()
+    try {
+      native.respondBatch(meta.subarray(0, 4 * count), text, extras)
+    } catch (err) {
+      // Only when the engine is gone (closed): nobody waits for these answers.
+      console.error(`[nebula] could not answer ${count} request(s):`, err)
+    }
+  }
+}
+
+module.exports = { Answers, JSON_ONLY, TEXT_ONLY, NO_HEADERS }
