@@ -51,7 +51,7 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> JsResponse {
         status,
         headers: headers
             .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .map(|(k, v)| (k.to_string().into(), v.to_string().into()))
             .collect(),
         body: Bytes::copy_from_slice(body.as_bytes()),
     }
