@@ -58,6 +58,11 @@ async fn accept_loop(
         .max_headers(config.max_headers)
         // No pipeline_flush: with it hyper holds a response back while more
         // input is buffered (a stray CRLF, a partial next request, a parse error).
+        // Head and body copied into one buffer and sent with one write: for
+        // the small answers a service mostly sends, cheaper than a writev of
+        // the parts (the pure-Rust hello route needed ~10 % less CPU); a large
+        // body costs one more copy.
+        .writev(false)
         .keep_alive(true);
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
