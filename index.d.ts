@@ -82,7 +82,7 @@ export interface MicroserviceOptions {
   modules?: Array<new (...args: any[]) => any>
   /** Largest request body in bytes; larger → 413. Default 1 MiB. */
   bodyLimit?: number
-  /** Milliseconds a handler may take before the client gets 503. Default 30 000. */
+  /** Milliseconds a handler may take before the client gets 503 (sent up to a sixteenth of it, at most 100 ms, later). Default 30 000. */
   handlerTimeout?: number
   /** Milliseconds a client may take to send the request head before the connection closes. Default 10 000. */
   headerTimeout?: number

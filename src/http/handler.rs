@@ -298,21 +298,15 @@ impl Service {
             );
         }
         self.stats.js_call();
-        let outcome = tokio::time::timeout(self.config.handler_timeout, rx).await;
-        guard.armed = outcome.is_err();
+        // The handler's answer, or the 503 of the pending set's timeout sweep.
+        let outcome = rx.await;
+        guard.armed = false;
         match outcome {
-            Ok(Ok(answer)) => into_reply(answer),
-            Ok(Err(_)) => Reply::error(
+            Ok(answer) => into_reply(answer),
+            Err(_) => Reply::error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "handler ended without an answer",
             ),
-            Err(_) => {
-                let ms = self.config.handler_timeout.as_millis();
-                Reply::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    &format!("handler did not answer within {ms} ms"),
-                )
-            }
         }
     }
 }

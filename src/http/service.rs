@@ -187,7 +187,7 @@ impl ServiceBuilder {
             info: self.info,
             statics: self.statics,
             dispatcher,
-            pending: Pending::default(),
+            pending: Pending::new(self.config.handler_timeout),
             stats: Stats::default(),
             config: self.config,
         })
@@ -206,7 +206,7 @@ pub struct Service {
     pub(super) info: Option<AppInfo>,
     pub(super) statics: Option<StaticFiles>,
     pub(super) dispatcher: Arc<dyn Dispatcher>,
-    pub(super) pending: Pending,
+    pub(super) pending: Arc<Pending>,
     pub(super) stats: Stats,
     pub(super) config: ServerConfig,
 }
