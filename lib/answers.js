@@ -41,8 +41,15 @@ function problem(status, headers, body) {
   return undefined
 }
 
+/** A flush happens before the string bodies of one call pass this many UTF-16 units (V8's limit is ~2^29). */
+const TEXT_BUDGET = 32 * 1024 * 1024
+/** Byte bodies up to this size are copied when added (a handler may reuse its buffer); larger ones are sent at once. */
+const COPY_LIMIT = 64 * 1024
+
 class Answers {
-  constructor() {
+  /** `native`: the engine's binding (`respondBatch`). */
+  constructor(native) {
+    this.native = native
     this.reset()
   }
 
@@ -54,8 +61,21 @@ class Answers {
     this.extras = []
   }
 
-  /** Adds `wire` ([status, flat headers, body]) as the answer to request `id`. */
+  /**
+   * Adds `wire` ([status, flat headers, body]) as the answer to request `id`.
+   * Never throws: an answer that cannot be packed becomes a 500 of its own.
+   */
   add(id, wire) {
+    try {
+      this._add(id, wire)
+    } catch (err) {
+      // E.g. a string body longer than V8's strings allow, with the separator.
+      this.send()
+      this._add(id, [500, JSON_ONLY, JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${err && err.message}` })])
+    }
+  }
+
+  _add(id, wire) {
     let [status, headers, body] = wire
     const why = problem(status, headers, body)
     if (why !== undefined) {
@@ -63,44 +83,53 @@ class Answers {
       headers = JSON_ONLY
       body = JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${why}` })
     }
+    // Everything is worked out before anything changes, so a throw leaves the pack as it was.
     let flags
     if (headers === JSON_ONLY) flags = HEADERS_JSON
     else if (headers.length === 0) flags = HEADERS_NONE
     else if (headers === TEXT_ONLY) flags = HEADERS_TEXT
-    else {
-      flags = HEADERS_LISTED
-      this.extras.push(headers)
-    }
+    else flags = HEADERS_LISTED
+    let bytes
+    let text
+    let end = this.length
     if (body instanceof Uint8Array) {
       flags |= BODY_EXTRA
-      this.extras.push(Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength))
+      bytes = body.byteLength <= COPY_LIMIT ? Buffer.from(body) : Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
     } else {
       const s = body ?? ''
-      this.text += s
-      this.text += SEPARATOR
-      this.length += s.length
+      if (this.count > 0 && this.length + s.length + 1 > TEXT_BUDGET) this.send()
+      end = this.length + s.length
+      text = this.text + s + SEPARATOR
     }
     if (4 * this.count === this.meta.length) {
       const bigger = new Uint32Array(this.meta.length * 2)
       bigger.set(this.meta)
       this.meta = bigger
     }
+    // In the order Rust reads them: the headers, then the body.
+    if ((flags & 3) === HEADERS_LISTED) this.extras.push(headers)
+    if (bytes !== undefined) this.extras.push(bytes)
+    else {
+      this.text = text
+      this.length = end + 1
+    }
     const m = this.meta
     const at = 4 * this.count++
     m[at] = id
     m[at + 1] = status
     m[at + 2] = flags
-    m[at + 3] = this.length
-    if (!(flags & BODY_EXTRA)) this.length += 1 // the separator
+    m[at + 3] = end
+    // A large byte body is read by Rust now, while it is surely unchanged.
+    if (bytes !== undefined && bytes.byteLength > COPY_LIMIT) this.send()
   }
 
-  /** Hands every added answer to `native` in one call and starts over. */
-  send(native) {
+  /** Hands every added answer to Rust in one call and starts over. */
+  send() {
     if (this.count === 0) return
     const { meta, count, text, extras } = this
     this.reset()
     try {
-      native.respondBatch(meta.subarray(0, 4 * count), text, extras)
+      this.native.respondBatch(meta.subarray(0, 4 * count), text, extras)
     } catch (err) {
       // Only when the engine is gone (closed): nobody waits for these answers.
       console.error(`[nebula] could not answer ${count} request(s):`, err)
@@ -108,4 +137,4 @@ class Answers {
   }
 }
 
-module.exports = { Answers, JSON_ONLY, TEXT_ONLY, NO_HEADERS }
+module.exports = { Answers, JSON_ONLY, TEXT_ONLY, NO_HEADERS, TEXT_BUDGET, COPY_LIMIT }

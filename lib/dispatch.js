@@ -28,13 +28,13 @@ function drainer(engine) {
   // Answers are packed and sent together: those a batch produced synchronously
   // when it ends, later (async) ones at the end of the microtask checkpoint
   // that produced them. One call, one wake-up of the server, for all of them.
-  const answers = new Answers()
+  const answers = new Answers(native)
   let draining = false
   let flushQueued = false
 
   function flush() {
     flushQueued = false
-    answers.send(native)
+    answers.send()
   }
 
   function send(id, wire) {
@@ -97,7 +97,15 @@ function drainer(engine) {
     // Packed by Rust (src/binding/dispatch.rs, PackedBatch): numbers in `meta`,
     // 8 per request; the strings are cuts of one `text`; bodies, locals and
     // params, for the requests that have them, in `extras`.
-    const [meta, text, extras] = native.takeBatch()
+    let batch
+    try {
+      batch = native.takeBatch()
+    } catch (err) {
+      // Not expected (Rust bounds a batch well under V8's string limit); the requests wait for their timeout.
+      console.error('[nebula] could not take the waiting requests:', err)
+      return
+    }
+    const [meta, text, extras] = batch
     draining = true
     try {
       let at = 0

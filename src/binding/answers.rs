@@ -61,18 +61,71 @@ impl<'a> Offsets<'a> {
     }
 }
 
+/// One answer as `meta` describes it, its string body located in `text`.
+#[derive(Debug, PartialEq, Eq)]
+struct Planned {
+    id: u32,
+    status: u32,
+    flags: u32,
+    body: Body,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Body {
+    /// A string body: its byte range in `text`.
+    Text(usize, usize),
+    /// The next Buffer in `extras`.
+    Extra,
+    /// Offsets that do not fall on characters of `text` (never from `lib/answers.js`).
+    Unreadable,
+}
+
+/// Reads `meta` against `text` (no JS values involved).
+fn plan(meta: &[u32], text: &str) -> Vec<Planned> {
+    let mut offsets = Offsets::new(text);
+    let mut at = 0usize;
+    let mut planned = Vec::with_capacity(meta.len() / META);
+    for m in meta.chunks_exact(META) {
+        let (id, status, flags, end) = (m[0], m[1], m[2], m[3] as usize);
+        let body = if flags & BODY_EXTRA != 0 {
+            Body::Extra
+        } else {
+            let range = offsets
+                .byte_of(at)
+                .zip(offsets.byte_of(end))
+                .filter(|(a, b)| a <= b);
+            // Past the body and its separator.
+            at = end + 1;
+            range.map_or(Body::Unreadable, |(a, b)| Body::Text(a, b))
+        };
+        planned.push(Planned {
+            id,
+            status,
+            flags,
+            body,
+        });
+    }
+    planned
+}
+
+fn failed(why: &str) -> JsResponse {
+    JsResponse::error(
+        500,
+        "Internal server error",
+        &format!("the handler's answer could not be sent: {why}"),
+    )
+}
+
 /// The answers in `meta`, `text` and `extras`, as `(id, answer)`. An answer
 /// that cannot be read becomes a 500 saying why; the others are unaffected.
 pub(super) fn unpack(meta: &[u32], text: String, extras: &Array) -> Vec<(u32, JsResponse)> {
-    let mut offsets = Offsets::new(&text);
-    let mut cuts = Vec::with_capacity(meta.len() / META);
-    let mut answers = Vec::with_capacity(meta.len() / META);
-    let mut at = 0usize;
+    let planned = plan(meta, &text);
+    let text = Bytes::from(text.into_bytes());
     let mut extra = 0u32;
-    for m in meta.chunks_exact(META) {
-        let (id, status, flags, end) = (m[0], m[1], m[2], m[3] as usize);
+    let mut answers = Vec::with_capacity(planned.len());
+    for p in planned {
         let mut failure = None;
-        let headers = match flags & 3 {
+        let headers = match p.flags & 3 {
             HEADERS_JSON => vec![("content-type".into(), JSON_TYPE.into())],
             HEADERS_TEXT => vec![("content-type".into(), TEXT_TYPE.into())],
             HEADERS_NONE => Vec::new(),
@@ -90,54 +143,34 @@ pub(super) fn unpack(meta: &[u32], text: String, extras: &Array) -> Vec<(u32, Js
                 }
             }
         };
-        let body = if flags & BODY_EXTRA != 0 {
-            let buffer = extras.get::<Buffer>(extra);
-            extra += 1;
-            match buffer {
-                Ok(Some(b)) => Some(Bytes::copy_from_slice(&b)),
-                Ok(None) => Some(Bytes::new()),
-                Err(e) => {
-                    failure.get_or_insert(format!("the body is not bytes ({})", e.reason));
-                    Some(Bytes::new())
+        let body = match p.body {
+            Body::Text(a, b) => text.slice(a..b),
+            Body::Extra => {
+                let buffer = extras.get::<Buffer>(extra);
+                extra += 1;
+                match buffer {
+                    Ok(Some(b)) => Bytes::copy_from_slice(&b),
+                    Ok(None) => Bytes::new(),
+                    Err(e) => {
+                        failure.get_or_insert(format!("the body is not bytes ({})", e.reason));
+                        Bytes::new()
+                    }
                 }
             }
-        } else {
-            None
-        };
-        // A string body: a cut of `text`, taken below once `text` is shared.
-        let cut = if body.is_none() {
-            let range = offsets
-                .byte_of(at)
-                .zip(offsets.byte_of(end))
-                .filter(|(a, b)| a <= b);
-            at = end + 1;
-            if range.is_none() {
+            Body::Unreadable => {
                 failure.get_or_insert("its body could not be read".to_owned());
+                Bytes::new()
             }
-            range
-        } else {
-            None
         };
         let answer = match failure {
-            Some(why) => JsResponse::error(
-                500,
-                "Internal server error",
-                &format!("the handler's answer could not be sent: {why}"),
-            ),
+            Some(why) => failed(&why),
             None => JsResponse {
-                status: u16::try_from(status).unwrap_or(500),
+                status: u16::try_from(p.status).unwrap_or(500),
                 headers,
-                body: body.unwrap_or_default(),
+                body,
             },
         };
-        cuts.push(cut);
-        answers.push((id, answer));
-    }
-    let text = Bytes::from(text.into_bytes());
-    for ((_, answer), cut) in answers.iter_mut().zip(cuts) {
-        if let Some((a, b)) = cut {
-            answer.body = text.slice(a..b);
-        }
+        answers.push((p.id, answer));
     }
     answers
 }
@@ -175,5 +208,53 @@ mod tests {
         let mut o = Offsets::new("é😀");
         assert_eq!(o.byte_of(3), Some(6));
         assert_eq!(o.byte_of(1), None, "behind the last one");
+    }
+
+    fn planned(id: u32, flags: u32, body: Body) -> Planned {
+        Planned {
+            id,
+            status: 200,
+            flags,
+            body,
+        }
+    }
+
+    #[test]
+    fn string_bodies_are_cut_between_separators_and_byte_bodies_take_no_text() {
+        // As lib/answers.js packs them: "ab", a Buffer body, "", "é😀"; each
+        // string body followed by one separator.
+        let text = "ab\0\0é😀\0";
+        let meta = [1, 200, 1, 2, 2, 200, 4 | 2, 3, 3, 200, 2, 3, 4, 200, 1, 7];
+        assert_eq!(
+            plan(&meta, text),
+            vec![
+                planned(1, 1, Body::Text(0, 2)),
+                planned(2, 6, Body::Extra),
+                planned(3, 2, Body::Text(3, 3)),
+                planned(4, 1, Body::Text(4, 10)),
+            ]
+        );
+    }
+
+    #[test]
+    fn lone_surrogates_stay_in_their_own_body() {
+        // JS 'h\uD83D' and '\uDE00l': each lone surrogate reaches Rust as
+        // U+FFFD (1 unit, 3 bytes), and the separator keeps them apart.
+        let text = "h\u{FFFD}\0\u{FFFD}l\0";
+        let meta = [1, 200, 3, 2, 2, 200, 3, 5];
+        let p = plan(&meta, text);
+        assert_eq!(p[0].body, Body::Text(0, 4));
+        assert_eq!(p[1].body, Body::Text(5, 9));
+        assert_eq!(&text[5..9], "\u{FFFD}l");
+    }
+
+    #[test]
+    fn offsets_that_do_not_fit_the_text_fail_that_answer_only() {
+        let text = "ok\0";
+        // The second answer claims a body past the end.
+        let meta = [1, 200, 1, 2, 2, 200, 1, 40];
+        let p = plan(&meta, text);
+        assert_eq!(p[0].body, Body::Text(0, 2));
+        assert_eq!(p[1].body, Body::Unreadable);
     }
 }

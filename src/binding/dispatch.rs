@@ -58,6 +58,42 @@ impl Batch {
     }
 }
 
+/// The most text (bytes of method, target, headers and address, an upper
+/// bound of its UTF-16 length) one batch carries: far below V8's string
+/// limit (~2^29 units) however large the queued heads are.
+const TEXT_BUDGET: usize = 64 * 1024 * 1024;
+
+/// An upper bound of the text [`PackedBatch::push`] writes for `req`.
+fn text_size(req: &JsRequest) -> usize {
+    let headers: usize = req
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 2)
+        .sum();
+    req.method.as_str().len() + req.target.len() + headers + 48
+}
+
+impl Batch {
+    /// The queued requests, as many as fit [`TEXT_BUDGET`] (at least one),
+    /// and whether any are left for another wake-up.
+    pub(super) fn take(&self) -> (Vec<JsRequest>, bool) {
+        let mut queue = self.queue.lock();
+        let mut size = 0;
+        let fit = queue
+            .iter()
+            .position(|req| {
+                size += text_size(req);
+                size > TEXT_BUDGET
+            })
+            .map_or(queue.len(), |n| n.max(1));
+        if fit == queue.len() {
+            return (std::mem::take(&mut *queue), false);
+        }
+        let taken = queue.drain(..fit).collect();
+        (taken, true)
+    }
+}
+
 pub(super) struct BatchDispatcher {
     pub(super) batch: Arc<Batch>,
 }
@@ -214,5 +250,61 @@ impl PackedBatch {
             }
             self.extras.push(Either::B(params));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(id: u32, header_bytes: usize) -> JsRequest {
+        let mut headers = hyper::HeaderMap::new();
+        let value = hyper::header::HeaderValue::from_bytes(&vec![b'x'; header_bytes]);
+        headers.insert("x-big", value.expect("a valid header value"));
+        JsRequest {
+            id,
+            route: 0,
+            method: hyper::Method::GET,
+            target: "/".into(),
+            params: Vec::new(),
+            headers: std::sync::Arc::new(headers),
+            body: bytes::Bytes::new(),
+            locals: Vec::new(),
+            peer: None,
+        }
+    }
+
+    fn ids(requests: &[JsRequest]) -> Vec<u32> {
+        requests.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn a_batch_takes_what_fits_its_text_budget_and_leaves_the_rest_queued() {
+        let batch = Batch::default();
+        let third = TEXT_BUDGET / 3;
+        batch.queue.lock().extend([
+            request(1, third),
+            request(2, third),
+            request(3, third),
+            request(4, 10),
+        ]);
+        let (first, more) = batch.take();
+        assert_eq!((ids(&first), more), (vec![1, 2], true));
+        let (second, more) = batch.take();
+        assert_eq!((ids(&second), more), (vec![3, 4], false));
+        assert!(batch.queue.lock().is_empty());
+    }
+
+    #[test]
+    fn a_request_larger_than_the_budget_still_goes_alone() {
+        let batch = Batch::default();
+        batch
+            .queue
+            .lock()
+            .extend([request(1, TEXT_BUDGET + 1), request(2, 10)]);
+        let (first, more) = batch.take();
+        assert_eq!((ids(&first), more), (vec![1], true));
+        let (second, more) = batch.take();
+        assert_eq!((ids(&second), more), (vec![2], false));
     }
 }

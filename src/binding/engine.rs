@@ -199,7 +199,13 @@ impl NativeEngine {
         if let Some(wake) = self.batch.wake.get() {
             wake.taking();
         }
-        let requests = std::mem::take(&mut *self.batch.queue.lock());
+        let (requests, more) = self.batch.take();
+        if more {
+            // The rest rides on a wake-up of its own (none is scheduled: reset above).
+            if let Some(wake) = self.batch.wake.get() {
+                let _ = wake.wake();
+            }
+        }
         let mut packed = PackedBatch::default();
         packed.meta.reserve(requests.len() * super::dispatch::META);
         for req in requests {
