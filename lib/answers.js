@@ -32,6 +32,11 @@ function describe(v) {
   return typeof v === 'object' ? (v.constructor?.name ?? 'object') : `${typeof v} ${String(v)}`
 }
 
+/** The 500 that replaces an answer which cannot be sent, saying why. */
+function unsendable(why) {
+  return [500, JSON_ONLY, JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${why}` })]
+}
+
 /** Why `wire` cannot be sent, or undefined. */
 function problem(status, headers, body) {
   if (!Number.isInteger(status) || status < 0 || status > 0xffff) return `the status ${describe(status)} is not a number`
@@ -71,18 +76,13 @@ class Answers {
     } catch (err) {
       // E.g. a string body longer than V8's strings allow, with the separator.
       this.send()
-      this._add(id, [500, JSON_ONLY, JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${err && err.message}` })])
+      this._add(id, unsendable(err && err.message))
     }
   }
 
   _add(id, wire) {
-    let [status, headers, body] = wire
-    const why = problem(status, headers, body)
-    if (why !== undefined) {
-      status = 500
-      headers = JSON_ONLY
-      body = JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${why}` })
-    }
+    const why = problem(wire[0], wire[1], wire[2])
+    const [status, headers, body] = why === undefined ? wire : unsendable(why)
     // Everything is worked out before anything changes, so a throw leaves the pack as it was.
     let flags
     if (headers === JSON_ONLY) flags = HEADERS_JSON
@@ -137,4 +137,4 @@ class Answers {
   }
 }
 
-module.exports = { Answers, JSON_ONLY, TEXT_ONLY, NO_HEADERS, TEXT_BUDGET, COPY_LIMIT }
+module.exports = { Answers, JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS, TEXT_BUDGET, COPY_LIMIT }

@@ -5,7 +5,7 @@
 
 const { STATUS_CODES } = require('node:http')
 const { HttpResponse } = require('./context')
-const { JSON_ONLY, TEXT_ONLY, NO_HEADERS } = require('./answers')
+const { JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS } = require('./answers')
 
 function flatten(ctxHeaders, own) {
   const merged = ctxHeaders ? { ...ctxHeaders } : {}
@@ -22,7 +22,7 @@ function bodyOf(body, headers) {
   if (body instanceof ArrayBuffer) return Buffer.from(body)
   const json = JSON.stringify(body)
   if (json === undefined) throw new TypeError(`a response body of type ${typeof body} cannot be sent as JSON`)
-  if (!('content-type' in headers)) headers['content-type'] = 'application/json; charset=utf-8'
+  if (!('content-type' in headers)) headers['content-type'] = JSON_TYPE
   return json
 }
 
@@ -94,7 +94,7 @@ function toWire(ctx, value) {
   }
   if (typeof value === 'string') {
     if (!ctx._headers) return [ctx._status ?? 200, TEXT_ONLY, value]
-    return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'text/plain; charset=utf-8', ...pick(ctx) }), value]
+    return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': TEXT_TYPE, ...pick(ctx) }), value]
   }
   if (typeof Response !== 'undefined' && value instanceof Response) return fromWebResponse(ctx, value)
   if (Buffer.isBuffer(value) || value instanceof Uint8Array || value instanceof ArrayBuffer) {
@@ -104,7 +104,7 @@ function toWire(ctx, value) {
   const json = JSON.stringify(value)
   if (json === undefined) throw new TypeError(`a handler returned a ${typeof value}, which cannot be sent as JSON`)
   if (!ctx._headers) return [ctx._status ?? 200, JSON_ONLY, json]
-  return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': 'application/json; charset=utf-8', ...pick(ctx) }), json]
+  return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': JSON_TYPE, ...pick(ctx) }), json]
 }
 
 // A content-type the handler set with ctx.header() wins over the default.

@@ -74,9 +74,13 @@ fn text_size(req: &JsRequest) -> usize {
 }
 
 impl Batch {
-    /// The queued requests, as many as fit [`TEXT_BUDGET`] (at least one),
-    /// and whether any are left for another wake-up.
-    pub(super) fn take(&self) -> (Vec<JsRequest>, bool) {
+    /// For the JS side: the queued requests, as many as fit [`TEXT_BUDGET`]
+    /// (at least one); those left get a wake-up of their own.
+    pub(super) fn take(&self) -> Vec<JsRequest> {
+        // Reset first: a request queued after this line schedules a new wake-up.
+        if let Some(wake) = self.wake.get() {
+            wake.taking();
+        }
         let mut queue = self.queue.lock();
         let mut size = 0;
         let fit = queue
@@ -87,10 +91,14 @@ impl Batch {
             })
             .map_or(queue.len(), |n| n.max(1));
         if fit == queue.len() {
-            return (std::mem::take(&mut *queue), false);
+            return std::mem::take(&mut *queue);
         }
         let taken = queue.drain(..fit).collect();
-        (taken, true)
+        drop(queue);
+        if let Some(wake) = self.wake.get() {
+            let _ = wake.wake();
+        }
+        taken
     }
 }
 
@@ -160,7 +168,7 @@ fn flat_locals(locals: Vec<(String, serde_json::Value)>) -> Option<Vec<String>> 
 }
 
 /// Values per request in [`PackedBatch::meta`].
-pub(super) const META: usize = 8;
+const META: usize = 8;
 
 /// Queued requests packed for one crossing: numbers in a typed array, every
 /// string in one JS string (cut with `slice`), the rest apart. Per request,
@@ -181,6 +189,15 @@ pub(super) struct PackedBatch {
 }
 
 impl PackedBatch {
+    pub(super) fn new(requests: Vec<JsRequest>) -> PackedBatch {
+        let mut packed = PackedBatch::default();
+        packed.meta.reserve(requests.len() * META);
+        for req in requests {
+            packed.push(req);
+        }
+        packed
+    }
+
     fn push_str(&mut self, s: &str) -> u32 {
         self.text.push_str(s);
         let n = if s.is_ascii() {
@@ -217,7 +234,7 @@ impl PackedBatch {
         self.len16
     }
 
-    pub(super) fn push(&mut self, req: JsRequest) {
+    fn push(&mut self, req: JsRequest) {
         let ipv4 = match req.peer {
             Some(std::net::IpAddr::V4(ip)) => Some(u32::from(ip)),
             _ => None,
@@ -288,10 +305,13 @@ mod tests {
             request(3, third),
             request(4, 10),
         ]);
-        let (first, more) = batch.take();
-        assert_eq!((ids(&first), more), (vec![1, 2], true));
-        let (second, more) = batch.take();
-        assert_eq!((ids(&second), more), (vec![3, 4], false));
+        assert_eq!(ids(&batch.take()), [1, 2]);
+        assert_eq!(
+            ids(&batch.queue.lock()),
+            [3, 4],
+            "left for the next wake-up"
+        );
+        assert_eq!(ids(&batch.take()), [3, 4]);
         assert!(batch.queue.lock().is_empty());
     }
 
@@ -302,9 +322,8 @@ mod tests {
             .queue
             .lock()
             .extend([request(1, TEXT_BUDGET + 1), request(2, 10)]);
-        let (first, more) = batch.take();
-        assert_eq!((ids(&first), more), (vec![1], true));
-        let (second, more) = batch.take();
-        assert_eq!((ids(&second), more), (vec![2], false));
+        assert_eq!(ids(&batch.take()), [1]);
+        assert_eq!(ids(&batch.take()), [2]);
+        assert!(batch.queue.lock().is_empty());
     }
 }

@@ -195,22 +195,7 @@ impl NativeEngine {
     /// The waiting requests, packed (see [`PackedBatch`]): `[meta, text, extras]`.
     #[napi(ts_return_type = "[Uint32Array, string, Array<Buffer | string[]>]")]
     pub fn take_batch<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        // Reset first: a request queued after this line schedules a new wake-up.
-        if let Some(wake) = self.batch.wake.get() {
-            wake.taking();
-        }
-        let (requests, more) = self.batch.take();
-        if more {
-            // The rest rides on a wake-up of its own (none is scheduled: reset above).
-            if let Some(wake) = self.batch.wake.get() {
-                let _ = wake.wake();
-            }
-        }
-        let mut packed = PackedBatch::default();
-        packed.meta.reserve(requests.len() * super::dispatch::META);
-        for req in requests {
-            packed.push(req);
-        }
+        let packed = PackedBatch::new(self.batch.take());
         let mut out = env.create_array(3)?;
         out.set(0, Uint32Array::new(packed.meta))?;
         out.set(1, packed.text)?;

@@ -13,6 +13,8 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::reply::JSON_TYPE;
+
 /// A routed request on its way to a handler.
 #[derive(Debug)]
 pub struct JsRequest {
@@ -34,9 +36,6 @@ pub struct JsRequest {
 
 /// A header of a handler's answer: the common ones are constants, not copies.
 pub type AnswerHeader = (Cow<'static, str>, Cow<'static, str>);
-
-/// The content type of a JSON answer.
-pub const JSON_TYPE: &str = "application/json; charset=utf-8";
 
 /// A handler's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,15 +167,10 @@ impl Pending {
             self.sweeping.store(false, Ordering::SeqCst);
             return None;
         }
-        let late: Vec<u32> = waiting
-            .iter()
-            .filter(|(_, w)| w.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
         Some(
-            late.into_iter()
-                .filter_map(|id| waiting.remove(&id))
-                .map(|w| w.tx)
+            waiting
+                .extract_if(|_, w| w.deadline <= now)
+                .map(|(_, w)| w.tx)
                 .collect(),
         )
     }

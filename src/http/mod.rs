@@ -16,7 +16,8 @@ pub mod static_files;
 pub mod stats;
 
 pub use config::ServerConfig;
-pub use dispatch::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse, JSON_TYPE};
+pub use dispatch::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse};
 pub use dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes};
 pub use mount::{Mount, MountRequest};
+pub use reply::JSON_TYPE;
 pub use service::{AppInfo, Service, ServiceBuilder};

@@ -4,6 +4,9 @@ use hyper::{Response, StatusCode};
 
 use super::body::{full, Body};
 
+/// The content type of every JSON answer the engine writes.
+pub const JSON_TYPE: &str = "application/json; charset=utf-8";
+
 /// `{"error": <reason phrase>, "message": <detail>}` with the given status.
 pub fn json_error(status: StatusCode, message: &str) -> Response<Body> {
     let error = status.canonical_reason().unwrap_or("Error");
@@ -15,10 +18,8 @@ pub fn json_error(status: StatusCode, message: &str) -> Response<Body> {
 pub fn json(status: StatusCode, body: String) -> Response<Body> {
     let mut res = Response::new(full(body));
     *res.status_mut() = status;
-    res.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE));
     res
 }
 

@@ -13,6 +13,7 @@ use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{HeaderMap, Method, StatusCode};
 
 use crate::http::stats::StatsSnapshot;
+use crate::http::JSON_TYPE;
 
 /// An answer while it travels back through the layers: all in memory, or
 /// (a proxied answer) headers in memory and the body still streaming.
@@ -68,10 +69,7 @@ impl Reply {
     /// A JSON body (already serialized).
     pub fn json(status: StatusCode, body: String) -> Reply {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_TYPE));
         Reply {
             status,
             headers,
