@@ -183,27 +183,32 @@ impl Service {
         let inner = |locals| async {
             match (instead, dynamic_call) {
                 (Some(reply), _) => reply,
+                // Boxed: a script route's future is large and every
+                // request's future would carry its size.
                 (None, Some(call)) => {
-                    let (body, stream) = if call.streams_body() {
-                        match self.body_stream(&headers, body).await {
-                            Ok(s) => (Bytes::new(), Some(s)),
-                            Err(reply) => return reply,
-                        }
-                    } else {
-                        match self.read_body(&headers, body).await {
-                            Ok(b) => (b, None),
-                            Err(reply) => return reply,
-                        }
-                    };
-                    call.call(DynRequest {
-                        method: parts.method.clone(),
-                        target: target_str.clone(),
-                        params: params.clone(),
-                        headers: headers.clone(),
-                        body,
-                        stream,
-                        locals,
-                        peer,
+                    Box::pin(async {
+                        let (body, stream) = if call.streams_body() {
+                            match self.body_stream(&headers, body).await {
+                                Ok(s) => (Bytes::new(), Some(s)),
+                                Err(reply) => return reply,
+                            }
+                        } else {
+                            match self.read_body(&headers, body).await {
+                                Ok(b) => (b, None),
+                                Err(reply) => return reply,
+                            }
+                        };
+                        call.call(DynRequest {
+                            method: parts.method.clone(),
+                            target: target_str.clone(),
+                            params: params.clone(),
+                            headers: headers.clone(),
+                            body,
+                            stream,
+                            locals,
+                            peer,
+                        })
+                        .await
                     })
                     .await
                 }
@@ -280,10 +285,14 @@ impl Service {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        request.body = match self.read_body(&request.headers, body).await {
-            Ok(b) => b,
-            Err(reply) => return reply,
-        };
+        // No body (a GET, say): no reading to wait for. Otherwise boxed, so
+        // that the body-less requests' futures stay small.
+        if !body.is_end_stream() {
+            request.body = match Box::pin(self.read_body(&request.headers, body)).await {
+                Ok(b) => b,
+                Err(reply) => return reply,
+            };
+        }
         let (id, rx) = self.pending.register();
         let mut guard = PendingGuard {
             service: self,

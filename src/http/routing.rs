@@ -27,12 +27,13 @@ impl Service {
         let _guard = InFlight(&self.stats);
         let path = req.uri().path().to_owned();
         if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
-            return self.call_mount(mount.as_ref(), req, peer).await;
+            // Rare paths are boxed: their futures would otherwise make every
+            // request's future (copied whole at each move) several KiB larger.
+            return Box::pin(self.call_mount(mount.as_ref(), req, peer)).await;
         }
         let allow = match self.router.lookup(req.method(), &path) {
             Lookup::Found(m) => {
-                return self
-                    .call_handler(req, Target::Route(m.id), m.params, peer, None)
+                return Box::pin(self.call_handler(req, Target::Route(m.id), m.params, peer, None))
                     .await
             }
             Lookup::MethodNotAllowed { allow } => Some(allow),
@@ -44,9 +45,9 @@ impl Service {
             return res;
         }
         if let Some((set, m)) = self.dynamic_route(req.method(), &path) {
-            return self.call_dynamic(req, set, m, peer, None).await;
+            return Box::pin(self.call_dynamic(req, set, m, peer, None)).await;
         }
-        if let Some(res) = self.static_file(req.method(), &path, req.headers()).await {
+        if let Some(res) = Box::pin(self.static_file(req.method(), &path, req.headers())).await {
             return res;
         }
         let allow = self.allowed_with_dynamic(allow, &path);
@@ -60,12 +61,17 @@ impl Service {
         // A CORS preflight goes to the route of the method it asks about, so
         // that route's native layers (the CORS plugin) can answer it.
         if let Some(m) = self.preflight_target(&req, &path) {
-            return self
-                .call_handler(req, Target::Route(m.id), m.params, peer, Some(refusal))
-                .await;
+            return Box::pin(self.call_handler(
+                req,
+                Target::Route(m.id),
+                m.params,
+                peer,
+                Some(refusal),
+            ))
+            .await;
         }
         if let Some((set, m)) = self.dynamic_preflight(&req, &path) {
-            return self.call_dynamic(req, set, m, peer, Some(refusal)).await;
+            return Box::pin(self.call_dynamic(req, set, m, peer, Some(refusal))).await;
         }
         refusal.into()
     }
