@@ -285,8 +285,9 @@ impl Service {
         B: http_body::Body<Data = Bytes>,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        // No body (a GET, say): no reading to wait for. Otherwise boxed, so
-        // that the body-less requests' futures stay small.
+        // No body (a GET, say): `read_limited` would return at once, but its
+        // future would still be boxed or carried inline; skip it. Otherwise
+        // boxed, so that the body-less requests' futures stay small.
         if !body.is_end_stream() {
             request.body = match Box::pin(self.read_body(&request.headers, body)).await {
                 Ok(b) => b,

@@ -27,8 +27,9 @@ impl Service {
         let _guard = InFlight(&self.stats);
         let path = req.uri().path().to_owned();
         if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
-            // Rare paths are boxed: their futures would otherwise make every
-            // request's future (copied whole at each move) several KiB larger.
+            // Every call below is boxed: inline, the largest of them would size
+            // this future, which hyper copies whole at each move (4 KiB inline,
+            // 720 bytes boxed; one allocation is cheaper than the copies).
             return Box::pin(self.call_mount(mount.as_ref(), req, peer)).await;
         }
         let allow = match self.router.lookup(req.method(), &path) {
