@@ -7,6 +7,8 @@
 // (listed headers, byte bodies) in `extras`. The common headers travel as a
 // flag, not as strings.
 
+const { messageOf } = require('./fault')
+
 const JSON_TYPE = 'application/json; charset=utf-8'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
 
@@ -26,10 +28,15 @@ const SEPARATOR = '\0'
 
 const INITIAL = 16
 
+/** What `v` is, for a message; never throws (it may be anything a handler returned). */
 function describe(v) {
-  if (typeof v === 'string') return JSON.stringify(v)
-  if (v === null || v === undefined) return String(v)
-  return typeof v === 'object' ? (v.constructor?.name ?? 'object') : `${typeof v} ${String(v)}`
+  try {
+    if (typeof v === 'string') return JSON.stringify(v)
+    if (v === null || v === undefined) return String(v)
+    return typeof v === 'object' ? (v.constructor?.name ?? 'object') : `${typeof v} ${String(v)}`
+  } catch {
+    return typeof v
+  }
 }
 
 /** The 500 that replaces an answer which cannot be sent, saying why. */
@@ -76,7 +83,7 @@ class Answers {
     } catch (err) {
       // E.g. a string body longer than V8's strings allow, with the separator.
       this.send()
-      this._add(id, unsendable(err && err.message))
+      this._add(id, unsendable(messageOf(err)))
     }
   }
 

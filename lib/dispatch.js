@@ -9,15 +9,12 @@
 const { Context, HttpRequest } = require('./context')
 const { Answers } = require('./answers')
 const { toWire, errorWire } = require('./respond')
+const { settle } = require('./fault')
 
 const NO_PARAMS = Object.freeze([])
 
 /** A streamed body is read until a little after Rust's own handler timeout (which answers 503). */
 const STREAM_GRACE_MS = 250
-
-function isThenable(v) {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
-}
 
 /** The function Rust calls (without arguments) when requests wait for `engine`. */
 function drainer(engine) {
@@ -52,14 +49,9 @@ function drainer(engine) {
     } catch (err) {
       wire = errorWire(err)
     }
-    if (isThenable(wire)) {
-      wire.then(
-        (w) => send(id, w),
-        (err) => send(id, errorWire(err)),
-      )
-    } else {
-      send(id, wire)
-    }
+    // A streamed Response is read first (a promise of the wire).
+    if (Array.isArray(wire)) send(id, wire)
+    else settle(wire, (w) => send(id, w), (err) => send(id, errorWire(err)))
   }
 
   // A handler that returns a plain value is answered synchronously, without a promise.
@@ -83,14 +75,13 @@ function drainer(engine) {
       send(id, errorWire(err))
       return
     }
-    if (isThenable(result)) {
-      result.then(
-        (value) => answer(id, ctx, value),
-        (err) => send(id, errorWire(err)),
-      )
-    } else {
-      answer(id, ctx, result)
-    }
+    // Whatever the handler gave back, even a thenable whose `then` getter
+    // throws: settle() never throws, and errorWire() answers anything.
+    settle(
+      result,
+      (value) => answer(id, ctx, value),
+      (err) => send(id, errorWire(err)),
+    )
   }
 
   return function drain() {

@@ -4,13 +4,15 @@
 // rejects is logged, never allowed to escape (an exception in a native
 // callback would be uncaught).
 
+const { logError, thenOf } = require('./fault')
+
 /** Calls `fn(...args)`; a throw or a rejection is logged under `label`. */
 function callListener(fn, args, label) {
   try {
     const out = fn(...args)
-    if (out && typeof out.then === 'function') out.then(undefined, (err) => console.error(`${label} failed:`, err))
+    if (thenOf(out)) Promise.resolve(out).catch((err) => logError(`${label} failed:`, err))
   } catch (err) {
-    console.error(`${label} failed:`, err)
+    logError(`${label} failed:`, err)
   }
 }
 
@@ -25,14 +27,14 @@ function eventDrainer(take, stride, handle, label) {
     try {
       events = take()
     } catch (err) {
-      console.error(`${label} could not take events:`, err)
+      logError(`${label} could not take events:`, err)
       return
     }
     for (let i = 0; i < events.length; i += stride) {
       try {
         handle(...events.slice(i, i + stride))
       } catch (err) {
-        console.error(`${label} event handler failed:`, err)
+        logError(`${label} event handler failed:`, err)
       }
     }
   }

@@ -10,14 +10,13 @@ const { nativeSpec, declaredNative } = require('./native-layer')
 const { RoutePlugin } = require('./route-plugin')
 const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
 const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
+const { messageOf, logError } = require('./fault')
 
 /** A built-in default plugin is a factory, so every engine gets its own instance. */
 const defaultPlugins = [() => new RoutePlugin()]
 
 function hookError(plugin, hook, err) {
-  const message = err instanceof Error ? err.message : String(err)
-  const wrapped = new Error(`Plugin ${plugin.name} failed in ${hook}: ${message}`, { cause: err })
-  return wrapped
+  return new Error(`Plugin ${plugin.name} failed in ${hook}: ${messageOf(err)}`, { cause: err })
 }
 
 function isThenable(v) {
@@ -177,7 +176,7 @@ class Microservice {
         try {
           verdict = schema.validate(m.options)
         } catch (err) {
-          verdict = err instanceof Error ? err.message : String(err)
+          verdict = messageOf(err)
         }
         if (verdict === true || verdict === undefined) continue
         const message = typeof verdict === 'string' ? verdict : 'options rejected by the plugin'
@@ -324,7 +323,7 @@ class Microservice {
       try {
         await p.onDestroy()
       } catch (err) {
-        console.error(`[nebula] Plugin ${p.name} failed in onDestroy:`, err)
+        logError(`[nebula] Plugin ${p.name} failed in onDestroy:`, err)
       }
     }
   }

@@ -6,6 +6,7 @@
 const { STATUS_CODES } = require('node:http')
 const { HttpResponse } = require('./context')
 const { JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS } = require('./answers')
+const { messageOf, statusOf } = require('./fault')
 
 function flatten(ctxHeaders, own) {
   const merged = ctxHeaders ? { ...ctxHeaders } : {}
@@ -113,17 +114,10 @@ function pick(ctx) {
   return h && h['content-type'] ? { 'content-type': h['content-type'] } : undefined
 }
 
-function statusOf(err) {
-  const s = err && (err.status ?? err.statusCode)
-  return Number.isInteger(s) && s >= 400 && s <= 599 ? s : 500
-}
-
-function messageOf(err) {
-  if (err instanceof Error) return err.message
-  return typeof err === 'string' ? err : String(err)
-}
-
-/** The default error reply: no stack trace ever reaches the client. */
+/**
+ * The default error reply: no stack trace ever reaches the client. Never
+ * throws, whatever `err` is (see ./fault).
+ */
 function errorWire(err) {
   const status = statusOf(err)
   const error = status === 500 ? 'Internal server error' : STATUS_CODES[status] || 'Error'
@@ -131,4 +125,4 @@ function errorWire(err) {
   return [status, JSON_ONLY, body]
 }
 
-module.exports = { toWire, errorWire, statusOf }
+module.exports = { toWire, errorWire }

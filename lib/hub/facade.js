@@ -5,6 +5,7 @@
 // engine loads are applied when the native hub is attached.
 
 const { callListener, eventDrainer } = require('../listeners')
+const { logError, settle, thenOf } = require('../fault')
 
 const BUILTIN_TYPES = new Set(['ping', 'pong', 'join_room', 'room_joined', 'leave_room', 'room_left', 'room_message', 'direct_message', 'error'])
 
@@ -23,8 +24,16 @@ class HubError extends Error {
   }
 }
 
-function isHubError(err) {
-  return err instanceof HubError && Number.isInteger(err.code) && err.code >= 1000 && err.code <= 4999
+/** `{ code, message }` of a HubError thrown on purpose, else undefined. Never throws (see ../fault). */
+function hubErrorOf(err) {
+  try {
+    if (!(err instanceof HubError)) return undefined
+    const { code, message } = err
+    if (!Number.isInteger(code) || code < 1000 || code > 4999) return undefined
+    return { code, message: typeof message === 'string' && message !== '' ? message : null }
+  } catch {
+    return undefined
+  }
 }
 
 function json(data) {
@@ -248,17 +257,15 @@ class Hub {
   _message(client, type, dataJson, messageId) {
     const entry = this._types.get(type)
     const native = this._native
-    // Never throws: this runs inside the drain and in promise callbacks.
+    // Never throws: this runs inside the drain and in promise callbacks,
+    // whatever the handler threw (see ../fault).
     const fail = (err) => {
+      const own = hubErrorOf(err)
+      if (!own) logError(`[nebula hub] handler for "${type}" failed:`, err)
       try {
-        if (isHubError(err)) {
-          native.replyError(client.id, client.seq, err.code, err.message || null, messageId)
-        } else {
-          console.error(`[nebula hub] handler for "${type}" failed:`, err)
-          native.replyError(client.id, client.seq, 1003, null, messageId)
-        }
+        native.replyError(client.id, client.seq, own ? own.code : 1003, own ? own.message : null, messageId)
       } catch (again) {
-        console.error('[nebula hub] could not answer a message:', again)
+        logError('[nebula hub] could not answer a message:', again)
       }
     }
     const done = (value) => {
@@ -272,26 +279,32 @@ class Hub {
     const running = this._inFlight.get(client.seq) ?? 0
     if (running >= MAX_IN_FLIGHT) return fail(new HubError(1005, 'too many messages waiting for their handler, try again'))
     let result
+    let then
     try {
       const data = JSON.parse(dataJson)
       result = entry.handler(client, data, { type, messageId, data, hub: this })
+      then = thenOf(result)
     } catch (err) {
       return fail(err)
     }
-    if (result && typeof result.then === 'function') {
-      this._inFlight.set(client.seq, running + 1)
-      const settle = () => {
-        const n = (this._inFlight.get(client.seq) ?? 1) - 1
-        if (n <= 0) this._inFlight.delete(client.seq)
-        else this._inFlight.set(client.seq, n)
-      }
-      Promise.resolve(result)
-        .then(done, fail)
-        .finally(settle)
-        .catch((err) => console.error('[nebula hub] could not answer a message:', err))
-    } else {
-      done(result)
+    if (!then) return done(result)
+    this._inFlight.set(client.seq, running + 1)
+    const release = () => {
+      const n = (this._inFlight.get(client.seq) ?? 1) - 1
+      if (n <= 0) this._inFlight.delete(client.seq)
+      else this._inFlight.set(client.seq, n)
     }
+    settle(
+      result,
+      (value) => {
+        release()
+        done(value)
+      },
+      (err) => {
+        release()
+        fail(err)
+      },
+    )
   }
 }
 

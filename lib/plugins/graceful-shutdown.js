@@ -18,6 +18,7 @@
 const { PluginPriority } = require('../priority')
 const { nativeLayer, nativeSpec } = require('../native-layer')
 const { HttpError } = require('../errors')
+const { logError } = require('../fault')
 
 const SIGNALS = ['SIGINT', 'SIGTERM']
 const DEFAULT_TIMEOUT = 10 * 60 * 1000
@@ -142,7 +143,7 @@ class GracefulShutdownPlugin {
     this.shutdown().then(
       () => process.exit(0),
       (err) => {
-        console.error(`[nebula] GracefulShutdownPlugin: shutdown after ${signal} failed:`, err)
+        logError(`[nebula] GracefulShutdownPlugin: shutdown after ${signal} failed:`, err)
         process.exit(1)
       },
     )

@@ -13,6 +13,7 @@ const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { Handler } = require('../decorators')
 const { createCoordinator, defaultNodeId, checkIdString, checkKeys, checkMs, isPlainObject } = require('./coordinator')
+const { logError, messageOf } = require('../fault')
 
 const ScheduleMode = Object.freeze({ FIXED_RATE: 'FIXED_RATE', FIXED_DELAY: 'FIXED_DELAY' })
 const MODES = Object.values(ScheduleMode)
@@ -336,8 +337,9 @@ class SchedulePlugin {
         await instance[job.methodName]()
       } catch (err) {
         job.errors++
-        job.lastError = err instanceof Error ? err.message : String(err)
-        console.error(`[nebula] SchedulePlugin: job ${job.name} failed:`, err)
+        // Whatever the job threw (a null-prototype object, a revoked Proxy…): never a rejection here.
+        job.lastError = messageOf(err)
+        logError(`[nebula] SchedulePlugin: job ${job.name} failed:`, err)
       }
     })()
     job.running = run
