@@ -10,6 +10,7 @@ const { envOverrides } = require('../config/env')
 const { ConfigError, displayName } = require('../config/errors')
 const { runtimePaths, probe, removeLeftovers, waitGone, forceKill, isSameProcess, instancePids, stopTimeoutOf } = require('./runtime')
 const { acquireLock, queryLock } = require('./lock')
+const { runtimeFolderProblem } = require('./runtime-dir')
 const { readPointer, removePointer } = require('./pointer')
 const { askControl } = require('./control')
 const { EXIT } = require('./args')
@@ -262,6 +263,12 @@ async function check({ config }) {
     if (!(e instanceof ConfigError)) throw e
     for (const line of e.lines) err(line)
     return EXIT.USAGE
+  }
+  // What `nebula start` would refuse of the runtime folder (nothing is created here).
+  const problem = runtimeFolderProblem(runtimePaths(c.runtimeDir), { create: false })
+  if (problem) {
+    err(problem)
+    return EXIT.FAILURE
   }
   out(`ok: ${displayName(c.file)}`)
   for (const line of summary(c)) out(line)
