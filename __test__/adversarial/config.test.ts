@@ -10,6 +10,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { loadConfig, ConfigError } from '../../index.js'
 import { freePort } from '../helpers/servers'
+import { eventually } from '../helpers/wait'
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'nebula.js')
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
@@ -113,6 +114,7 @@ describe('nebula check refuses what nebula start refuses, with the same message 
     ['a plugin option the plugin refuses', { plugins: { rateLimit: { maxRequests: 0 } } }, () => {}],
     ['a gateway service without a command', { services: [{ name: 'a', routes: ['/a/*'] }] }, () => {}],
     ['a hub path without a leading slash', { hub: { path: 'ws' } }, () => {}],
+    ['a host that is neither an address nor a host name', { host: 'bogus host' }, () => {}],
   ]
   it.each(refused)('%s', async (_what, extra, setup) => {
     const dir = tmpDir()
@@ -286,5 +288,27 @@ describe('a closed stdout or stderr (nebula check | head -1)', () => {
     expect(r.code).toBe(code)
     noStack(r.stdout + r.stderr)
     expect(r.stderr + r.stdout).not.toContain('EPIPE')
+  })
+})
+
+describe('a running service whose config file turns hostile', () => {
+  it('the file replaced by a FIFO: the watcher does not block on it, and the next real edit is applied', async () => {
+    const dir = tmpDir()
+    const config = { name: 'fifo', host: '127.0.0.1', port: await freePort(), plugins: { rateLimit: { maxRequests: 100 } } }
+    const file = write(dir, config)
+    const child = spawn(process.execPath, [BIN, 'start'], { cwd: dir, env: { ...process.env, XDG_RUNTIME_DIR: dir, NEBULA_LOG: 'off' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    cleanups.push(() => child.kill('SIGKILL'))
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    await eventually('it serves', () => stderr.includes(' listening on '))
+    fs.rmSync(file)
+    expect(spawnSync('mkfifo', [file]).status).toBe(0)
+    // No event says the watcher looked at the FIFO: give its debounce (200 ms) time to fire.
+    await new Promise((r) => setTimeout(r, 800))
+    fs.writeFileSync(`${file}.new`, JSON.stringify({ ...config, plugins: { rateLimit: { maxRequests: 7 } } }))
+    fs.renameSync(`${file}.new`, file)
+    await eventually('the edit applied', () => stderr.includes('plugins.rateLimit reconfigured'), 8000)
+    expect(child.exitCode).toBeNull()
+    noStack(stderr)
   })
 })

@@ -4,9 +4,10 @@
 
 // stop, status and reload need no native addon (nor a valid config: where the runtime folder
 // is, is all they read of it): the rest is loaded when used.
-const fs = require('node:fs')
 const { configPath, runtimeDirOf } = require('../config/locate')
 const { envOverrides } = require('../config/env')
+const { readConfigText } = require('../config/read')
+const { parseJson } = require('../config/json')
 const { ConfigError, displayName } = require('../config/errors')
 const { runtimePaths, probe, removeLeftovers, waitGone, forceKill, isSameProcess, instancePids, stopTimeoutOf } = require('./runtime')
 const { acquireLock, queryLock } = require('./lock')
@@ -49,7 +50,8 @@ async function locate(configFile) {
 /** The raw JSON of the config file, or undefined. */
 function rawConfig(file) {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'))
+    // Read as loading reads it: never blocking on a FIFO, never endless.
+    return parseJson(readConfigText(file), file)
   } catch {
     return undefined
   }

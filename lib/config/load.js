@@ -14,7 +14,7 @@ const { validate } = require('./validate')
 const { parseJson } = require('./json')
 const { readConfigText } = require('./read')
 const { ConfigError } = require('./errors')
-const { envOverrides } = require('./env')
+const { envOverrides, checkHost } = require('./env')
 const { configPath, DEFAULT_RUNTIME_DIR } = require('./locate')
 const { PLUGIN_KEYS, checkPlugins, errorAt } = require('./plugins')
 const { ENGINE_KEYS } = require('./keys')
@@ -113,6 +113,14 @@ function deepChecks(config, raw, errors) {
   }
   const staticAt = (i) => (Array.isArray(raw.static) ? `static[${i}]` : 'static')
   const reported = (at) => under(errors, at) || under(out, at)
+  // The file's host, checked as NEBULA_HOST is: the listen would fail on it.
+  if (typeof raw.host === 'string' && !under(errors, 'host')) {
+    try {
+      checkHost(raw.host)
+    } catch (err) {
+      out.push({ path: 'host', message: err.message })
+    }
+  }
   const missing = (at, p, kind) => {
     if (!under(errors, at) && !exists(p, kind)) out.push({ path: at, message: `no such ${kind === 'dir' ? 'folder' : 'file'}: ${p}` })
   }
