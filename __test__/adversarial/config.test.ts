@@ -135,6 +135,11 @@ describe('nebula check refuses what nebula start refuses, with the same message 
     const shared = path.join(dir, 'shared')
     fs.mkdirSync(shared)
     fs.chmodSync(shared, 0o1777)
+    // Should a regression let the daemon start, it does not outlive the test.
+    cleanups.push(() => {
+      const pid = Number(fs.existsSync(path.join(shared, 'nebula.pid')) && fs.readFileSync(path.join(shared, 'nebula.pid'), 'utf8'))
+      if (pid > 0) process.kill(pid, 'SIGKILL')
+    })
     write(dir, { name: 'shared', host: '127.0.0.1', port: await freePort(), runtimeDir: 'shared' })
     const check = await nebula(['check'], dir)
     const start = await nebula(['start'], dir)
