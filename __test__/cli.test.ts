@@ -274,7 +274,8 @@ describe('nebula start / status / stop', () => {
   it('cleans up a stale pid file, and a daemon that cannot listen says why and leaves nothing behind', async () => {
     const dir = tmpDir()
     const runtime = path.join(dir, '.nebula')
-    fs.mkdirSync(runtime)
+    // Private, as nebula makes it (one open to others is refused).
+    fs.mkdirSync(runtime, { mode: 0o700 })
     const dead = spawnSync(process.execPath, ['-e', '']).pid!
     fs.writeFileSync(path.join(runtime, 'nebula.pid'), `${dead}\n`)
     const taken = net.createServer()
@@ -504,7 +505,7 @@ describe('the runtime folder: its lock and pid file', () => {
     expect((await nebula(['status'], dir, { NEBULA_RUNTIME_DIR: 'rt1' })).code).toBe(3)
   })
 
-  it('the runtime folder must be a real folder of this user: an existing one gets mode 0700; a symbolic link, a folder of another user or a log that is a symbolic link is refused', async () => {
+  it('the runtime folder must be a real, private folder of this user: a symbolic link, a folder of another user, an existing folder open to others (left as it is) or a log that is a symbolic link is refused', async () => {
     const dir = tmpDir()
     const port = await freePort()
     write(dir, { name: 'perm', port, host: '127.0.0.1', runtimeDir: 'rt' })
@@ -528,6 +529,12 @@ describe('the runtime folder: its lock and pid file', () => {
       expect(r.stderr).toBe(`nebula: cannot use the runtime folder: ${rt} belongs to uid 65534, not to this user (uid 0)\n`)
       fs.chownSync(rt, 0, 0)
     }
+    // Not created by nebula and open to others: refused, its mode untouched.
+    const open = await nebula(['start', '--daemon'], dir)
+    expect(open.code).toBe(1)
+    expect(open.stderr).toMatch(new RegExp(`^nebula: cannot use the runtime folder: ${rt} is open to other users \\(mode 0755\\)`))
+    expect(fs.statSync(rt).mode & 0o777).toBe(0o755)
+    fs.chmodSync(rt, 0o700)
     const target = path.join(dir, 'target')
     fs.symlinkSync(target, path.join(rt, 'nebula.log'))
     let r = await nebula(['start', '--daemon'], dir)

@@ -4,12 +4,14 @@
 
 // stop, status and reload need no native addon (nor a valid config: where the runtime folder
 // is, is all they read of it): the rest is loaded when used.
-const fs = require('node:fs')
 const { configPath, runtimeDirOf } = require('../config/locate')
 const { envOverrides } = require('../config/env')
+const { readConfigText } = require('../config/read')
+const { parseJson } = require('../config/json')
 const { ConfigError, displayName } = require('../config/errors')
 const { runtimePaths, probe, removeLeftovers, waitGone, forceKill, isSameProcess, instancePids, stopTimeoutOf } = require('./runtime')
 const { acquireLock, queryLock } = require('./lock')
+const { runtimeFolderProblem } = require('./runtime-dir')
 const { readPointer, removePointer } = require('./pointer')
 const { askControl } = require('./control')
 const { EXIT } = require('./args')
@@ -48,7 +50,8 @@ async function locate(configFile) {
 /** The raw JSON of the config file, or undefined. */
 function rawConfig(file) {
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'))
+    // Read as loading reads it: never blocking on a FIFO, never endless.
+    return parseJson(readConfigText(file), file)
   } catch {
     return undefined
   }
@@ -262,6 +265,12 @@ async function check({ config }) {
     if (!(e instanceof ConfigError)) throw e
     for (const line of e.lines) err(line)
     return EXIT.USAGE
+  }
+  // What `nebula start` would refuse of the runtime folder (nothing is created here).
+  const problem = runtimeFolderProblem(runtimePaths(c.runtimeDir), { create: false })
+  if (problem) {
+    err(problem)
+    return EXIT.FAILURE
   }
   out(`ok: ${displayName(c.file)}`)
   for (const line of summary(c)) out(line)

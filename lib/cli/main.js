@@ -31,13 +31,31 @@ async function main(argv) {
   return require('./commands')[args.command](args)
 }
 
+/**
+ * A closed stdout or stderr (`nebula check | head -1`, a log reader gone) is
+ * not the command's failure, nor a service's: what is left to print there is
+ * dropped, and the command ends with its own exit code. Without a listener,
+ * the EPIPE would be an uncaught 'error' event: a stack trace and exit 1.
+ */
+function ignoreClosedOutput() {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) stream.on('error', () => {})
+  }
+}
+
+/** Resolves once `stream` has written what it was given (at once when it is closed). */
+function flushed(stream) {
+  return new Promise((resolve) => {
+    if (stream.destroyed || stream.errored) return resolve()
+    stream.write('', () => resolve())
+  })
+}
+
 /** Runs the command and exits with its code once stdout and stderr are flushed. */
 function run(argv) {
+  ignoreClosedOutput()
   const exit = (code) => {
-    let pending = 2
-    const done = () => --pending === 0 && process.exit(code)
-    process.stdout.write('', done)
-    process.stderr.write('', done)
+    Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code))
   }
   main(argv).then(exit, (e) => {
     const detail = process.env.NEBULA_LOG === 'debug' && e && e.stack ? e.stack : e && e.message ? e.message : String(e)

@@ -17,8 +17,9 @@ const fs = require('node:fs')
 const path = require('node:path')
 const { askControl } = require('./control')
 const { queryLock } = require('./lock')
+const { ensureOwnedDir } = require('./runtime-dir')
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW = 0, O_RDONLY, O_DIRECTORY = 0 } = fs.constants
+const { O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW = 0 } = fs.constants
 
 function runtimePaths(dir) {
   return {
@@ -27,29 +28,6 @@ function runtimePaths(dir) {
     state: path.join(dir, 'nebula.state'),
     socket: path.join(dir, 'control.sock'),
     log: path.join(dir, 'nebula.log'),
-  }
-}
-
-/**
- * Creates `dir` (mode 0700) when missing (unless `create` is false) and checks
- * it: a real folder (not a symbolic link) owned by this user; group and other
- * permissions are removed. Throws an Error saying what is wrong.
- */
-function ensureOwnedDir(dir, { create = true } = {}) {
-  if (create) fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const lst = fs.lstatSync(dir)
-  if (lst.isSymbolicLink()) throw new Error(`${dir} is a symbolic link: it must be a real folder`)
-  if (!lst.isDirectory()) throw new Error(`${dir} is not a folder`)
-  // Checked and fixed through one descriptor: what is checked is what is changed.
-  const fd = fs.openSync(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW)
-  try {
-    const st = fs.fstatSync(fd)
-    const uid = typeof process.getuid === 'function' ? process.getuid() : undefined
-    if (st.ino !== lst.ino || st.dev !== lst.dev) throw new Error(`${dir} was replaced while it was checked`)
-    if (uid !== undefined && st.uid !== uid) throw new Error(`${dir} belongs to uid ${st.uid}, not to this user (uid ${uid})`)
-    if ((st.mode & 0o077) !== 0) fs.fchmodSync(fd, 0o700)
-  } finally {
-    fs.closeSync(fd)
   }
 }
 

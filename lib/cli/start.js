@@ -18,7 +18,6 @@ const { loadConfig, startFromConfig, ConfigError } = require('../config')
 const { acquireLock } = require('./lock')
 const {
   runtimePaths,
-  ensureOwnedDir,
   ownStartTime,
   probe,
   readPid,
@@ -30,7 +29,8 @@ const {
   stopTimeoutOf,
 } = require('./runtime')
 const { writePointer, removePointer, pointerDir } = require('./pointer')
-const { startControlServer, checkSocketPath } = require('./control')
+const { startControlServer } = require('./control')
+const { runtimeFolderProblem } = require('./runtime-dir')
 const { EXIT } = require('./args')
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'nebula.js')
@@ -50,12 +50,9 @@ function prepare(configFile) {
     return { code: EXIT.USAGE, message: e.lines.join('\n') }
   }
   const paths = runtimePaths(config.runtimeDir)
-  try {
-    ensureOwnedDir(paths.dir)
-    checkSocketPath(paths.socket)
-  } catch (e) {
-    return { code: EXIT.FAILURE, message: `nebula: cannot use the runtime folder: ${e.message}` }
-  }
+  // `nebula check` asks the same (without creating the folder).
+  const problem = runtimeFolderProblem(paths, { create: true })
+  if (problem) return { code: EXIT.FAILURE, message: problem }
   return { config, paths }
 }
 

@@ -11,15 +11,8 @@ const { HubPlugin } = require('../hub/plugin')
 const { JsvmPlugin } = require('../jsvm/plugin')
 const { ServicesPlugin } = require('../plugins/services')
 const { PLUGIN_KEYS, createPlugin } = require('./plugins')
-const { ENGINE_KEYS, workersDir } = require('./load')
-
-/** The options `new Microservice()` gets from a config. */
-function engineOptions(config) {
-  const options = { name: config.name, version: config.version, hostname: config.host }
-  for (const k of ENGINE_KEYS) if (config[k] !== undefined) options[k] = config[k]
-  if (config.static) options.static = config.static.map((s) => ({ ...s }))
-  return options
-}
+const { workersDir } = require('./load')
+const { engineOptions } = require('./start-checks')
 
 /** Imports each module file (CommonJS or ESM); a failure names the file. */
 async function importModules(files) {

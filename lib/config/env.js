@@ -62,4 +62,4 @@ function envOverrides(env = process.env, cwd = process.cwd()) {
   return { values, errors }
 }
 
-module.exports = { envOverrides }
+module.exports = { envOverrides, checkHost: host }

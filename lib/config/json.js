@@ -32,9 +32,30 @@ function errorOffset(text, message) {
   return lo
 }
 
+/** Deeper than any config needs (they nest 5 levels); checks and the addon recurse on what they get. */
+const MAX_DEPTH = 64
+
+/** The nesting depth of a parsed value, measured without recursion (up to `limit` + 1). */
+function depthOf(value, limit) {
+  let level = [value]
+  let depth = 0
+  while (level.length > 0 && depth <= limit) {
+    const next = []
+    for (const v of level) {
+      if (v !== null && typeof v === 'object') for (const child of Object.values(v)) if (child !== null && typeof child === 'object') next.push(child)
+    }
+    depth++
+    level = next
+  }
+  return depth
+}
+
 function parseJson(text, file) {
+  // A UTF-8 byte order mark (some Windows editors write one) is not part of the JSON.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
+  let value
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (err) {
     const offset = Math.min(errorOffset(text, err.message), text.length)
     const before = text.slice(0, offset).split('\n')
@@ -45,6 +66,10 @@ function parseJson(text, file) {
     const where = `line ${before.length}, column ${before[before.length - 1].length + 1}`
     throw new ConfigError(file, [{ path: '', message: `invalid JSON at ${where}: ${reason}` }])
   }
+  if (depthOf(value, MAX_DEPTH) > MAX_DEPTH) {
+    throw new ConfigError(file, [{ path: '', message: `nested more than ${MAX_DEPTH} levels deep: not a config file` }])
+  }
+  return value
 }
 
-module.exports = { parseJson }
+module.exports = { parseJson, MAX_DEPTH }

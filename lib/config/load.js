@@ -12,13 +12,14 @@ const path = require('node:path')
 const SCHEMA = require('../../schema/nebula.config.schema.json')
 const { validate } = require('./validate')
 const { parseJson } = require('./json')
+const { readConfigText } = require('./read')
 const { ConfigError } = require('./errors')
-const { envOverrides } = require('./env')
+const { envOverrides, checkHost } = require('./env')
 const { configPath, DEFAULT_RUNTIME_DIR } = require('./locate')
 const { PLUGIN_KEYS, checkPlugins, errorAt } = require('./plugins')
+const { ENGINE_KEYS } = require('./keys')
+const { startErrors } = require('./start-checks')
 
-/** Engine options the config carries as they are (Microservice fills in the defaults). */
-const ENGINE_KEYS = ['prefix', 'bodyLimit', 'responseLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
 const DEFAULTS = { version: '1.0.0', port: 3000, host: '0.0.0.0', runtimeDir: DEFAULT_RUNTIME_DIR }
 
 function readText(file) {
@@ -27,12 +28,7 @@ function readText(file) {
       { path: '', message: 'YAML config files are not supported (nebula-native ships no YAML parser): write the same settings as nebula.config.json' },
     ])
   }
-  try {
-    return fs.readFileSync(file, 'utf8')
-  } catch (err) {
-    const why = err.code === 'ENOENT' ? `no such file (${file})` : err.code === 'EISDIR' ? 'is a folder, not a file' : err.message
-    throw new ConfigError(file, [{ path: '', message: `cannot read the config file: ${why}` }])
-  }
+  return readConfigText(file)
 }
 
 const under = (errors, at) => errors.some((e) => e.path === at || e.path.startsWith(`${at}.`) || e.path.startsWith(`${at}[`))
@@ -115,16 +111,27 @@ function deepChecks(config, raw, errors) {
       out.push(errorAt('', err))
     }
   }
+  const staticAt = (i) => (Array.isArray(raw.static) ? `static[${i}]` : 'static')
+  const reported = (at) => under(errors, at) || under(out, at)
+  // The file's host, checked as NEBULA_HOST is: the listen would fail on it.
+  if (typeof raw.host === 'string' && !under(errors, 'host')) {
+    try {
+      checkHost(raw.host)
+    } catch (err) {
+      out.push({ path: 'host', message: err.message })
+    }
+  }
   const missing = (at, p, kind) => {
     if (!under(errors, at) && !exists(p, kind)) out.push({ path: at, message: `no such ${kind === 'dir' ? 'folder' : 'file'}: ${p}` })
   }
   config.modules.forEach((m, i) => missing(`modules[${i}]`, m, 'file'))
-  ;(config.static || []).forEach((s, i) => missing(Array.isArray(raw.static) ? `static[${i}].path` : 'static.path', s.path, 'dir'))
+  ;(config.static || []).forEach((s, i) => missing(`${staticAt(i)}.path`, s.path, 'dir'))
   ;(config.services || []).forEach((s, i) => missing(`services[${i}].cwd`, s.cwd, 'dir'))
   if (config.jsvm) {
     missing('jsvm.hooksDir', config.jsvm.hooksDir, 'dir')
     if (config.jsvm.pluginsDir) missing('jsvm.pluginsDir', config.jsvm.pluginsDir, 'dir')
   }
+  out.push(...startErrors(config, { staticAt, skip: reported }))
   return out
 }
 

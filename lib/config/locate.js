@@ -4,10 +4,10 @@
 // native addon or validating the whole file (so `nebula stop` and `nebula
 // status` work while other parts of it are being edited).
 
-const fs = require('node:fs')
 const path = require('node:path')
 const { envOverrides } = require('./env')
 const { parseJson } = require('./json')
+const { readConfigText } = require('./read')
 const { ConfigError } = require('./errors')
 
 const DEFAULT_RUNTIME_DIR = '.nebula'
@@ -32,13 +32,7 @@ function configPath(explicit, env = process.env, cwd = process.cwd()) {
 function runtimeDirOf(file, { env = process.env, cwd = process.cwd() } = {}) {
   const fromEnv = envOverrides(env, cwd).values.runtimeDir
   if (fromEnv) return fromEnv
-  let text
-  try {
-    text = fs.readFileSync(file, 'utf8')
-  } catch (err) {
-    if (err.code !== 'ENOENT') throw new ConfigError(file, [{ path: '', message: `cannot read the config file: ${err.message}` }])
-    text = undefined
-  }
+  const text = readConfigText(file, { missing: true })
   let dir = DEFAULT_RUNTIME_DIR
   if (text !== undefined) {
     const raw = parseJson(text, file)

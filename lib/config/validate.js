@@ -25,6 +25,8 @@ function joinPath(base, key) {
 function show(v) {
   if (Array.isArray(v)) return 'an array'
   if (v !== null && typeof v === 'object') return 'an object'
+  // JSON.parse turns 1e400 into Infinity, which JSON.stringify would show as null.
+  if (typeof v === 'number' && !Number.isFinite(v)) return 'a number too large to represent'
   const text = JSON.stringify(v)
   return text.length > 60 ? `${text.slice(0, 57)}...` : text
 }
@@ -155,11 +157,14 @@ function check(root, schema, value, path, errors) {
 
 function checkObject(root, s, value, path, errors) {
   const props = s.properties || {}
+  // Own keys only, on both sides: a key named after an Object.prototype member
+  // (toString, constructor, and the own "__proto__" JSON.parse creates) is unknown, not inherited.
+  const known = (key) => Object.hasOwn(props, key)
   for (const key of s.required || []) {
-    if (value[key] === undefined) errors.push({ path: joinPath(path, key), message: 'is required' })
+    if (!Object.hasOwn(value, key) || value[key] === undefined) errors.push({ path: joinPath(path, key), message: 'is required' })
   }
   for (const [key, v] of Object.entries(value)) {
-    if (props[key]) {
+    if (known(key)) {
       check(root, props[key], v, joinPath(path, key), errors)
     } else if (s.additionalProperties === false) {
       const known = Object.keys(props)

@@ -16,11 +16,16 @@
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const path = require('node:path')
+const { readConfigText } = require('./read')
 
-/** The content's hash, or undefined when it cannot be read (mid-swap, deleted). */
+/**
+ * The content's hash, or undefined when it cannot be read (mid-swap, deleted,
+ * replaced by a FIFO or a device: read as loading reads it, never blocking the
+ * serving process).
+ */
 function digest(file) {
   try {
-    return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex')
+    return crypto.createHash('sha256').update(readConfigText(file)).digest('hex')
   } catch {
     return undefined
   }
