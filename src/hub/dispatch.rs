@@ -138,7 +138,15 @@ impl Hub {
                     Value::from(client.id()),
                     protocol::now_ms()
                 );
-                self.to_client(&target, protocol::DIRECT_MESSAGE, &data, None)
+                match self.to_client(&target, protocol::DIRECT_MESSAGE, &data, None) {
+                    // Unknown here: maybe a client another node acknowledged
+                    // a moment ago; every node is asked (a 4000 may follow).
+                    Err(e) if e.code == ErrorCode::ClientNotFound && self.cluster().is_some() => {
+                        let message = protocol::encode(protocol::DIRECT_MESSAGE, &data, None);
+                        self.find_remote(client, &target, &message, id)
+                    }
+                    r => r,
+                }
             }
             other => {
                 let data = msg.data.map_or("null", RawValue::get);

@@ -12,6 +12,7 @@ pub mod envelope;
 mod hub_ops;
 mod inbound;
 mod local;
+mod lookup;
 mod nats_bus;
 mod redis_bus;
 mod run;
@@ -51,6 +52,8 @@ pub struct Cluster {
     pub duplicates: AtomicU64,
     pub malformed: AtomicU64,
     pub started_at: u64,
+    /// Direct messages to clients this node did not know, awaiting answers.
+    lookups: lookup::Lookups,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -71,6 +74,7 @@ impl Cluster {
             duplicates: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             started_at: super::protocol::now_ms(),
+            lookups: lookup::Lookups::default(),
             tasks: Mutex::default(),
         })
     }
@@ -106,14 +110,18 @@ impl Cluster {
     /// Queues one envelope (numbered here); dropped and counted when the
     /// queue is full. Messages leave an eighth of the queue to state and
     /// control envelopes, so a flood of messages cannot starve presence.
-    fn send(&self, mut header: Header, topic: String, body: &[u8]) {
+    /// False when dropped.
+    fn send(&self, mut header: Header, topic: String, body: &[u8]) -> bool {
         header.n = self.config.node_id.clone();
         header.i = self.incarnation;
-        let message = matches!(header.k, Kind::Room | Kind::All | Kind::Direct);
+        let message = matches!(
+            header.k,
+            Kind::Room | Kind::All | Kind::Direct | Kind::Find | Kind::Found
+        );
         let mut seq = self.seq.lock();
         if message && self.out.capacity() <= self.config.queue / 8 {
             BusStats::add(&self.stats.publish_dropped, 1);
-            return;
+            return false;
         }
         *seq += 1;
         header.s = *seq;
@@ -124,7 +132,9 @@ impl Cluster {
             .is_err()
         {
             BusStats::add(&self.stats.publish_dropped, 1);
+            return false;
         }
+        true
     }
 
     /// A room message for the members of `room` on other nodes.
