@@ -113,6 +113,7 @@ impl Hub {
                 need(client, identity::SEND_MESSAGE)?;
                 let room = string_field(msg.data, "room_id", protocol::ROOM_MESSAGE)?;
                 let content = raw_field(msg.data, "content", protocol::ROOM_MESSAGE)?;
+                super::rooms::check_room_id(&room)?;
                 if !client.rooms.lock().contains(room.as_str()) {
                     return Err(HubError::with_details(ErrorCode::NotInRoom, room));
                 }
