@@ -3,7 +3,8 @@
 //! own connections and rooms; what crosses nodes is room messages,
 //! broadcasts, direct messages, kicks, and each node's state (its clients
 //! and their rooms) as ordered deltas with a sequence number, heartbeats,
-//! and snapshots on request. A node not heard from within the presence TTL
+//! and snapshots on request; a direct message to a client not known yet is
+//! offered to every node (see `lookup`). A node not heard from within the presence TTL
 //! is forgotten with its clients.
 pub mod bus;
 pub mod config;

@@ -1,6 +1,6 @@
 //! Starting and stopping a node's part in the cluster: the bus task, the
 //! task applying what arrives, and the ticker (heartbeat, presence expiry,
-//! resync after the bus comes back).
+//! lookup deadlines, resync as soon as the bus is (back) up).
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
