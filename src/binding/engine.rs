@@ -298,9 +298,10 @@ impl NativeEngine {
                     return Err(Error::new(Status::GenericFailure, format!("services: {e}")));
                 }
             }
-            // Serving: hubs with a bus join their cluster.
+            // Serving: hubs with a bus join their cluster (each waits, bounded,
+            // until its bus is subscribed, so the first clients are reachable).
             for hub in &hubs {
-                hub.start_cluster();
+                hub.start_cluster().await;
             }
             let port = u32::from(handle.local_addr().port());
             *slot.lock() = Some((handle, keep_alive));

@@ -113,6 +113,7 @@ impl Hub {
                 need(client, identity::SEND_MESSAGE)?;
                 let room = string_field(msg.data, "room_id", protocol::ROOM_MESSAGE)?;
                 let content = raw_field(msg.data, "content", protocol::ROOM_MESSAGE)?;
+                super::rooms::check_room_id(&room)?;
                 if !client.rooms.lock().contains(room.as_str()) {
                     return Err(HubError::with_details(ErrorCode::NotInRoom, room));
                 }
@@ -138,7 +139,15 @@ impl Hub {
                     Value::from(client.id()),
                     protocol::now_ms()
                 );
-                self.to_client(&target, protocol::DIRECT_MESSAGE, &data, None)
+                match self.to_client(&target, protocol::DIRECT_MESSAGE, &data, None) {
+                    // Unknown here: maybe a client another node acknowledged
+                    // a moment ago; every node is asked (a 4000 may follow).
+                    Err(e) if e.code == ErrorCode::ClientNotFound && self.cluster().is_some() => {
+                        let message = protocol::encode(protocol::DIRECT_MESSAGE, &data, None);
+                        self.find_remote(client, &target, &message, id)
+                    }
+                    r => r,
+                }
             }
             other => {
                 let data = msg.data.map_or("null", RawValue::get);

@@ -45,7 +45,9 @@ impl Room {
     }
 }
 
-fn check_room_id(id: &str) -> Result<(), HubError> {
+/// Whether `id` can name a room. Checked before any lookup too, so a
+/// client's oversized id is refused as such and never echoed back in an error.
+pub(super) fn check_room_id(id: &str) -> Result<(), HubError> {
     if id.is_empty() || id.len() > MAX_ROOM_ID_LEN || id.chars().any(char::is_control) {
         return Err(HubError::with_details(
             ErrorCode::InvalidFormat,
@@ -179,6 +181,7 @@ impl Hub {
 
     /// `client` joins room `id`.
     pub fn join(&self, client: &Arc<Client>, id: &str) -> Result<(), HubError> {
+        check_room_id(id)?;
         let mut copied = None;
         let joined: Result<(), HubError> = 'join: {
             // Held across the check and the insert (order: clients, rooms, a
@@ -254,6 +257,7 @@ impl Hub {
 
     /// `client` leaves room `id`.
     pub fn leave(&self, client: &Client, id: &str) -> Result<(), HubError> {
+        check_room_id(id)?;
         {
             let mut rooms = self.rooms.write();
             let room = rooms

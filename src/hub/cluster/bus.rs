@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 /// One message on the bus.
 #[derive(Debug, Clone)]
@@ -51,6 +51,11 @@ pub trait Bus: Send + Sync {
 #[derive(Default)]
 pub struct BusStats {
     pub connected: AtomicBool,
+    /// Set once the first connection attempt ended, either way: a starting
+    /// node waits for it before it serves (see `Hub::start_cluster`).
+    pub settled: AtomicBool,
+    /// Woken whenever `connected` or `settled` changes.
+    pub changed: Notify,
     pub published: AtomicU64,
     /// Not published: the outbound queue was full or the bus was down.
     pub publish_dropped: AtomicU64,
@@ -74,6 +79,30 @@ impl BusStats {
 
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Records the bus up or down and wakes whoever waits on a change.
+    pub fn set_connected(&self, up: bool) {
+        self.connected.store(up, Ordering::SeqCst);
+        self.settled.store(true, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Waits until `cond` holds, re-checked at every change; false after `limit`.
+    pub async fn wait_for(&self, limit: Duration, cond: impl Fn(&BusStats) -> bool) -> bool {
+        let until = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                // Registered before the check, so a change in between is not missed.
+                changed.as_mut().enable();
+                if cond(self) {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(limit, until).await.is_ok()
     }
 }
 
@@ -119,7 +148,7 @@ impl Link {
             }
         }
         self.was_up = true;
-        self.stats.connected.store(true, Ordering::Relaxed);
+        self.stats.set_connected(true);
     }
 
     pub fn down(&mut self, error: &str) {
@@ -140,7 +169,7 @@ impl Link {
             );
         }
         *self.stats.last_error.lock() = Some(error.to_owned());
-        self.stats.connected.store(false, Ordering::Relaxed);
+        self.stats.set_connected(false);
     }
 }
 

@@ -157,6 +157,13 @@ impl Peer {
     /// Takes delta `ss`: applied when it is next in sequence (with any held
     /// ones that follow), ignored when already applied, else held. True when
     /// the peer's state is behind (a gap, or no snapshot yet): ask for a snapshot.
+    ///
+    /// A held delta is applied at once too, provisionally: a new peer's
+    /// first client is known from its announcement, not one snapshot round
+    /// trip later. Deltas are idempotent (each sets a client's or room's
+    /// state, checked against the connection number), so applying them again
+    /// in order once the gap fills, or the snapshot replacing them, corrects
+    /// whatever the early application got wrong.
     pub fn offer(&mut self, ss: u64, d: Delta) -> bool {
         match self.ss {
             Some(cur) if ss <= cur => false,
@@ -167,6 +174,7 @@ impl Peer {
                 false
             }
             _ => {
+                self.apply(&d);
                 if self.held.len() < MAX_HELD {
                     self.held.insert(ss, d);
                 }
@@ -224,6 +232,12 @@ impl Peer {
         }
         self.ss = Some(ss);
         self.catch_up();
+        // Deltas still past a gap were applied provisionally before the
+        // snapshot replaced everything: again, so they stay visible.
+        let ahead: Vec<Delta> = self.held.values().cloned().collect();
+        for d in &ahead {
+            self.apply(d);
+        }
         true
     }
 }

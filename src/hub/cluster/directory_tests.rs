@@ -119,3 +119,40 @@ fn silent_peers_expire_and_restarts_start_afresh() {
     assert_eq!(d.expire(Duration::from_secs(5)), vec!["n1".to_string()]);
     assert!(d.peers.is_empty());
 }
+
+#[test]
+fn a_new_peers_first_announcement_is_visible_before_its_snapshot() {
+    let mut p = Peer::default();
+    let conn = |id: &str, q: u64| Delta::Connected(client(id, q, &[]));
+    // No snapshot yet: the announcement counts at once (and a snapshot is asked for).
+    assert!(p.offer(1, conn("x", 1)));
+    assert!(p.clients.contains_key("x"));
+    // An older snapshot (asked for earlier) arrives: the announcement after it stays.
+    let snap = |ss_clients: Vec<ClientState>| Snapshot {
+        part: 0,
+        parts: 1,
+        clients: ss_clients,
+        rooms: vec![],
+        started_at: 0,
+    };
+    assert!(p.take_part(0, snap(vec![])));
+    assert_eq!(p.ss, Some(1));
+    assert!(p.clients.contains_key("x"));
+    // After a gap too: 3 is visible before 2 arrives, and right once it does.
+    assert!(p.offer(3, conn("z", 3)));
+    assert!(p.clients.contains_key("z"));
+    assert!(p.take_part(1, snap(vec![client("x", 1, &[])])));
+    assert!(
+        p.clients.contains_key("z"),
+        "still visible after the snapshot"
+    );
+    assert!(!p.offer(
+        2,
+        Delta::Disconnected {
+            id: "x".into(),
+            q: 1
+        }
+    ));
+    assert_eq!(p.ss, Some(3));
+    assert_eq!(p.clients.keys().collect::<Vec<_>>(), ["z"]);
+}

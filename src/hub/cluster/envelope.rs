@@ -34,6 +34,14 @@ pub enum Kind {
     /// The origin is leaving the cluster.
     #[serde(rename = "bye")]
     Bye,
+    /// To client `c` wherever it is (sent to every node when the origin does
+    /// not know it yet): body = the message; `a` = the origin's lookup token.
+    #[serde(rename = "find")]
+    Find,
+    /// The answer to a `Find` (to its origin): `a` = its token, body `1`
+    /// when delivered here, `0` when the client is not here.
+    #[serde(rename = "found")]
+    Found,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +63,9 @@ pub struct Header {
     /// State sequence (deltas, heartbeats, snapshots).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ss: Option<u64>,
+    /// Lookup token (`Find` and its answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<u64>,
 }
 
 impl Header {
@@ -68,6 +79,7 @@ impl Header {
             x: None,
             c: None,
             ss: None,
+            a: None,
         }
     }
 }

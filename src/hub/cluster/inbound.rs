@@ -97,6 +97,14 @@ impl Inbound {
             cluster.malformed.fetch_add(1, Ordering::Relaxed);
             return;
         };
+        if h.k == Kind::Find && h.n == cluster.node() && h.i == cluster.incarnation {
+            // Our own lookup back from the bus: what others published before
+            // it has been applied, so the peers to wait for are known now.
+            if let Some(token) = h.a {
+                hub.lookup_echoed(token);
+            }
+            return;
+        }
         if !self.fresh(cluster, &h) {
             return;
         }
@@ -109,10 +117,19 @@ impl Inbound {
             }
             return;
         }
-        if !matches!(h.k, Kind::Room | Kind::All | Kind::Direct) {
+        if !matches!(h.k, Kind::Room | Kind::All | Kind::Direct | Kind::Find) {
             // State and control envelopes (a heartbeat at least once per
             // interval) prove a node alive; messages skip the write lock.
-            cluster.directory.write().peer(&h.n, h.i);
+            let first_sight = {
+                let mut dir = cluster.directory.write();
+                let p = dir.peer(&h.n, h.i);
+                p.ss.is_none() && p.asked_at.is_none()
+            };
+            // A node never heard from (or restarted): ask for its state now,
+            // not at its next heartbeat. A snapshot is the answer already.
+            if first_sight && h.k != Kind::Snapshot {
+                ask(cluster, &h.n);
+            }
         }
         match h.k {
             Kind::Room => {
@@ -194,6 +211,22 @@ impl Inbound {
             }
             Kind::Sync => {
                 cluster.snapshot_to(&h.n, || hub.local_state());
+            }
+            Kind::Find => {
+                if let Some(id) = &h.c {
+                    let here = hub.client_seq(id).is_some();
+                    if here {
+                        hub.deliver_client_local(id, &frame::text(&body));
+                    }
+                    if let Some(token) = h.a {
+                        cluster.found(&h.n, token, here);
+                    }
+                }
+            }
+            Kind::Found => {
+                if let Some(token) = h.a {
+                    hub.lookup_answer(token, &h.n, &body[..] == b"1");
+                }
             }
             Kind::Bye => {}
         }

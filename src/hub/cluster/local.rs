@@ -57,9 +57,7 @@ impl Bus for LocalBus {
                     inbound,
                     stats: stats.clone(),
                 });
-            stats
-                .connected
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            stats.set_connected(true);
             loop {
                 tokio::select! {
                     msg = outbound.recv() => match msg {
@@ -83,9 +81,7 @@ impl Bus for LocalBus {
                     groups.remove(&self.group);
                 }
             }
-            stats
-                .connected
-                .store(false, std::sync::atomic::Ordering::Relaxed);
+            stats.set_connected(false);
         })
     }
 }

@@ -3,7 +3,8 @@
 //! own connections and rooms; what crosses nodes is room messages,
 //! broadcasts, direct messages, kicks, and each node's state (its clients
 //! and their rooms) as ordered deltas with a sequence number, heartbeats,
-//! and snapshots on request. A node not heard from within the presence TTL
+//! and snapshots on request; a direct message to a client not known yet is
+//! offered to every node (see `lookup`). A node not heard from within the presence TTL
 //! is forgotten with its clients.
 pub mod bus;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod envelope;
 mod hub_ops;
 mod inbound;
 mod local;
+mod lookup;
 mod nats_bus;
 mod redis_bus;
 mod run;
@@ -51,6 +53,8 @@ pub struct Cluster {
     pub duplicates: AtomicU64,
     pub malformed: AtomicU64,
     pub started_at: u64,
+    /// Direct messages to clients this node did not know, awaiting answers.
+    lookups: lookup::Lookups,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
@@ -71,6 +75,7 @@ impl Cluster {
             duplicates: AtomicU64::new(0),
             malformed: AtomicU64::new(0),
             started_at: super::protocol::now_ms(),
+            lookups: lookup::Lookups::default(),
             tasks: Mutex::default(),
         })
     }
@@ -106,14 +111,18 @@ impl Cluster {
     /// Queues one envelope (numbered here); dropped and counted when the
     /// queue is full. Messages leave an eighth of the queue to state and
     /// control envelopes, so a flood of messages cannot starve presence.
-    fn send(&self, mut header: Header, topic: String, body: &[u8]) {
+    /// False when dropped.
+    fn send(&self, mut header: Header, topic: String, body: &[u8]) -> bool {
         header.n = self.config.node_id.clone();
         header.i = self.incarnation;
-        let message = matches!(header.k, Kind::Room | Kind::All | Kind::Direct);
+        let message = matches!(
+            header.k,
+            Kind::Room | Kind::All | Kind::Direct | Kind::Find | Kind::Found
+        );
         let mut seq = self.seq.lock();
         if message && self.out.capacity() <= self.config.queue / 8 {
             BusStats::add(&self.stats.publish_dropped, 1);
-            return;
+            return false;
         }
         *seq += 1;
         header.s = *seq;
@@ -124,7 +133,9 @@ impl Cluster {
             .is_err()
         {
             BusStats::add(&self.stats.publish_dropped, 1);
+            return false;
         }
+        true
     }
 
     /// A room message for the members of `room` on other nodes.

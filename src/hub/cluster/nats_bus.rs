@@ -84,6 +84,10 @@ impl Bus for NatsBus {
                     None
                 }
             };
+            // The server has the subscription once a flush round-trip
+            // returns: only then may this node say it is on the bus (others'
+            // messages published from now on reach it).
+            let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
             if client.connection_state() == async_nats::connection::State::Connected {
                 link.up();
             }
@@ -114,9 +118,7 @@ impl Bus for NatsBus {
             if let Some(r) = reader.take() {
                 r.abort();
             }
-            stats
-                .connected
-                .store(false, std::sync::atomic::Ordering::Relaxed);
+            stats.set_connected(false);
         })
     }
 }

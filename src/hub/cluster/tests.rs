@@ -11,7 +11,7 @@ use super::config::{BusConfig, BusKind};
 use crate::hub::tests::{connect, received, send};
 use crate::hub::{Hub, HubConfig, CLOSE_REPLACED};
 
-fn node(group: &str, id: &str) -> Arc<Hub> {
+pub(super) fn node(group: &str, id: &str) -> Arc<Hub> {
     let config = HubConfig {
         bus: Some(BusConfig {
             kind: BusKind::Local {
@@ -27,16 +27,16 @@ fn node(group: &str, id: &str) -> Arc<Hub> {
         ..HubConfig::default()
     };
     let hub = Hub::new(config);
-    hub.start_cluster();
+    hub.spawn_cluster();
     hub
 }
 
-fn group() -> String {
+pub(super) fn group() -> String {
     format!("t{:x}", crate::ids::random_u64())
 }
 
 /// Waits (at most 5 s) until `cond` holds.
-async fn until(what: &str, mut cond: impl FnMut() -> bool) {
+pub(super) async fn until(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
         assert!(
@@ -51,7 +51,7 @@ fn cluster_clients(h: &Hub) -> u64 {
     h.stats()["cluster"]["clients"].as_u64().unwrap()
 }
 
-fn synced(hubs: &[&Arc<Hub>], clients: u64) -> bool {
+pub(super) fn synced(hubs: &[&Arc<Hub>], clients: u64) -> bool {
     hubs.iter().all(|h| {
         let s = h.stats();
         s["cluster"]["nodes"] == json!(hubs.len())
@@ -65,7 +65,7 @@ fn synced(hubs: &[&Arc<Hub>], clients: u64) -> bool {
 }
 
 /// Reads `c`'s messages until `n` of type `t` arrived (at most 5 s): all it read.
-async fn read_until(c: &crate::hub::Client, t: &str, n: usize) -> Vec<Value> {
+pub(super) async fn read_until(c: &crate::hub::Client, t: &str, n: usize) -> Vec<Value> {
     let start = Instant::now();
     let mut got = Vec::new();
     while of_type(&got, t).len() < n {
@@ -80,7 +80,7 @@ async fn read_until(c: &crate::hub::Client, t: &str, n: usize) -> Vec<Value> {
     got
 }
 
-fn of_type<'a>(msgs: &'a [Value], t: &str) -> Vec<&'a Value> {
+pub(super) fn of_type<'a>(msgs: &'a [Value], t: &str) -> Vec<&'a Value> {
     msgs.iter().filter(|m| m["message_type"] == t).collect()
 }
 
