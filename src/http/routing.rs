@@ -30,7 +30,7 @@ impl Service {
         self.stats.request_started();
         let _guard = InFlight(&self.stats);
         let mut req = req;
-        if let Err(reply) = self.check_head(&mut req, peer.is_some()) {
+        if let Some(reply) = self.check_head(&mut req, peer.is_some()) {
             return reply.into();
         }
         let path = req.uri().path().to_owned();
@@ -90,14 +90,14 @@ impl Service {
     /// `Expect`; then the path is normalized in place, so that everything
     /// after (routes, handlers, static files, the gateway) sees and forwards
     /// the same path.
-    fn check_head<B>(&self, req: &mut Request<B>, from_socket: bool) -> Result<(), Reply> {
-        if from_socket {
-            check_host(req)?;
+    fn check_head<B>(&self, req: &mut Request<B>, from_socket: bool) -> Option<Reply> {
+        let checked = if from_socket { check_host(req) } else { Ok(()) };
+        if let Err(e) = checked.and_then(|()| check_expect(req, self.config.body_limit)) {
+            return Some(e.into_reply());
         }
-        check_expect(req, self.config.body_limit)?;
         normalize_uri(req.uri_mut())
-            .map_err(|e| Reply::error(StatusCode::BAD_REQUEST, &e.to_string()))?;
-        Ok(())
+            .err()
+            .map(|e| Reply::error(StatusCode::BAD_REQUEST, &e.to_string()))
     }
 
     async fn call_dynamic<B>(
