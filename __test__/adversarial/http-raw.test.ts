@@ -266,3 +266,107 @@ describe('Expect', () => {
     expect(engine.stats().jsCalls).toBe(0)
   })
 })
+
+/**
+ * Writes `data` on a fresh connection and waits (at most `ms`) for the server
+ * to close it; returns the status line of every response received.
+ */
+async function untilClosed(port: number, data: string, ms = 3000) {
+  const client = await RawClient.connect(port)
+  try {
+    client.write(data)
+    let timer: NodeJS.Timeout | undefined
+    const closed = await Promise.race([
+      client.closed.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+    ])
+    clearTimeout(timer)
+    const text = client.all.toString('latin1')
+    return { closed, statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1])), text }
+  } finally {
+    client.destroy()
+  }
+}
+
+describe('malformed and hostile heads and bodies: a clear refusal, the connection closed, nothing reaches JS', () => {
+  const H = 'Host: test.local\r\n'
+  // [attack, bytes sent, the statuses answered]. Every connection must be
+  // closed by the server within 3 s. Statuses without a JSON body are the
+  // parser's own (hyper answers those before any request exists).
+  const cases: [string, string, number[]][] = [
+    ['duplicate Content-Length with different values', `POST /echo HTTP/1.1\r\n${H}Content-Length: 3\r\nContent-Length: 4\r\n\r\nabcd`, [400]],
+    ['Content-Length as a list', `POST /echo HTTP/1.1\r\n${H}Content-Length: 3, 4\r\n\r\nabcd`, [400]],
+    ['negative Content-Length', `POST /echo HTTP/1.1\r\n${H}Content-Length: -1\r\n\r\n`, [400]],
+    ['Content-Length past 2^64', `POST /echo HTTP/1.1\r\n${H}Content-Length: 99999999999999999999999\r\n\r\n`, [400]],
+    ['unknown Transfer-Encoding', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: gzip\r\n\r\nabc`, [400]],
+    ['chunked not the last transfer coding', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked, identity\r\n\r\n3\r\nabc\r\n0\r\n\r\n`, [400]],
+    ['chunk size that is not hex', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n`, [400]],
+    ['chunk size past 2^64', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nabc\r\n0\r\n\r\n`, [400]],
+    ['chunk data without its CRLF', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n`, [400]],
+    ['invalid byte in the method', `G@T /n HTTP/1.1\r\n${H}\r\n`, [400]],
+    ['control byte in the target', `GET /a\x01b HTTP/1.1\r\n${H}\r\n`, [400]],
+    ['space in the target (request line split)', `GET /a b HTTP/1.1\r\n${H}\r\n`, [400]],
+    ['obsolete line folding', `GET /files/a HTTP/1.1\r\n${H}X-A: a\r\n b\r\n\r\n`, [400]],
+    ['space before the header colon', `GET /files/a HTTP/1.1\r\n${H}X-A : b\r\n\r\n`, [400]],
+    ['NUL in a header value', `GET /files/a HTTP/1.1\r\n${H}X-A: a\x00b\r\n\r\n`, [400]],
+    ['header flood beyond maxHeaders (150 headers)', `GET /files/a HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`, [431]],
+    ['oversized head (one 500 kB header)', `GET /files/a HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(500_000)}\r\n\r\n`, [431]],
+    ['oversized target (100 kB)', `GET /${'a'.repeat(100_000)} HTTP/1.1\r\n${H}\r\n`, [414]],
+    ['an HTTP/2 preface on the HTTP/1.1 port', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', []],
+  ]
+
+  for (const [attack, data, statuses] of cases) {
+    it(attack, async () => {
+      const { engine } = build()
+      const { port } = await listen(engine)
+      const res = await untilClosed(port, data)
+      expect(res.closed).toBe(true)
+      expect(res.statuses).toEqual(statuses)
+      expect(engine.stats().jsCalls).toBe(0)
+    })
+  }
+
+  // Smuggling: a request with both Content-Length and Transfer-Encoding is
+  // read as chunked (RFC 9112 §6.1), answered, and the connection closed, so
+  // the bytes a front end would have taken for the body never become a
+  // second request.
+  for (const [attack, data] of [
+    ['smuggling CL.TE: a request hidden after a chunked body', `POST /echo HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /files/smuggled HTTP/1.1\r\n${H}\r\n`],
+    ['smuggling TE.CL: a Content-Length longer than the chunked body', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nG`],
+  ]) {
+    it(attack, async () => {
+      const { engine, seen } = build()
+      const { port } = await listen(engine)
+      const res = await untilClosed(port, data)
+      expect(res.closed).toBe(true)
+      expect(res.statuses).toEqual([200])
+      expect(res.text).toMatch(/echo:$/)
+      expect(engine.stats().jsCalls).toBe(1)
+      expect(seen).toEqual([])
+    })
+  }
+
+  it('slowloris: a head trickled one byte every 50 ms is cut off at headerTimeout', async () => {
+    const { engine } = build({ headerTimeout: 500 })
+    const { port, base } = await listen(engine)
+    const client = await RawClient.connect(port)
+    const started = Date.now()
+    const line = `GET /files/a HTTP/1.1\r\n${H}X-Slow: ${'a'.repeat(200)}`
+    let i = 0
+    const trickle = setInterval(() => {
+      if (i < line.length) client.write(line[i++])
+    }, 50)
+    try {
+      // Others are served meanwhile.
+      expect((await fetch(`${base}/files/b`)).status).toBe(200)
+      await client.closed
+    } finally {
+      clearInterval(trickle)
+    }
+    const elapsed = Date.now() - started
+    expect(elapsed).toBeGreaterThanOrEqual(400)
+    expect(elapsed).toBeLessThan(3000)
+    expect(client.all.toString('latin1')).not.toMatch(/^HTTP\/1\.1 200/)
+    expect(engine.stats().jsCalls).toBe(1)
+  })
+})
