@@ -190,6 +190,17 @@ describe('half-closed connections (the client shuts its write side and waits)', 
     await client.closed
   })
 
+  it('pipelined requests followed by a shut write side are all answered, in order', async () => {
+    const { engine } = build()
+    const { port } = await listen(engine)
+    const client = await RawClient.connect(port)
+    client.socket.end(head('GET', '/files/1') + head('GET', '/files/2') + head('GET', '/files/3'))
+    const names = []
+    for (let i = 0; i < 3; i++) names.push(json((await client.read()).text).name)
+    expect(names).toEqual(['1', '2', '3'])
+    await client.closed
+  })
+
   it('a static file is sent to a half-closed client', async () => {
     const { engine } = build()
     const { port } = await listen(engine)
