@@ -175,30 +175,33 @@ describe('static files', () => {
 })
 
 describe('static path traversal (raw socket: the target is sent exactly as written)', () => {
-  const targets = [
-    '/assets/../secret.txt',
-    '/assets/sub/../../secret.txt',
-    '/assets/%2e%2e/secret.txt',
-    '/assets/%2E%2E/secret.txt',
-    '/assets/.%2e/secret.txt',
-    '/assets/..%2Fsecret.txt',
-    '/assets/%2e%2e%2fsecret.txt',
-    '/assets/sub%2F..%2F..%2Fsecret.txt',
-    '/assets/..%5Csecret.txt',
-    '/assets/%5c..%5csecret.txt',
-    '/assets/..\\secret.txt',
-    '/assets/sub\\..\\..\\secret.txt',
-    '/assets/.env',
-    '/assets/%2eenv',
+  // Dot segments are removed before routing (so these fall outside the mount:
+  // 404); a `..` hidden behind an encoded slash or a backslash is refused
+  // before routing (400: a server behind a proxy may decode and follow it).
+  const targets: [string, number][] = [
+    ['/assets/../secret.txt', 404],
+    ['/assets/sub/../../secret.txt', 404],
+    ['/assets/%2e%2e/secret.txt', 404],
+    ['/assets/%2E%2E/secret.txt', 404],
+    ['/assets/.%2e/secret.txt', 404],
+    ['/assets/..%2Fsecret.txt', 400],
+    ['/assets/%2e%2e%2fsecret.txt', 400],
+    ['/assets/sub%2F..%2F..%2Fsecret.txt', 400],
+    ['/assets/..%5Csecret.txt', 400],
+    ['/assets/%5c..%5csecret.txt', 400],
+    ['/assets/..\\secret.txt', 400],
+    ['/assets/sub\\..\\..\\secret.txt', 400],
+    ['/assets/.env', 404],
+    ['/assets/%2eenv', 404],
   ]
 
-  for (const target of targets) {
-    it(`refuses ${target} with 404`, async () => {
+  for (const [target, status] of targets) {
+    it(`refuses ${target} with ${status}`, async () => {
       const { port } = await listen(build())
       // Control: the same mount serves a legitimate file over the same kind of request.
       expect((await rawRequest(port, 'GET', '/assets/sub/inner.txt')).status).toBe(200)
       const res = await rawRequest(port, 'GET', target)
-      expect(res.status).toBe(404)
+      expect(res.status).toBe(status)
       expect(res.text).not.toContain(SECRET)
     })
   }

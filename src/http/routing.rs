@@ -11,13 +11,17 @@ use super::body::Body;
 use super::dynamic::DynMatch;
 use super::handler::Target;
 use super::mount::{Mount, MountRequest};
+use super::normalize::normalize_uri;
 use super::reply::json;
+use super::request_head::{check_expect, check_host};
 use super::router::{Lookup, Matched, Router};
 use super::service::{InFlight, Service};
 use crate::plugins::layer::{EndpointCtx, Reply};
 
 impl Service {
-    /// Answers one request from `peer`. Never fails: every problem becomes a JSON reply.
+    /// Answers one request from `peer` (`Some` for a request read from a
+    /// socket, whose head is checked as RFC 9112 asks). Never fails: every
+    /// problem becomes a JSON reply.
     pub async fn handle_from<B>(&self, req: Request<B>, peer: Option<IpAddr>) -> Response<Body>
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -25,6 +29,10 @@ impl Service {
     {
         self.stats.request_started();
         let _guard = InFlight(&self.stats);
+        let mut req = req;
+        if let Some(reply) = self.check_head(&mut req, peer.is_some()) {
+            return reply.into();
+        }
         let path = req.uri().path().to_owned();
         if let Some(mount) = self.mounts.iter().find(|m| m.claims(&path)) {
             // Every call below is boxed: inline, the largest of them would size
@@ -75,6 +83,21 @@ impl Service {
             return Box::pin(self.call_dynamic(req, set, m, peer, Some(refusal))).await;
         }
         refusal.into()
+    }
+
+    /// What is checked before routing: the head's `Host` (a request from a
+    /// socket only: in-process requests are built without one) and
+    /// `Expect`; then the path is normalized in place, so that everything
+    /// after (routes, handlers, static files, the gateway) sees and forwards
+    /// the same path.
+    fn check_head<B>(&self, req: &mut Request<B>, from_socket: bool) -> Option<Reply> {
+        let checked = if from_socket { check_host(req) } else { Ok(()) };
+        if let Err(e) = checked.and_then(|()| check_expect(req, self.config.body_limit)) {
+            return Some(e.into_reply());
+        }
+        normalize_uri(req.uri_mut())
+            .err()
+            .map(|e| Reply::error(StatusCode::BAD_REQUEST, &e.to_string()))
     }
 
     async fn call_dynamic<B>(

@@ -63,6 +63,14 @@ async fn accept_loop(
         // the parts (the pure-Rust hello route needed ~10 % less CPU); a large
         // body costs one more copy.
         .writev(false)
+        // A client may send its request and shut its write side while it
+        // waits (RFC 9112 §9.6 allows it): without this, hyper takes the EOF
+        // for a vanished client and drops the request's future, so only
+        // answers ready within the same poll (the Rust built-ins) were sent.
+        // The cost: a client that closes entirely looks the same until the
+        // answer is written (the write then fails and the connection ends),
+        // so its request runs to its answer, which the handler timeout bounds.
+        .half_close(true)
         .keep_alive(true);
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
