@@ -4,9 +4,12 @@
 //!
 //! One algorithm is pinned per verifier (HS256, RS256 or ES256): a token whose
 //! header names another one (including `none`) is refused before any key is
-//! used. `exp` is required; `nbf` is checked when present; `iss` and `aud` are
+//! used, and so is a token whose header has `crit` (no extension is
+//! understood here, RFC 7515 §4.1.11). `exp` is required; `nbf` is checked when present; `iss` and `aud` are
 //! required and checked when configured; a token that carries `aud` is refused
-//! when no audience is configured (RFC 7519 §4.1.3). The decoding key and the
+//! when no audience is configured (RFC 7519 §4.1.3). `iss` and `sub` must be
+//! strings and `aud` a string or an array of strings when present, whatever
+//! is configured (RFC 7519 §4.1). The decoding key and the
 //! validation rules are built once; nothing is cached per token.
 use std::fmt;
 
@@ -42,8 +45,14 @@ pub enum JwtError {
     NotYetValid,
     /// A required claim (`exp`, or `iss`/`aud` when configured) is absent.
     MissingClaim(&'static str),
-    /// A time claim is not a number of seconds.
+    /// A claim of the wrong type: a time claim that is not a number of
+    /// seconds, an `iss`/`sub` that is not a string, an `aud` that is neither
+    /// a string nor an array of strings.
     InvalidClaim(&'static str),
+    /// The header's `crit` names extensions (none is supported).
+    UnsupportedCrit,
+    /// The header's `crit` is not a non-empty list of unregistered names.
+    InvalidCrit,
     /// `iss` is not the configured issuer.
     WrongIssuer,
     /// `aud` names none of the configured audiences (or any, when none is configured).
@@ -66,6 +75,8 @@ impl JwtError {
             JwtError::NotYetValid => "not_yet_valid",
             JwtError::MissingClaim(_) => "missing_claim",
             JwtError::InvalidClaim(_) => "invalid_claim",
+            JwtError::UnsupportedCrit => "unsupported_crit",
+            JwtError::InvalidCrit => "invalid_crit",
             JwtError::WrongIssuer => "wrong_issuer",
             JwtError::WrongAudience => "wrong_audience",
             JwtError::Unverifiable => "unverifiable",
@@ -85,7 +96,19 @@ impl fmt::Display for JwtError {
             JwtError::Expired => f.write_str("token expired"),
             JwtError::NotYetValid => f.write_str("token not yet valid (nbf)"),
             JwtError::MissingClaim(c) => write!(f, "token has no {c} claim"),
+            JwtError::InvalidClaim(c @ ("iss" | "sub")) => {
+                write!(f, "token {c} claim must be a string")
+            }
+            JwtError::InvalidClaim("aud") => {
+                f.write_str("token aud claim must be a string or an array of strings")
+            }
             JwtError::InvalidClaim(c) => write!(f, "token {c} claim is not a valid number"),
+            JwtError::UnsupportedCrit => {
+                f.write_str("token header crit names extensions that are not supported")
+            }
+            JwtError::InvalidCrit => f.write_str(
+                "token header crit is invalid (must be a non-empty array of extension names)",
+            ),
             JwtError::WrongIssuer => f.write_str("token issuer not accepted"),
             JwtError::WrongAudience => f.write_str("token audience not accepted"),
             JwtError::Unverifiable => f.write_str("token could not be verified"),
@@ -199,35 +222,18 @@ impl JwtVerifier {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JwtError::TooLarge);
         }
-        if !header_alg_is(token, self.algorithm.name())? {
-            return Err(JwtError::WrongAlgorithm);
-        }
+        header::check(token, self.algorithm.name())?;
         match jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation) {
-            Ok(data) => Ok(Value::Object(data.claims)),
-            Err(e) => Err(map_error(e.kind())),
+            Ok(data) => {
+                claims::check_types(&data.claims)?;
+                Ok(Value::Object(data.claims))
+            }
+            Err(e) => {
+                let json = matches!(e.kind(), ErrorKind::Json(_));
+                Err(claims::refine(token, map_error(e.kind()), json))
+            }
         }
     }
-}
-
-/// Whether the `alg` of a token's header is `expected` (checked before the
-/// library sees the token, so `none` and other algorithms are reported as
-/// such, not as malformed).
-fn header_alg_is(token: &str, expected: &str) -> Result<bool, JwtError> {
-    #[derive(serde::Deserialize)]
-    struct Header<'a> {
-        #[serde(borrow)]
-        alg: std::borrow::Cow<'a, str>,
-    }
-    let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(JwtError::Malformed);
-    };
-    let json = b64url_decode(header.as_bytes()).ok_or(JwtError::Malformed)?;
-    serde_json::from_slice::<Header>(&json)
-        .map(|h| h.alg == expected)
-        .map_err(|_| JwtError::Malformed)
 }
 
 fn claim_name(name: &str) -> &'static str {
@@ -279,12 +285,16 @@ pub fn claim_contains(claims: &Value, name: &str, wanted: &str) -> bool {
     }
 }
 
+mod claims;
 mod config;
+mod header;
 mod key;
 
 pub use config::{JwtAlgorithm, JwtConfig, MAX_LEEWAY};
+#[cfg(test)]
+use key::b64url_decode;
+use key::public_key;
 pub use key::MIN_RSA_BITS;
-use key::{b64url_decode, public_key};
 
 #[cfg(test)]
 pub(crate) mod test_keys;

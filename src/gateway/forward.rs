@@ -1,7 +1,7 @@
 //! Sending one request to a worker: plain HTTP/1.1 over its Unix socket (or
 //! TCP), on a pooled connection when one is idle, both bodies streamed, and
 //! every failure answered as JSON within the timeout: 502 (unreachable,
-//! broken answer), 504 (no answer in time), 413 (request body over the limit).
+//! broken answer, an unasked-for `101 Switching Protocols`), 504 (no answer in time), 413 (request body over the limit).
 use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -192,6 +192,21 @@ pub async fn forward(
         }
     };
     let (parts, body) = res.into_parts();
+    if parts.status.is_informational() {
+        // hyper hands on only a 101 (other 1xx are skipped for the final
+        // answer). The gateway forwards no `Upgrade`, so the worker switched
+        // protocols unasked: passing the 101 on would switch the client's
+        // connection too (losing what it pipelined), and this connection
+        // now speaks something else, so it is closed, never pooled.
+        conn.close();
+        return Err(Failure::Answer(bad_gateway(
+            &opts.service,
+            &format!(
+                "instance {} answered {} to a request that asked for no protocol switch (the gateway does not proxy upgrades)",
+                endpoint.instance, parts.status
+            ),
+        )));
+    }
     let declared = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)

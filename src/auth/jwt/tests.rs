@@ -228,3 +228,4 @@ fn nbf_is_checked_when_present() {
 
 // More cases: claims and options.
 mod more;
+mod rfc;

@@ -6,6 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
 
+mod oddities;
 mod pdeathsig;
 mod restart;
 mod rolling;
