@@ -32,6 +32,7 @@ mod admin_api;
 mod config;
 mod cron;
 mod errors;
+mod gate;
 mod generation;
 mod globals;
 mod host;
