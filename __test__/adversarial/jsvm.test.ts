@@ -97,6 +97,14 @@ describe('native calls against the deadline', () => {
     expect(r.engine.jsvm.stats().nativeStops).toBe(1)
   })
 
+  it('fill() in a loop over one existing 32 MiB typed array (nothing to refuse) gets 503 within twice the deadline', async () => {
+    const r = await bomb(`const a = new Uint8Array(32 << 20); for (;;) a.fill(1)`)
+    expect(r.status).toBe(503)
+    expect(r.ms).toBeLessThan(2 * TIMEOUT_MS + 500)
+    await noThreadLeftBurning(r.engine)
+    expect(r.engine.jsvm.stats().nativeStops).toBe(1)
+  })
+
   it('string growth by native repeat() in a loop gets 503 within twice the deadline', async () => {
     const r = await bomb(`let n = 0; for (;;) n += 'x'.repeat(8 << 20).length`)
     expect(r.status).toBe(503)

@@ -10,6 +10,9 @@
 //! milliseconds, and the slice ends. Small allocations are never refused, so
 //! that QuickJS can still build the error it throws (an error it could not
 //! build would become a catchable `null`, and a `catch` could loop on it).
+//! Long native calls that allocate nothing (`typedArray.fill()` on an
+//! existing array) are wrapped by the prelude, which asks [`Gate::late`]
+//! first and throws past the deadline.
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Instant;
@@ -25,7 +28,8 @@ pub struct Gate {
     deadline: Cell<Option<Instant>>,
     /// The interrupt handler stopped the slice.
     fired: Cell<bool>,
-    /// A large allocation was refused because the deadline had passed.
+    /// Past the deadline, a large allocation was refused or a guarded
+    /// native call was refused by the prelude.
     refused: Cell<bool>,
 }
 
@@ -61,9 +65,20 @@ impl Gate {
     }
 
     /// The last slice ran past its deadline inside native calls (an
-    /// allocation was refused); whatever it threw is a timeout.
+    /// allocation or a guarded call was refused); whatever it threw is a
+    /// timeout.
     pub fn refused(&self) -> bool {
         self.refused.get()
+    }
+
+    /// For the prelude's guards around long native calls: true (and the
+    /// call is refused) once the slice is past its deadline.
+    pub fn late(&self) -> bool {
+        let past = self.past();
+        if past {
+            self.refused.set(true);
+        }
+        past
     }
 
     fn refuses(&self, size: usize) -> bool {

@@ -56,7 +56,7 @@ impl Vm {
     /// slice bracketed by `watch(true)`/`watch(false)` for the watchdog.
     pub fn build(host: Rc<Host>, limits: VmLimits, watch: &dyn Fn(bool)) -> Result<Vm, LoadError> {
         let internal = |e: rquickjs::Error| LoadError::new("<jsvm>", e.to_string());
-        let gate = Rc::new(Gate::default());
+        let gate = host.gate.clone();
         let rt = Runtime::new_with_alloc(GatedAlloc::new(gate.clone())).map_err(internal)?;
         rt.set_max_stack_size(limits.stack);
         // Every allocation counts, ArrayBuffer and string contents included

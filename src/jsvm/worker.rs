@@ -253,7 +253,7 @@ impl Worker<'_> {
         let outcomes: Vec<Outcome> = self.vm.host.outbox.borrow_mut().drain(..).collect();
         for mut o in outcomes {
             if let Outcome::Failed { failure, .. } = &mut o {
-                if refused && *failure == Failure::Memory {
+                if refused && matches!(*failure, Failure::Memory | Failure::Thrown) {
                     *failure = Failure::Timeout;
                 }
             }
