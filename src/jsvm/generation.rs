@@ -56,7 +56,11 @@ impl Generation {
         let cfg = PoolConfig {
             size: c.pool_size,
             timeout: c.timeout,
-            grace: (c.timeout / 2).max(Duration::from_millis(200)),
+            // A thread still in native code at 1.5× its deadline (2× below
+            // 200 ms) is given up and replaced: most such calls allocate and
+            // are stopped at the deadline (see `gate`), the rest may not hold
+            // a runtime much longer.
+            grace: (c.timeout / 2).max(Duration::from_millis(100)),
             queue_limit: c.queue_limit.max(1),
             queue_timeout: c.queue_timeout,
             max_async: c.max_async_per_runtime.max(1),

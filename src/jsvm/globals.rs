@@ -31,6 +31,19 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     )?;
     let h = host.clone();
     n.set(
+        "deadline",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>| -> Result<()> {
+            if h.gate.late() {
+                return Err(Exception::throw_internal(
+                    &ctx,
+                    "the script ran past its deadline",
+                ));
+            }
+            Ok(())
+        })?,
+    )?;
+    let h = host.clone();
+    n.set(
         "exists",
         Function::new(ctx.clone(), move |p: String| {
             h.snapshot.files.contains_key(&p)

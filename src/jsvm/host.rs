@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::cron::CronTable;
 use super::errors::Failure;
+use super::gate::Gate;
 use super::plugins::PluginStates;
 use super::sources::Snapshot;
 use super::JsvmEvents;
@@ -49,6 +50,9 @@ pub struct Host {
     pub cron: Arc<CronTable>,
     /// The engine's hub, when it has one (`N.hub` in the prelude).
     pub hub: Option<Arc<Hub>>,
+    /// The running slice's deadline, shared with the runtime's interrupt
+    /// handler and allocator.
+    pub gate: std::rc::Rc<Gate>,
     /// `ToLength(this.length)` above this is refused by the Array guards.
     pub max_array_len: f64,
     /// The execution whose slice is running (None while loading).
@@ -78,6 +82,7 @@ impl Host {
             plugins,
             cron,
             hub,
+            gate: std::rc::Rc::default(),
             max_array_len: (memory_limit / 16) as f64,
             current: Cell::new(None),
             deadline: Cell::new(None),

@@ -12,8 +12,12 @@
 //!   owner (send it with `events.emit`).
 //! - **Limits.** Each execution has a deadline (interrupt handler + job-drain
 //!   budget + an outer timeout + a watchdog for native loops), each runtime a
-//!   memory and a stack limit; a runaway gets an error reply and its runtime
-//!   is rebuilt, others keep serving.
+//!   memory and a stack limit (ArrayBuffer and string contents count); a
+//!   runaway gets an error reply and its runtime is rebuilt, others keep
+//!   serving. Past the deadline a runtime's large allocations are refused
+//!   (see `gate.rs`), which stops loops of long native calls; a thread still
+//!   in native code at 1.5× the deadline is given up and replaced (up to a
+//!   process-wide cap of stuck threads, reported as `stuckThreads`).
 //! - **Generations.** A reload builds a new pool from a new snapshot and swaps
 //!   it in atomically; requests in flight finish on the old one; a load error
 //!   keeps the old one serving and is reported in [`Jsvm::stats`].
@@ -32,6 +36,7 @@ mod admin_api;
 mod config;
 mod cron;
 mod errors;
+mod gate;
 mod generation;
 mod globals;
 mod host;

@@ -10,6 +10,12 @@
   // handler; no dense array can be this long under the memory limit.
   const MAX_LEN = N.maxArrayLength;
   const MAX_HEADERS = N.maxHeaders;
+  // Throws once the slice is past its deadline. QuickJS polls its interrupt
+  // handler once per 10 000 branches or calls, so a loop around a long
+  // native call would run on for minutes; refused at once, the loop reaches
+  // the next poll quickly. (Native calls that allocate are refused by the
+  // runtime's allocator.)
+  const deadline = N.deadline;
   const AP = Array.prototype;
   const apply = Reflect.apply;
   // Strings cross into Rust as UTF-8: a lone surrogate becomes U+FFFD.
@@ -61,6 +67,7 @@
     if (typeof orig !== "function") continue;
     const spreads = name === "concat";
     const wrapped = { [name](...args) {
+      deadline();
       if (this !== null && this !== undefined) check(this, name);
       if (spreads) {
         for (const a of args) {
@@ -70,6 +77,19 @@
       return apply(orig, this, args);
     } }[name];
     Object.defineProperty(AP, name, { value: wrapped, writable: true, configurable: true });
+  }
+  // Typed arrays' methods that loop in C over up to memoryLimitMb of data
+  // without allocating.
+  const TAP = getProto(Uint8Array.prototype);
+  for (const name of ["fill", "set", "copyWithin", "sort", "reverse", "indexOf", "lastIndexOf",
+    "includes", "join", "slice", "toSorted", "toReversed", "with"]) {
+    const orig = TAP[name];
+    if (typeof orig !== "function") continue;
+    const wrapped = { [name](...args) {
+      deadline();
+      return apply(orig, this, args);
+    } }[name];
+    Object.defineProperty(TAP, name, { value: wrapped, writable: true, configurable: true });
   }
 
   // ---- Registrations (made while the files load; the manifest goes to Rust).

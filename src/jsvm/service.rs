@@ -325,6 +325,16 @@ impl Jsvm {
             ),
             ("queued", "Tasks waiting for a runtime", s.queued() as u64),
             ("generation", "Generation serving", g.id),
+            (
+                "workers",
+                "Runtimes alive in the serving pool",
+                s.alive.load(Relaxed) as u64,
+            ),
+            (
+                "stuck_threads",
+                "Threads given up in native code that have not exited yet (process-wide)",
+                super::pool::stuck_threads() as u64,
+            ),
         ];
         self.stats.render(out, &gauges);
     }

@@ -23,6 +23,9 @@ pub struct Stats {
     pub busy: AtomicU64,
     pub queue_timeouts: AtomicU64,
     pub abandoned: AtomicU64,
+    /// Slices stopped past their deadline inside native calls (by refusing
+    /// their large allocations) without giving their thread up.
+    pub native_stops: AtomicU64,
     pub reload_errors: AtomicU64,
     /// Failed attempts at rebuilding a runtime (an error, or registrations
     /// that differ from the generation's).
@@ -105,6 +108,7 @@ impl Stats {
             "busyRejections": self.busy.load(Relaxed),
             "queueTimeouts": self.queue_timeouts.load(Relaxed),
             "abandonedWorkers": self.abandoned.load(Relaxed),
+            "nativeStops": self.native_stops.load(Relaxed),
             "reloadErrors": self.reload_errors.load(Relaxed),
             "rebuildRetries": self.rebuild_retries.load(Relaxed),
         })
@@ -139,6 +143,11 @@ impl Stats {
                 "abandoned_workers_total",
                 "Workers stuck in native code and replaced",
                 &self.abandoned,
+            ),
+            (
+                "native_stops_total",
+                "Scripts stopped past their deadline inside native calls (large allocations refused)",
+                &self.native_stops,
             ),
             (
                 "reload_errors_total",

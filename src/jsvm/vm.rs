@@ -1,7 +1,6 @@
 //! One QuickJS runtime and its context: create under its limits → prelude →
 //! load the files; then slices (a call into the prelude, or a job drain) under
 //! the interrupt deadline; and a teardown in an order QuickJS accepts.
-use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -9,6 +8,7 @@ use rquickjs::context::EvalOptions;
 use rquickjs::{CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value};
 
 use super::errors::{parse_location, Failure, LoadError};
+use super::gate::{Gate, GatedAlloc};
 use super::globals::{self, PRELUDE_NAME, WRAP_HEAD_LEN};
 use super::host::Host;
 
@@ -41,8 +41,8 @@ pub struct Vm {
     ctx: Option<Context>,
     rt: Runtime,
     pub host: Rc<Host>,
-    deadline: Rc<Cell<Option<Instant>>>,
-    fired: Rc<Cell<bool>>,
+    /// The slice's deadline, for the interrupt handler and the allocator.
+    gate: Rc<Gate>,
     memory_limit: usize,
     /// Bytes in use right after loading (the files' own share).
     baseline: usize,
@@ -56,28 +56,22 @@ impl Vm {
     /// slice bracketed by `watch(true)`/`watch(false)` for the watchdog.
     pub fn build(host: Rc<Host>, limits: VmLimits, watch: &dyn Fn(bool)) -> Result<Vm, LoadError> {
         let internal = |e: rquickjs::Error| LoadError::new("<jsvm>", e.to_string());
-        let rt = Runtime::new().map_err(internal)?;
+        let gate = host.gate.clone();
+        let rt = Runtime::new_with_alloc(GatedAlloc::new(gate.clone())).map_err(internal)?;
         rt.set_max_stack_size(limits.stack);
+        // Every allocation counts, ArrayBuffer and string contents included
+        // (QuickJS checks the limit before it calls the allocator).
         rt.set_memory_limit(limits.memory);
         rt.set_gc_threshold(limits.memory / 4);
-        let deadline: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
-        let fired = Rc::new(Cell::new(false));
-        let (d, f) = (deadline.clone(), fired.clone());
-        rt.set_interrupt_handler(Some(Box::new(move || match d.get() {
-            Some(t) if Instant::now() >= t => {
-                f.set(true);
-                true
-            }
-            _ => false,
-        })));
+        let g = gate.clone();
+        rt.set_interrupt_handler(Some(Box::new(move || g.interrupt())));
         let ctx = Context::full(&rt).map_err(internal)?;
         let mut vm = Vm {
             api: None,
             ctx: Some(ctx),
             rt,
             host,
-            deadline,
-            fired,
+            gate,
             memory_limit: limits.memory,
             baseline: 0,
             manifest: String::new(),
@@ -173,19 +167,29 @@ impl Vm {
     }
 
     fn load_error(&self, ctx: &Ctx<'_>, e: rquickjs::Error, file: &str) -> LoadError {
-        if self.fired.get() {
+        if self.stopped() {
             return LoadError::new(file, "loading the file took too long (interrupted)");
         }
         load_error(ctx, e, file, true)
     }
 
     fn arm(&self, budget: Duration) {
-        self.fired.set(false);
-        self.deadline.set(Some(Instant::now() + budget));
+        self.gate.arm(Instant::now() + budget);
     }
 
     fn disarm(&self) {
-        self.deadline.set(None);
+        self.gate.disarm();
+    }
+
+    /// The last slice was stopped by its deadline: interrupted, or a large
+    /// allocation refused inside a native call.
+    pub fn stopped(&self) -> bool {
+        self.gate.fired() || self.gate.refused()
+    }
+
+    /// The last slice ran past its deadline inside native calls.
+    pub fn refused(&self) -> bool {
+        self.gate.refused()
     }
 
     /// Runs the prelude's `<method>(args)` as one slice ending at `deadline`, then
@@ -194,8 +198,7 @@ impl Vm {
     where
         A: for<'js> rquickjs::function::IntoArgs<'js>,
     {
-        self.fired.set(false);
-        self.deadline.set(Some(deadline));
+        self.gate.arm(deadline);
         let r = self
             .with(|ctx| {
                 let r = self
@@ -247,7 +250,7 @@ impl Vm {
     }
 
     fn classify<'js>(&self, _ctx: &Ctx<'js>, v: Value<'js>) -> Runaway {
-        if self.fired.get() {
+        if self.stopped() {
             return Runaway {
                 failure: Failure::Timeout,
                 message: "the script ran past its deadline".into(),

@@ -210,9 +210,12 @@ impl Worker<'_> {
     {
         self.vm.host.current.set(Some(id));
         self.vm.host.deadline.set(Some(deadline));
+        // The watchdog measures from the execution's own deadline (a timer's
+        // slice may start late in its execution's time).
+        let left = deadline.saturating_duration_since(Instant::now());
         self.slot
             .slice_limit
-            .store(self.shared.cfg.timeout.as_millis() as u64, Relaxed);
+            .store(left.as_millis() as u64, Relaxed);
         self.slot.slice_started.store(self.shared.now_ms(), Relaxed);
         self.shared.busy.fetch_add(1, Relaxed);
         let vm = &self.vm;
@@ -221,6 +224,16 @@ impl Worker<'_> {
         self.slot.slice_started.store(0, Relaxed);
         self.vm.host.current.set(None);
         self.vm.host.deadline.set(None);
+        // Past its deadline inside native calls (given up on or not), the
+        // slice was stopped by refusing its large allocations.
+        let refused = self.vm.refused();
+        if refused {
+            self.shared.stats.native_stops.fetch_add(1, Relaxed);
+            tracing::warn!(
+                generation = self.shared.cfg.generation,
+                "jsvm: a script ran past its deadline inside native calls; its large allocations were refused and it was stopped"
+            );
+        }
         if self.slot.abandoned.load(Relaxed) {
             return; // the watchdog answered; this thread is leaving
         }
@@ -231,8 +244,19 @@ impl Worker<'_> {
             })
         });
         let mut reset = None;
+        // The slice had its large allocations refused: the "out of memory"
+        // that caused is a timeout, and the runtime is replaced like after
+        // any timeout.
+        if refused {
+            reset = Some(Failure::Timeout);
+        }
         let outcomes: Vec<Outcome> = self.vm.host.outbox.borrow_mut().drain(..).collect();
-        for o in outcomes {
+        for mut o in outcomes {
+            if let Outcome::Failed { failure, .. } = &mut o {
+                if refused && matches!(*failure, Failure::Memory | Failure::Thrown) {
+                    *failure = Failure::Timeout;
+                }
+            }
             if let Some(f) = self.finish(o) {
                 reset = Some(f);
             }

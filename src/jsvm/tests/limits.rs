@@ -206,6 +206,41 @@ async fn dos_11_native_code_that_never_polls() {
     );
 }
 
+/// QuickJS polls the interrupt handler once per 10 000 branches or calls;
+/// here each turn is a long native call, so the loop would run for minutes
+/// past its deadline on a thread given up (issue 16). Its allocations are
+/// refused past the deadline instead: the thread itself stops.
+#[tokio::test]
+async fn dos_15_native_allocating_call_in_a_loop() {
+    let o = dos("for (;;) new Uint8Array(8 << 20).fill(1);").await;
+    assert_eq!(o.status, 503, "{}", o.body);
+    assert_eq!(o.resets, 1);
+    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+    assert_eq!(o.stats["nativeStops"], 1);
+}
+
+#[tokio::test]
+async fn dos_16_native_allocating_call_in_a_loop_that_catches() {
+    let o = dos("for (;;) { try { 'x'.repeat(4 << 20).toUpperCase(); } catch (_) {} }").await;
+    assert_eq!(o.status, 503, "{}", o.body);
+    assert_eq!(o.resets, 1);
+    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+}
+
+/// The same loop around a native call that allocates nothing: the prelude
+/// refuses the call past the deadline.
+#[tokio::test]
+async fn dos_17_native_call_without_allocation_in_a_loop() {
+    let o = dos("const a = new Uint8Array(8 << 20); for (;;) a.fill(1);").await;
+    assert_eq!(o.status, 503, "{}", o.body);
+    assert_eq!(o.resets, 1);
+    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+    let o = dos("const a = new Float64Array(1 << 20); for (;;) { try { a.sort(); } catch (_) {} }")
+        .await;
+    assert_eq!(o.status, 503, "{}", o.body);
+    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+}
+
 #[tokio::test]
 async fn dos_12_deeply_nested_reply() {
     let o = dos("let o = {}; for (let i = 0; i < 100000; i++) o = { o }; e.json(200, o);").await;
