@@ -1029,6 +1029,16 @@ export interface JsvmStats {
   executions: number
   errors: number
   timeouts: number
+  /** Live worker threads of the serving pool. */
+  workers: number
+  /** Every worker is up and the process has room left for stuck threads. */
+  healthy: boolean
+  /** Threads of this process still stuck in one native call past their deadline (given up, replaced). */
+  stuckThreads: number
+  /** Workers given up (and replaced) because their thread stayed stuck past the deadline. */
+  abandonedWorkers: number
+  /** Executions stopped past their deadline inside a native call (an allocation or a guarded method refused). */
+  nativeStops: number
   lastReloadError: { file: string; line?: number; col?: number; message: string } | null
   [key: string]: unknown
 }
