@@ -322,6 +322,8 @@ describe('malformed and hostile heads and bodies: a clear refusal, the connectio
     ['NUL in a header value', `GET /files/a HTTP/1.1\r\n${H}X-A: a\x00b\r\n\r\n`, [400]],
     ['header flood beyond maxHeaders (150 headers)', `GET /files/a HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`, [431]],
     ['oversized head (one 500 kB header)', `GET /files/a HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(500_000)}\r\n\r\n`, [431]],
+    // Under 64 KiB hyper would take, and in one read hyper takes even 500 kB: the engine's own limit refuses both.
+    ['head over 64 KiB in two headers', `GET /files/a HTTP/1.1\r\n${H}X-A: ${'a'.repeat(35_000)}\r\nX-B: ${'b'.repeat(35_000)}\r\n\r\n`, [431]],
     ['oversized target (100 kB)', `GET /${'a'.repeat(100_000)} HTTP/1.1\r\n${H}\r\n`, [414]],
     ['an HTTP/2 preface on the HTTP/1.1 port', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', []],
   ]
@@ -336,6 +338,15 @@ describe('malformed and hostile heads and bodies: a clear refusal, the connectio
       expect(engine.stats().jsCalls).toBe(0)
     })
   }
+
+  it('a head over 64 KiB is answered 431 with a JSON body naming the limit', async () => {
+    const { engine } = build()
+    const { port } = await listen(engine)
+    const res = await send(port, `GET /files/a HTTP/1.1\r\n${H}X-A: ${'a'.repeat(70_000)}\r\n\r\n`)
+    expect(res.status).toBe(431)
+    expect(JSON.parse(res.text).message).toMatch(/larger than the limit of 65536 bytes/)
+    expect(engine.stats().jsCalls).toBe(0)
+  })
 
   // Smuggling: a request with both Content-Length and Transfer-Encoding is
   // read as chunked (RFC 9112 §6.1), answered, and the connection closed, so

@@ -1,6 +1,6 @@
-//! Checks on a request's head before it is routed: what `Host` must be
-//! (RFC 9112 §3.2) for a request from a socket, and what an `Expect` header
-//! gets (RFC 9110 §10.1.1). Both answer without reading the body.
+//! Checks on a request's head before it is routed: its size and what `Host`
+//! must be (RFC 9112 §3.2) for a request from a socket, and what an `Expect`
+//! header gets (RFC 9110 §10.1.1). All answer without reading the body.
 use hyper::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
 use hyper::{Request, StatusCode, Version};
 
@@ -18,13 +18,21 @@ pub(super) enum HeadError {
     BadAuthority,
     UnknownExpectation,
     TooLarge { limit: usize },
+    HeadTooLarge { limit: usize },
 }
+
+/// The most a request head (target and header lines) may take. hyper's own
+/// limit (its read buffer, ~400 KiB) holds only when the head arrives in
+/// several reads: one read may bring in a larger head whole, and hyper
+/// parses it. This one holds whatever the reads were.
+pub(super) const MAX_HEAD_BYTES: usize = 64 * 1024;
 
 impl HeadError {
     pub(super) fn status(&self) -> StatusCode {
         match self {
             HeadError::UnknownExpectation => StatusCode::EXPECTATION_FAILED,
             HeadError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            HeadError::HeadTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -60,6 +68,10 @@ impl fmt::Display for HeadError {
             HeadError::TooLarge { limit } => {
                 write!(f, "request body is larger than the limit of {limit} bytes")
             }
+            HeadError::HeadTooLarge { limit } => write!(
+                f,
+                "the request head (target and headers) is larger than the limit of {limit} bytes"
+            ),
         }
     }
 }
@@ -88,6 +100,24 @@ pub(super) fn check_host<B>(req: &mut Request<B>) -> Result<(), HeadError> {
         let value =
             HeaderValue::from_str(authority.as_str()).map_err(|_| HeadError::BadAuthority)?;
         req.headers_mut().insert(HOST, value);
+    }
+    Ok(())
+}
+
+/// A head from a socket over `limit` bytes, counted as its lines were sent
+/// (`name: value\r\n` per header) → 431.
+pub(super) fn check_head_size<B>(req: &Request<B>, limit: usize) -> Result<(), HeadError> {
+    let uri = req.uri();
+    let mut size = uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + uri.authority().map_or(0, |a| a.as_str().len());
+    for (name, value) in req.headers() {
+        size += name.as_str().len() + value.len() + 4;
+        if size > limit {
+            return Err(HeadError::HeadTooLarge { limit });
+        }
+    }
+    if size > limit {
+        return Err(HeadError::HeadTooLarge { limit });
     }
     Ok(())
 }
@@ -179,6 +209,20 @@ mod tests {
             &[("host", "a.example")],
         );
         assert_eq!(check_host(&mut r), Err(HeadError::TargetUserinfo));
+    }
+
+    #[test]
+    fn a_head_over_the_limit_is_431() {
+        let v = Version::HTTP_11;
+        let big = "a".repeat(100);
+        assert!(check_head_size(&req(v, "/x", &[("x-a", &big)]), 200).is_ok());
+        let reply = check_head_size(&req(v, "/x", &[("x-a", &big), ("x-b", &big)]), 200)
+            .unwrap_err()
+            .into_reply();
+        assert_eq!(reply.status, 431);
+        assert_eq!(reply.headers[CONNECTION], "close");
+        let long_target = format!("/{}", "t".repeat(300));
+        assert!(check_head_size(&req(v, &long_target, &[]), 200).is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::handler::Target;
 use super::mount::{Mount, MountRequest};
 use super::normalize::normalize_uri;
 use super::reply::json;
-use super::request_head::{check_expect, check_host};
+use super::request_head::{check_expect, check_head_size, check_host, MAX_HEAD_BYTES};
 use super::router::{Lookup, Matched, Router};
 use super::service::{InFlight, Service};
 use crate::plugins::layer::{EndpointCtx, Reply};
@@ -91,7 +91,11 @@ impl Service {
     /// after (routes, handlers, static files, the gateway) sees and forwards
     /// the same path.
     fn check_head<B>(&self, req: &mut Request<B>, from_socket: bool) -> Option<Reply> {
-        let checked = if from_socket { check_host(req) } else { Ok(()) };
+        let checked = if from_socket {
+            check_head_size(req, MAX_HEAD_BYTES).and_then(|()| check_host(req))
+        } else {
+            Ok(())
+        };
         if let Err(e) = checked.and_then(|()| check_expect(req, self.config.body_limit)) {
             return Some(e.into_reply());
         }
