@@ -129,6 +129,7 @@ async function startRegistry(work) {
       '  npmjs:',
       '    url: https://registry.npmjs.org/',
       '    timeout: 60s',
+      '    maxage: 30m', // the second project reuses what the first fetched
       'packages:',
       `  '${pkg.name}':`,
       '    access: $all',

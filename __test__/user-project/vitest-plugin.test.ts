@@ -1,0 +1,74 @@
+// nebula-native/vitest: decorators() lowers TC39 standard decorators, which Vite 8's
+// transformer leaves as they are (the user-project run proves it in a real vitest 4
+// project; these cases check the plugin itself, quickly, inside `npm test`).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { decorators } from '../../lib/vitest.mjs'
+
+const here = join(__dirname, 'x')
+const work = mkdtempSync(join(tmpdir(), 'nebula-vitest-plugin-'))
+afterAll(() => rmSync(work, { recursive: true, force: true }))
+
+const SOURCE = `
+import { Module, Route, RoutePlugin, Testing } from 'nebula-native'
+const seen: string[] = []
+const probe = (value: unknown, context: { kind: string; name?: unknown }) => void seen.push(\`\${context.kind}:\${String(context.name)}\`)
+const { Module: M, engine } = Testing.createTestEngine({ plugins: [new RoutePlugin()] })
+@probe
+@M('lowered', { routePrefix: '/lowered' })
+class Lowered {
+  greeting: string = 'hi'
+  @probe
+  @Route({ path: '/hello' })
+  hello(): string {
+    return this.greeting + ' from a lowered decorator'
+  }
+}
+export { seen, engine, Lowered, Module }
+`
+
+/** Transforms SOURCE with the plugin, writes it next to a node_modules that has nebula-native, imports it. */
+async function lowerAndImport(compiler: 'esbuild' | 'typescript', name: string) {
+  const plugin = decorators({ compiler })
+  plugin.configResolved({ root: process.cwd() })
+  const out = await plugin.transform(SOURCE, join(work, `${name}.ts`))
+  expect(out).not.toBeNull()
+  expect(out.code).not.toMatch(/^\s*@/m)
+  expect(typeof out.map === 'string' || typeof out.map === 'object').toBe(true)
+  // The checkout's own name resolves through package.json "exports" (self-reference).
+  const file = join(process.cwd(), `.vitest-plugin-${name}-${process.pid}.mjs`)
+  writeFileSync(file, out.code)
+  try {
+    return await import(pathToFileURL(file).href)
+  } finally {
+    rmSync(file, { force: true })
+  }
+}
+
+describe('nebula-native/vitest decorators()', () => {
+  for (const compiler of ['esbuild', 'typescript'] as const) {
+    it(`lowers standard decorators with ${compiler}: (value, context), and the engine serves the route`, async () => {
+      const m = await lowerAndImport(compiler, compiler)
+      expect(m.seen).toEqual(['method:hello', 'class:Lowered'])
+      const res = await m.engine.request('/lowered/hello')
+      expect(await res.text()).toBe('hi from a lowered decorator')
+      await m.engine.stop()
+    })
+  }
+
+  it('leaves alone files without decorators, node_modules and virtual modules', async () => {
+    const plugin = decorators()
+    plugin.configResolved({ root: process.cwd() })
+    expect(await plugin.transform('export const a: number = 1', `${here}.ts`)).toBeNull()
+    expect(await plugin.transform(SOURCE, '/p/node_modules/dep/index.ts')).toBeNull()
+    expect(await plugin.transform(SOURCE, '\0virtual:x.ts')).toBeNull()
+    expect(await plugin.transform(SOURCE, `${here}.css`)).toBeNull()
+  })
+
+  it('refuses an unknown compiler with a clear error', () => {
+    expect(() => decorators({ compiler: 'babel' as never })).toThrow(/'auto', 'esbuild' or 'typescript'/)
+  })
+})
