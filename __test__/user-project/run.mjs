@@ -25,11 +25,14 @@ const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, '../..')
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'))
 const VITEST = '^4' // the newest vitest major that runs on Node 20 (vitest 5 needs Node ≥ 22.12)
-// Bounds: the whole run, and each step (installs are the slow ones).
+// Bounds: everything after packing, and each step (installs are the slow ones).
 const RUN_LIMIT_MS = 10 * 60_000
 const STEP_LIMIT_MS = 4 * 60_000
 
 const started = Date.now()
+// Children run in their own process groups (so a timeout ends all they started); these
+// are stopped too if the run is interrupted.
+const live = new Set()
 const log = (msg) => console.log(`[user-project ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`)
 
 /** Runs a command; resolves with its output, rejects (with the output) on a non-zero exit or timeout. */
@@ -37,6 +40,7 @@ function run(cmd, args, { cwd, env = process.env, limit = STEP_LIMIT_MS, quiet =
   return new Promise((resolveRun, reject) => {
     log(`$ ${cmd} ${args.join(' ')}${cwd ? `   (in ${cwd})` : ''}`)
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    live.add(child)
     let out = ''
     const take = (chunk) => {
       out += chunk
@@ -50,10 +54,12 @@ function run(cmd, args, { cwd, env = process.env, limit = STEP_LIMIT_MS, quiet =
     }, limit)
     child.on('error', (err) => {
       clearTimeout(timer)
+      live.delete(child)
       reject(err)
     })
     child.on('close', (code, signal) => {
       clearTimeout(timer)
+      live.delete(child)
       if (code === 0) resolveRun(out)
       else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}\n${quiet ? out : ''}`))
     })
@@ -87,7 +93,8 @@ async function pack(work) {
   if (given) {
     dir = resolve(given)
   } else if (pkg.scripts?.package) {
-    await run('npm', ['run', 'package', '--', '--host-only'], { cwd: repo, limit: 20 * 60_000 })
+    // A release build of this machine's target: minutes on a small machine.
+    await run('npm', ['run', 'package', '--', '--host-only'], { cwd: repo, limit: 30 * 60_000 })
     dir = join(repo, 'dist')
   } else {
     dir = join(work, 'dist')
@@ -171,13 +178,19 @@ async function startRegistry(work) {
   }
 }
 
-async function stopRegistry(registry) {
-  if (!registry || registry.child.exitCode !== null || registry.child.signalCode !== null) return
-  killGroup(registry.child, 'SIGTERM')
-  const t = setTimeout(() => killGroup(registry.child, 'SIGKILL'), 5_000)
-  await registry.exited
-  clearTimeout(t)
-  log('verdaccio stopped')
+/** Stops Verdaccio and all it started (its process group); safe to call more than once. */
+function stopRegistry(registry) {
+  if (!registry) return Promise.resolve()
+  registry.stopping ??= (async () => {
+    if (registry.child.exitCode === null && registry.child.signalCode === null) {
+      killGroup(registry.child, 'SIGTERM')
+      const t = setTimeout(() => killGroup(registry.child, 'SIGKILL'), 5_000)
+      await registry.exited
+      clearTimeout(t)
+    }
+    log('verdaccio stopped')
+  })()
+  return registry.stopping
 }
 
 // ------------------------------------------------------------------ 3. publish
@@ -278,21 +291,31 @@ async function userProject(work, env, variant) {
 async function main() {
   const work = mkdtempSync(join(tmpdir(), 'nebula-user-project-'))
   let registry
+  let overall
   const onSignal = async (signal) => {
     log(`${signal}: stopping`)
+    for (const child of live) killGroup(child, 'SIGKILL')
     await stopRegistry(registry)
+    cleanUp()
     process.exit(1)
+  }
+  const cleanUp = () => {
+    if (process.env.NEBULA_USER_PROJECT_KEEP) log(`kept ${work}`)
+    else rmSync(work, { recursive: true, force: true })
   }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  const overall = setTimeout(async () => {
-    log(`no result within ${RUN_LIMIT_MS / 60_000} min: stopping`)
-    await stopRegistry(registry)
-    process.exit(1)
-  }, RUN_LIMIT_MS)
   try {
     log(`work folder ${work}`)
+    // Packing may build in release (its own limit); the rest is bounded by RUN_LIMIT_MS.
     const tarballs = await pack(work)
+    overall = setTimeout(async () => {
+      log(`no result within ${RUN_LIMIT_MS / 60_000} min of packing: stopping`)
+      for (const child of live) killGroup(child, 'SIGKILL')
+      await stopRegistry(registry)
+      cleanUp()
+      process.exit(1)
+    }, RUN_LIMIT_MS)
     registry = await startRegistry(work)
     const npmrc = await publish(registry, work, tarballs)
     const env = userEnv(work, npmrc, registry)
@@ -301,8 +324,7 @@ async function main() {
   } finally {
     clearTimeout(overall)
     await stopRegistry(registry)
-    if (process.env.NEBULA_USER_PROJECT_KEEP) log(`kept ${work}`)
-    else rmSync(work, { recursive: true, force: true })
+    cleanUp()
   }
 }
 
