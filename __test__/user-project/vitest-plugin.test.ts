@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { decorators } from '../../lib/vitest.mjs'
 
 const here = join(__dirname, 'x')
+const repo = join(__dirname, '..', '..')
 const work = mkdtempSync(join(tmpdir(), 'nebula-vitest-plugin-'))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
 
@@ -30,7 +31,7 @@ class Lowered {
 export { seen, engine, Lowered, Module }
 `
 
-/** Transforms SOURCE with the plugin, writes it next to a node_modules that has nebula-native, imports it. */
+/** Transforms SOURCE with the plugin and imports the result. */
 async function lowerAndImport(compiler: 'esbuild' | 'typescript', name: string) {
   const plugin = decorators({ compiler })
   plugin.configResolved({ root: process.cwd() })
@@ -38,14 +39,10 @@ async function lowerAndImport(compiler: 'esbuild' | 'typescript', name: string) 
   expect(out).not.toBeNull()
   expect(out.code).not.toMatch(/^\s*@/m)
   expect(typeof out.map === 'string' || typeof out.map === 'object').toBe(true)
-  // The checkout's own name resolves through package.json "exports" (self-reference).
-  const file = join(process.cwd(), `.vitest-plugin-${name}-${process.pid}.mjs`)
-  writeFileSync(file, out.code)
-  try {
-    return await import(pathToFileURL(file).href)
-  } finally {
-    rmSync(file, { force: true })
-  }
+  // Written outside the checkout, so `nebula-native` points at the checkout's index.mjs.
+  const file = join(work, `${name}.mjs`)
+  writeFileSync(file, out.code.replace(/(['"])nebula-native\1/, JSON.stringify(pathToFileURL(join(repo, 'index.mjs')).href)))
+  return import(pathToFileURL(file).href)
 }
 
 describe('nebula-native/vitest decorators()', () => {
