@@ -1,7 +1,7 @@
 // nebula-native/vitest: decorators() lowers TC39 standard decorators, which Vite 8's
 // transformer leaves as they are (the user-project run proves it in a real vitest 4
 // project; these cases check the plugin itself, quickly, inside `npm test`).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -68,4 +68,17 @@ describe('nebula-native/vitest decorators()', () => {
   it('refuses an unknown compiler with a clear error', () => {
     expect(() => decorators({ compiler: 'babel' as never })).toThrow(/'auto', 'esbuild' or 'typescript'/)
   })
+})
+
+// The README's "Testing your service" shows these files; the user-project run uses them as they are.
+describe('README "Testing your service"', () => {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8')
+  const hasSection = /^#+ .*Testing your service/m.test(readme)
+  const files = ['standard/vitest.config.ts', 'standard/tsconfig.json', 'legacy/vitest.config.ts', 'legacy/tsconfig.json']
+  for (const f of files) {
+    it.skipIf(!hasSection)(`shows fixture/${f} byte for byte`, () => {
+      const text = readFileSync(join(__dirname, 'fixture', f), 'utf8').trimEnd()
+      expect(readme.includes(text), `README.md lacks fixture/${f} as it is`).toBe(true)
+    })
+  }
 })
