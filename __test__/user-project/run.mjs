@@ -60,8 +60,10 @@ function run(cmd, args, { cwd, env = process.env, limit = STEP_LIMIT_MS, quiet =
     child.on('close', (code, signal) => {
       clearTimeout(timer)
       live.delete(child)
-      if (code === 0) resolveRun(out)
-      else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}\n${quiet ? out : ''}`))
+      if (code === 0) return resolveRun(out)
+      // 139 = 128 + SIGSEGV, as a shell (npx) reports a child that crashed.
+      const crash = signal === 'SIGSEGV' || code === 139 ? ' (segmentation fault: a native crash)' : ''
+      reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}${crash}\n${quiet ? out : ''}`))
     })
   })
 }
