@@ -11,7 +11,8 @@
 //  5. stops the registry whatever happens (its process group) and removes the temp folder.
 // Run: `npm run test:user-project` (node __test__/user-project/run.mjs).
 // Env: NEBULA_USER_PROJECT_KEEP=1 keeps the temp folder; NEBULA_USER_PROJECT_TARBALLS=<dir>
-// publishes the tarballs already in <dir> instead of packing.
+// publishes the tarballs already in <dir> instead of packing; NEBULA_USER_PROJECT_PACK_ARGS
+// replaces `--host-only` as the arguments of `npm run package --`.
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -95,8 +96,10 @@ async function pack(work) {
   if (given) {
     dir = resolve(given)
   } else if (pkg.scripts?.package) {
+    if (!pkg.exports?.['./vitest']) throw new Error('package.json "exports" has no "./vitest" entry (lib/vitest.js): the standard-decorator project imports nebula-native/vitest')
     // A release build of this machine's target: minutes on a small machine.
-    await run('npm', ['run', 'package', '--', '--host-only'], { cwd: repo, limit: 30 * 60_000 })
+    const packArgs = (process.env.NEBULA_USER_PROJECT_PACK_ARGS ?? '--host-only').split(/\s+/).filter(Boolean)
+    await run('npm', ['run', 'package', '--', ...packArgs], { cwd: repo, limit: 30 * 60_000 })
     dir = join(repo, 'dist')
   } else {
     dir = join(work, 'dist')

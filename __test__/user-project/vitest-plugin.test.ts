@@ -2,6 +2,7 @@
 // transformer leaves as they are (the user-project run proves it in a real vitest 4
 // project; these cases check the plugin itself, quickly, inside `npm test`).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -47,7 +48,9 @@ async function lowerAndImport(compiler: 'esbuild' | 'typescript', name: string) 
 
 describe('nebula-native/vitest decorators()', () => {
   for (const compiler of ['esbuild', 'typescript'] as const) {
-    it(`lowers standard decorators with ${compiler}: (value, context), and the engine serves the route`, async () => {
+    // TypeScript lowers only while it has a JS API (up to 6); this checkout's devDependency is 5.x.
+    const usable = compiler === 'esbuild' || typeof createRequire(__filename)('typescript').transpileModule === 'function'
+    it.skipIf(!usable)(`lowers standard decorators with ${compiler}: (value, context), and the engine serves the route`, async () => {
       const m = await lowerAndImport(compiler, compiler)
       expect(m.seen).toEqual(['method:hello', 'class:Lowered'])
       const res = await m.engine.request('/lowered/hello')
