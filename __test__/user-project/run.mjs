@@ -12,7 +12,8 @@
 // Run: `npm run test:user-project` (node __test__/user-project/run.mjs).
 // Env: NEBULA_USER_PROJECT_KEEP=1 keeps the temp folder; NEBULA_USER_PROJECT_TARBALLS=<dir>
 // publishes the tarballs already in <dir> instead of packing; NEBULA_USER_PROJECT_PACK_ARGS
-// replaces `--host-only` as the arguments of `npm run package --`.
+// replaces `--host-only` as the arguments of `npm run package --`; NEBULA_USER_PROJECT_UPLINK
+// is the registry Verdaccio proxies (default https://registry.npmjs.org/).
 import { spawn } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -25,6 +26,8 @@ import { hostPlatform, standinPack } from './standin-pack.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const repo = resolve(here, '../..')
 const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'))
+// Where Verdaccio fetches everything but our packages (vitest, typescript, esbuild, …).
+const UPLINK = process.env.NEBULA_USER_PROJECT_UPLINK ?? 'https://registry.npmjs.org/'
 const VITEST = '^4' // the newest vitest major that runs on Node 20 (vitest 5 needs Node ≥ 22.12)
 // Bounds: everything after packing, and each step (installs are the slow ones).
 const RUN_LIMIT_MS = 10 * 60_000
@@ -139,7 +142,7 @@ async function startRegistry(work) {
       `    file: ${join(dir, 'htpasswd')}`,
       'uplinks:',
       '  npmjs:',
-      '    url: https://registry.npmjs.org/',
+      `    url: ${UPLINK}`,
       '    timeout: 60s',
       '    maxage: 30m', // the second project reuses what the first fetched
       'packages:',
@@ -263,7 +266,9 @@ async function userProject(work, env, variant) {
   // only for standard decorators).
   await run('npm', ['install', pkg.name], opts)
   const devDeps = [`vitest@${VITEST}`, 'typescript', '@types/node', ...(variant === 'standard' ? ['esbuild'] : [])]
-  await run('npm', ['install', '--save-dev', ...devDeps], opts)
+  await run('npm', ['install', '--save-dev', ...devDeps], opts).catch((err) => {
+    throw new Error(`${err.message}\n(these come through Verdaccio from ${UPLINK}: is it reachable? NEBULA_USER_PROJECT_UPLINK sets another)`)
+  })
 
   // The main package carries no binary; the host's platform package does.
   const installed = join(dir, 'node_modules', pkg.name)
