@@ -3,8 +3,9 @@
 // the main tarball carries no .node and names the platform packages at its own version.
 import { describe, it, expect } from 'vitest'
 import { createRequire } from 'node:module'
-import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 
@@ -153,21 +154,26 @@ describe('the packages agree', () => {
     }
   })
 
-  it('the packed main tarball has no .node and no install script, and depends on ≥5 platform packages', async () => {
-    // --ignore-scripts: packing a checkout would otherwise run `prepare` (a release build).
-    const out = await new Promise<string>((resolve, reject) =>
-      execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, maxBuffer: 16 << 20 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
-      ),
-    )
-    const [info] = JSON.parse(out)
-    const files: string[] = info.files.map((f: { path: string }) => f.path)
-    expect(files.filter((f) => f.endsWith('.node'))).toEqual([])
-    expect(files).toContain('lib/native-loader.js')
-    expect(files).not.toContain('binding.js')
-    const platformDeps = Object.entries(pkg.optionalDependencies ?? {}).filter(([name]) => name.startsWith('nebula-native-'))
-    expect(platformDeps.length).toBeGreaterThanOrEqual(5)
-    for (const [, range] of platformDeps) expect(range).toBe(info.version)
-    for (const hook of ['preinstall', 'install', 'postinstall']) expect(pkg.scripts[hook]).toBeUndefined()
+  it('the main tarball (as `npm run package` packs it) has no .node and no scripts, and depends on ≥5 platform packages', async () => {
+    const { packMain } = await import('../scripts/pack-main.mjs')
+    const dest = mkdtempSync(join(tmpdir(), 'nebula-pack-test-'))
+    try {
+      const info = packMain(root, dest)
+      const files: string[] = info.files.map((f: { path: string }) => f.path)
+      expect(files.filter((f) => f.endsWith('.node'))).toEqual([])
+      expect(files).toContain('lib/native-loader.js')
+      expect(files).not.toContain('binding.js')
+      // What npm will read at a user's install: the package.json inside the tarball.
+      const tarball = join(dest, info.filename)
+      expect(info.filename).toBe(`nebula-native-${pkg.version}.tgz`)
+      const shipped = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' }))
+      // No lifecycle script at all: npm asks users to approve any, `prepare` included.
+      expect(shipped.scripts).toBeUndefined()
+      const platformDeps = Object.entries(shipped.optionalDependencies ?? {}).filter(([name]) => name.startsWith('nebula-native-'))
+      expect(platformDeps.length).toBeGreaterThanOrEqual(5)
+      for (const [, range] of platformDeps) expect(range).toBe(shipped.version)
+    } finally {
+      rmSync(dest, { recursive: true, force: true })
+    }
   }, 60_000)
 })

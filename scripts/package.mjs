@@ -12,6 +12,8 @@
 //   --skip-build  pack the .node files already in npm/<key>/ (the release workflow puts its
 //                 artifacts there).
 //   --targets a,b only these platform keys.
+//   --rebuild     with --host-only, build even when the checkout's own release build
+//                 (`npm run build`, which `npm install` runs) is newer than every source.
 //
 // Which targets a Linux host builds: its own with cargo, and with cargo-zigbuild + zig
 // (`pip install cargo-zigbuild ziglang`, as napi-rs cross-builds) all four Linux targets,
@@ -24,6 +26,7 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { TARGETS, GLIBC_FLOOR } from './targets.mjs'
+import { packMain } from './pack-main.mjs'
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -32,10 +35,11 @@ const { currentMachine, platformKey } = require('../lib/native-loader.js')
 const args = process.argv.slice(2)
 const hostOnly = args.includes('--host-only') || process.env.NEBULA_PACKAGE_HOST_ONLY === '1'
 const skipBuild = args.includes('--skip-build')
+const rebuild = args.includes('--rebuild')
 const targetsArg = args.find((a) => a.startsWith('--targets'))
 const onlyKeys = targetsArg ? (targetsArg.split('=')[1] ?? args[args.indexOf(targetsArg) + 1] ?? '').split(',').filter(Boolean) : null
 for (const a of args) {
-  if (a.startsWith('--') && !['--host-only', '--skip-build'].includes(a) && !a.startsWith('--targets')) {
+  if (a.startsWith('--') && !['--host-only', '--skip-build', '--rebuild'].includes(a) && !a.startsWith('--targets')) {
     fail(`unknown option ${a} (options: --host-only, --skip-build, --targets=a,b)`)
   }
 }
@@ -81,7 +85,8 @@ for (const t of TARGETS) {
     if (fs.existsSync(nodeFile(t))) plan.push({ t, how: 'prebuilt' })
     continue
   }
-  if (t.key === hostKey) plan.push({ t, how: zig && t.os === 'linux' ? 'zig' : 'cargo' })
+  if (t.key === hostKey && hostOnly && !rebuild && freshCheckoutBuild(t)) plan.push({ t, how: 'checkout' })
+  else if (t.key === hostKey) plan.push({ t, how: zig && t.os === 'linux' ? 'zig' : 'cargo' })
   else if (hostOnly) continue
   else if (zig && t.os === 'linux') plan.push({ t, how: 'zig' })
   else if (process.platform === 'darwin' && t.os === 'darwin') plan.push({ t, how: 'cargo' })
@@ -100,6 +105,25 @@ if (skipped.length && !skipBuild) {
   log(`not built here: ${skipped.map((t) => t.key).join(', ')} (${why})`)
 }
 
+// The checkout's `npm run build` output, if it is a release build (stripped) newer than
+// every Rust source: napi-rs rebuilds the crate on a second `napi build` even when nothing
+// changed (its type-def cache), a few minutes of LTO that CI need not spend twice.
+function freshCheckoutBuild(t) {
+  const file = path.join(root, `nebula-native.${t.key}.node`)
+  if (!fs.existsSync(file)) return false
+  const desc = output('file', ['-b', file])
+  if (desc === null || !/\bstripped\b/.test(desc) || desc.includes('not stripped')) return false
+  const built = fs.statSync(file).mtimeMs
+  const sources = ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src'].map((f) => path.join(root, f))
+  const newer = (f) => {
+    const st = fs.statSync(f, { throwIfNoEntry: false })
+    if (!st) return false
+    if (st.isDirectory()) return fs.readdirSync(f).some((e) => newer(path.join(f, e)))
+    return st.mtimeMs > built
+  }
+  return !sources.some(newer)
+}
+
 function nodeFile(t) {
   return path.join(root, 'npm', t.key, `nebula-native.${t.key}.node`)
 }
@@ -108,6 +132,11 @@ function nodeFile(t) {
 const napi = path.join(root, 'node_modules', '.bin', 'napi')
 for (const p of plan) {
   if (p.how === 'prebuilt') continue
+  if (p.how === 'checkout') {
+    fs.copyFileSync(path.join(root, `nebula-native.${p.t.key}.node`), nodeFile(p.t))
+    log(`${p.t.key}: the checkout's release build is newer than every Rust source, packing it (--rebuild to build anyway)`)
+    continue
+  }
   const out = fs.mkdtempSync(path.join(os.tmpdir(), `nebula-build-${p.t.key}-`))
   const triple = p.how === 'zig' && p.t.libc === 'glibc' ? `${p.t.triple}.${GLIBC_FLOOR}` : p.t.triple
   const argv = ['build', '--platform', '--release', '--target', triple, '--output-dir', out, '--js', 'binding.js', '--dts', 'binding.d.ts']
@@ -139,7 +168,7 @@ for (const p of plan) {
       const versions = [...new Set(dyn.match(/GLIBC_[0-9.]+/g) ?? [])].map((v) => v.slice(6))
       const newest = versions.sort(compareVersions).at(-1) ?? '-'
       glibc = `needs glibc ${newest}`
-      if (p.how !== 'cargo' && compareVersions(newest, GLIBC_FLOOR) > 0) fail(`${p.t.key} needs GLIBC_${newest}, more than the floor ${GLIBC_FLOOR}`)
+      if (!['cargo', 'checkout'].includes(p.how) && compareVersions(newest, GLIBC_FLOOR) > 0) fail(`${p.t.key} needs GLIBC_${newest}, more than the floor ${GLIBC_FLOOR}`)
     }
   }
   report.push({ key: p.t.key, how: p.how, size, file: desc?.trim() ?? '(no `file` here)', glibc })
@@ -152,7 +181,7 @@ if (host) {
 }
 
 // 5. The tarballs. --ignore-scripts: packing must not run `prepare` (a release build of
-// the host target) again, and the tarballs themselves carry no install scripts.
+// the host target) again; the main package is packed without its scripts (pack-main.mjs).
 fs.rmSync(dist, { recursive: true, force: true })
 fs.mkdirSync(dist, { recursive: true })
 function pack(dir) {
@@ -160,10 +189,11 @@ function pack(dir) {
   if (out === null) fail(`npm pack ${dir} failed`)
   return JSON.parse(out)[0]
 }
-const main = pack(root)
+const main = packMain(root, dist)
 const shipped = main.files.map((f) => f.path)
 const binaries = shipped.filter((f) => f.endsWith('.node'))
 if (binaries.length) fail(`the main tarball must carry no .node, it has ${binaries.join(', ')}`)
+if (main.manifest.scripts) fail('the main tarball must carry no scripts')
 const tarballs = [main.filename]
 for (const p of plan) {
   const r = pack(path.join(root, 'npm', p.t.key))
