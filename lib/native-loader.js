@@ -116,8 +116,8 @@ function notFoundError(machine, resolved, cause) {
       `nebula-native: the native addon for ${key} (${describeMachine(machine)}) is not installed: ` +
         `could not load the package ${packageName}${cause ? ` (${firstLine(cause.message)})` : ''}.`,
       `npm installs it with nebula-native as an optional dependency. Ways out:`,
-      '  - reinstall without `--omit=optional` / `--no-optional` (or NODE_ENV / npm config that omits optional ' +
-        'dependencies); if node_modules or package-lock.json came from another platform, delete both and run `npm install` again;',
+      '  - reinstall without `--omit=optional` / `--no-optional` (and without `omit=optional` in your npm config); ' +
+        'if node_modules or package-lock.json came from another platform, delete both and run `npm install` again;',
       `  - or ${BUILD_FROM_SOURCE}.`,
     )
   }
