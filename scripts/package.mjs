@@ -171,6 +171,14 @@ for (const p of plan) {
       if (!['cargo', 'checkout'].includes(p.how) && compareVersions(newest, GLIBC_FLOOR) > 0) fail(`${p.t.key} needs GLIBC_${newest}, more than the floor ${GLIBC_FLOOR}`)
     }
   }
+  if (p.t.libc === 'musl') {
+    const needed = output('objdump', ['-p', file])
+    if (needed !== null) {
+      const libs = [...needed.matchAll(/NEEDED\s+(\S+)/g)].map((m) => m[1])
+      if (libs.some((l) => /^(libc\.so\.6|libpthread|libdl|ld-linux)/.test(l))) fail(`${p.t.key} links glibc: ${libs.join(' ')}`)
+      glibc = `needs ${libs.join(' ')} (musl)`
+    }
+  }
   report.push({ key: p.t.key, how: p.how, size, file: desc?.trim() ?? '(no `file` here)', glibc })
 }
 const host = plan.find((p) => p.t.key === hostKey)
