@@ -219,10 +219,10 @@ for (const e of report) {
 }
 
 function kb(n) {
-  return `${(n / 1024).toFixed(0)} kB`
+  return `${(n / 1000).toFixed(0)} kB`
 }
 function mb(n) {
-  return `${(n / 1024 / 1024).toFixed(1)} MB`
+  return `${(n / 1e6).toFixed(1)} MB`
 }
 function compareVersions(a, b) {
   const x = a.split('.').map(Number)
