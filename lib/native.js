@@ -1,13 +1,10 @@
 'use strict'
 
-// The generated napi binding stays internal: only lib/ requires it.
-try {
-  module.exports = require('../binding.js')
-} catch (err) {
-  const e = new Error(
-    'nebula-native: the native addon is not built. Run `npm install` (or `npm run build`) in the package folder; ' +
-      `it needs a Rust toolchain (cargo). Cause: ${err.message}`,
-  )
-  e.cause = err
-  throw e
-}
+// The compiled addon, for lib/ only (the generated napi binding stays internal).
+// lib/native-loader.js picks it: the checkout's own build if there is one, else the
+// platform package npm installed (nebula-native-<platform>-<arch>[-<libc>]), else a
+// clear error naming the machine, the package looked for and the ways out.
+const { loadNative, currentMachine } = require('./native-loader')
+const { version } = require('../package.json')
+
+module.exports = loadNative({ machine: currentMachine(), version })
