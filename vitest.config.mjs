@@ -1,13 +1,35 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
+
+// The engine's expected warnings (tests provoke them) would bury the report.
+// Set here, in the runner's own process, and not only by `test.env`: in
+// worker threads `process.env` is a per-thread copy the native side never
+// reads, so only the process environment reaches the addon's logger.
+process.env.NEBULA_LOG ??= 'off'
 
 export default defineConfig({
   test: {
     include: ['__test__/**/*.test.{ts,mts,js,mjs,cjs}'],
-    // Native addons and worker threads don't mix.
-    pool: 'forks',
-    // The engine's expected warnings (tests provoke them) would bury the report.
-    env: { NEBULA_LOG: 'off' },
+    env: { NEBULA_LOG: process.env.NEBULA_LOG },
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // The suite runs twice, once per pool: users run theirs in either, and the
+    // addon must hold in both (one process per test file, or one worker thread
+    // per file in a shared process, loading and dropping the addon in turn and
+    // at once). `npx vitest run --project forks` runs one of them.
+    projects: [
+      { extends: true, test: { name: 'forks', pool: 'forks' } },
+      {
+        extends: true,
+        test: {
+          name: 'threads',
+          pool: 'threads',
+          // Whole-process tests gain nothing from a second run: the user's
+          // project test installs and runs its own vitest suite (in threads)
+          // in a new project, and workers.test.ts drives worker threads from
+          // Node processes of its own.
+          exclude: [...configDefaults.exclude, '__test__/user-project*', '__test__/user-project*/**', '__test__/workers.test.ts'],
+        },
+      },
+    ],
   },
 })
