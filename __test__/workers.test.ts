@@ -98,4 +98,18 @@ describe('an engine stops when the worker that made it exits', () => {
     const left = (id: number) => ({ ...served(id, 0), wsClosed: 1001 })
     expect(run.out).toEqual({ inTurn: [left(0), left(1)], atOnce: [0, 1, 2, 3].map(left), main: mainServes })
   })
+
+  it("a script VM's threads end with the worker that started it, in turn and 4 at once", async () => {
+    const run = await drive('jsvm', '--preload', '--main')
+    expectClean(run)
+    const vm = { code: 0, messages: [{ port: expect.any(Number), status: 200, body: { vm: true } }], accepting: false }
+    expect(run.out).toEqual({ inTurn: [vm, vm], atOnce: [vm, vm, vm, vm], vmThreadsLeft: [], main: mainServes })
+  })
+
+  it("a gateway's worker processes end with the worker thread that started them, in turn and 2 at once", async () => {
+    const run = await drive('gateway', '--preload', '--main')
+    expectClean(run)
+    const gw = { code: 0, messages: [{ port: expect.any(Number), status: 200, body: { pid: 'a number' } }], accepting: false, workerRunning: false }
+    expect(run.out).toEqual({ inTurn: [gw, gw], atOnce: [gw, gw], main: mainServes })
+  })
 })
