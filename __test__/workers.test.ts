@@ -48,10 +48,11 @@ function expectClean(run: Run) {
 const mainServes = { status: 200, body: 'main' }
 
 describe('loading the package in worker threads', () => {
-  it('a worker loads it and exits, then another, then 4 at once, then the main thread serves (the segfault of #17)', async () => {
+  it('4 workers load it at once; then one loads it and exits, then another (the segfault of #17); then 4 at once; then the main thread serves', async () => {
     const run = await drive('import', '--main')
     expectClean(run)
     const loaded = { code: 0, messages: [{ loaded: true }] }
+    expect(run.out.firstAtOnce).toEqual([loaded, loaded, loaded, loaded])
     expect(run.out.inTurn).toEqual([loaded, loaded])
     expect(run.out.atOnce).toEqual([loaded, loaded, loaded, loaded])
     expect(run.out.main).toEqual(mainServes)
