@@ -93,8 +93,9 @@ impl Running {
         }
     }
 
-    /// The environment is exiting: nobody waits for closing handshakes, so
-    /// the server stops listening at once, beside the hubs' leaving.
+    /// The environment is exiting and its exit waits for this: the server
+    /// stops listening at once, while the WebSocket closing handshakes and
+    /// the hubs' leaving their cluster go on beside it (bounded).
     fn stop_now(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         let mut taken = self.take();
         async move {
