@@ -1,3 +1,6 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { configDefaults, defineConfig } from 'vitest/config'
 
 // The engine's expected warnings (tests provoke them) would bury the report.
@@ -5,6 +8,25 @@ import { configDefaults, defineConfig } from 'vitest/config'
 // worker threads `process.env` is a per-thread copy the native side never
 // reads, so only the process environment reaches the addon's logger.
 process.env.NEBULA_LOG ??= 'off'
+
+// Gateway workers' sockets go to $XDG_RUNTIME_DIR/nebula by default, named
+// after the service: the two projects run side by side and would take each
+// other's sockets (examples/gateway), and so would other checkouts' runs.
+// One folder per project and run; the threads project's only reaches the
+// addon through the runner's own environment (see above).
+// (Vitest evaluates this file more than once in its process: one folder for all.)
+const ROOT = Symbol.for('nebula.vitest.runtimeRoot')
+const runtimeRoot = (globalThis[ROOT] ??= (() => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nebula-vitest-'))
+  process.once('exit', () => fs.rmSync(root, { recursive: true, force: true }))
+  return root
+})())
+const runtimeDir = (name) => {
+  const dir = path.join(runtimeRoot, name)
+  fs.mkdirSync(dir, { mode: 0o700, recursive: true })
+  return dir
+}
+process.env.XDG_RUNTIME_DIR = runtimeDir('threads')
 
 export default defineConfig({
   test: {
@@ -17,7 +39,7 @@ export default defineConfig({
     // per file in a shared process, loading and dropping the addon in turn and
     // at once). `npx vitest run --project forks` runs one of them.
     projects: [
-      { extends: true, test: { name: 'forks', pool: 'forks' } },
+      { extends: true, test: { name: 'forks', pool: 'forks', env: { XDG_RUNTIME_DIR: runtimeDir('forks') } } },
       {
         extends: true,
         test: {
