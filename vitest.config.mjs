@@ -37,14 +37,25 @@ export default defineConfig({
     // The suite runs twice, once per pool: users run theirs in either, and the
     // addon must hold in both (one process per test file, or one worker thread
     // per file in a shared process, loading and dropping the addon in turn and
-    // at once). `npx vitest run --project forks` runs one of them.
+    // at once). `npx vitest run --project forks` runs one of them. One after
+    // the other (groupOrder): side by side they doubled the load on a small
+    // machine, and timing-sensitive tests (schedules, timeouts) felt it.
     projects: [
-      { extends: true, test: { name: 'forks', pool: 'forks', env: { XDG_RUNTIME_DIR: runtimeDir('forks') } } },
+      {
+        extends: true,
+        test: {
+          name: 'forks',
+          pool: 'forks',
+          sequence: { groupOrder: 0 },
+          env: { XDG_RUNTIME_DIR: runtimeDir('forks') },
+        },
+      },
       {
         extends: true,
         test: {
           name: 'threads',
           pool: 'threads',
+          sequence: { groupOrder: 1 },
           // Whole-process tests gain nothing from a second run: the user's
           // project test installs and runs its own vitest suite (in threads)
           // in a new project, and workers.test.ts drives worker threads from
