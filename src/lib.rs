@@ -16,8 +16,10 @@ pub mod plugins;
 #[cfg_attr(test, allow(dead_code))]
 mod binding;
 
-// Under load the server allocates and frees per request on the tokio worker
-// (hyper's buffers, headers, the answer); mimalloc took ~6 % off a request's
-// cost there against glibc's malloc (hello route, `npm run bench`).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// No custom global allocator. mimalloc was one (~6 % off a request's cost
+// on the hello route) but it is unsafe in a dlopen'd addon: mimalloc 3 takes
+// the thread that loads the addon as its main thread, and when that thread
+// ends (a worker_threads Worker that loaded the package first, as vitest's
+// `pool: 'threads'` does) the next thread's first allocation segfaults in
+// `mi_thread_init` (microsoft/mimalloc#1287). The system malloc belongs to
+// the process and outlives every environment and every unload.

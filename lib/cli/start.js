@@ -225,6 +225,9 @@ async function startForeground({ config: configFile, daemonChild }) {
   } catch (e) {
     // The exit is on its way (see onStopSignal).
     if (phase === 'stopping') return new Promise(() => {})
+    // Before the parent hears of it: `nebula start --daemon` exits on that
+    // message, and its pid file must be gone by then, not at this exit.
+    cleanup()
     return fail(EXIT.FAILURE, `nebula: cannot start: ${reason(e)}`)
   }
   const startedAt = Date.now()

@@ -7,20 +7,16 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
-use parking_lot::Mutex;
 
 pub(super) use super::dispatch::{flat_headers, header_pairs};
 use super::dispatch::{Batch, BatchDispatcher, PackedBatch};
+use super::teardown::{KeepAlive, Running};
 use super::wake::Wake;
 
-use crate::http::server::{self, ServerHandle};
+use crate::http::server;
 use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
 use crate::http::{AppInfo, ServerConfig, Service, ServiceBuilder};
-
-/// Never called: while it exists, Node's event loop stays alive (the server is listening).
-type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;
 
 #[napi(object)]
 pub struct EngineConfig {
@@ -57,15 +53,11 @@ pub struct EngineStats {
 pub struct NativeEngine {
     pub(super) builder: Option<ServiceBuilder>,
     service: Option<Arc<Service>>,
-    server: Arc<Mutex<Option<(ServerHandle, KeepAlive)>>>,
     pub(super) natives: super::layers::Natives,
     batch: Arc<Batch>,
-    /// Hubs mounted on this engine (closed before the server stops).
-    pub(super) hubs: Vec<Arc<crate::hub::Hub>>,
-    /// Script VMs started for this engine (shut down when it closes).
-    pub(super) jsvms: Vec<Arc<crate::jsvm::Jsvm>>,
-    /// Gateways (ServicesPlugin): their workers start when the engine listens.
-    pub(super) gateways: Vec<Arc<crate::gateway::Gateway>>,
+    /// Server, hubs, gateways and script VMs: stopped by `close()` or when
+    /// the environment that made the engine exits.
+    pub(super) running: Arc<Running>,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
@@ -79,7 +71,7 @@ fn ms(v: Option<u32>, default: Duration) -> Duration {
 #[napi]
 impl NativeEngine {
     #[napi(constructor)]
-    pub fn new(config: EngineConfig) -> Self {
+    pub fn new(env: &Env, config: EngineConfig) -> Result<Self> {
         let d = ServerConfig::default();
         let config = ServerConfig {
             body_limit: config.body_limit.map_or(d.body_limit, |n| n as usize),
@@ -92,16 +84,15 @@ impl NativeEngine {
             max_headers: d.max_headers,
             shutdown_timeout: ms(config.shutdown_timeout_ms, d.shutdown_timeout),
         };
-        NativeEngine {
+        let running = Arc::<Running>::default();
+        super::teardown::belongs_to(env, &running)?;
+        Ok(NativeEngine {
             builder: Some(ServiceBuilder::new(config)),
             service: None,
-            server: Arc::new(Mutex::new(None)),
             natives: Default::default(),
             batch: Arc::default(),
-            hubs: Vec::new(),
-            gateways: Vec::new(),
-            jsvms: Vec::new(),
-        }
+            running,
+        })
     }
 
     pub(super) fn builder(&mut self) -> Result<&mut ServiceBuilder> {
@@ -279,9 +270,9 @@ impl NativeEngine {
             .build_threadsafe_function()
             .callee_handled::<false>()
             .build()?;
-        let slot = self.server.clone();
-        let hubs = self.hubs.clone();
-        let gateways = self.gateways.clone();
+        let running = self.running.clone();
+        let hubs = running.hubs();
+        let gateways = running.gateways();
         env.spawn_future(async move {
             let handle = server::listen(service, &host, port)
                 .await
@@ -304,7 +295,7 @@ impl NativeEngine {
                 hub.start_cluster().await;
             }
             let port = u32::from(handle.local_addr().port());
-            *slot.lock() = Some((handle, keep_alive));
+            *running.server.lock() = Some((handle, keep_alive));
             Ok(port)
         })
     }
@@ -312,36 +303,9 @@ impl NativeEngine {
     /// Stops listening after in-flight requests finish.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let running = self.server.lock().take();
-        // WebSocket connections are no longer the HTTP server's: close them
-        // first (1001) and give their closing handshakes a moment.
-        for hub in &self.hubs {
-            hub.shutdown();
-        }
-        let hubs = self.hubs.clone();
-        let jsvms = self.jsvms.clone();
-        let gateways = self.gateways.clone();
+        let stop = self.running.stop();
         env.spawn_future(async move {
-            for hub in hubs {
-                if !hub.wait_closed(Duration::from_secs(2)).await {
-                    tracing::warn!(
-                        "stop: some WebSocket clients did not finish closing within 2 s"
-                    );
-                }
-                hub.stop_cluster(Duration::from_secs(2)).await;
-            }
-            if let Some((handle, keep_alive)) = running {
-                handle.stop().await;
-                drop(keep_alive);
-            }
-            // After the server: requests in flight to workers have finished.
-            for g in gateways {
-                g.stop().await;
-            }
-            // After the server: requests in flight on hook routes have finished.
-            for jsvm in jsvms {
-                let _ = tokio::task::spawn_blocking(move || jsvm.shutdown()).await;
-            }
+            stop.await;
             Ok(())
         })
     }

@@ -27,7 +27,7 @@ impl NativeEngine {
         let layers = self.natives.resolve(&layers)?;
         self.builder()?
             .dynamic(Arc::new(gateway.dynamic_routes()), layers);
-        self.gateways.push(gateway.clone());
+        self.running.gateways.lock().push(gateway.clone());
         Ok(NativeServices { gateway })
     }
 }

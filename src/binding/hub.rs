@@ -182,7 +182,7 @@ impl NativeEngine {
         });
         hub.set_events(events.clone());
         self.builder()?.mount(Arc::new(HubMount(hub.clone())));
-        self.hubs.push(hub.clone());
+        self.running.hubs.lock().push(hub.clone());
         Ok(NativeHub { hub, events })
     }
 }

@@ -77,13 +77,13 @@ impl NativeEngine {
             wake: Wake::new(wake)?,
         });
         // Hook scripts see the engine's hub (HubPlugin attaches at init, before this).
-        let hub = self.hubs.first().cloned();
+        let hub = self.running.hubs.lock().first().cloned();
         let jsvm = Jsvm::start_with_hub(config, events.clone(), hub)
             .map_err(|e| Error::new(Status::GenericFailure, format!("jsvm: {e}")))?;
         let builder = self.builder()?;
         builder.dynamic(Arc::new(JsvmRoutes(jsvm.clone())), layers);
         builder.mount(Arc::new(JsvmAdmin::new(jsvm.clone(), admin_token)));
-        self.jsvms.push(jsvm.clone());
+        self.running.jsvms.lock().push(jsvm.clone());
         Ok(NativeJsvm { jsvm, events })
     }
 }

@@ -11,4 +11,5 @@ mod layers;
 mod log;
 mod plan;
 mod runtime;
+mod teardown;
 mod wake;
