@@ -111,6 +111,18 @@ describe('workers that break HTTP', () => {
     expect((await fetch(`${base}/odd/ok`)).status).toBe(200)
   })
 
+  for (const [what, path] of [
+    ['half a head', '/odd/cuthead'],
+    ['not a byte', '/odd/nothing'],
+  ]) {
+    it(`a worker that closes after ${what}: 502 JSON, and the pipelined request is answered`, async () => {
+      const { port } = await gateway()
+      const { a, b } = await pipelined(port, path)
+      expectJsonError(a, 502)
+      expect(b.status).toBe(200)
+    })
+  }
+
   it('a worker that never answers: 504 JSON once timeoutMs has passed', async () => {
     const { port } = await gateway({ timeoutMs: 300 })
     const started = Date.now()
