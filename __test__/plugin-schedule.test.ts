@@ -63,8 +63,9 @@ describe('SchedulePlugin on one node', () => {
     await engine.start(0)
     await rec.finished(5)
     // On the grid t0 + k × interval: a late tick does not shift the later ones (so one gap may be short),
-    // but run i never comes before i intervals after the first.
-    for (let i = 1; i < rec.runs.length; i++) expect(rec.runs[i].start - rec.runs[0].start).toBeGreaterThanOrEqual(i * 30 - 2)
+    // but run i never comes much before i intervals after the first. The first run itself may start late
+    // (it was 2.4 ms late once under load, with both vitest pools running), hence the 10 ms allowance.
+    for (let i = 1; i < rec.runs.length; i++) expect(rec.runs[i].start - rec.runs[0].start).toBeGreaterThanOrEqual(i * 30 - 10)
     expect(plugin.jobs()[0].skipped).toBe(0)
     expect(Jobs).toBeDefined()
   })
