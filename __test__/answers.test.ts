@@ -81,6 +81,22 @@ describe('Answers (the packed way back to Rust)', () => {
     expect(bodies[3]).toBe('fine')
   })
 
+  it('a status HTTP cannot send as a final answer (46, 101, 1000) is a 500 JSON saying so, not a 500 with the handler\'s body', () => {
+    const { calls, answers } = recorder()
+    answers.add(1, [46, TEXT_ONLY, 'x'])
+    answers.add(2, [101, TEXT_ONLY, 'x'])
+    answers.add(3, [1000, TEXT_ONLY, 'x'])
+    answers.add(4, [999, TEXT_ONLY, 'odd but sendable'])
+    answers.send()
+    const { meta, text } = calls[0]
+    expect(meta.filter((_, i) => i % 4 === 1)).toEqual([500, 500, 500, 999])
+    const bodies = text.split('\0')
+    expect(JSON.parse(bodies[0]).message).toMatch(/the status 46 is not a final HTTP status \(200–999\)/)
+    expect(JSON.parse(bodies[1]).message).toMatch(/the status 101 is not a final HTTP status/)
+    expect(JSON.parse(bodies[2]).message).toMatch(/the status 1000 is not a final HTTP status/)
+    expect(bodies[3]).toBe('odd but sendable')
+  })
+
   it('reports, without throwing, answers the engine can no longer take', () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     const answers = new Answers({

@@ -47,10 +47,26 @@ function unsendable(why) {
 /** Why `wire` cannot be sent, or undefined. */
 function problem(status, headers, body) {
   if (!Number.isInteger(status) || status < 0 || status > 0xffff) return `the status ${describe(status)} is not a number`
+  // What HTTP can send as a final answer: three digits, not informational (1xx).
+  if (status < 200 || status > 999) return `the status ${status} is not a final HTTP status (200–999)`
   if (!Array.isArray(headers)) return `the headers are ${describe(headers)}, not a list`
   if (body !== null && body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array))
     return `the body is a ${describe(body)}, not a string or bytes`
   return undefined
+}
+
+/**
+ * `wire` when it can be sent, else the 500 that says why (also for answers
+ * that go elsewhere than a batch: a native layer run from the JS chain).
+ * Never throws.
+ */
+function sendable(wire) {
+  try {
+    const why = problem(wire[0], wire[1], wire[2])
+    return why === undefined ? wire : unsendable(why)
+  } catch (err) {
+    return unsendable(messageOf(err))
+  }
 }
 
 /** A flush happens before the string bodies of one call pass this many UTF-16 units (V8's limit is ~2^29). */
@@ -144,4 +160,4 @@ class Answers {
   }
 }
 
-module.exports = { Answers, JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS, TEXT_BUDGET, COPY_LIMIT }
+module.exports = { Answers, sendable, JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS, TEXT_BUDGET, COPY_LIMIT }

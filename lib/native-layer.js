@@ -10,6 +10,7 @@
 
 const { Context, HttpResponse } = require('./context')
 const { toWire, errorWire } = require('./respond')
+const { sendable } = require('./answers')
 
 const NATIVE = Symbol('nebula.native-layer')
 const NATIVE_PLUGIN = Symbol('nebula.native-plugin')
@@ -79,7 +80,9 @@ function nativeLayer(plugin, kind, pluginOptions = {}, layerOptions = {}, hooks 
     }
     let wire
     try {
-      wire = await toWire(ctx, await next())
+      // An answer Rust could not send as it is (a status HTTP has no room for)
+      // is the same 500 JSON here as on the way back from a route.
+      wire = sendable(await toWire(ctx, await next()))
     } catch (err) {
       wire = errorWire(err)
     }
