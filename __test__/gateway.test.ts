@@ -107,12 +107,21 @@ describe('ServicesPlugin', () => {
     const victim = plugin.status().services[0].instances[0].pid!
     const statuses: number[] = []
     let stop = false
+    // An answer the victim had begun when it was killed (its head already passed
+    // on: answers are streamed) ends with the connection closed, never a hang;
+    // counted as CUT. Seen once in a CI run that ran the suite twice.
+    const CUT = -1
     const load = (async () => {
       while (!stop) {
         const t = Date.now()
-        const r = await fetch(`${base}/api/py/x`)
-        await r.arrayBuffer()
-        statuses.push(r.status)
+        try {
+          const r = await fetch(`${base}/api/py/x`)
+          await r.arrayBuffer()
+          statuses.push(r.status)
+        } catch (err: any) {
+          if (err?.cause?.code !== 'UND_ERR_SOCKET') throw err
+          statuses.push(CUT)
+        }
         expect(Date.now() - t).toBeLessThan(2000)
       }
     })()
@@ -125,7 +134,9 @@ describe('ServicesPlugin', () => {
     stop = true
     await load
     expect(back.restarts).toBe(1)
-    expect(statuses.every((s) => s === 200 || s === 502 || s === 503)).toBe(true)
+    expect(statuses.every((s) => s === 200 || s === 502 || s === 503 || s === CUT)).toBe(true)
+    // Only the answer in flight at the kill can be cut.
+    expect(statuses.filter((s) => s === CUT).length).toBeLessThanOrEqual(1)
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(20)
   })
 
