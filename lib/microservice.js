@@ -10,7 +10,7 @@ const { nativeSpec, declaredNative } = require('./native-layer')
 const { RoutePlugin } = require('./route-plugin')
 const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
 const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
-const { messageOf, logError } = require('./fault')
+const { messageOf, logError, thenOf } = require('./fault')
 
 /** A built-in default plugin is a factory, so every engine gets its own instance. */
 const defaultPlugins = [() => new RoutePlugin()]
@@ -19,9 +19,8 @@ function hookError(plugin, hook, err) {
   return new Error(`Plugin ${plugin.name} failed in ${hook}: ${messageOf(err)}`, { cause: err })
 }
 
-function isThenable(v) {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof v.then === 'function'
-}
+/** Whether `v` is a thenable; reading `then` may throw (in `_call` a hook failure, in `_prepare` a failed start). */
+const isThenable = (v) => thenOf(v) !== undefined
 
 class Microservice {
   /** Adds a plugin to every engine created afterwards (not to Factory/Testing engines). */

@@ -108,15 +108,14 @@ pub(super) fn check_host<B>(req: &mut Request<B>) -> Result<(), HeadError> {
 /// (`name: value\r\n` per header) → 431.
 pub(super) fn check_head_size<B>(req: &Request<B>, limit: usize) -> Result<(), HeadError> {
     let uri = req.uri();
-    let mut size = uri.path_and_query().map_or(0, |p| p.as_str().len())
+    let target = uri.path_and_query().map_or(0, |p| p.as_str().len())
         + uri.authority().map_or(0, |a| a.as_str().len());
-    for (name, value) in req.headers() {
-        size += name.as_str().len() + value.len() + 4;
-        if size > limit {
-            return Err(HeadError::HeadTooLarge { limit });
-        }
-    }
-    if size > limit {
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if target + headers > limit {
         return Err(HeadError::HeadTooLarge { limit });
     }
     Ok(())
