@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use bytes::Bytes;
 use hyper::Method;
-use nebula_native::http::server;
-use nebula_native::http::{
+use nebula_core::http::server;
+use nebula_core::http::{
     DispatchError, Dispatcher, JsRequest, JsResponse, ServerConfig, Service, ServiceBuilder,
 };
 

@@ -1,16 +1,8 @@
-//! Nebula Native: nebula-engine's plugin model on a Rust core.
+//! Nebula Native's addon: the napi binding of `nebula-core`.
 //!
-//! The core modules (`engine`, `http`) are plain Rust with no napi types;
-//! `binding` is the only place that talks to Node.
-pub mod auth;
-pub mod coord;
-pub mod engine;
-pub mod gateway;
-pub mod http;
-pub mod hub;
-pub mod ids;
-pub mod jsvm;
-pub mod plugins;
+//! This crate only converts values between JavaScript and Rust and hands out
+//! handles; everything it serves (HTTP, plugins, hub, script VM, gateway) is
+//! in `crates/nebula-core`, which has no napi dependency. See ARCHITECTURE.md.
 
 // napi registers the binding's items at load time; a test build never calls them.
 #[cfg_attr(test, allow(dead_code))]

@@ -11,7 +11,8 @@ use bytes::Bytes;
 use napi::bindgen_prelude::*;
 
 use super::dispatch::header_pairs;
-use crate::http::{JsResponse, JSON_TYPE};
+use nebula_core::http::JsResponse;
+use nebula_core::kernel::JSON_TYPE;
 
 /// Numbers per answer in `meta`.
 pub(super) const META: usize = 4;

@@ -10,7 +10,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::engine::invalid;
-use crate::coord::{next_cron_ms, CoordConfig, Coordinator};
+use nebula_core::coord::{next_cron_ms, CoordConfig, Coordinator};
 
 /// The largest TTL accepted, in ms (about 24 days; beyond, a lease is not a lease).
 const MAX_TTL_MS: f64 = 2_147_483_647.0;
@@ -29,7 +29,7 @@ fn ttl(ttl_ms: f64) -> Result<Duration> {
     Ok(Duration::from_millis(ttl_ms as u64))
 }
 
-fn failed(e: crate::coord::CoordError) -> Error {
+fn failed(e: nebula_core::coord::CoordError) -> Error {
     Error::new(Status::GenericFailure, e.to_string())
 }
 

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use super::wake::Wake;
 
-use crate::http::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse, Service};
+use nebula_core::http::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse, Service};
 
 /// Requests waiting for the JS thread. Under load many arrive between two
 /// wake-ups, and one call into JavaScript takes them all.

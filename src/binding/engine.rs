@@ -14,9 +14,9 @@ use super::dispatch::{Batch, BatchDispatcher, PackedBatch};
 use super::teardown::{KeepAlive, Running};
 use super::wake::Wake;
 
-use crate::http::server;
-use crate::http::static_files::{CachePolicy, StaticFiles, StaticMount};
-use crate::http::{AppInfo, ServerConfig, Service, ServiceBuilder};
+use nebula_core::http::server;
+use nebula_core::http::static_files::{CachePolicy, StaticFiles, StaticMount};
+use nebula_core::http::{AppInfo, ServerConfig, Service, ServiceBuilder};
 
 #[napi(object)]
 pub struct EngineConfig {
@@ -312,15 +312,13 @@ impl NativeEngine {
 
     #[napi]
     pub fn stats(&self) -> EngineStats {
-        let s =
-            self.service
-                .as_ref()
-                .map(|s| s.stats())
-                .unwrap_or(crate::http::stats::StatsSnapshot {
-                    requests: 0,
-                    js_calls: 0,
-                    in_flight: 0,
-                });
+        let s = self.service.as_ref().map(|s| s.stats()).unwrap_or(
+            nebula_core::kernel::stats::StatsSnapshot {
+                requests: 0,
+                js_calls: 0,
+                in_flight: 0,
+            },
+        );
         EngineStats {
             requests: s.requests as f64,
             js_calls: s.js_calls as f64,

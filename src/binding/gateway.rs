@@ -8,7 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::engine::{invalid, NativeEngine};
-use crate::gateway::Gateway;
+use nebula_core::gateway::Gateway;
 
 #[napi]
 pub struct NativeServices {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::engine::{invalid, NativeEngine};
 use super::wake::Wake;
-use crate::hub::{Client, ErrorCode, Hub, HubConfig, HubError, HubEvents, HubMount};
+use nebula_core::hub::{Client, ErrorCode, Hub, HubConfig, HubError, HubEvents, HubMount};
 
 /// Custom messages waiting for the JS thread, in all and per connection, and
 /// their bytes: beyond, the sender gets 1005 (try again). Lifecycle events

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use super::engine::{invalid, NativeEngine};
 use super::wake::Wake;
-use crate::jsvm::{Jsvm, JsvmAdmin, JsvmConfig, JsvmEvents, JsvmRoutes};
+use nebula_core::jsvm::{Jsvm, JsvmAdmin, JsvmConfig, JsvmEvents, JsvmRoutes};
 
 /// Script events waiting for the JS thread at most (count and bytes);
 /// beyond, they are dropped (and logged).
@@ -68,7 +68,7 @@ impl NativeEngine {
     ) -> Result<NativeJsvm> {
         let (config, admin_token) = read_options(&options)?;
         // Editors complete the hook API from this file; a read-only folder only loses that.
-        if let Err(e) = crate::jsvm::write_types(&config.hooks_dir) {
+        if let Err(e) = nebula_core::jsvm::write_types(&config.hooks_dir) {
             tracing::warn!(error = %e, dir = %config.hooks_dir.display(), "jsvm: could not write types.d.ts");
         }
         let layers = self.natives.resolve(&layers)?;

@@ -13,10 +13,10 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use super::engine::{flat_headers, header_pairs, invalid, NativeEngine};
-use crate::http::handler::into_reply;
-use crate::http::JsResponse;
-use crate::plugins::layer::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
-use crate::plugins::swap::SwapLayer;
+use nebula_core::http::handler::into_reply;
+use nebula_core::http::JsResponse;
+use nebula_core::kernel::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use nebula_core::plugins::swap::SwapLayer;
 
 /// The engine's native plugins and layers, by id.
 #[derive(Default)]
@@ -167,7 +167,7 @@ impl NativeEngine {
     /// Creates native plugin `kind` from its options; returns its id.
     #[napi]
     pub fn create_plugin(&mut self, kind: String, options: serde_json::Value) -> Result<u32> {
-        let plugin = crate::plugins::create(&kind, &options).map_err(invalid)?;
+        let plugin = nebula_core::plugins::create(&kind, &options).map_err(invalid)?;
         let builder = self.builder()?;
         for e in plugin.endpoints() {
             builder.endpoint(e);
@@ -212,7 +212,7 @@ impl NativeEngine {
         if layers.len() != layer_options.len() {
             return Err(invalid("one set of options per layer"));
         }
-        let fresh = crate::plugins::create(&kind, &options).map_err(invalid)?;
+        let fresh = nebula_core::plugins::create(&kind, &options).map_err(invalid)?;
         let mut made = Vec::with_capacity(layers.len());
         for (id, opts) in layers.iter().zip(&layer_options) {
             let target = self.natives.swappable(*id)?;

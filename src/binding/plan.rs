@@ -1,8 +1,8 @@
-//! Plugin order and chain plans, computed by `crate::engine` for the JS face.
+//! Plugin order and chain plans, computed by `nebula_core::engine` for the JS face.
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::engine::{self, LayerSpec, Owner, PluginSpec};
+use nebula_core::engine::{self, LayerSpec, Owner, PluginSpec};
 
 #[napi(object)]
 pub struct JsPluginSpec {

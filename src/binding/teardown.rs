@@ -15,10 +15,10 @@ use napi::bindgen_prelude::*;
 use napi::threadsafe_function::ThreadsafeFunction;
 use parking_lot::Mutex;
 
-use crate::gateway::Gateway;
-use crate::http::server::ServerHandle;
-use crate::hub::Hub;
-use crate::jsvm::Jsvm;
+use nebula_core::gateway::Gateway;
+use nebula_core::http::server::ServerHandle;
+use nebula_core::hub::Hub;
+use nebula_core::jsvm::Jsvm;
 
 /// Never called: while it exists, Node's event loop stays alive (the server is listening).
 pub(super) type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;

@@ -1,0 +1,246 @@
+//! Sending one request to a worker: plain HTTP/1.1 over its Unix socket (or
+//! TCP), on a pooled connection when one is idle, both bodies streamed, and
+//! every failure answered as JSON within the timeout: 502 (unreachable,
+//! broken answer, an unasked-for `101 Switching Protocols`), 504 (no answer in time), 413 (request body over the limit).
+use std::error::Error as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+
+use hyper::{Request, StatusCode};
+
+use super::endpoint::Endpoint;
+use super::pool::{self, Conn, Pool};
+use super::proxy::{
+    end_to_end, upstream_headers, upstream_target, user_header, Failure, ForwardOptions,
+    USER_HEADER,
+};
+use super::upstream_body::{SentBody, UpstreamBody};
+use crate::http::body_read::BodyError;
+use crate::http::body_stream::{Stalled, TooLarge};
+use crate::http::dynamic::DynRequest;
+use crate::kernel::{Reply, Streamed};
+
+fn bad_gateway(service: &str, what: &str) -> Reply {
+    Reply::error(
+        StatusCode::BAD_GATEWAY,
+        &format!("service {service}: {what}"),
+    )
+}
+
+/// A connection to `endpoint`: an idle pooled one (true) or a new one.
+async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Conn, bool), Failure> {
+    if pooled_ok {
+        while let Some(mut c) = endpoint.pool().take() {
+            // Both bodies of its last request are done: ready at once, or closed.
+            match tokio::time::timeout(Duration::from_millis(250), c.sender.ready()).await {
+                Ok(Ok(())) => return Ok((c, true)),
+                _ => c.close(),
+            }
+        }
+    }
+    let mut c = pool::connect(&endpoint.addr).await.map_err(|e| {
+        Failure::Connect(format!(
+            "cannot reach instance {} ({}): {e}",
+            endpoint.instance, endpoint.addr
+        ))
+    })?;
+    c.sender.ready().await.map_err(|e| {
+        Failure::Connect(format!(
+            "instance {} closed the connection: {e}",
+            endpoint.instance
+        ))
+    })?;
+    Ok((c, false))
+}
+
+/// Methods a request of which may be sent twice (RFC 9110 §9.2.2).
+fn idempotent(m: &hyper::Method) -> bool {
+    use hyper::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(m)
+}
+
+/// What went wrong with the client's request body, if that failed the forward.
+fn body_error(e: &hyper::Error) -> Option<BodyError> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(t) = s.downcast_ref::<TooLarge>() {
+            return Some(BodyError::TooLarge { limit: t.limit });
+        }
+        if s.is::<Stalled>() {
+            return Some(BodyError::Timeout);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// Sends `req` to `endpoint`; its answer's head must arrive by `deadline`
+/// (shared by every attempt), then the body streams. The request body is
+/// taken only when a connection is ready: a failure to connect leaves it in
+/// `req` for the next instance.
+pub async fn forward(
+    req: &mut DynRequest,
+    endpoint: &Endpoint,
+    opts: &ForwardOptions,
+    deadline: tokio::time::Instant,
+) -> Result<Reply, Failure> {
+    let in_flight = endpoint.enter();
+    // Counted in first, then checked: a worker a rolling restart is retiring
+    // either sees this request (and waits for it) or this request sees the drain.
+    if endpoint.in_flight().is_draining() {
+        return Err(Failure::Connect(format!(
+            "instance {} is being replaced",
+            endpoint.instance
+        )));
+    }
+    let work = async {
+        let logged = req
+            .locals
+            .iter()
+            .find(|(k, _)| k == crate::kernel::locals::REQUEST_ID)
+            .and_then(|(_, v)| v.as_str());
+        let mut headers = upstream_headers(&req.headers, req.peer, logged);
+        let claims = req
+            .locals
+            .iter()
+            .find(|(k, _)| k == crate::kernel::locals::USER)
+            .and_then(|(_, v)| user_header(v));
+        if let Some(v) = claims {
+            headers.insert(USER_HEADER, v);
+        }
+        let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
+        // A request without a body can be sent again when it is idempotent.
+        let replayable = req.stream.is_none() && req.body.is_empty() && idempotent(&req.method);
+        // A pooled connection the worker closed meanwhile refuses the request
+        // unsent (or, for a replayable one, fails it): it goes again on a new one.
+        let mut pooled_ok = true;
+        loop {
+            let (mut conn, pooled) = connection(endpoint, pooled_ok).await?;
+            let body = req
+                .stream
+                .take()
+                .unwrap_or_else(|| match req.body.is_empty() {
+                    true => pool::empty(),
+                    false => full(req.body.clone()),
+                });
+            let body = SentBody::new(body, Arc::clone(&conn.sent)).boxed_unsync();
+            let mut request = Request::new(body);
+            *request.method_mut() = req.method.clone();
+            *request.uri_mut() = target.parse().map_err(|e| {
+                Failure::Answer(bad_gateway(
+                    &opts.service,
+                    &format!("cannot forward {target:?}: {e}"),
+                ))
+            })?;
+            *request.headers_mut() = headers.clone();
+            match conn.sender.try_send_request(request).await {
+                Ok(res) => return Ok((res, conn)),
+                Err(mut e) => {
+                    conn.close();
+                    if let Some(unsent) = e.take_message() {
+                        req.stream = Some(unsent.into_body());
+                        if pooled {
+                            pooled_ok = false;
+                            continue;
+                        }
+                        return Err(Failure::Connect(format!(
+                            "instance {} closed the connection: {}",
+                            endpoint.instance,
+                            e.error()
+                        )));
+                    }
+                    let e = e.into_error();
+                    if pooled
+                        && replayable
+                        && (e.is_incomplete_message() || e.is_closed() || e.is_canceled())
+                    {
+                        pooled_ok = false;
+                        continue;
+                    }
+                    if let Some(body) = body_error(&e) {
+                        // 413 (with `Connection: close`) or 408, as for a body read whole.
+                        return Err(Failure::Answer(body.into_reply()));
+                    }
+                    return Err(Failure::Answer(bad_gateway(
+                        &opts.service,
+                        &format!("bad answer from instance {}: {e}", endpoint.instance),
+                    )));
+                }
+            }
+        }
+    };
+    let (res, conn) = match tokio::time::timeout_at(deadline, work).await {
+        Ok(r) => r?,
+        Err(_) => {
+            return Err(Failure::Answer(Reply::error(
+                StatusCode::GATEWAY_TIMEOUT,
+                &format!(
+                    "service {}: no answer within {} ms",
+                    opts.service,
+                    opts.timeout.as_millis()
+                ),
+            )))
+        }
+    };
+    let (parts, body) = res.into_parts();
+    if parts.status.is_informational() {
+        // hyper hands on only a 101 (other 1xx are skipped for the final
+        // answer). The gateway forwards no `Upgrade`, so the worker switched
+        // protocols unasked: passing the 101 on would switch the client's
+        // connection too (losing what it pipelined), and this connection
+        // now speaks something else, so it is closed, never pooled.
+        conn.close();
+        return Err(Failure::Answer(bad_gateway(
+            &opts.service,
+            &format!(
+                "instance {} answered {} to a request that asked for no protocol switch (the gateway does not proxy upgrades)",
+                endpoint.instance, parts.status
+            ),
+        )));
+    }
+    let declared = parts
+        .headers
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let (Some(n), Some(limit)) = (declared, opts.max_response) {
+        if n > limit && req.method != hyper::Method::HEAD {
+            return Err(Failure::Answer(bad_gateway(
+                &opts.service,
+                &format!(
+                    "answer from instance {} is {n} bytes, over the limit of {limit}",
+                    endpoint.instance
+                ),
+            )));
+        }
+    }
+    let pool: Arc<Pool> = endpoint.pool().clone();
+    let body = UpstreamBody::new(
+        body,
+        opts.timeout,
+        opts.max_response,
+        (conn, pool),
+        in_flight,
+    );
+    Ok(Reply {
+        status: parts.status,
+        headers: end_to_end(&parts.headers, &[]),
+        body: bytes::Bytes::new(),
+        stream: Some(Streamed::new(http_body_util::BodyExt::boxed_unsync(body))),
+    })
+}
+
+fn full(bytes: bytes::Bytes) -> crate::http::dynamic::RequestStream {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}

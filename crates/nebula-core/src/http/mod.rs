@@ -1,0 +1,23 @@
+//! HTTP: server, router, limits, static files, in-process requests.
+pub mod body;
+pub mod body_read;
+pub mod body_stream;
+pub mod config;
+pub mod dispatch;
+pub mod dynamic;
+pub mod handler;
+pub mod mount;
+pub mod normalize;
+pub mod reply;
+mod request_head;
+pub mod router;
+mod routing;
+pub mod server;
+pub mod service;
+pub mod static_files;
+
+pub use config::ServerConfig;
+pub use dispatch::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse};
+pub use dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes};
+pub use mount::{Mount, MountRequest};
+pub use service::{AppInfo, Service, ServiceBuilder};

@@ -1,0 +1,107 @@
+//! What the pool runs, and where the answer goes.
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio::sync::oneshot;
+
+use super::cron::CronRun;
+use crate::kernel::Reply;
+
+#[derive(Debug)]
+pub enum TaskKind {
+    /// A hook route: its index in the manifest, the request as JSON, the body.
+    Route {
+        index: usize,
+        meta: String,
+        body: String,
+    },
+    /// `app.on(name)` listeners, with the data as JSON.
+    Event { name: String, data: String },
+    /// A run of a cron job (dropping the task ends the run).
+    Cron { run: CronRun },
+    /// `onBootstrap` / `onTerminate` (the prelude's chain names).
+    Chain { chain: &'static str },
+    /// A hub event: `wsConnect` / `wsDisconnect` (arg empty) or `wsMessage`
+    /// (arg: the message type), with the event as JSON.
+    Hub {
+        kind: &'static str,
+        arg: String,
+        data: String,
+    },
+}
+
+impl TaskKind {
+    /// `(kind, arg, data, body)` for the prelude's `dispatch`.
+    pub fn dispatch_args(&self) -> (&str, String, &str, &str) {
+        match self {
+            TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body),
+            TaskKind::Event { name, data } => ("event", name.clone(), data, ""),
+            TaskKind::Cron { run } => ("cron", run.id().to_owned(), "", ""),
+            TaskKind::Chain { chain } => (chain, String::new(), "", ""),
+            TaskKind::Hub { kind, arg, data } => (kind, arg.clone(), data, ""),
+        }
+    }
+}
+
+/// Where the reply goes.
+pub enum ReplyTo {
+    /// An HTTP request waiting in `Jsvm::call`.
+    Http(oneshot::Sender<Reply>),
+    /// A blocking caller (e.g. `onTerminate` at shutdown).
+    Wait(std::sync::mpsc::SyncSender<Reply>),
+    /// Nobody waits (events, cron).
+    Nobody,
+    /// Called with the reply (e.g. a hub message's outcome); must not block.
+    Call(Box<dyn FnOnce(Reply) + Send>),
+}
+
+impl ReplyTo {
+    pub fn send(self, reply: Reply) {
+        match self {
+            ReplyTo::Http(tx) => {
+                let _ = tx.send(reply);
+            }
+            ReplyTo::Wait(tx) => {
+                let _ = tx.try_send(reply);
+            }
+            ReplyTo::Nobody => {}
+            ReplyTo::Call(f) => f(reply),
+        }
+    }
+}
+
+/// A reply slot the worker and the watchdog share: whoever takes it answers.
+pub type ReplySlot = Arc<Mutex<Option<ReplyTo>>>;
+
+pub struct Task {
+    pub kind: TaskKind,
+    /// Label for stats and logs (`GET /api/x`, `cron:id`, `event:name`).
+    pub label: Arc<str>,
+    pub enqueued: Instant,
+    pub reply: ReplySlot,
+}
+
+impl Task {
+    pub fn new(kind: TaskKind, label: Arc<str>, reply: ReplyTo) -> Task {
+        Task {
+            kind,
+            label,
+            enqueued: Instant::now(),
+            reply: Arc::new(Mutex::new(Some(reply))),
+        }
+    }
+}
+
+/// Answers through a slot if nobody has yet.
+pub fn answer(slot: &ReplySlot, reply: Reply) -> bool {
+    // Taken first: a `ReplyTo::Call` runs hub code, never under the slot's lock.
+    let taken = slot.lock().take();
+    match taken {
+        Some(to) => {
+            to.send(reply);
+            true
+        }
+        None => false,
+    }
+}

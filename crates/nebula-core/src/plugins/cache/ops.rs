@@ -1,0 +1,114 @@
+//! The operations the JS face calls for `engine.handler()` calls and for
+//! `clear()` / `flush()`: see [`super`].
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::{encode, key_id, Backend, CacheLayer, Entry, Payload};
+use crate::kernel::BoxFuture;
+
+/// Keys of `engine.handler()` calls are `module:method:sha256`: far shorter.
+const MAX_KEY_LEN: usize = 4096;
+/// How long `flush` waits for pending Redis writes.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl CacheLayer {
+    /// `get`, `set`, `delete`, `clear`, `flush`, `connect`.
+    pub(super) fn operation(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, String>> {
+        let key = match op {
+            "get" | "set" | "delete" => match arg.get("key").and_then(Value::as_str) {
+                Some(k) if !k.is_empty() && k.len() <= MAX_KEY_LEN => k.to_owned(),
+                _ => {
+                    return ready(Err(format!(
+                        "cache {op}: key must be a string of 1-{MAX_KEY_LEN} characters"
+                    )))
+                }
+            },
+            _ => String::new(),
+        };
+        match (op, &self.shared.backend) {
+            ("get", Backend::Memory(store)) => {
+                let now = self.shared.clock.now_ms();
+                let found = store.get(key_id(&key), now);
+                ready(Ok(found.and_then(|e| value_of(&e)).unwrap_or(Value::Null)))
+            }
+            ("get", Backend::Redis(remote)) => {
+                let remote = remote.clone();
+                let clock = self.shared.clock.clone();
+                Box::pin(async move {
+                    let found = remote.get(&key).await;
+                    let now = clock.now_ms();
+                    Ok(found
+                        .filter(|e| e.expires_at > now)
+                        .and_then(|e| value_of(&e))
+                        .unwrap_or(Value::Null))
+                })
+            }
+            ("set", _) => {
+                let Some(value) = arg.get("value").and_then(Value::as_str) else {
+                    return ready(Err("cache set: value must be a string (JSON text)".into()));
+                };
+                if self.ttl_ms == 0 {
+                    return ready(Ok(Value::Bool(false)));
+                }
+                let now = self.shared.clock.now_ms();
+                let entry = Entry {
+                    key: key.as_str().into(),
+                    stored_at: now,
+                    expires_at: now.saturating_add(self.ttl_ms),
+                    payload: Payload::Value(Bytes::copy_from_slice(value.as_bytes())),
+                };
+                match &self.shared.backend {
+                    Backend::Memory(store) => {
+                        ready(Ok(Value::Bool(store.insert(key_id(&key), entry, now))))
+                    }
+                    Backend::Redis(remote) => {
+                        let remote = remote.clone();
+                        let ttl = self.ttl_ms;
+                        Box::pin(async move {
+                            Ok(Value::Bool(remote.set(&key, encode(&entry), ttl).await))
+                        })
+                    }
+                }
+            }
+            ("delete", Backend::Memory(store)) => {
+                ready(Ok(Value::Bool(store.remove(key_id(&key)))))
+            }
+            ("delete", Backend::Redis(remote)) => {
+                let remote = remote.clone();
+                Box::pin(async move { Ok(Value::Bool(remote.remove(&key).await)) })
+            }
+            ("clear", Backend::Memory(store)) => ready(Ok(Value::from(store.clear()))),
+            ("clear", Backend::Redis(remote)) => {
+                let remote = remote.clone();
+                Box::pin(async move { remote.clear().await.map(Value::from) })
+            }
+            ("flush", Backend::Memory(_)) => ready(Ok(Value::Bool(true))),
+            ("flush", Backend::Redis(remote)) => {
+                let remote = remote.clone();
+                Box::pin(async move { Ok(Value::Bool(remote.flush(FLUSH_TIMEOUT).await)) })
+            }
+            ("connect", Backend::Memory(_)) => ready(Ok(Value::Bool(true))),
+            ("connect", Backend::Redis(remote)) => {
+                let remote = remote.clone();
+                Box::pin(async move { Ok(Value::Bool(remote.connection().await.is_some())) })
+            }
+            _ => ready(Err(format!("cache has no operation {op:?}"))),
+        }
+    }
+}
+
+/// A method result's JSON text.
+fn value_of(entry: &Entry) -> Option<Value> {
+    match &entry.payload {
+        Payload::Value(v) => std::str::from_utf8(v)
+            .ok()
+            .map(|s| Value::String(s.to_owned())),
+        Payload::Reply(_) => None,
+    }
+}
+
+fn ready<T: Send + 'static>(v: T) -> BoxFuture<T> {
+    Box::pin(std::future::ready(v))
+}

@@ -1,0 +1,33 @@
+//! Native plugins: cross-cutting work done in Rust, in the handler's onion.
+//!
+//! Each plugin is a [`layer::NativePlugin`] created from its JSON options by
+//! [`create`]; its JS face (index.js) takes its place in the priority order
+//! like any TypeScript plugin.
+pub mod cache;
+pub mod compression;
+pub mod cors;
+pub mod jwt;
+pub mod logger;
+pub mod metrics;
+pub mod rate_limit;
+pub mod shutdown;
+pub mod swap;
+
+use std::sync::Arc;
+
+use crate::kernel::NativePlugin;
+
+/// Creates the native plugin `kind` from its options.
+pub fn create(kind: &str, options: &serde_json::Value) -> Result<Arc<dyn NativePlugin>, String> {
+    match kind {
+        "rate_limit" => rate_limit::create(options),
+        "jwt" => jwt::create(options),
+        "cors" => cors::create(options),
+        "compression" => compression::create(options),
+        "logger" => logger::create(options),
+        "metrics" => metrics::create(options),
+        "cache" => cache::create(options),
+        "shutdown" => shutdown::create(options),
+        other => Err(format!("unknown native plugin {other:?}")),
+    }
+}

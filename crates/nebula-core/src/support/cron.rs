@@ -1,0 +1,19 @@
+//! Cron expressions: the one parser of the script VM's cron jobs and the
+//! schedule plugin's leases (standard 5 fields, croner).
+use croner::parser::{CronParser, Seconds, Year};
+use croner::Cron;
+
+/// Parses a standard 5-field expression (`*/5 * * * *`, also `@hourly` …).
+pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+    if expr.split_whitespace().count() != 5 && !expr.trim_start().starts_with('@') {
+        return Err(format!(
+            "invalid cron expression {expr:?}: expected 5 fields (minute hour day month weekday)"
+        ));
+    }
+    CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build()
+        .parse(expr)
+        .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))
+}

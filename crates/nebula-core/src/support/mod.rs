@@ -1,0 +1,5 @@
+//! Leaf utilities: they import nothing else of the crate, and anything may use them.
+pub mod cron;
+pub mod ids;
+pub mod options;
+pub mod prometheus;
