@@ -114,7 +114,7 @@ function freshCheckoutBuild(t) {
   const desc = output('file', ['-b', file])
   if (desc === null || !/\bstripped\b/.test(desc) || desc.includes('not stripped')) return false
   const built = fs.statSync(file).mtimeMs
-  const sources = ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src'].map((f) => path.join(root, f))
+  const sources = ['Cargo.toml', 'Cargo.lock', 'build.rs', 'src', 'crates'].map((f) => path.join(root, f))
   const newer = (f) => {
     const st = fs.statSync(f, { throwIfNoEntry: false })
     if (!st) return false
