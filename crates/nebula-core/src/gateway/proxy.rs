@@ -143,7 +143,7 @@ pub fn upstream_headers(
         .or_else(|| {
             incoming
                 .get("x-request-id")
-                .filter(|v| crate::plugins::logger::request_id::is_sane(v.as_bytes()))
+                .filter(|v| crate::kernel::locals::is_sane_request_id(v.as_bytes()))
                 .and_then(|v| v.to_str().ok().map(str::to_owned))
         })
         .unwrap_or_else(crate::support::ids::uuid_v4);

@@ -8,8 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use hyper::header::HeaderValue;
 
-/// Longest request id accepted from a client.
-pub const MAX_LEN: usize = 128;
+pub use crate::kernel::locals::{is_sane_request_id as is_sane, REQUEST_ID_MAX_LEN as MAX_LEN};
 
 /// What `before` leaves for `after` in `LayerCtx::scratch`: the request's
 /// id, and when `before` saw the request (when the layer runs from the JS chain, `after` gets a fresh
@@ -18,11 +17,6 @@ pub const MAX_LEN: usize = 128;
 pub(super) struct Pending {
     pub id: HeaderValue,
     pub started: std::time::Instant,
-}
-
-/// 1 to [`MAX_LEN`] visible ASCII characters (no spaces, no controls).
-pub fn is_sane(value: &[u8]) -> bool {
-    !value.is_empty() && value.len() <= MAX_LEN && value.iter().all(|b| (0x21..=0x7e).contains(b))
 }
 
 /// A random prefix for this process (std's hasher keys are random per process;
