@@ -20,6 +20,17 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.stop()))
 })
 
+/** A TypeScript layer outside the cache (BUSINESS runs before PERFORMANCE): the cache then runs from the JS chain. */
+function outerLayer(seen: string[]) {
+  return {
+    name: 'outer',
+    priority: PluginPriority.BUSINESS,
+    onHandlerLoad(hs: any[]) {
+      for (const h of hs) if (h.type === 'route') h.wrap(async (next: any) => (seen.push('outer'), next()))
+    },
+  }
+}
+
 describe('CachePlugin on routes', () => {
   it('answers a repeated GET from Rust: X-Cache HIT, Age, and no JS call', async () => {
     const { Module, engine } = setup()
@@ -132,14 +143,7 @@ describe('CachePlugin on routes', () => {
 
   it('still caches when a TypeScript layer sits outside it (the layer then runs from JS)', async () => {
     const seen: string[] = []
-    const outer = {
-      name: 'outer',
-      priority: PluginPriority.BUSINESS,
-      onHandlerLoad(hs: any[]) {
-        for (const h of hs) if (h.type === 'route') h.wrap(async (next: any) => (seen.push('outer'), next()))
-      },
-    }
-    const { Module, engine } = setup(new CachePlugin(), [outer])
+    const { Module, engine } = setup(new CachePlugin(), [outerLayer(seen)])
     let calls = 0
     @Module('o')
     class O {
@@ -418,6 +422,37 @@ describe('CachePlugin options', () => {
     expect([a.status, b.status, a.headers.get('x-cache'), b.headers.get('x-cache')]).toEqual([200, 200, 'MISS', 'MISS'])
     expect(await engine.handler(Down, 'down')()).toEqual({ calls: 3 })
   })
+
+  it('waits for its Redis lookup from the JS chain too: with Redis unreachable, each request is a miss, not an error', async () => {
+    const port = await freePort()
+    const cache = new CachePlugin(new RedisCacheAdapter({ url: `redis://127.0.0.1:${port}`, timeoutMs: 200 }))
+    const seen: string[] = []
+    const { Module, engine } = setup(cache, [outerLayer(seen)])
+    let calls = 0
+    @Module('downjs')
+    class DownJs {
+      @Cache()
+      @Route({ path: '/down-js' })
+      down() {
+        return { calls: ++calls }
+      }
+    }
+    const warn = console.warn
+    const warnings: string[] = []
+    console.warn = (m: string) => warnings.push(m)
+    let a: Response, b: Response
+    try {
+      a = await engine.request('/down-js')
+      b = await engine.request('/down-js')
+    } finally {
+      console.warn = warn
+    }
+    expect(warnings.join()).toMatch(/Redis is unreachable/)
+    expect([a.status, b.status, a.headers.get('x-cache'), b.headers.get('x-cache')]).toEqual([200, 200, 'MISS', 'MISS'])
+    expect(await b.json()).toEqual({ calls: 2 })
+    expect(seen).toEqual(['outer', 'outer'])
+    expect(DownJs).toBeDefined()
+  })
 })
 
 const missing = redisMissing()
@@ -468,6 +503,31 @@ if (missing) console.log(`[plugin-cache] skipping the Redis tests: ${missing}`)
     expect(await other.json()).toEqual({ id: '1', call: 1 })
     expect(b.engine.stats().jsCalls).toBe(0)
     expect(counter.calls).toBe(1)
+  })
+
+  it('answers hits from Redis when a TypeScript layer sits outside it (the JS chain awaits the lookup)', async () => {
+    const seen: string[] = []
+    const cache = new CachePlugin(new RedisCacheAdapter({ url: redis.url, prefix: `js-chain${++n}:` }))
+    const { Module, engine } = setup(cache, [outerLayer(seen)])
+    let calls = 0
+    @Module('chained')
+    class Chained {
+      @Cache({ ttl: 60_000 })
+      @Route({ path: '/chained/:id' })
+      get(ctx: Ctx) {
+        return { id: ctx.req.param('id'), call: ++calls }
+      }
+    }
+    const first = await engine.request('/chained/1')
+    expect(first.headers.get('x-cache')).toBe('MISS')
+    await cache.flush()
+    const second = await engine.request('/chained/1')
+    expect(second.headers.get('x-cache')).toBe('HIT')
+    expect(await second.json()).toEqual({ id: '1', call: 1 })
+    expect(calls).toBe(1)
+    // The outer TypeScript layer ran both times: the cache answered from inside it.
+    expect(seen).toEqual(['outer', 'outer'])
+    expect(Chained).toBeDefined()
   })
 
   it('shares engine.handler() results and clear() reaches every engine', async () => {

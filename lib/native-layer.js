@@ -6,7 +6,9 @@
 // for `handler.wrap()`. The engine creates the Rust plugin once (per engine)
 // and one Rust layer per handler. While every outer layer is native too, the
 // layer runs in Rust before anything reaches JavaScript; otherwise this
-// function runs it from the JS chain, synchronously calling into Rust.
+// function runs it from the JS chain, calling into Rust: synchronously, or,
+// when the layer must wait before it decides (the cache's Redis lookup), by
+// awaiting its decision. The request never goes on past an undecided layer.
 
 const { Context, HttpResponse } = require('./context')
 const { toWire, errorWire } = require('./respond')
@@ -69,7 +71,9 @@ function nativeLayer(plugin, kind, pluginOptions = {}, layerOptions = {}, hooks 
       peer: ctx.req.ip,
       locals: ctx._nativeLocals,
     }
-    const verdict = bound.native.layerBefore(bound.layer, req)
+    let verdict = bound.native.layerBefore(bound.layer, req)
+    // A promise when the layer must wait (I/O in Rust): a rejection fails the request.
+    if (typeof verdict.then === 'function') verdict = await verdict
     if (verdict.locals.length > 0) {
       ctx._nativeLocals = [...(ctx._nativeLocals || []), ...verdict.locals]
       for (let i = 0; i < verdict.locals.length; i += 2) ctx.set(verdict.locals[i], JSON.parse(verdict.locals[i + 1]))

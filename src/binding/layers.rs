@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
 use hyper::{HeaderMap, Method};
@@ -13,9 +12,10 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use super::engine::{flat_headers, header_pairs, invalid, NativeEngine};
-use nebula_core::http::handler::into_reply;
+use nebula_core::http::js_chain::{self, Before, ChainRequest, Decided, Held};
+use nebula_core::http::reply_convert::into_reply;
 use nebula_core::http::JsResponse;
-use nebula_core::kernel::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use nebula_core::kernel::{NativeLayer, NativePlugin, Reply};
 use nebula_core::plugins::swap::SwapLayer;
 
 /// The engine's native plugins and layers, by id.
@@ -24,8 +24,9 @@ pub(super) struct Natives {
     plugins: Vec<Arc<dyn NativePlugin>>,
     layers: Vec<Arc<SwapLayer>>,
     /// Scratch space (and start time) of layers whose `before` ran from JS and
-    /// whose `after` is still due.
-    held: Mutex<HashMap<u32, (hyper::http::Extensions, Instant)>>,
+    /// whose `after` is still due, by token (shared with decisions still
+    /// being awaited).
+    held: Arc<Mutex<HashMap<u32, Held>>>,
     next: AtomicU32,
 }
 
@@ -106,59 +107,41 @@ fn header_map(flat: Vec<String>) -> HeaderMap {
     map
 }
 
-struct OwnedRequest {
-    method: Method,
-    target: String,
-    route: String,
-    headers: HeaderMap,
-    peer: Option<std::net::IpAddr>,
-    locals: Vec<(String, serde_json::Value)>,
+/// The request from JavaScript as the core's JS-chain runner takes it.
+fn chain_request(req: LayerRequest) -> Result<ChainRequest> {
+    let method = Method::from_bytes(req.method.as_bytes())
+        .map_err(|_| invalid(format!("invalid HTTP method {:?}", req.method)))?;
+    let mut locals = Vec::new();
+    let mut it = req.locals.unwrap_or_default().into_iter();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        if let Ok(value) = serde_json::from_str(&v) {
+            locals.push((k, value));
+        }
+    }
+    Ok(ChainRequest {
+        method,
+        target: req.target,
+        route: req.route,
+        headers: header_map(req.headers),
+        peer: req.peer.and_then(|p| p.parse().ok()),
+        locals,
+    })
 }
 
-impl OwnedRequest {
-    fn from_js(req: LayerRequest) -> Result<Self> {
-        let method = Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| invalid(format!("invalid HTTP method {:?}", req.method)))?;
-        let mut locals = Vec::new();
-        let mut it = req.locals.unwrap_or_default().into_iter();
-        while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            if let Ok(value) = serde_json::from_str(&v) {
-                locals.push((k, value));
-            }
-        }
-        Ok(OwnedRequest {
-            method,
-            target: req.target,
-            route: req.route,
-            headers: header_map(req.headers),
-            peer: req.peer.and_then(|p| p.parse().ok()),
-            locals,
-        })
+/// A decision as JavaScript gets it; what `after` needs is kept under `token`.
+fn verdict(held: &Mutex<HashMap<u32, Held>>, token: u32, decided: Decided) -> LayerVerdict {
+    if let Some(h) = decided.held {
+        held.lock().insert(token, h);
     }
-
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or("/")
+    let mut flat = Vec::with_capacity(decided.added.len() * 2);
+    for (k, v) in decided.added {
+        flat.push(k);
+        flat.push(v.to_string());
     }
-
-    /// What a layer sees of this request.
-    fn ctx<'a>(
-        &'a self,
-        started: Instant,
-        locals: &'a mut Vec<(String, serde_json::Value)>,
-        scratch: &'a mut hyper::http::Extensions,
-    ) -> LayerCtx<'a> {
-        LayerCtx {
-            method: &self.method,
-            path: self.path(),
-            target: &self.target,
-            route: &self.route,
-            params: &[],
-            headers: &self.headers,
-            peer: self.peer,
-            started,
-            locals,
-            scratch,
-        }
+    LayerVerdict {
+        respond: decided.respond.map(to_wire),
+        locals: flat,
+        token,
     }
 }
 
@@ -229,41 +212,28 @@ impl NativeEngine {
         Ok(())
     }
 
-    /// Runs a layer's `before` from the JS chain (the layer sits inside a TypeScript layer).
-    #[napi]
-    pub fn layer_before(&self, layer: u32, req: LayerRequest) -> Result<LayerVerdict> {
+    /// Runs a layer's `before` from the JS chain (the layer sits inside a
+    /// TypeScript layer): the verdict, or a promise of it when the layer must
+    /// wait (I/O, awaited on the runtime rather than blocking Node's thread;
+    /// the request does not go on before the layer has decided).
+    #[napi(ts_return_type = "LayerVerdict | Promise<LayerVerdict>")]
+    pub fn layer_before<'env>(
+        &self,
+        env: &'env Env,
+        layer: u32,
+        req: LayerRequest,
+    ) -> Result<Either<LayerVerdict, PromiseRaw<'env, LayerVerdict>>> {
         let layer = self.natives.layer(layer)?;
-        let mut req = OwnedRequest::from_js(req)?;
-        let mut locals = std::mem::take(&mut req.locals);
-        let known = locals.len();
-        let mut scratch = hyper::http::Extensions::new();
-        let started = Instant::now();
-        let mut ctx = req.ctx(started, &mut locals, &mut scratch);
-        let flow = layer.before(&mut ctx);
+        let req = chain_request(req)?;
         let token = self.natives.next.fetch_add(1, Ordering::Relaxed);
-        let respond = match flow {
-            Flow::Continue => None,
-            Flow::Respond(mut reply) => {
-                layer.after(&ctx, &mut reply);
-                Some(to_wire(reply))
+        match js_chain::before(layer, req) {
+            Before::Now(decided) => Ok(Either::A(verdict(&self.natives.held, token, decided))),
+            Before::Later(decision) => {
+                let held = self.natives.held.clone();
+                env.spawn_future(async move { Ok(verdict(&held, token, decision.await)) })
+                    .map(Either::B)
             }
-            // A layer that must wait (I/O) only runs in the Rust prefix: from the
-            // JS chain it is skipped rather than blocking Node's thread.
-            Flow::Pending(_) => None,
-        };
-        if respond.is_none() {
-            self.natives.held.lock().insert(token, (scratch, started));
         }
-        let mut flat = Vec::with_capacity((locals.len() - known) * 2);
-        for (k, v) in locals.into_iter().skip(known) {
-            flat.push(k);
-            flat.push(v.to_string());
-        }
-        Ok(LayerVerdict {
-            respond,
-            locals: flat,
-            token,
-        })
     }
 
     /// Lets every native plugin finish buffered work (log lines), up to 2 s.
@@ -305,21 +275,14 @@ impl NativeEngine {
         reply: WireReply,
     ) -> Result<WireReply> {
         let layer = self.natives.layer(layer)?;
-        let (mut scratch, started) = self
-            .natives
-            .held
-            .lock()
-            .remove(&token)
-            .unwrap_or_else(|| (hyper::http::Extensions::new(), Instant::now()));
-        let mut req = OwnedRequest::from_js(req)?;
+        let held = self.natives.held.lock().remove(&token);
+        let req = chain_request(req)?;
         let mut reply = into_reply(JsResponse {
             status: u16::try_from(reply.status).unwrap_or(500),
             headers: header_pairs(reply.headers),
             body: Bytes::copy_from_slice(&reply.body),
         });
-        let mut locals = std::mem::take(&mut req.locals);
-        let ctx = req.ctx(started, &mut locals, &mut scratch);
-        layer.after(&ctx, &mut reply);
+        js_chain::after(&*layer, req, held, &mut reply);
         Ok(to_wire(reply))
     }
 }

@@ -176,12 +176,16 @@ impl Pending {
 
 /// Clears the flag if the sweep task is dropped unfinished (its runtime shut
 /// down), so that the next request starts a new one.
-struct SweepGuard(Weak<Pending>, bool);
+struct SweepGuard {
+    pending: Weak<Pending>,
+    /// False once the sweep has ended on its own (the flag is cleared then).
+    armed: bool,
+}
 
 impl Drop for SweepGuard {
     fn drop(&mut self) {
-        if self.1 {
-            if let Some(p) = self.0.upgrade() {
+        if self.armed {
+            if let Some(p) = self.pending.upgrade() {
                 p.sweeping.store(false, Ordering::SeqCst);
             }
         }
@@ -189,7 +193,10 @@ impl Drop for SweepGuard {
 }
 
 async fn sweep(pending: Weak<Pending>) {
-    let mut guard = SweepGuard(pending.clone(), true);
+    let mut guard = SweepGuard {
+        pending: pending.clone(),
+        armed: true,
+    };
     let Some((tick, timeout)) = pending.upgrade().map(|p| (p.tick(), p.timeout)) else {
         return;
     };
@@ -204,7 +211,7 @@ async fn sweep(pending: Weak<Pending>) {
         interval.tick().await;
         let Some(p) = pending.upgrade() else { return };
         let Some(late) = p.expired(Instant::now()) else {
-            guard.1 = false;
+            guard.armed = false;
             return;
         };
         drop(p);

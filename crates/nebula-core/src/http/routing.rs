@@ -9,9 +9,9 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 
 use super::body::Body;
 use super::dynamic::DynMatch;
-use super::handler::Target;
 use super::mount::{Mount, MountRequest};
 use super::normalize::normalize_uri;
+use super::pipeline::Target;
 use super::reply::json;
 use super::request_head::{check_expect, check_head_size, check_host, MAX_HEAD_BYTES};
 use super::router::{Lookup, Matched, Router};
@@ -136,7 +136,7 @@ impl Service {
         let extra: Vec<Method> = self
             .dynamic
             .iter()
-            .flat_map(|d| d.0.allowed(path))
+            .flat_map(|d| d.routes.allowed(path))
             .collect();
         if extra.is_empty() {
             return allow;
@@ -151,7 +151,7 @@ impl Service {
         self.dynamic
             .iter()
             .enumerate()
-            .find_map(|(i, d)| d.0.lookup(method, path).map(|m| (i, m)))
+            .find_map(|(i, d)| d.routes.lookup(method, path).map(|m| (i, m)))
     }
 
     async fn call_mount<B>(

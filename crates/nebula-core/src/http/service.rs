@@ -46,7 +46,11 @@ pub struct ServiceBuilder {
 }
 
 /// Dynamic routes and the native layers that run around each of them.
-pub(super) struct DynamicSet(pub Arc<dyn DynamicRoutes>, pub Vec<Arc<dyn NativeLayer>>);
+pub(super) struct DynamicSet {
+    pub routes: Arc<dyn DynamicRoutes>,
+    /// Outermost first.
+    pub layers: Vec<Arc<dyn NativeLayer>>,
+}
 
 impl ServiceBuilder {
     pub fn new(config: ServerConfig) -> Self {
@@ -107,7 +111,7 @@ impl ServiceBuilder {
     /// Routes that change while the service runs, asked after the routes and
     /// built-ins and before static files, inside `layers` (outermost first).
     pub fn dynamic(&mut self, routes: Arc<dyn DynamicRoutes>, layers: Vec<Arc<dyn NativeLayer>>) {
-        self.dynamic.push(DynamicSet(routes, layers));
+        self.dynamic.push(DynamicSet { routes, layers });
     }
 
     /// Refuses routes that a mount would hide (its paths are asked first).

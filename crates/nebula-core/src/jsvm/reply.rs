@@ -4,7 +4,7 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{HeaderMap, StatusCode};
 
-use crate::http::handler::is_framing;
+use crate::http::reply_convert::is_framing;
 use crate::kernel::Reply;
 
 /// Most headers a script may set on one reply (the prelude refuses more too).

@@ -58,6 +58,31 @@ impl std::fmt::Debug for Flow {
     }
 }
 
+impl Flow {
+    /// The answer a decided flow carries: `Some` when the layer answered,
+    /// None to go on. A flow still `Pending` here (a pending decision that
+    /// came back pending: a layer waits once) breaks the contract; the
+    /// request must not go on past a layer that has not decided (an auth
+    /// check would fail open), so it is refused with 500 and an error log
+    /// line naming `layer`.
+    pub fn answer(self, layer: &str) -> Option<Reply> {
+        match self {
+            Flow::Continue => None,
+            Flow::Respond(reply) => Some(reply),
+            Flow::Pending(_) => {
+                tracing::error!(
+                    layer,
+                    "a native layer did not decide (it asked to wait again); the request was refused with 500"
+                );
+                Some(Reply::error(
+                    hyper::StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("native layer {layer} did not decide on this request"),
+                ))
+            }
+        }
+    }
+}
+
 /// One plugin's layer for one handler (its options for that handler baked in).
 pub trait NativeLayer: Send + Sync + 'static {
     /// A short name for logs and errors.
@@ -122,7 +147,7 @@ where
         if let Flow::Pending(later) = flow {
             flow = later.await;
         }
-        if let Flow::Respond(r) = flow {
+        if let Some(r) = flow.answer(layer.name()) {
             reply = Some(r);
             break;
         }

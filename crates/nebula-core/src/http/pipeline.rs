@@ -1,102 +1,22 @@
-//! A routed request's way to its handler: the native layers in Rust, the
-//! body within its limits, then one call into JavaScript.
-use std::borrow::Cow;
+//! A routed request's way to its answer: the route's native layers in Rust,
+//! the body within its limits, then one call into JavaScript (or a dynamic
+//! route's call, in Rust).
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::CONTENT_LENGTH;
 use hyper::{HeaderMap, Request, Response, StatusCode};
 
-use super::body::{full, Body};
+use super::body::Body;
 use super::body_read::read_limited;
-use super::dispatch::{JsRequest, JsResponse};
+use super::dispatch::JsRequest;
 use super::dynamic::{DynCall, DynRequest, RequestStream};
+use super::reply_convert::into_reply;
 use super::service::Service;
-use crate::kernel::{run_layers, LayerCtx, Reply};
+use crate::kernel::{run_layers, LayerCtx, NativeLayer, Reply};
 use http_body_util::BodyExt;
-
-impl From<Reply> for Response<Body> {
-    fn from(reply: Reply) -> Self {
-        let body = match reply.stream.as_ref().and_then(|s| s.take()) {
-            Some(stream) => http_body_util::Either::Right(stream),
-            None => full(reply.body),
-        };
-        let mut res = Response::new(body);
-        *res.status_mut() = reply.status;
-        *res.headers_mut() = reply.headers;
-        res
-    }
-}
-
-/// A handler's answer as a [`Reply`]. A header that is not valid HTTP is
-/// dropped rather than failing the whole response; a status outside 200–599
-/// becomes 500.
-pub fn into_reply(answer: JsResponse) -> Reply {
-    let status = if (200..=599).contains(&answer.status) {
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    } else {
-        tracing::warn!(
-            status = answer.status,
-            "a handler answered with a status outside 200-599; sent 500"
-        );
-        StatusCode::INTERNAL_SERVER_ERROR
-    };
-    let mut headers = HeaderMap::with_capacity(answer.headers.len());
-    for (k, v) in answer.headers {
-        if is_framing(&k) {
-            // The body is complete in memory: hyper frames it. A copied
-            // Content-Length or Transfer-Encoding would corrupt the connection.
-            continue;
-        }
-        match (header_name(&k), header_value(v)) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::warn!(header = %k, "dropped a response header that is not valid HTTP"),
-        }
-    }
-    Reply {
-        status,
-        headers,
-        body: answer.body,
-        stream: None,
-    }
-}
-
-fn header_name(name: &str) -> Result<HeaderName, hyper::header::InvalidHeaderName> {
-    if name == "content-type" {
-        return Ok(CONTENT_TYPE);
-    }
-    HeaderName::from_bytes(name.as_bytes())
-}
-
-/// A constant value (the common content types) is used as is, not copied.
-fn header_value(
-    value: Cow<'static, str>,
-) -> Result<HeaderValue, hyper::header::InvalidHeaderValue> {
-    match value {
-        Cow::Borrowed(s) if s.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) => {
-            Ok(HeaderValue::from_static(s))
-        }
-        value => HeaderValue::from_str(&value),
-    }
-}
-
-/// Headers that frame the connection: hyper writes them for a complete
-/// body, so a handler's or a script's copy is dropped (a stray
-/// `Content-Length` or `Transfer-Encoding` would corrupt the connection).
-pub(crate) fn is_framing(name: &str) -> bool {
-    [
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-    ]
-    .iter()
-    .any(|f| name.eq_ignore_ascii_case(f))
-}
 
 /// Forgets a pending request if its client goes away before the answer.
 struct PendingGuard<'a> {
@@ -113,11 +33,6 @@ impl Drop for PendingGuard<'_> {
     }
 }
 
-/// Builds the hyper response from a handler's answer.
-pub fn into_response(answer: JsResponse) -> Response<Body> {
-    into_reply(answer).into()
-}
-
 /// What answers a routed request.
 pub(super) enum Target {
     /// A route of the service: its handler is in JavaScript.
@@ -129,6 +44,27 @@ pub(super) enum Target {
         /// Which set of dynamic routes (its layers apply).
         set: usize,
     },
+}
+
+/// A target looked up: what its layers see, the layers, and what answers
+/// inside them.
+struct Resolved<'s> {
+    /// The route's pattern (a label the layers see; empty for a route id
+    /// the service does not know).
+    pattern: Arc<str>,
+    layers: &'s [Arc<dyn NativeLayer>],
+    answer: Answer,
+}
+
+/// What answers a request once its layers let it through.
+enum Answer {
+    /// The JavaScript handler of this route.
+    Js { route: usize },
+    /// A dynamic route's call, in Rust.
+    Dynamic(Box<dyn DynCall>),
+    /// A preflight re-routed to a route: the refusal it gets when no layer
+    /// answers it.
+    Ready(Reply),
 }
 
 impl Service {
@@ -155,16 +91,14 @@ impl Service {
             .map(|pq| pq.as_str().to_owned())
             .unwrap_or_else(|| "/".to_owned());
         let path = parts.uri.path();
-        // The route's pattern and layers; for a dynamic route, what answers it.
-        let (route, pattern, layers, dynamic_call): (usize, Arc<str>, &[_], _) = match target {
-            Target::Route(id) => match self.routes.get(id).and_then(Option::as_ref) {
-                Some(e) => (id, e.pattern.clone(), &e.layers[..], None),
-                None => (id, Arc::from(""), &[][..], None),
-            },
-            Target::Dynamic { pattern, call, set } => {
-                let layers = self.dynamic.get(set).map_or(&[][..], |d| &d.1[..]);
-                (usize::MAX, pattern, layers, Some(call))
-            }
+        let Resolved {
+            pattern,
+            layers,
+            answer,
+        } = self.resolve(target);
+        let answer = match instead {
+            Some(reply) => Answer::Ready(reply),
+            None => answer,
         };
         let mut locals = Vec::new();
         let mut scratch = hyper::http::Extensions::new();
@@ -181,11 +115,11 @@ impl Service {
             scratch: &mut scratch,
         };
         let inner = |locals| async {
-            match (instead, dynamic_call) {
-                (Some(reply), _) => reply,
+            match answer {
+                Answer::Ready(reply) => reply,
                 // Boxed: a script route's future is large and every
                 // request's future would carry its size.
-                (None, Some(call)) => {
+                Answer::Dynamic(call) => {
                     Box::pin(async {
                         let (body, stream) = if call.streams_body() {
                             match self.body_stream(&headers, body).await {
@@ -212,7 +146,7 @@ impl Service {
                     })
                     .await
                 }
-                (None, None) => {
+                Answer::Js { route } => {
                     let request = JsRequest {
                         id: 0,
                         route,
@@ -229,6 +163,28 @@ impl Service {
             }
         };
         run_layers(layers, &mut ctx, inner).await.into()
+    }
+
+    /// The pattern, layers and answerer of `target`.
+    fn resolve(&self, target: Target) -> Resolved<'_> {
+        match target {
+            Target::Route(id) => {
+                let (pattern, layers) = match self.routes.get(id).and_then(Option::as_ref) {
+                    Some(e) => (e.pattern.clone(), &e.layers[..]),
+                    None => (Arc::from(""), &[][..]),
+                };
+                Resolved {
+                    pattern,
+                    layers,
+                    answer: Answer::Js { route: id },
+                }
+            }
+            Target::Dynamic { pattern, call, set } => Resolved {
+                pattern,
+                layers: self.dynamic.get(set).map_or(&[][..], |d| &d.layers[..]),
+                answer: Answer::Dynamic(call),
+            },
+        }
     }
 
     /// Reads a request body within the body limit and time.
