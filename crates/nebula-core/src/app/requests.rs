@@ -95,7 +95,7 @@ impl Dispatcher for QueueDispatcher {
         let requests = &self.0;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             // Not bounded: never full.
-            let _ = requests.queue.queue(req);
+            let _ = requests.queue.enqueue(req);
             if !requests.deferred.swap(true, Ordering::SeqCst) {
                 let requests = requests.clone();
                 runtime.spawn(async move {
@@ -153,7 +153,7 @@ mod tests {
         let requests = queue();
         let third = TEXT_BUDGET / 3;
         for (id, size) in [(1, third), (2, third), (3, third), (4, 10)] {
-            requests.queue.queue(request(id, size)).expect("queued");
+            requests.queue.enqueue(request(id, size)).expect("queued");
         }
         assert_eq!(ids(&requests.take()), [1, 2]);
         assert_eq!(requests.queue.len(), 2, "left for the next wake-up");
@@ -165,7 +165,7 @@ mod tests {
     fn a_request_larger_than_the_budget_still_goes_alone() {
         let requests = queue();
         for (id, size) in [(1, TEXT_BUDGET + 1), (2, 10)] {
-            requests.queue.queue(request(id, size)).expect("queued");
+            requests.queue.enqueue(request(id, size)).expect("queued");
         }
         assert_eq!(ids(&requests.take()), [1]);
         assert_eq!(ids(&requests.take()), [2]);

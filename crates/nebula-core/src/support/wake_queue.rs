@@ -103,13 +103,13 @@ impl<T> WakeQueue<T> {
 
     /// Queues `item` and wakes the owner unless a wake-up is on its way.
     pub fn push(&self, item: T) -> Result<(), PushError> {
-        self.queue(item)?;
+        self.enqueue(item)?;
         self.wake().map_err(PushError::Refused)
     }
 
     /// Queues `item` without waking the owner: the caller wakes it later
     /// ([`WakeQueue::wake`]), e.g. once a round of items has queued.
-    pub fn queue(&self, item: T) -> Result<(), PushError> {
+    pub fn enqueue(&self, item: T) -> Result<(), PushError> {
         let cost = (self.bound.cost)(&item);
         let mut q = self.queued.lock();
         if let Some(size) = cost {

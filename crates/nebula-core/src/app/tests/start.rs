@@ -65,7 +65,7 @@ async fn listening_starts_the_workers_and_resolves_to_the_port() {
         .await
         .expect("listening");
     assert_eq!(workers(&gw), 1);
-    // Until the worker is ready its route answers 503; a path of no route, 404.
+    // The server answers (a path of no route: 404).
     assert_eq!(http_status(port, "/nothing/here").await, 404);
     tokio::time::timeout(GUARD, app.stop())
         .await

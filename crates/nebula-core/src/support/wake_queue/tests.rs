@@ -99,13 +99,13 @@ fn a_refused_wake_up_keeps_the_item_and_the_next_push_tries_again() {
 }
 
 #[test]
-fn queue_then_wake_sends_one_wake_up_for_the_round() {
+fn enqueue_then_wake_sends_one_wake_up_for_the_round() {
     let wakes = Counter::default();
     let q = WakeQueue::new(Bound::none(), wakes.waker());
     for i in 0..5 {
-        q.queue(i).expect("queued");
+        q.enqueue(i).expect("queued");
     }
-    assert_eq!(wakes.calls(), 0, "queue() does not wake");
+    assert_eq!(wakes.calls(), 0, "enqueue() does not wake");
     q.wake().expect("woken");
     q.wake().expect("already on its way");
     assert_eq!(wakes.calls(), 1);
