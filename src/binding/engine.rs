@@ -1,4 +1,6 @@
-//! `NativeEngine`: one service (router, limits, static files) and its server.
+//! `NativeEngine`: the napi face of one [`App`] (service, server, hubs,
+//! gateways, script VMs). The app owns the wiring and the start/stop order;
+//! this file converts values and errors.
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,16 +9,18 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::ThreadsafeFunction;
 use napi_derive::napi;
 
+use super::dispatch::PackedBatch;
 pub(super) use super::dispatch::{flat_headers, header_pairs};
-use super::dispatch::{Batch, BatchDispatcher, PackedBatch};
-use super::teardown::{KeepAlive, Running};
-use super::wake::Wake;
 
-use nebula_core::http::server;
+use nebula_core::app::{App, AppError};
 use nebula_core::http::static_files::{CachePolicy, StaticFiles, StaticMount};
 use nebula_core::http::{AppInfo, ServerConfig, Service, ServiceBuilder};
+
+/// Never called: while it exists, Node's event loop stays alive (the server is listening).
+type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;
 
 #[napi(object)]
 pub struct EngineConfig {
@@ -51,17 +55,23 @@ pub struct EngineStats {
 
 #[napi]
 pub struct NativeEngine {
-    pub(super) builder: Option<ServiceBuilder>,
-    service: Option<Arc<Service>>,
+    /// Service, server, hubs, gateways and script VMs: stopped by `close()`
+    /// or when the environment that made the engine exits.
+    pub(super) app: App,
     pub(super) natives: super::layers::Natives,
-    batch: Arc<Batch>,
-    /// Server, hubs, gateways and script VMs: stopped by `close()` or when
-    /// the environment that made the engine exits.
-    pub(super) running: Arc<Running>,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
+}
+
+/// The app's refusals, as JS errors (invalid mounts are the caller's mistake).
+pub(super) fn app_error(e: AppError) -> Error {
+    let status = match e {
+        AppError::Mounts(_) => Status::InvalidArg,
+        _ => Status::GenericFailure,
+    };
+    Error::new(status, e.to_string())
 }
 
 fn ms(v: Option<u32>, default: Duration) -> Duration {
@@ -84,30 +94,20 @@ impl NativeEngine {
             max_headers: d.max_headers,
             shutdown_timeout: ms(config.shutdown_timeout_ms, d.shutdown_timeout),
         };
-        let running = Arc::<Running>::default();
-        super::teardown::belongs_to(env, &running)?;
+        let app = App::new(config);
+        super::teardown::belongs_to(env, app.running())?;
         Ok(NativeEngine {
-            builder: Some(ServiceBuilder::new(config)),
-            service: None,
+            app,
             natives: Default::default(),
-            batch: Arc::default(),
-            running,
         })
     }
 
     pub(super) fn builder(&mut self) -> Result<&mut ServiceBuilder> {
-        self.builder.as_mut().ok_or_else(|| {
-            Error::new(
-                Status::GenericFailure,
-                "routes can only be added before the engine serves requests",
-            )
-        })
+        self.app.builder().map_err(app_error)
     }
 
     pub(super) fn service(&self) -> Result<Arc<Service>> {
-        self.service
-            .clone()
-            .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is not built yet"))
+        self.app.service().cloned().map_err(app_error)
     }
 
     #[napi]
@@ -164,29 +164,14 @@ impl NativeEngine {
     /// wait; it takes them with `takeBatch()`.
     #[napi]
     pub fn build(&mut self, wake: Function<(), ()>) -> Result<()> {
-        let builder = self
-            .builder
-            .take()
-            .ok_or_else(|| Error::new(Status::GenericFailure, "the engine is already built"))?;
-        if let Err(e) = builder.check_mounts() {
-            self.builder = Some(builder);
-            return Err(invalid(e));
-        }
-        // A fresh engine: built once (checked above), so the slot is empty.
-        let _ = self.batch.wake.set(Wake::new(wake)?);
-        let dispatcher = BatchDispatcher {
-            batch: self.batch.clone(),
-        };
-        let service = builder.build(Arc::new(dispatcher));
-        let _ = self.batch.service.set(Arc::downgrade(&service));
-        self.service = Some(service);
-        Ok(())
+        let waker = super::wake::waker(wake)?;
+        self.app.build(waker).map_err(app_error)
     }
 
     /// The waiting requests, packed (see [`PackedBatch`]): `[meta, text, extras]`.
     #[napi(ts_return_type = "[Uint32Array, string, Array<Buffer | string[]>]")]
     pub fn take_batch<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        let packed = PackedBatch::new(self.batch.take());
+        let packed = PackedBatch::new(self.app.take_requests());
         let mut out = env.create_array(3)?;
         out.set(0, Uint32Array::new(packed.meta))?;
         out.set(1, packed.text)?;
@@ -264,46 +249,19 @@ impl NativeEngine {
         port: u32,
         keep_alive: Function<(), ()>,
     ) -> Result<PromiseRaw<'env, u32>> {
-        let service = self.service()?;
         let port = u16::try_from(port).map_err(|_| invalid(format!("invalid port {port}")))?;
         let keep_alive: KeepAlive = keep_alive
             .build_threadsafe_function()
             .callee_handled::<false>()
             .build()?;
-        let running = self.running.clone();
-        let hubs = running.hubs();
-        let gateways = running.gateways();
-        env.spawn_future(async move {
-            let handle = server::listen(service, &host, port)
-                .await
-                .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
-            // Listening: workers start (on a runtime thread, so they die with
-            // it); until one is ready its routes answer 503. If one gateway
-            // cannot start, none is left running and the server stops.
-            for (i, g) in gateways.iter().enumerate() {
-                if let Err(e) = g.start() {
-                    for started in &gateways[..i] {
-                        started.stop().await;
-                    }
-                    handle.stop().await;
-                    return Err(Error::new(Status::GenericFailure, format!("services: {e}")));
-                }
-            }
-            // Serving: hubs with a bus join their cluster (each waits, bounded,
-            // until its bus is subscribed, so the first clients are reachable).
-            for hub in &hubs {
-                hub.start_cluster().await;
-            }
-            let port = u32::from(handle.local_addr().port());
-            *running.server.lock() = Some((handle, keep_alive));
-            Ok(port)
-        })
+        let start = self.app.listen(host, port, keep_alive).map_err(app_error)?;
+        env.spawn_future(async move { start.await.map(u32::from).map_err(app_error) })
     }
 
     /// Stops listening after in-flight requests finish.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let stop = self.running.stop();
+        let stop = self.app.stop();
         env.spawn_future(async move {
             stop.await;
             Ok(())
@@ -312,7 +270,7 @@ impl NativeEngine {
 
     #[napi]
     pub fn stats(&self) -> EngineStats {
-        let s = self.service.as_ref().map(|s| s.stats()).unwrap_or(
+        let s = self.app.service().map(|s| s.stats()).unwrap_or(
             nebula_core::kernel::stats::StatsSnapshot {
                 requests: 0,
                 js_calls: 0,

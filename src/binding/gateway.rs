@@ -7,7 +7,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use super::engine::{invalid, NativeEngine};
+use super::engine::{app_error, invalid, NativeEngine};
 use nebula_core::gateway::Gateway;
 
 #[napi]
@@ -25,9 +25,9 @@ impl NativeEngine {
     ) -> Result<NativeServices> {
         let gateway = Arc::new(Gateway::from_json(&options).map_err(invalid)?);
         let layers = self.natives.resolve(&layers)?;
-        self.builder()?
-            .dynamic(Arc::new(gateway.dynamic_routes()), layers);
-        self.running.gateways.lock().push(gateway.clone());
+        self.app
+            .attach_gateway(gateway.clone(), layers)
+            .map_err(app_error)?;
         Ok(NativeServices { gateway })
     }
 }

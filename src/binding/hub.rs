@@ -1,162 +1,22 @@
 //! The hub as JavaScript sees it: `NativeEngine.attachHub(options, wake)`
-//! mounts it on the engine's server and returns a `NativeHub` (the server
-//! SDK). Events are queued here and taken in batches after one wake-up, as
-//! requests are.
-use std::sync::atomic::{AtomicU64, Ordering};
+//! mounts it on the engine's app and returns a `NativeHub` (the server SDK).
+//! Events wait in the app's hub event queue (`nebula_core::app::hub_events`,
+//! where its backpressure is) and are taken in batches after one wake-up.
 use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use parking_lot::Mutex;
 use serde_json::json;
 
-use super::engine::{invalid, NativeEngine};
-use super::wake::Wake;
-use nebula_core::hub::{Client, ErrorCode, Hub, HubConfig, HubError, HubEvents, HubMount};
-
-/// Custom messages waiting for the JS thread, in all and per connection, and
-/// their bytes: beyond, the sender gets 1005 (try again). Lifecycle events
-/// (connect, disconnect, join, leave) are never dropped: connections and
-/// rooms bound them.
-const MAX_QUEUED_MESSAGES: usize = 65_536;
-const MAX_QUEUED_BYTES: usize = 64 << 20;
-const MAX_WAITING_PER_CLIENT: u32 = 64;
-
-enum Event {
-    Connect {
-        id: String,
-        seq: u64,
-        info: String,
-    },
-    Disconnect {
-        id: String,
-        seq: u64,
-        code: u16,
-        reason: String,
-    },
-    Join {
-        id: String,
-        seq: u64,
-        room: String,
-    },
-    Leave {
-        id: String,
-        seq: u64,
-        room: String,
-    },
-    Message {
-        client: Arc<Client>,
-        kind: String,
-        data: String,
-        message_id: u64,
-    },
-}
-
-#[derive(Default)]
-struct Queue {
-    events: Vec<Event>,
-    messages: usize,
-    message_bytes: usize,
-}
-
-struct EventQueue {
-    queue: Mutex<Queue>,
-    /// Custom messages refused because the queue was full.
-    refused: AtomicU64,
-    wake: Wake,
-}
-
-impl EventQueue {
-    fn push(&self, event: Event) {
-        self.queue.lock().events.push(event);
-        // Refused only while Node exits: the events no longer matter then.
-        let _ = self.wake.wake();
-    }
-}
-
-impl HubEvents for EventQueue {
-    fn connected(&self, c: &Client) {
-        let i = &c.identity;
-        let info = json!({
-            "username": i.username,
-            "anonymous": i.anonymous,
-            "permissions": i.permissions,
-            "claims": i.claims,
-            "remoteAddr": c.remote.map(|a| a.to_string()),
-            "connectedAt": c.connected_at,
-        });
-        self.push(Event::Connect {
-            id: i.id.clone(),
-            seq: c.seq,
-            info: info.to_string(),
-        });
-    }
-
-    fn disconnected(&self, c: &Client, code: u16, reason: &str) {
-        self.push(Event::Disconnect {
-            id: c.id().to_owned(),
-            seq: c.seq,
-            code,
-            reason: reason.to_owned(),
-        });
-    }
-
-    fn joined(&self, c: &Client, room: &str) {
-        self.push(Event::Join {
-            id: c.id().to_owned(),
-            seq: c.seq,
-            room: room.to_owned(),
-        });
-    }
-
-    fn left(&self, c: &Client, room: &str) {
-        self.push(Event::Leave {
-            id: c.id().to_owned(),
-            seq: c.seq,
-            room: room.to_owned(),
-        });
-    }
-
-    fn message(
-        &self,
-        c: &Arc<Client>,
-        kind: &str,
-        data: &str,
-        message_id: u64,
-    ) -> std::result::Result<(), HubError> {
-        {
-            let mut q = self.queue.lock();
-            let waiting = c.waiting.load(Ordering::Relaxed);
-            if waiting >= MAX_WAITING_PER_CLIENT
-                || q.messages >= MAX_QUEUED_MESSAGES
-                || q.message_bytes + data.len() > MAX_QUEUED_BYTES
-            {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                return Err(HubError::with_details(
-                    ErrorCode::RateLimited,
-                    "too many messages waiting for their handler, try again",
-                ));
-            }
-            c.waiting.fetch_add(1, Ordering::Relaxed);
-            q.messages += 1;
-            q.message_bytes += data.len();
-            q.events.push(Event::Message {
-                client: c.clone(),
-                kind: kind.to_owned(),
-                data: data.to_owned(),
-                message_id,
-            });
-        }
-        let _ = self.wake.wake();
-        Ok(())
-    }
-}
+use super::engine::{app_error, invalid, NativeEngine};
+use nebula_core::app::{HubEvent, HubEventQueue};
+use nebula_core::hub::{ErrorCode, Hub, HubConfig, HubError};
 
 /// The server SDK over one hub.
 #[napi]
 pub struct NativeHub {
     hub: Arc<Hub>,
-    events: Arc<EventQueue>,
+    events: Arc<HubEventQueue>,
 }
 
 fn hub_error(e: HubError) -> Error {
@@ -174,15 +34,8 @@ impl NativeEngine {
         wake: Function<(), ()>,
     ) -> Result<NativeHub> {
         let config = HubConfig::from_json(&options).map_err(invalid)?;
-        let hub = Hub::new(config);
-        let events = Arc::new(EventQueue {
-            queue: Mutex::new(Queue::default()),
-            refused: AtomicU64::new(0),
-            wake: Wake::new(wake)?,
-        });
-        hub.set_events(events.clone());
-        self.builder()?.mount(Arc::new(HubMount(hub.clone())));
-        self.running.hubs.lock().push(hub.clone());
+        let waker = super::wake::waker(wake)?;
+        let (hub, events) = self.app.attach_hub(config, waker).map_err(app_error)?;
         Ok(NativeHub { hub, events })
     }
 }
@@ -195,34 +48,30 @@ impl NativeHub {
     /// message: type, data JSON, message_id.
     #[napi(ts_return_type = "Array<any>")]
     pub fn take_events<'env>(&self, env: &'env Env) -> Result<Array<'env>> {
-        self.events.wake.taking();
-        let events = std::mem::take(&mut *self.events.queue.lock()).events;
-        for e in &events {
-            if let Event::Message { client, .. } = e {
-                client.waiting.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
+        let events = self.events.take();
         let mut out = env.create_array((events.len() * 6) as u32)?;
         for (i, e) in events.into_iter().enumerate() {
             let b = (i * 6) as u32;
             let (kind, id, seq) = match &e {
-                Event::Connect { id, seq, .. } => (0, id.clone(), *seq),
-                Event::Disconnect { id, seq, .. } => (1, id.clone(), *seq),
-                Event::Join { id, seq, .. } => (2, id.clone(), *seq),
-                Event::Leave { id, seq, .. } => (3, id.clone(), *seq),
-                Event::Message { client, .. } => (4, client.id().to_owned(), client.seq),
+                HubEvent::Connect { id, seq, .. } => (0, id.clone(), *seq),
+                HubEvent::Disconnect { id, seq, .. } => (1, id.clone(), *seq),
+                HubEvent::Join { id, seq, .. } => (2, id.clone(), *seq),
+                HubEvent::Leave { id, seq, .. } => (3, id.clone(), *seq),
+                HubEvent::Message { client, .. } => (4, client.id().to_owned(), client.seq),
             };
             out.set(b, kind)?;
             out.set(b + 1, id)?;
             out.set(b + 2, seq as f64)?;
             match e {
-                Event::Connect { info, .. } => out.set(b + 3, info)?,
-                Event::Disconnect { code, reason, .. } => {
+                HubEvent::Connect { info, .. } => out.set(b + 3, info)?,
+                HubEvent::Disconnect { code, reason, .. } => {
                     out.set(b + 3, u32::from(code))?;
                     out.set(b + 4, reason)?;
                 }
-                Event::Join { room, .. } | Event::Leave { room, .. } => out.set(b + 3, room)?,
-                Event::Message {
+                HubEvent::Join { room, .. } | HubEvent::Leave { room, .. } => {
+                    out.set(b + 3, room)?
+                }
+                HubEvent::Message {
                     kind,
                     data,
                     message_id,
@@ -347,7 +196,7 @@ impl NativeHub {
     #[napi]
     pub fn stats(&self) -> String {
         let mut s = self.hub.stats();
-        s["counters"]["refused_for_js"] = json!(self.events.refused.load(Ordering::Relaxed));
+        s["counters"]["refused_for_js"] = json!(self.events.refused());
         s.to_string()
     }
 

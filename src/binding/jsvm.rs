@@ -7,52 +7,15 @@ use std::sync::Arc;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use parking_lot::Mutex;
 
-use super::engine::{invalid, NativeEngine};
-use super::wake::Wake;
-use nebula_core::jsvm::{Jsvm, JsvmAdmin, JsvmConfig, JsvmEvents, JsvmRoutes};
-
-/// Script events waiting for the JS thread at most (count and bytes);
-/// beyond, they are dropped (and logged).
-const MAX_QUEUED_EVENTS: usize = 65_536;
-const MAX_QUEUED_BYTES: usize = 64 << 20;
-
-#[derive(Default)]
-struct Queue {
-    events: Vec<(String, String)>,
-    bytes: usize,
-}
-
-struct EventQueue {
-    queue: Mutex<Queue>,
-    wake: Wake,
-}
-
-impl JsvmEvents for EventQueue {
-    fn emitted(&self, name: &str, data_json: &str) {
-        {
-            let mut q = self.queue.lock();
-            let size = name.len() + data_json.len();
-            if q.events.len() >= MAX_QUEUED_EVENTS || q.bytes + size > MAX_QUEUED_BYTES {
-                tracing::warn!(
-                    event = name,
-                    "jsvm: event dropped: the JavaScript thread is behind"
-                );
-                return;
-            }
-            q.bytes += size;
-            q.events.push((name.to_owned(), data_json.to_owned()));
-        }
-        // Refused only while Node exits: the events no longer matter then.
-        let _ = self.wake.wake();
-    }
-}
+use super::engine::{app_error, invalid, NativeEngine};
+use nebula_core::app::ScriptEventQueue;
+use nebula_core::jsvm::{Jsvm, JsvmConfig};
 
 #[napi]
 pub struct NativeJsvm {
     jsvm: Arc<Jsvm>,
-    events: Arc<EventQueue>,
+    events: Arc<ScriptEventQueue>,
 }
 
 #[napi]
@@ -67,23 +30,12 @@ impl NativeEngine {
         wake: Function<(), ()>,
     ) -> Result<NativeJsvm> {
         let (config, admin_token) = read_options(&options)?;
-        // Editors complete the hook API from this file; a read-only folder only loses that.
-        if let Err(e) = nebula_core::jsvm::write_types(&config.hooks_dir) {
-            tracing::warn!(error = %e, dir = %config.hooks_dir.display(), "jsvm: could not write types.d.ts");
-        }
         let layers = self.natives.resolve(&layers)?;
-        let events = Arc::new(EventQueue {
-            queue: Mutex::new(Queue::default()),
-            wake: Wake::new(wake)?,
-        });
-        // Hook scripts see the engine's hub (HubPlugin attaches at init, before this).
-        let hub = self.running.hubs.lock().first().cloned();
-        let jsvm = Jsvm::start_with_hub(config, events.clone(), hub)
-            .map_err(|e| Error::new(Status::GenericFailure, format!("jsvm: {e}")))?;
-        let builder = self.builder()?;
-        builder.dynamic(Arc::new(JsvmRoutes(jsvm.clone())), layers);
-        builder.mount(Arc::new(JsvmAdmin::new(jsvm.clone(), admin_token)));
-        self.running.jsvms.lock().push(jsvm.clone());
+        let waker = super::wake::waker(wake)?;
+        let (jsvm, events) = self
+            .app
+            .attach_jsvm(config, admin_token, layers, waker)
+            .map_err(app_error)?;
         Ok(NativeJsvm { jsvm, events })
     }
 }
@@ -112,8 +64,7 @@ impl NativeJsvm {
     /// Waiting script events, flat: `[name, dataJson, …]`.
     #[napi]
     pub fn take_events(&self) -> Vec<String> {
-        self.events.wake.taking();
-        let events = std::mem::take(&mut *self.events.queue.lock()).events;
+        let events = self.events.take();
         let mut flat = Vec::with_capacity(events.len() * 2);
         for (name, data) in events {
             flat.push(name);

@@ -1,6 +1,8 @@
-//! What an engine runs (server, hubs, gateways, script VMs) and how it stops:
-//! by `close()`, or when the Node environment that made the engine exits
-//! (a worker thread ends, vitest's `pool: 'threads'` recycles a worker).
+//! An engine stops by `close()`, or when the Node environment that made it
+//! exits (a worker thread ends, vitest's `pool: 'threads'` recycles a
+//! worker). The order and the bounds of a stop are the core's
+//! (`nebula_core::app::lifecycle`); this file only ties engines to their
+//! environment.
 //!
 //! An engine belongs to the environment that made it. The first engine made
 //! in an environment registers one env cleanup hook there; at exit the hook
@@ -9,129 +11,10 @@
 //! no script VM thread or worker process outlives it.
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
-use std::time::Duration;
 
 use napi::bindgen_prelude::*;
-use napi::threadsafe_function::ThreadsafeFunction;
-use parking_lot::Mutex;
 
-use nebula_core::gateway::Gateway;
-use nebula_core::http::server::ServerHandle;
-use nebula_core::hub::Hub;
-use nebula_core::jsvm::Jsvm;
-
-/// Never called: while it exists, Node's event loop stays alive (the server is listening).
-pub(super) type KeepAlive = ThreadsafeFunction<(), (), (), Status, false>;
-
-/// How long an exiting environment waits for its engines to stop. The
-/// listener closes at once; this bounds the rest (WebSocket closing
-/// handshakes, requests in flight, workers' exits), which goes on in the
-/// background past it. Short: a worker's exit waits for it.
-const ENV_EXIT_WAIT: Duration = Duration::from_secs(2);
-
-/// How long WebSocket clients get to finish closing, by `close()`.
-const HUB_CLOSE_WAIT: Duration = Duration::from_secs(2);
-
-/// The parts of an engine that run and must be stopped.
-#[derive(Default)]
-pub(super) struct Running {
-    pub(super) server: Mutex<Option<(ServerHandle, KeepAlive)>>,
-    /// Hubs mounted on this engine (closed before the server stops).
-    pub(super) hubs: Mutex<Vec<Arc<Hub>>>,
-    /// Script VMs started for this engine (shut down when it closes).
-    pub(super) jsvms: Mutex<Vec<Arc<Jsvm>>>,
-    /// Gateways (ServicesPlugin): their workers start when the engine listens.
-    pub(super) gateways: Mutex<Vec<Arc<Gateway>>>,
-}
-
-/// What one stop takes out of [`Running`]: a second stop finds nothing left.
-struct Taken {
-    server: Option<(ServerHandle, KeepAlive)>,
-    hubs: Vec<Arc<Hub>>,
-    jsvms: Vec<Arc<Jsvm>>,
-    gateways: Vec<Arc<Gateway>>,
-}
-
-impl Running {
-    pub(super) fn hubs(&self) -> Vec<Arc<Hub>> {
-        self.hubs.lock().clone()
-    }
-
-    pub(super) fn gateways(&self) -> Vec<Arc<Gateway>> {
-        self.gateways.lock().clone()
-    }
-
-    /// Takes everything out and tells WebSocket clients the engine is going
-    /// away (1001): they are no longer the HTTP server's, so they go first.
-    fn take(&self) -> Taken {
-        let taken = Taken {
-            server: self.server.lock().take(),
-            hubs: std::mem::take(&mut *self.hubs.lock()),
-            jsvms: std::mem::take(&mut *self.jsvms.lock()),
-            gateways: std::mem::take(&mut *self.gateways.lock()),
-        };
-        for hub in &taken.hubs {
-            hub.shutdown();
-        }
-        taken
-    }
-
-    /// `close()`: WebSocket clients get their closing handshakes, then the
-    /// server stops after the requests in flight, then the workers and VMs.
-    pub(super) fn stop(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let taken = self.take();
-        async move {
-            for hub in &taken.hubs {
-                if !hub.wait_closed(HUB_CLOSE_WAIT).await {
-                    tracing::warn!(
-                        "stop: some WebSocket clients did not finish closing within 2 s"
-                    );
-                }
-                hub.stop_cluster(HUB_CLOSE_WAIT).await;
-            }
-            taken.finish().await;
-        }
-    }
-
-    /// The environment is exiting and its exit waits for this: the server
-    /// stops listening at once, while the WebSocket closing handshakes and
-    /// the hubs' leaving their cluster go on beside it (bounded).
-    fn stop_now(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut taken = self.take();
-        async move {
-            let server = taken.server.take();
-            let stop_server = async move {
-                if let Some((handle, keep_alive)) = server {
-                    handle.stop().await;
-                    drop(keep_alive);
-                }
-            };
-            let leave = futures_util::future::join_all(taken.hubs.iter().map(|hub| async {
-                hub.wait_closed(ENV_EXIT_WAIT / 2).await;
-                hub.stop_cluster(ENV_EXIT_WAIT / 2).await;
-            }));
-            futures_util::future::join(stop_server, leave).await;
-            taken.finish().await;
-        }
-    }
-}
-
-impl Taken {
-    async fn finish(self) {
-        if let Some((handle, keep_alive)) = self.server {
-            handle.stop().await;
-            drop(keep_alive);
-        }
-        // After the server: requests in flight to workers have finished.
-        for g in self.gateways {
-            g.stop().await;
-        }
-        // After the server: requests in flight on hook routes have finished.
-        for jsvm in self.jsvms {
-            let _ = tokio::task::spawn_blocking(move || jsvm.shutdown()).await;
-        }
-    }
-}
+use nebula_core::app::{Running, EXIT_WAIT};
 
 thread_local! {
     /// The engines made in the environment on this thread (Node runs one
@@ -162,7 +45,7 @@ pub(super) fn belongs_to(env: &Env, running: &Arc<Running>) -> Result<()> {
 }
 
 /// The env cleanup hook: stops every engine still running, on the runtime,
-/// and waits for them at most [`ENV_EXIT_WAIT`]. napi-rs's own hook (which
+/// and waits for them at most [`EXIT_WAIT`]. napi-rs's own hook (which
 /// may shut the runtime down) was registered when the module loaded, so
 /// before this one, and Node runs cleanup hooks in reverse order: the
 /// runtime still runs here.
@@ -187,7 +70,7 @@ fn env_exiting() {
             let _ = done.send(());
         })
     }));
-    if spawned.is_ok() && stopped.recv_timeout(ENV_EXIT_WAIT).is_err() {
+    if spawned.is_ok() && stopped.recv_timeout(EXIT_WAIT).is_err() {
         tracing::warn!("environment exit: engines were still stopping after 2 s; they finish in the background");
     }
 }

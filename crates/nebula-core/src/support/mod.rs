@@ -3,3 +3,4 @@ pub mod cron;
 pub mod ids;
 pub mod options;
 pub mod prometheus;
+pub mod wake_queue;
