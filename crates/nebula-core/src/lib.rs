@@ -10,4 +10,5 @@ pub mod hub;
 pub mod jsvm;
 pub mod kernel;
 pub mod plugins;
+mod string_compat;
 pub mod support;
