@@ -10,5 +10,4 @@ pub mod hub;
 pub mod jsvm;
 pub mod kernel;
 pub mod plugins;
-mod string_compat;
 pub mod support;

@@ -99,6 +99,15 @@ impl From<PluginError> for LayerError {
     }
 }
 
+/// Transitional: the text of the error, for code still written against the
+/// former `Result<_, String>` signature (binding files not yet mapping errors
+/// through `binding::error`). Remove once nothing needs it.
+impl From<PluginError> for String {
+    fn from(e: PluginError) -> String {
+        e.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +134,35 @@ mod tests {
         let key = err("jwt", json!({ "algorithm": "HS256", "secret": "short" }));
         assert!(matches!(key, PluginError::Jwt(JwtConfigError::Key(_))));
         assert!(key.is_bad_input());
+    }
+
+    #[tokio::test]
+    async fn a_store_that_refuses_the_connection_is_a_failure() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let url = format!("redis://127.0.0.1:{port}");
+        let plugin = super::super::create(
+            "cache",
+            &json!({ "store": "redis", "url": url, "timeoutMs": 300 }),
+        )
+        .expect("the URL is only checked, not connected");
+        let layer = plugin
+            .layer(&json!({ "module": "m", "method": "f" }))
+            .expect("valid layer options")
+            .expect("a layer");
+        let down = layer
+            .call("clear", json!({}))
+            .await
+            .expect_err("nobody listens");
+        assert_eq!(down.kind(), ErrorKind::Failed, "{down}");
+        assert_eq!(down.to_string(), "redis is unreachable");
+        let bad = layer.call("get", json!({})).await.expect_err("no key");
+        assert!(bad.is_bad_input(), "{bad}");
+        let unknown = layer.call("nope", json!({})).await.expect_err("no such op");
+        assert!(unknown.is_bad_input(), "{unknown}");
+        assert_eq!(unknown.to_string(), r#"cache has no operation "nope""#);
     }
 
     #[test]
