@@ -12,6 +12,7 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use super::engine::{flat_headers, header_pairs, invalid, NativeEngine};
+use super::error::{failure, to_js};
 use nebula_core::http::js_chain::{self, Before, ChainRequest, Decided, Held};
 use nebula_core::http::reply_convert::into_reply;
 use nebula_core::http::JsResponse;
@@ -150,7 +151,7 @@ impl NativeEngine {
     /// Creates native plugin `kind` from its options; returns its id.
     #[napi]
     pub fn create_plugin(&mut self, kind: String, options: serde_json::Value) -> Result<u32> {
-        let plugin = nebula_core::plugins::create(&kind, &options).map_err(invalid)?;
+        let plugin = nebula_core::plugins::create(&kind, &options).map_err(to_js)?;
         let builder = self.builder()?;
         for e in plugin.endpoints() {
             builder.endpoint(e);
@@ -163,7 +164,7 @@ impl NativeEngine {
     #[napi]
     pub fn create_layer(&mut self, plugin: u32, options: serde_json::Value) -> Result<Option<u32>> {
         let p = self.natives.plugin(plugin)?;
-        match p.layer(&options).map_err(invalid)? {
+        match p.layer(&options).map_err(to_js)? {
             None => Ok(None),
             Some(layer) => {
                 self.natives.layers.push(Arc::new(SwapLayer::new(layer)));
@@ -195,11 +196,11 @@ impl NativeEngine {
         if layers.len() != layer_options.len() {
             return Err(invalid("one set of options per layer"));
         }
-        let fresh = nebula_core::plugins::create(&kind, &options).map_err(invalid)?;
+        let fresh = nebula_core::plugins::create(&kind, &options).map_err(to_js)?;
         let mut made = Vec::with_capacity(layers.len());
         for (id, opts) in layers.iter().zip(&layer_options) {
             let target = self.natives.swappable(*id)?;
-            made.push((target, fresh.layer(opts).map_err(invalid)?));
+            made.push((target, fresh.layer(opts).map_err(to_js)?));
         }
         for (target, layer) in made {
             target.swap(layer);
@@ -247,7 +248,7 @@ impl NativeEngine {
                 }
             })
             .await
-            .map_err(|e| invalid(format!("flushing plugins failed: {e}")))
+            .map_err(|e| failure(format!("flushing plugins failed: {e}")))
         })
     }
 
@@ -262,7 +263,7 @@ impl NativeEngine {
     ) -> Result<PromiseRaw<'env, serde_json::Value>> {
         let layer = self.natives.layer(layer)?;
         let call = layer.call(&op, arg);
-        env.spawn_future(async move { call.await.map_err(invalid) })
+        env.spawn_future(async move { call.await.map_err(to_js) })
     }
 
     /// Runs a layer's `after` on the answer the inner layers gave.

@@ -4,6 +4,7 @@ mod answers;
 mod coord;
 mod dispatch;
 mod engine;
+mod error;
 mod gateway;
 mod hub;
 mod jsvm;

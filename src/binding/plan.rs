@@ -2,6 +2,7 @@
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use super::error::to_js;
 use nebula_core::engine::{self, LayerSpec, Owner, PluginSpec};
 
 #[napi(object)]
@@ -40,10 +41,6 @@ fn specs(plugins: Vec<JsPluginSpec>) -> Vec<PluginSpec> {
             priority: p.priority,
         })
         .collect()
-}
-
-fn to_js(e: engine::PlanError) -> Error {
-    Error::new(Status::InvalidArg, e.to_string())
 }
 
 #[napi]

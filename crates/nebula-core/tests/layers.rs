@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("support", &[]),
     ("kernel", &[]),
-    ("engine", &[]),
+    ("engine", &["kernel"]),
     ("auth", &["kernel", "support"]),
     ("http", &["kernel", "support"]),
     ("coord", &["kernel", "support"]),

@@ -154,7 +154,7 @@ impl fmt::Debug for JwtVerifier {
 
 impl JwtVerifier {
     /// Builds the key and the validation rules once. Errors name the option.
-    pub fn new(config: &JwtConfig) -> Result<JwtVerifier, String> {
+    pub fn new(config: &JwtConfig) -> Result<JwtVerifier, JwtConfigError> {
         let alg = config.algorithm;
         let key = match alg {
             JwtAlgorithm::HS256 => {
@@ -166,18 +166,17 @@ impl JwtVerifier {
                     .as_deref()
                     .ok_or("jwt: algorithm HS256 needs secret (a string)")?;
                 if secret.len() < MIN_SECRET_LEN {
-                    return Err(format!(
+                    return Err(JwtConfigError::Key(format!(
                         "jwt: secret must be at least {MIN_SECRET_LEN} bytes for HS256"
-                    ));
+                    )));
                 }
                 DecodingKey::from_secret(secret.as_bytes())
             }
             JwtAlgorithm::RS256 | JwtAlgorithm::ES256 => {
                 if config.secret.is_some() {
-                    return Err(format!(
-                        "jwt: secret is for HS256; {} uses publicKey",
-                        alg.name()
-                    ));
+                    return Err(
+                        format!("jwt: secret is for HS256; {} uses publicKey", alg.name()).into(),
+                    );
                 }
                 let pem = config.public_key.as_deref().ok_or_else(|| {
                     format!("jwt: algorithm {} needs publicKey (PEM)", alg.name())
@@ -287,10 +286,12 @@ pub fn claim_contains(claims: &Value, name: &str, wanted: &str) -> bool {
 
 mod claims;
 mod config;
+mod error;
 mod header;
 mod key;
 
 pub use config::{JwtAlgorithm, JwtConfig, MAX_LEEWAY};
+pub use error::JwtConfigError;
 #[cfg(test)]
 use key::b64url_decode;
 use key::public_key;

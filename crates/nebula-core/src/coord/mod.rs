@@ -12,6 +12,7 @@
 //! Every remote operation is bounded by a timeout; a backend that does not
 //! answer is an [`CoordError`], never a silent `false`: the caller decides
 //! (a scheduler stops running the job, a lock refuses the call).
+mod error;
 mod local;
 mod nats;
 mod redis;
@@ -20,7 +21,6 @@ mod test_servers;
 #[cfg(test)]
 mod tests;
 
-use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use error::{CoordConfigError, CoordError, CronNextError, OpFailure};
 pub use local::LocalCoordinator;
 pub use nats::NatsCoordinator;
 pub use redis::RedisCoordinator;
@@ -38,43 +39,6 @@ pub const MAX_OWNER: usize = 256;
 const DEFAULT_TIMEOUT_MS: u64 = 1000;
 pub const DEFAULT_BUCKET: &str = "nebula_leases";
 pub const DEFAULT_REDIS_PREFIX: &str = "nebula:";
-
-/// A failed operation, with what was attempted where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CoordError {
-    pub backend: &'static str,
-    pub op: &'static str,
-    pub key: String,
-    pub message: String,
-}
-
-impl CoordError {
-    pub fn new(
-        backend: &'static str,
-        op: &'static str,
-        key: &str,
-        message: impl fmt::Display,
-    ) -> Self {
-        CoordError {
-            backend,
-            op,
-            key: key.to_owned(),
-            message: message.to_string(),
-        }
-    }
-}
-
-impl fmt::Display for CoordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} {:?}: {}",
-            self.backend, self.op, self.key, self.message
-        )
-    }
-}
-
-impl std::error::Error for CoordError {}
 
 pub type Result<T> = std::result::Result<T, CoordError>;
 pub type CoordFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
@@ -101,7 +65,7 @@ pub(crate) fn check_args(
     key: &str,
     owner: &str,
 ) -> Result<()> {
-    let fail = |m: &str| Err(CoordError::new(backend, op, key, m));
+    let fail = |m: &'static str| Err(CoordError::new(backend, op, key, OpFailure::BadArgument(m)));
     if key.is_empty() || key.len() > MAX_KEY {
         return fail("the key must be 1 to 512 bytes");
     }
@@ -138,7 +102,7 @@ pub enum CoordConfig {
 impl CoordConfig {
     /// Reads `{ type: "local" | "redis" | "nats", url?, prefix?, bucket?,
     /// timeoutMs? }`; an error names the option.
-    pub fn from_json(options: &Value) -> std::result::Result<CoordConfig, String> {
+    pub fn from_json(options: &Value) -> std::result::Result<CoordConfig, CoordConfigError> {
         let obj = options
             .as_object()
             .ok_or("coordinator options must be an object")?;
@@ -156,11 +120,12 @@ impl CoordConfig {
             other => {
                 return Err(format!(
                     "coordinator type must be \"local\", \"redis\" or \"nats\", got {other:?}"
-                ))
+                )
+                .into())
             }
         };
         if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(format!("coordinator ({kind}): unknown option {k:?}"));
+            return Err(format!("coordinator ({kind}): unknown option {k:?}").into());
         }
         let string = |name: &str| -> std::result::Result<Option<String>, String> {
             match obj.get(name) {
@@ -171,12 +136,13 @@ impl CoordConfig {
         };
         let prefix = string("prefix")?;
         if prefix.as_ref().is_some_and(|p| p.len() > 128) {
-            return Err(format!(
-                "coordinator ({kind}): prefix must be at most 128 bytes"
-            ));
+            return Err(format!("coordinator ({kind}): prefix must be at most 128 bytes").into());
         }
         let timeout = crate::support::options::int_option(options, "timeoutMs", 1, 600_000)
-            .map_err(|e| format!("coordinator ({kind}): {e}"))?
+            .map_err(|source| CoordConfigError::Option {
+                kind: kind.to_owned(),
+                source,
+            })?
             .unwrap_or(DEFAULT_TIMEOUT_MS);
         let timeout = Duration::from_millis(timeout);
         let url = || -> std::result::Result<String, String> {
@@ -189,7 +155,10 @@ impl CoordConfig {
             }),
             "redis" => {
                 let url = url()?;
-                redis::check_url(&url).map_err(|e| format!("coordinator (redis): url: {e}"))?;
+                redis::check_url(&url).map_err(|reason| CoordConfigError::Url {
+                    backend: "redis",
+                    reason,
+                })?;
                 Ok(CoordConfig::Redis {
                     url,
                     prefix: prefix.unwrap_or_else(|| DEFAULT_REDIS_PREFIX.into()),
@@ -198,10 +167,12 @@ impl CoordConfig {
             }
             _ => {
                 let url = url()?;
-                nats::check_url(&url).map_err(|e| format!("coordinator (nats): url: {e}"))?;
+                nats::check_url(&url).map_err(|reason| CoordConfigError::Url {
+                    backend: "nats",
+                    reason,
+                })?;
                 let bucket = string("bucket")?.unwrap_or_else(|| DEFAULT_BUCKET.into());
-                nats::check_bucket(&bucket)
-                    .map_err(|e| format!("coordinator (nats): bucket: {e}"))?;
+                nats::check_bucket(&bucket).map_err(CoordConfigError::Bucket)?;
                 Ok(CoordConfig::Nats {
                     url,
                     bucket,
@@ -213,7 +184,7 @@ impl CoordConfig {
     }
 
     /// The coordinator (no connection yet: the first operation connects).
-    pub fn build(&self) -> std::result::Result<Arc<dyn Coordinator>, String> {
+    pub fn build(&self) -> std::result::Result<Arc<dyn Coordinator>, CoordConfigError> {
         Ok(match self {
             CoordConfig::Local { prefix, shared } => Arc::new(if *shared {
                 LocalCoordinator::shared(prefix)
@@ -237,11 +208,15 @@ impl CoordConfig {
 
 /// The first time a 5-field cron expression (UTC, as the script VM's
 /// `cronAdd`) matches strictly after `after_ms` (ms since the epoch).
-pub fn next_cron_ms(expr: &str, after_ms: i64) -> std::result::Result<i64, String> {
+pub fn next_cron_ms(expr: &str, after_ms: i64) -> std::result::Result<i64, CronNextError> {
     let cron = crate::support::cron::parse_cron(expr)?;
     let after = chrono::DateTime::from_timestamp_millis(after_ms)
-        .ok_or_else(|| format!("time {after_ms} is out of range"))?;
+        .ok_or(CronNextError::TimeOutOfRange(after_ms))?;
     cron.find_next_occurrence(&after, false)
         .map(|t| t.timestamp_millis())
-        .map_err(|e| format!("cron expression {expr:?} never matches after {after}: {e}"))
+        .map_err(|source| CronNextError::NeverMatches {
+            expr: expr.to_owned(),
+            after: after.to_string(),
+            source,
+        })
 }

@@ -17,7 +17,7 @@ use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKin
 use async_nats::jetstream::stream;
 use serde::{Deserialize, Serialize};
 
-use super::{check_args, ttl_ms, CoordError, CoordFuture, Coordinator, Result};
+use super::{check_args, ttl_ms, CoordError, CoordFuture, Coordinator, OpFailure, Result};
 
 const BACKEND: &str = "nats";
 
@@ -116,14 +116,14 @@ impl NatsCoordinator {
         }
     }
 
-    async fn connect(&self) -> std::result::Result<kv::Store, String> {
+    async fn connect(&self) -> std::result::Result<kv::Store, OpFailure> {
         let client = async_nats::ConnectOptions::new()
             .name("nebula-coordinator")
             .connection_timeout(self.timeout)
             .request_timeout(Some(self.timeout))
             .connect(self.url.as_str())
             .await
-            .map_err(|e| format!("cannot connect to {}: {e}", self.url))?;
+            .map_err(|e| OpFailure::Connect(format!("cannot connect to {}: {e}", self.url)))?;
         let js = async_nats::jetstream::new(client);
         if let Ok(store) = js.get_key_value(self.bucket.as_str()).await {
             return Ok(store);
@@ -147,15 +147,15 @@ impl NatsCoordinator {
         // Created now, or by another node meanwhile.
         js.get_key_value(self.bucket.as_str()).await.map_err(|e| {
             let why = created.map_or_else(|| e.to_string(), |c| c.to_string());
-            format!(
+            OpFailure::Connect(format!(
                 "cannot create the KV bucket {:?} (is JetStream enabled, nats-server -js?): {why}",
                 self.bucket
-            )
+            ))
         })
     }
 
     /// The bucket, connected on first use (one attempt at a time).
-    async fn store(&self) -> std::result::Result<kv::Store, String> {
+    async fn store(&self) -> std::result::Result<kv::Store, OpFailure> {
         let mut slot = self.store.lock().await;
         if let Some(s) = slot.as_ref() {
             return Ok(s.clone());
@@ -174,15 +174,15 @@ impl NatsCoordinator {
         let k = kv_key(&format!("{}{key}", self.prefix));
         let work = async {
             let store = self.store().await?;
-            f(store, k).await
+            f(store, k).await.map_err(OpFailure::Backend)
         };
         match tokio::time::timeout(self.timeout, work).await {
-            Ok(r) => r.map_err(|m| CoordError::new(BACKEND, op, key, m)),
+            Ok(r) => r.map_err(|reason| CoordError::new(BACKEND, op, key, reason)),
             Err(_) => Err(CoordError::new(
                 BACKEND,
                 op,
                 key,
-                format!("no answer within {:?}", self.timeout),
+                OpFailure::Timeout(self.timeout),
             )),
         }
     }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{check_args, ttl_ms, CoordError, CoordFuture, Coordinator, Result};
+use super::{
+    check_args, ttl_ms, CoordConfigError, CoordError, CoordFuture, Coordinator, OpFailure, Result,
+};
 
 const BACKEND: &str = "redis";
 
@@ -40,9 +42,14 @@ pub struct RedisCoordinator {
 
 impl RedisCoordinator {
     /// Checks the URL (no connection yet).
-    pub fn new(url: &str, prefix: &str, timeout: Duration) -> std::result::Result<Self, String> {
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> std::result::Result<Self, CoordConfigError> {
         check_url(url)?;
-        let client = redis::Client::open(url).map_err(|e| format!("invalid redis url: {e}"))?;
+        let client = redis::Client::open(url)
+            .map_err(|e| CoordConfigError::Invalid(format!("invalid redis url: {e}")))?;
         Ok(RedisCoordinator {
             client,
             prefix: prefix.to_owned(),
@@ -52,7 +59,7 @@ impl RedisCoordinator {
     }
 
     /// The connection, made on first use (one attempt at a time).
-    async fn connection(&self) -> std::result::Result<ConnectionManager, String> {
+    async fn connection(&self) -> std::result::Result<ConnectionManager, OpFailure> {
         let mut slot = self.conn.lock().await;
         if let Some(c) = slot.as_ref() {
             return Ok(c.clone());
@@ -66,8 +73,8 @@ impl RedisCoordinator {
             ConnectionManager::new_with_config(self.client.clone(), config),
         )
         .await
-        .map_err(|_| format!("no connection within {:?}", self.timeout))?
-        .map_err(|e| format!("cannot connect: {e}"))?;
+        .map_err(|_| OpFailure::ConnectTimeout(self.timeout))?
+        .map_err(|e| OpFailure::Connect(format!("cannot connect: {e}")))?;
         *slot = Some(made.clone());
         Ok(made)
     }
@@ -79,16 +86,16 @@ impl RedisCoordinator {
         key: &str,
         cmd: redis::Cmd,
     ) -> Result<T> {
-        let fail = |m: String| CoordError::new(BACKEND, op, key, m);
+        let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut conn = tokio::time::timeout_at(deadline, self.connection())
             .await
-            .map_err(|_| fail(format!("no connection within {:?}", self.timeout)))?
+            .map_err(|_| fail(OpFailure::ConnectTimeout(self.timeout)))?
             .map_err(fail)?;
         match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(fail(e.to_string())),
-            Err(_) => Err(fail(format!("no answer within {:?}", self.timeout))),
+            Ok(Err(e)) => Err(fail(OpFailure::Backend(e.to_string()))),
+            Err(_) => Err(fail(OpFailure::Timeout(self.timeout))),
         }
     }
 

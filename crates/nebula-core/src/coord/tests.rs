@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::test_servers;
 use super::*;
+use crate::kernel::{Classify, ErrorKind};
 
 const LONG: Duration = Duration::from_secs(30);
 const SHORT: Duration = Duration::from_millis(300);
@@ -107,6 +108,7 @@ async fn contract(c: Arc<dyn Coordinator>) {
         .await
         .expect_err("an empty key is refused");
     assert!(bad.to_string().contains("key"), "{bad}");
+    assert!(bad.is_bad_input(), "a bad key is the caller's: {bad}");
 }
 
 fn build(options: serde_json::Value) -> Arc<dyn Coordinator> {
@@ -195,6 +197,7 @@ async fn unreachable_backends_are_errors_within_the_timeout() {
             started.elapsed()
         );
         assert!(err.to_string().contains("acquire \"k\""), "{err}");
+        assert_eq!(err.kind(), ErrorKind::Failed, "{options}: {err}");
         assert!(c.renew("k", "a", LONG).await.is_err());
         assert!(c.release("k", "a").await.is_err());
     }
@@ -202,7 +205,11 @@ async fn unreachable_backends_are_errors_within_the_timeout() {
 
 #[test]
 fn options_are_checked_and_errors_name_the_option() {
-    let err = |v: serde_json::Value| CoordConfig::from_json(&v).expect_err("invalid");
+    let err = |v: serde_json::Value| {
+        let e = CoordConfig::from_json(&v).expect_err("invalid");
+        assert!(e.is_bad_input(), "{e}");
+        e.to_string()
+    };
     assert_eq!(
         CoordConfig::from_json(&json!({})).expect("local by default"),
         CoordConfig::Local {
@@ -235,14 +242,14 @@ fn options_are_checked_and_errors_name_the_option() {
 fn cron_next_fire_times() {
     // 2025-01-01T00:01:00Z
     let t = 1_735_689_660_000;
-    assert_eq!(next_cron_ms("*/5 * * * *", t), Ok(t + 4 * 60_000));
+    assert_eq!(next_cron_ms("*/5 * * * *", t).ok(), Some(t + 4 * 60_000));
     assert_eq!(
-        next_cron_ms("* * * * *", t),
-        Ok(t + 60_000),
+        next_cron_ms("* * * * *", t).ok(),
+        Some(t + 60_000),
         "strictly after"
     );
-    assert!(next_cron_ms("0 */5 * * * *", t)
-        .expect_err("6 fields")
-        .contains("5 fields"));
+    let six = next_cron_ms("0 */5 * * * *", t).expect_err("6 fields");
+    assert!(six.is_bad_input());
+    assert!(six.to_string().contains("5 fields"));
     assert!(next_cron_ms("61 * * * *", t).is_err());
 }

@@ -56,6 +56,13 @@ impl fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
+/// Plugins and wrappers as the caller declared them: always bad input.
+impl crate::kernel::Classify for PlanError {
+    fn kind(&self) -> crate::kernel::ErrorKind {
+        crate::kernel::ErrorKind::Invalid
+    }
+}
+
 /// The hook order: `sorted` lists plugin indices (registration order) by
 /// ascending priority, ties in registration order. `onHandlerLoad` runs for
 /// `sorted[..route_start]` before the chains are applied and for

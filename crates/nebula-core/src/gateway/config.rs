@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::error::GatewayConfigError;
+
 /// Environment variables the engine sets for every worker; a spec may not set them.
 pub const RESERVED_ENV: [&str; 5] = [
     "NEBULA_SOCKET",
@@ -123,17 +125,17 @@ impl ServiceSpec {
     }
 
     /// Reads one spec; `at` names it in errors (`services[0]`).
-    pub fn from_json(value: &Value, at: &str) -> Result<ServiceSpec, String> {
+    pub fn from_json(value: &Value, at: &str) -> Result<ServiceSpec, GatewayConfigError> {
         let obj = object(value, at)?;
         refuse_unknown(obj, at, &KNOWN)?;
         let field = |name: &str| format!("{at}.{name}");
         let name = match obj.get("name") {
             Some(Value::String(s)) if valid_name(s) => s.clone(),
             _ => {
-                return Err(format!(
+                return Err(GatewayConfigError::Invalid(format!(
                     "{}: must be 1 to 64 characters of A-Z a-z 0-9 _ - . (not starting with .)",
                     field("name")
-                ))
+                )))
             }
         };
         let command = match obj.get("command") {
@@ -149,7 +151,12 @@ impl ServiceSpec {
         spec.cwd = match obj.get("cwd") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if !s.is_empty() => Some(PathBuf::from(s)),
-            Some(_) => return Err(format!("{}: must be a non-empty string", field("cwd"))),
+            Some(_) => {
+                return Err(GatewayConfigError::Invalid(format!(
+                    "{}: must be a non-empty string",
+                    field("cwd")
+                )))
+            }
         };
         spec.env = env(obj.get("env"), &field("env"))?;
         if let Some(n) = int(obj, "instances", at, 1, 1024)? {
@@ -158,21 +165,21 @@ impl ServiceSpec {
         spec.socket = socket(obj.get("socket"), &field("socket"))?;
         if let SocketSpec::Tcp { port, .. } = &spec.socket {
             if usize::from(*port) + 2 * spec.instances - 1 > usize::from(u16::MAX) {
-                return Err(format!(
+                return Err(GatewayConfigError::Invalid(format!(
                     "{}: ports {port}..{port}+{} (two per instance) go past 65535",
                     field("socket"),
                     2 * spec.instances - 1
-                ));
+                )));
             }
         }
         spec.health_path = match obj.get("healthPath") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if valid_health_path(s) => Some(s.clone()),
             Some(_) => {
-                return Err(format!(
+                return Err(GatewayConfigError::Invalid(format!(
                     "{}: must be a path starting with / (printable ASCII, no spaces)",
                     field("healthPath")
-                ))
+                )))
             }
         };
         if let Some(ms) = int(obj, "readyTimeoutMs", at, 1, 600_000)? {
@@ -192,7 +199,9 @@ impl ServiceSpec {
                 spec.backoff.max = Duration::from_millis(ms);
             }
             if spec.backoff.max < spec.backoff.initial {
-                return Err(format!("{at}.maxMs: must not be less than initialMs"));
+                return Err(GatewayConfigError::Invalid(format!(
+                    "{at}.maxMs: must not be less than initialMs"
+                )));
             }
         }
         if let Some(v) = obj.get("crashLoop").filter(|v| !v.is_null()) {
@@ -211,7 +220,7 @@ impl ServiceSpec {
 }
 
 /// Reads the `services` array; names must be unique.
-pub fn parse_services(value: &Value) -> Result<Vec<ServiceSpec>, String> {
+pub fn parse_services(value: &Value) -> Result<Vec<ServiceSpec>, GatewayConfigError> {
     let items = value
         .as_array()
         .ok_or("services: must be an array of service objects")?;
@@ -219,10 +228,10 @@ pub fn parse_services(value: &Value) -> Result<Vec<ServiceSpec>, String> {
     for (i, item) in items.iter().enumerate() {
         let spec = ServiceSpec::from_json(item, &format!("services[{i}]"))?;
         if let Some(j) = specs.iter().position(|s| s.name == spec.name) {
-            return Err(format!(
+            return Err(GatewayConfigError::Invalid(format!(
                 "services[{i}].name: {:?} is already the name of services[{j}]",
                 spec.name
-            ));
+            )));
         }
         specs.push(spec);
     }

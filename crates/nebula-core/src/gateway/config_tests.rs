@@ -2,7 +2,7 @@ use super::*;
 use serde_json::json;
 
 fn err(v: Value) -> String {
-    parse_services(&v).unwrap_err()
+    parse_services(&v).unwrap_err().to_string()
 }
 
 #[test]

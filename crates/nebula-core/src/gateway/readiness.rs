@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::time::Instant;
 
 use super::endpoint::EndpointAddr;
-use super::error::human;
+use super::error::ReadyError;
 
 /// One probe may take at most this long.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -18,24 +18,28 @@ const MAX_DELAY: Duration = Duration::from_millis(500);
 const MAX_STATUS_LINE: u64 = 1024;
 
 /// Probes `addr` until it is ready, waiting 10 ms doubling to 500 ms between
-/// probes; `Err("not ready within 5 s: connection refused")` after `timeout`.
+/// probes; [`ReadyError::NotReady`] (`not ready within 5 s: connection
+/// refused`) after `timeout`.
 pub async fn wait_ready(
     addr: &EndpointAddr,
     health_path: Option<&str>,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), ReadyError> {
     let deadline = Instant::now() + timeout;
     let mut delay = FIRST_DELAY;
-    let mut last = String::from("no probe finished");
+    let mut last = ReadyError::NoProbe;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(format!("not ready within {}: {last}", human(timeout)));
+            return Err(ReadyError::NotReady {
+                waited: timeout,
+                last: Box::new(last),
+            });
         }
         last = match tokio::time::timeout(left.min(PROBE_TIMEOUT), probe(addr, health_path)).await {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => e,
-            Err(_) => "no answer".to_string(),
+            Err(_) => ReadyError::NoAnswer,
         };
         tokio::time::sleep_until((Instant::now() + delay).min(deadline)).await;
         delay = (delay * 2).min(MAX_DELAY);
@@ -43,7 +47,7 @@ pub async fn wait_ready(
 }
 
 /// One probe: connect, and ask the health path if there is one.
-pub async fn probe(addr: &EndpointAddr, health_path: Option<&str>) -> Result<(), String> {
+pub async fn probe(addr: &EndpointAddr, health_path: Option<&str>) -> Result<(), ReadyError> {
     match addr {
         EndpointAddr::Unix(path) => {
             let stream = tokio::net::UnixStream::connect(path)
@@ -60,15 +64,15 @@ pub async fn probe(addr: &EndpointAddr, health_path: Option<&str>) -> Result<(),
     }
 }
 
-fn connect_error(e: io::Error) -> String {
+fn connect_error(e: io::Error) -> ReadyError {
     match e.kind() {
-        io::ErrorKind::NotFound => "no socket yet".into(),
-        io::ErrorKind::ConnectionRefused => "connection refused".into(),
-        _ => format!("cannot connect: {e}"),
+        io::ErrorKind::NotFound => ReadyError::NoSocket,
+        io::ErrorKind::ConnectionRefused => ReadyError::Refused,
+        _ => ReadyError::Connect(e),
     }
 }
 
-async fn health<S>(stream: S, health_path: Option<&str>) -> Result<(), String>
+async fn health<S>(stream: S, health_path: Option<&str>) -> Result<(), ReadyError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -79,7 +83,10 @@ where
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: nebula-gateway\r\nConnection: close\r\n\r\n"
     );
-    let io_error = |e: io::Error| format!("GET {path}: {e}");
+    let io_error = |source: io::Error| ReadyError::Request {
+        path: path.to_owned(),
+        source,
+    };
     stream
         .get_mut()
         .write_all(request.as_bytes())
@@ -93,12 +100,17 @@ where
         .map_err(io_error)?;
     match status_code(&line) {
         Some(code) if (200..300).contains(&code) => Ok(()),
-        Some(code) => Err(format!("GET {path} answered {code}")),
-        None if line.is_empty() => Err(format!("GET {path}: connection closed without an answer")),
-        None => Err(format!(
-            "GET {path}: not an HTTP answer: {:?}",
-            String::from_utf8_lossy(&line).trim_end()
-        )),
+        Some(code) => Err(ReadyError::Status {
+            path: path.to_owned(),
+            code,
+        }),
+        None if line.is_empty() => Err(ReadyError::Closed {
+            path: path.to_owned(),
+        }),
+        None => Err(ReadyError::NotHttp {
+            path: path.to_owned(),
+            line: String::from_utf8_lossy(&line).trim_end().to_owned(),
+        }),
     }
 }
 
@@ -119,6 +131,7 @@ fn status_code(line: &[u8]) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{Classify, ErrorKind};
 
     #[test]
     fn status_lines_are_read() {
@@ -166,12 +179,13 @@ mod tests {
         probe(&ok, Some("/health")).await.unwrap();
         probe(&bad, None).await.unwrap();
         assert_eq!(
-            probe(&bad, Some("/health")).await.unwrap_err(),
+            probe(&bad, Some("/health")).await.unwrap_err().to_string(),
             "GET /health answered 503"
         );
         let e = wait_ready(&bad, Some("/health"), Duration::from_millis(50))
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "not ready within 50 ms: GET /health answered 503");
     }
 
@@ -183,9 +197,10 @@ mod tests {
         let e = wait_ready(&addr, None, Duration::from_millis(30))
             .await
             .unwrap_err();
-        assert_eq!(e, "not ready within 30 ms: no socket yet");
+        assert_eq!(e.kind(), ErrorKind::Failed);
+        assert_eq!(e.to_string(), "not ready within 30 ms: no socket yet");
         drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-        let e = probe(&addr, None).await.unwrap_err();
+        let e = probe(&addr, None).await.unwrap_err().to_string();
         assert_eq!(e, "connection refused");
     }
 }

@@ -31,7 +31,7 @@ pub async fn restart_rolling(shared: &Arc<Shared>, service: usize) -> Result<(),
                 return Err(GatewayError::RollingRestart {
                     service: name.to_string(),
                     instance,
-                    reason,
+                    reason: reason.to_string(),
                 });
             }
             None => {

@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::{json, Value};
 
 use super::endpoint::Endpoint;
+use super::error::{GatewayConfigError, ServicesError};
 use super::routes::{GatewayRoutes, ServiceRoutes, Upstreams};
 use super::unit::{parse, Unit};
 use super::watch::Watcher;
@@ -45,7 +46,7 @@ pub struct UpdateSummary {
 
 impl Gateway {
     /// Reads `ServicesPlugin` options: `{ services: [...], runtimeDir? }`.
-    pub fn from_json(options: &Value) -> Result<Gateway, String> {
+    pub fn from_json(options: &Value) -> Result<Gateway, GatewayConfigError> {
         let parsed = parse(options)?;
         Ok(Gateway {
             runtime_dir: parsed.runtime_dir,
@@ -72,37 +73,37 @@ impl Gateway {
         self.running.read().as_ref()?.get(service).cloned()
     }
 
-    fn spawn_supervisor(&self, unit: &Unit) -> Result<Arc<Supervisor>, String> {
+    fn spawn_supervisor(&self, unit: &Unit) -> Result<Arc<Supervisor>, ServicesError> {
         let sup = Supervisor::start(
             vec![unit.spec.clone()],
             SupervisorOptions {
                 runtime_dir: self.runtime_dir.clone(),
             },
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         Ok(Arc::new(sup))
     }
 
     /// Watches `unit`'s files (if it names any); replaces its former watcher.
-    fn watch(self: &Arc<Self>, unit: &Unit) -> Result<(), String> {
+    fn watch(self: &Arc<Self>, unit: &Unit) -> Result<(), ServicesError> {
         let mut watchers = self.watchers.lock();
         watchers.remove(unit.name());
         if unit.watch.is_empty() {
             return Ok(());
         }
-        let runtime = tokio::runtime::Handle::try_current().map_err(|e| e.to_string())?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(ServicesError::NoRuntime)?;
         let w = super::watch::start(
             Arc::downgrade(self),
             unit.name().to_owned(),
             unit.watch.clone(),
             runtime,
-        )?;
+        )
+        .map_err(ServicesError::Watch)?;
         watchers.insert(unit.name().to_owned(), w);
         Ok(())
     }
 
     /// Starts the workers (inside the tokio runtime); a no-op while they run.
-    pub fn start(self: &Arc<Self>) -> Result<(), String> {
+    pub fn start(self: &Arc<Self>) -> Result<(), ServicesError> {
         let mut running = self.running.write();
         if running.is_some() {
             return Ok(());
@@ -126,17 +127,13 @@ impl Gateway {
     }
 
     /// Replaces the workers of `service` one by one without dropping requests.
-    pub async fn restart(&self, service: &str) -> Result<(), String> {
+    pub async fn restart(&self, service: &str) -> Result<(), ServicesError> {
         let sup = match self.supervisor(service) {
             Some(s) => s,
-            None if self.running.read().is_none() => {
-                return Err("the gateway has not started".into())
-            }
-            None => return Err(format!("no service named {service:?}")),
+            None if self.running.read().is_none() => return Err(ServicesError::NotStarted),
+            None => return Err(ServicesError::UnknownService(service.to_owned())),
         };
-        sup.restart_rolling(service)
-            .await
-            .map_err(|e| e.to_string())
+        Ok(sup.restart_rolling(service).await?)
     }
 
     /// Applies new options while serving: new services start (and are waited
@@ -146,13 +143,11 @@ impl Gateway {
     /// options change nothing; `runtimeDir` cannot change. A service whose
     /// new workers do not become ready keeps its former configuration (and
     /// is in `failed`), so applying the same options again retries it.
-    pub async fn update(self: &Arc<Self>, options: &Value) -> Result<UpdateSummary, String> {
+    pub async fn update(self: &Arc<Self>, options: &Value) -> Result<UpdateSummary, ServicesError> {
         let _one = self.updating.lock().await;
         let parsed = parse(options)?;
         if parsed.runtime_dir != self.runtime_dir {
-            return Err(
-                "runtimeDir: cannot change while the engine runs (restart to apply)".into(),
-            );
+            return Err(ServicesError::RuntimeDirChanged);
         }
         let old = self.units();
         let mut summary = UpdateSummary::default();
@@ -244,7 +239,7 @@ impl Gateway {
                 if let Err(e) = self.watch(unit) {
                     summary
                         .failed
-                        .push(json!({ "service": unit.name(), "reason": e }));
+                        .push(json!({ "service": unit.name(), "reason": e.to_string() }));
                 }
             }
         }
@@ -256,7 +251,7 @@ impl Gateway {
     /// failed or late: the service is stopped again, with the reason.
     async fn start_one(&self, unit: &Unit) -> Result<(), String> {
         let name = unit.name().to_owned();
-        let sup = self.spawn_supervisor(unit)?;
+        let sup = self.spawn_supervisor(unit).map_err(|e| e.to_string())?;
         let n = unit.spec.instances;
         let settled = |s: &[InstanceStatus]| {
             s.iter()

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use super::config::{ServiceSpec, SocketSpec};
 use super::endpoint::EndpointAddr;
+use super::error::SocketError;
 
 /// `sun_path` holds 108 bytes including the terminating NUL.
 pub const SUN_PATH_MAX: usize = 107;
@@ -30,8 +31,11 @@ pub fn default_runtime_dir() -> PathBuf {
 
 /// Creates `dir` (mode 0700) or checks that an existing one is a directory of
 /// ours that others cannot write to (they could plant sockets in it).
-pub fn ensure_runtime_dir(dir: &Path) -> Result<(), String> {
-    let ctx = |e: io::Error| format!("runtime dir {}: {e}", dir.display());
+pub fn ensure_runtime_dir(dir: &Path) -> Result<(), SocketError> {
+    let ctx = |source: io::Error| SocketError::RuntimeDir {
+        dir: dir.to_path_buf(),
+        source,
+    };
     match std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -45,18 +49,17 @@ pub fn ensure_runtime_dir(dir: &Path) -> Result<(), String> {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc::getuid() };
     if !meta.is_dir() {
-        return Err(format!(
-            "runtime dir {}: not a directory (or a symlink)",
-            dir.display()
-        ));
+        return Err(SocketError::RuntimeDirNotADirectory {
+            dir: dir.to_path_buf(),
+        });
     }
     if meta.uid() != uid || meta.mode() & 0o022 != 0 {
-        return Err(format!(
-            "runtime dir {}: must be owned by uid {uid} and not writable by others (owner {}, mode {:o})",
-            dir.display(),
-            meta.uid(),
-            meta.mode() & 0o7777
-        ));
+        return Err(SocketError::RuntimeDirUnsafe {
+            dir: dir.to_path_buf(),
+            uid,
+            owner: meta.uid(),
+            mode: meta.mode() & 0o7777,
+        });
     }
     Ok(())
 }
@@ -69,13 +72,18 @@ pub fn address(
     base: &Path,
     instance: usize,
     slot: usize,
-) -> Result<EndpointAddr, String> {
+) -> Result<EndpointAddr, SocketError> {
     let suffix = if slot.is_multiple_of(2) { "" } else { ".b" };
     let path = match &spec.socket {
         SocketSpec::Tcp { host, port } => {
             let offset = instance + (slot % 2) * spec.instances;
-            let port = u16::try_from(usize::from(*port) + offset)
-                .map_err(|_| format!("{}: port {port}+{offset} is past 65535", spec.name))?;
+            let port = u16::try_from(usize::from(*port) + offset).map_err(|_| {
+                SocketError::PortPast65535 {
+                    service: spec.name.clone(),
+                    port: *port,
+                    offset,
+                }
+            })?;
             return Ok(EndpointAddr::Tcp {
                 host: host.clone(),
                 port,
@@ -94,36 +102,40 @@ pub fn address(
             p.with_file_name(name)
         }
     };
-    check_len(&path).map_err(|e| format!("{}: {e}", spec.name))?;
+    check_len(&path).map_err(|e| SocketError::Service {
+        service: spec.name.clone(),
+        source: Box::new(e),
+    })?;
     Ok(EndpointAddr::Unix(path))
 }
 
-pub fn check_len(path: &Path) -> Result<(), String> {
+pub fn check_len(path: &Path) -> Result<(), SocketError> {
     let len = path.as_os_str().len();
     if len > SUN_PATH_MAX {
-        return Err(format!(
-            "socket path {} is {len} bytes, a Unix socket path can have at most {SUN_PATH_MAX} (sun_path is 108 bytes): use a shorter runtime dir, socket path or service name",
-            path.display()
-        ));
+        return Err(SocketError::PathTooLong {
+            path: path.to_path_buf(),
+            len,
+        });
     }
     Ok(())
 }
 
 /// Before a worker starts on `addr`: a stale socket file is removed; a socket
 /// someone listens on, or a file that is no socket, is an error.
-pub async fn prepare(addr: &EndpointAddr) -> Result<(), String> {
+pub async fn prepare(addr: &EndpointAddr) -> Result<(), SocketError> {
+    let io_error = |path: &Path, source| SocketError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     match addr {
         EndpointAddr::Unix(path) => {
             let meta = match std::fs::symlink_metadata(path) {
                 Ok(meta) => meta,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+                Err(e) => return Err(io_error(path, e)),
             };
             if !meta.file_type().is_socket() {
-                return Err(format!(
-                    "{} exists and is not a socket; not removing it",
-                    path.display()
-                ));
+                return Err(SocketError::NotASocket { path: path.clone() });
             }
             match tokio::time::timeout(
                 Duration::from_secs(1),
@@ -134,18 +146,23 @@ pub async fn prepare(addr: &EndpointAddr) -> Result<(), String> {
                 Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
                     std::fs::remove_file(path)
                         .or_else(ignore_not_found)
-                        .map_err(|e| format!("cannot remove stale socket {}: {e}", path.display()))
+                        .map_err(|source| SocketError::RemoveStale {
+                            path: path.clone(),
+                            source,
+                        })
                 }
-                Ok(Err(e)) => Err(format!("{}: {e}", path.display())),
-                Ok(Ok(_)) | Err(_) => {
-                    Err(format!("{} is in use by another process", path.display()))
-                }
+                Ok(Err(e)) => Err(io_error(path, e)),
+                Ok(Ok(_)) | Err(_) => Err(SocketError::InUse {
+                    addr: path.display().to_string(),
+                }),
             }
         }
         EndpointAddr::Tcp { host, port } => {
             let probe = tokio::net::TcpStream::connect((host.as_str(), *port));
             match tokio::time::timeout(Duration::from_secs(1), probe).await {
-                Ok(Ok(_)) => Err(format!("{host}:{port} is in use by another process")),
+                Ok(Ok(_)) => Err(SocketError::InUse {
+                    addr: format!("{host}:{port}"),
+                }),
                 _ => Ok(()),
             }
         }
@@ -177,6 +194,7 @@ fn ignore_not_found(e: io::Error) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::{Classify, ErrorKind};
 
     fn spec(socket: SocketSpec) -> ServiceSpec {
         let mut s = ServiceSpec::new("api", vec!["x".into()]);
@@ -224,6 +242,8 @@ mod tests {
     fn a_path_too_long_for_sun_path_is_refused() {
         let run = PathBuf::from(format!("/tmp/{}", "d".repeat(100)));
         let e = address(&spec(SocketSpec::Auto), &run, Path::new("/"), 0, 0).unwrap_err();
+        assert!(e.is_bad_input(), "{e}");
+        let e = e.to_string();
         assert!(e.starts_with("api: socket path /tmp/ddd"), "{e}");
         assert!(
             e.contains("is 116 bytes, a Unix socket path can have at most 107"),
@@ -242,11 +262,13 @@ mod tests {
         std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
             .unwrap();
         let e = ensure_runtime_dir(&dir).unwrap_err();
-        assert!(e.contains("not writable by others"), "{e}");
+        assert!(e.is_bad_input(), "{e}");
+        assert!(e.to_string().contains("not writable by others"), "{e}");
         let file = tmp.path().join("f");
         std::fs::write(&file, "").unwrap();
         assert!(ensure_runtime_dir(&file)
             .unwrap_err()
+            .to_string()
             .contains("not a directory"));
     }
 
@@ -263,12 +285,14 @@ mod tests {
         assert!(!path.exists());
         let live = tokio::net::UnixListener::bind(&path).unwrap();
         let e = prepare(&addr).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Failed, "{e}");
+        let e = e.to_string();
         assert!(e.ends_with("is in use by another process"), "{e}");
         drop(live);
         remove(&addr);
         assert!(!path.exists());
         std::fs::write(&path, "data").unwrap();
-        let e = prepare(&addr).await.unwrap_err();
+        let e = prepare(&addr).await.unwrap_err().to_string();
         assert!(
             e.ends_with("exists and is not a socket; not removing it"),
             "{e}"

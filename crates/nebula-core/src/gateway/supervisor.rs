@@ -8,7 +8,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::config::{ServiceSpec, SocketSpec};
 use super::endpoint::Endpoint;
-use super::error::GatewayError;
+use super::error::{GatewayError, WorkerFailure};
 use super::registry::{Shared, WorkerId};
 use super::socket;
 use super::status::InstanceStatus;
@@ -38,9 +38,9 @@ impl Supervisor {
             GatewayError::Setup("the supervisor must be started inside a tokio runtime".into())
         })?;
         for (i, spec) in specs.iter().enumerate() {
-            spec.check().map_err(GatewayError::Setup)?;
+            spec.check().map_err(GatewayError::Spec)?;
             if specs[..i].iter().any(|s| s.name == spec.name) {
-                return Err(GatewayError::Setup(format!(
+                return Err(GatewayError::Spec(format!(
                     "{}: two services have this name",
                     spec.name
                 )));
@@ -50,7 +50,7 @@ impl Supervisor {
             .runtime_dir
             .unwrap_or_else(socket::default_runtime_dir);
         if specs.iter().any(|s| s.socket == SocketSpec::Auto) {
-            socket::ensure_runtime_dir(&runtime_dir).map_err(GatewayError::Setup)?;
+            socket::ensure_runtime_dir(&runtime_dir).map_err(GatewayError::Socket)?;
         }
         let base_dir = std::env::current_dir()
             .map_err(|e| GatewayError::Setup(format!("the current directory: {e}")))?;
@@ -59,7 +59,7 @@ impl Supervisor {
             for instance in 0..spec.instances {
                 for slot in 0..2 {
                     socket::address(spec, &runtime_dir, &base_dir, instance, slot)
-                        .map_err(GatewayError::Setup)?;
+                        .map_err(GatewayError::Socket)?;
                 }
             }
         }
@@ -154,7 +154,7 @@ impl Supervisor {
             .shared
             .service_index(&spec.name)
             .ok_or_else(|| GatewayError::UnknownService(spec.name.clone()))?;
-        spec.check().map_err(GatewayError::Setup)?;
+        spec.check().map_err(GatewayError::Spec)?;
         for instance in 0..spec.instances {
             for slot in 0..2 {
                 socket::address(
@@ -164,11 +164,11 @@ impl Supervisor {
                     instance,
                     slot,
                 )
-                .map_err(GatewayError::Setup)?;
+                .map_err(GatewayError::Socket)?;
             }
         }
         if spec.socket == SocketSpec::Auto {
-            socket::ensure_runtime_dir(&self.shared.runtime_dir).map_err(GatewayError::Setup)?;
+            socket::ensure_runtime_dir(&self.shared.runtime_dir).map_err(GatewayError::Socket)?;
         }
         let entry = &self.shared.services[index];
         let before = entry.spec();
@@ -207,12 +207,12 @@ pub(super) fn launch(
     service: usize,
     instance: usize,
     generation: u64,
-    first_ready: Option<oneshot::Sender<Result<(), String>>>,
+    first_ready: Option<oneshot::Sender<Result<(), WorkerFailure>>>,
 ) -> Result<WorkerId, GatewayError> {
     let spec = shared.services[service].spec();
     let slot = (generation % 2) as usize;
     let addr = socket::address(&spec, &shared.runtime_dir, &shared.base_dir, instance, slot)
-        .map_err(GatewayError::Setup)?;
+        .map_err(GatewayError::Socket)?;
     shared
         .register(service, instance, generation, addr, |registered| {
             let task = WorkerTask::new(

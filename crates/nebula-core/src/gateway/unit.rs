@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::error::GatewayConfigError;
 use super::proxy::ForwardOptions;
 use super::routes::ServiceRoutes;
 use super::watch::WatchSpec;
@@ -59,13 +60,13 @@ fn route_pattern(p: &Value, at: &str) -> Result<String, String> {
 }
 
 /// Reads `{ services: [...], runtimeDir? }`.
-pub fn parse(options: &Value) -> Result<Parsed, String> {
+pub fn parse(options: &Value) -> Result<Parsed, GatewayConfigError> {
     let obj = options
         .as_object()
         .ok_or("services: options must be an object")?;
     for k in obj.keys() {
         if k != "services" && k != "runtimeDir" {
-            return Err(format!("services: unknown option {k:?}"));
+            return Err(format!("services: unknown option {k:?}").into());
         }
     }
     let runtime_dir = match obj.get("runtimeDir") {
@@ -105,7 +106,8 @@ pub fn parse(options: &Value) -> Result<Parsed, String> {
                 return Err(format!(
                     "{at}.routes: {p} is already a route of service {:?}",
                     other.name()
-                ));
+                )
+                .into());
             }
         }
         units.push(Arc::new(Unit {
@@ -123,28 +125,32 @@ fn proxy_part(
     spec: &ServiceSpec,
     at: &str,
     o: &Map<String, Value>,
-) -> Result<(ServiceRoutes, Vec<WatchSpec>), String> {
+) -> Result<(ServiceRoutes, Vec<WatchSpec>), GatewayConfigError> {
     let patterns = match o.get("routes") {
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
             .map(|p| route_pattern(p, &format!("{at}.routes")))
             .collect::<Result<Vec<_>, _>>()?,
         _ => {
-            return Err(format!(
-                "{at}.routes: must be a non-empty array like [\"/api/py/*\"]"
-            ))
+            return Err(
+                format!("{at}.routes: must be a non-empty array like [\"/api/py/*\"]").into(),
+            )
         }
     };
     let opts = Value::Object(o.clone());
+    let option = |source| GatewayConfigError::Option {
+        at: at.to_owned(),
+        source,
+    };
     let timeout = crate::support::options::int_option(&opts, "timeoutMs", 1, 3_600_000)
-        .map_err(|e| format!("{at}.{e}"))?
+        .map_err(option)?
         .unwrap_or(30_000);
     let max_response = crate::support::options::int_option(&opts, "maxResponseBytes", 1, 1 << 40)
-        .map_err(|e| format!("{at}.{e}"))?;
+        .map_err(option)?;
     let strip = match o.get("stripPrefix") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(format!("{at}.stripPrefix: must be true or false")),
+        Some(_) => return Err(format!("{at}.stripPrefix: must be true or false").into()),
     };
     let cwd = std::env::current_dir().unwrap_or_default();
     let base = match &spec.cwd {
@@ -159,9 +165,9 @@ fn proxy_part(
             .map(|p| WatchSpec::parse(p, &base))
             .collect(),
         Some(_) => {
-            return Err(format!(
-                "{at}.watch: must be an array of paths or globs (app/**/*.py)"
-            ))
+            return Err(
+                format!("{at}.watch: must be an array of paths or globs (app/**/*.py)").into(),
+            )
         }
     };
     let forward = ForwardOptions {
@@ -185,6 +191,7 @@ mod tests {
             {"name": "b", "command": ["x"], "routes": ["/b", "/api/*"]}
         ]}))
         .err()
+        .map(|e| e.to_string())
         .unwrap_or_default();
         assert_eq!(
             err,

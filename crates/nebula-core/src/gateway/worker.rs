@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::backoff::{Backoff, CrashWindow};
 use super::config::ServiceSpec;
 use super::endpoint::EndpointAddr;
-use super::error::human;
+use super::error::{human, WorkerFailure};
 use super::process::{self, describe_exit};
 use super::readiness;
 use super::registry::{Registered, Shared, WorkerId};
@@ -25,17 +25,15 @@ pub struct WorkerTask {
     pub token: CancellationToken,
     /// For a rolling restart: the first start's outcome goes here, and a
     /// first start that fails ends the worker instead of restarting it.
-    pub first_ready: Option<oneshot::Sender<Result<(), String>>>,
+    pub first_ready: Option<oneshot::Sender<Result<(), WorkerFailure>>>,
 }
 
 /// How one process of the worker ended.
 enum Outcome {
     Stopped,
     Crashed {
-        reason: String,
+        reason: WorkerFailure,
         was_ready: bool,
-        /// Starting again cannot help (the program is missing).
-        fatal: bool,
     },
 }
 
@@ -45,7 +43,7 @@ impl WorkerTask {
         service: usize,
         instance: usize,
         registered: Registered,
-        first_ready: Option<oneshot::Sender<Result<(), String>>>,
+        first_ready: Option<oneshot::Sender<Result<(), WorkerFailure>>>,
     ) -> WorkerTask {
         WorkerTask {
             shared,
@@ -64,14 +62,12 @@ impl WorkerTask {
         let mut window = CrashWindow::new(spec.crash_loop);
         let mut restarts = 0u32;
         loop {
-            let (reason, was_ready, fatal) = match self.run_once(&spec).await {
+            let (failure, was_ready) = match self.run_once(&spec).await {
                 Outcome::Stopped => return self.finish(InstanceState::Stopped),
-                Outcome::Crashed {
-                    reason,
-                    was_ready,
-                    fatal,
-                } => (reason, was_ready, fatal),
+                Outcome::Crashed { reason, was_ready } => (reason, was_ready),
             };
+            let fatal = failure.is_fatal();
+            let reason = failure.to_string();
             socket::remove(&self.addr);
             self.shared.update(self.id, |s| {
                 s.pid = None;
@@ -81,7 +77,7 @@ impl WorkerTask {
                 backoff.reset();
             }
             if let Some(tx) = self.first_ready.take() {
-                let _ = tx.send(Err(reason.clone()));
+                let _ = tx.send(Err(failure));
                 return self.finish(InstanceState::Failed { reason });
             }
             if self.token.is_cancelled() || self.shared.is_draining(self.id) {
@@ -115,28 +111,22 @@ impl WorkerTask {
 
     /// One process, from spawn to exit.
     async fn run_once(&mut self, spec: &ServiceSpec) -> Outcome {
-        let crashed = |reason: String| Outcome::Crashed {
+        let crashed = |reason: WorkerFailure| Outcome::Crashed {
             reason,
             was_ready: false,
-            fatal: false,
         };
         self.shared
             .update(self.id, |s| s.state = InstanceState::Starting);
         if let Err(e) = socket::prepare(&self.addr).await {
-            return crashed(e);
+            return crashed(WorkerFailure::Socket(e));
         }
         let mut worker = match process::spawn(spec, self.instance, &self.addr) {
             Ok(worker) => worker,
-            Err(e) => {
-                let fatal = matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-                );
-                return Outcome::Crashed {
-                    reason: format!("cannot start {:?}: {e}", spec.command[0]),
-                    was_ready: false,
-                    fatal,
-                };
+            Err(source) => {
+                return crashed(WorkerFailure::Spawn {
+                    program: spec.command[0].clone(),
+                    source,
+                })
             }
         };
         let pid = worker.pid;
@@ -152,8 +142,8 @@ impl WorkerTask {
             status = worker.child.wait() => {
                 worker.kill_leftovers();
                 return crashed(match status {
-                    Ok(status) => format!("{} before it was ready", describe_exit(status)),
-                    Err(e) => format!("waiting for the process: {e}"),
+                    Ok(status) => WorkerFailure::ExitedBeforeReady(describe_exit(status)),
+                    Err(e) => WorkerFailure::Wait(e),
                 });
             }
             ready = readiness::wait_ready(&self.addr, health, spec.ready_timeout) => ready,
@@ -163,7 +153,7 @@ impl WorkerTask {
                 tracing::warn!(target: "nebula::gateway", "[{}#{}] stopping pid {pid}: {e}",
                     spec.name, self.instance);
             }
-            return crashed(reason);
+            return crashed(WorkerFailure::NotReady(reason));
         }
         self.shared
             .update(self.id, |s| s.state = InstanceState::Ready);
@@ -178,11 +168,10 @@ impl WorkerTask {
                 worker.kill_leftovers();
                 Outcome::Crashed {
                     reason: match status {
-                        Ok(status) => describe_exit(status),
-                        Err(e) => format!("waiting for the process: {e}"),
+                        Ok(status) => WorkerFailure::Exited(describe_exit(status)),
+                        Err(e) => WorkerFailure::Wait(e),
                     },
                     was_ready: true,
-                    fatal: false,
                 }
             }
         }

@@ -4,6 +4,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::identity::ANONYMOUS_DEFAULT;
+use super::HubConfigError;
 use crate::auth::jwt::{JwtConfig, JwtVerifier};
 use crate::support::options::int_option;
 
@@ -95,7 +96,7 @@ const KNOWN: [&str; 15] = [
 impl HubConfig {
     /// Reads the options. Unknown keys are refused (a misspelt option must not
     /// silently keep an unsafe default).
-    pub fn from_json(options: &Value) -> Result<HubConfig, String> {
+    pub fn from_json(options: &Value) -> Result<HubConfig, HubConfigError> {
         let empty = Map::new();
         let obj = match options {
             Value::Object(o) => o,
@@ -104,7 +105,7 @@ impl HubConfig {
         };
         for k in obj.keys() {
             if !KNOWN.contains(&k.as_str()) {
-                return Err(format!("hub: unknown option {k:?}"));
+                return Err(format!("hub: unknown option {k:?}").into());
             }
         }
         let d = HubConfig::default();
@@ -115,7 +116,7 @@ impl HubConfig {
             Some(auth) => {
                 let (config, claim) = jwt_config(auth)?;
                 (
-                    Some(JwtVerifier::new(&config).map_err(|e| format!("hub auth: {e}"))?),
+                    Some(JwtVerifier::new(&config).map_err(HubConfigError::Auth)?),
                     claim,
                 )
             }
@@ -146,7 +147,12 @@ impl HubConfig {
             }
         };
         let int = |name: &str, min: u64, max: u64| {
-            int_option(&Value::Object(obj.clone()), name, min, max).map_err(|e| format!("hub: {e}"))
+            int_option(&Value::Object(obj.clone()), name, min, max).map_err(|source| {
+                HubConfigError::Option {
+                    at: "hub: ",
+                    source,
+                }
+            })
         };
         let max_message_size =
             int("maxMessageSize", 125, 64 << 20)?.map_or(d.max_message_size, |n| n as usize);
@@ -178,19 +184,19 @@ impl HubConfig {
                     "hub: pingIntervalMs ({}) must be below idleTimeoutMs ({}): quiet clients are kept alive by answering pings",
                     ping.as_millis(),
                     idle.as_millis()
-                ));
+                )
+                .into());
             }
         }
         // A frame is the message plus at most 14 bytes of header.
         if send_queue_bytes < max_message_size + 14 {
             return Err(format!(
                 "hub: sendQueue.maxBytes ({send_queue_bytes}) must hold one message of maxMessageSize ({max_message_size}) plus its frame header"
-            ));
+            )
+            .into());
         }
         if path.starts_with(&format!("{api_prefix}/")) || path == api_prefix {
-            return Err(format!(
-                "hub: path {path:?} lies inside apiPrefix {api_prefix:?}"
-            ));
+            return Err(format!("hub: path {path:?} lies inside apiPrefix {api_prefix:?}").into());
         }
         Ok(HubConfig {
             path,
@@ -266,7 +272,7 @@ fn strings(v: &Value, name: &str) -> Result<Vec<String>, String> {
 }
 
 /// `auth: { secret | publicKey, algorithms?: [one], algorithm?, issuer?, audience?, leeway?, permissionsClaim? }`.
-fn jwt_config(auth: &Value) -> Result<(JwtConfig, String), String> {
+fn jwt_config(auth: &Value) -> Result<(JwtConfig, String), HubConfigError> {
     let Value::Object(a) = auth else {
         return Err(
             "hub: auth must be an object { secret | publicKey, algorithms?, issuer?, audience? }"
@@ -302,14 +308,14 @@ fn jwt_config(auth: &Value) -> Result<(JwtConfig, String), String> {
             "secret" | "publicKey" | "issuer" | "audience" | "leeway" => {
                 out.insert(k.clone(), v.clone());
             }
-            other => return Err(format!("hub auth: unknown option {other:?}")),
+            other => return Err(format!("hub auth: unknown option {other:?}").into()),
         }
     }
-    let config = JwtConfig::from_json(&Value::Object(out)).map_err(|e| format!("hub auth: {e}"))?;
+    let config = JwtConfig::from_json(&Value::Object(out)).map_err(HubConfigError::Auth)?;
     Ok((config, claim))
 }
 
-fn send_queue(v: Option<&Value>, d: &HubConfig) -> Result<(usize, usize, OnFull), String> {
+fn send_queue(v: Option<&Value>, d: &HubConfig) -> Result<(usize, usize, OnFull), HubConfigError> {
     let obj = match v {
         None | Some(Value::Null) => {
             return Ok((d.send_queue_messages, d.send_queue_bytes, d.on_full))
@@ -319,15 +325,21 @@ fn send_queue(v: Option<&Value>, d: &HubConfig) -> Result<(usize, usize, OnFull)
     };
     for k in obj.keys() {
         if !["maxMessages", "maxBytes", "onFull"].contains(&k.as_str()) {
-            return Err(format!("hub: unknown option sendQueue.{k}"));
+            return Err(format!("hub: unknown option sendQueue.{k}").into());
         }
     }
     let as_value = Value::Object(obj.clone());
     let messages = int_option(&as_value, "maxMessages", 1, 1 << 24)
-        .map_err(|e| format!("hub: sendQueue.{e}"))?
+        .map_err(|source| HubConfigError::Option {
+            at: "hub: sendQueue.",
+            source,
+        })?
         .map_or(d.send_queue_messages, |n| n as usize);
     let bytes = int_option(&as_value, "maxBytes", 1024, 1 << 32)
-        .map_err(|e| format!("hub: sendQueue.{e}"))?
+        .map_err(|source| HubConfigError::Option {
+            at: "hub: sendQueue.",
+            source,
+        })?
         .map_or(d.send_queue_bytes, |n| n as usize);
     let on_full = match obj.get("onFull") {
         None | Some(Value::Null) => d.on_full,
@@ -336,7 +348,8 @@ fn send_queue(v: Option<&Value>, d: &HubConfig) -> Result<(usize, usize, OnFull)
         Some(v) => {
             return Err(format!(
                 "hub: sendQueue.onFull must be \"disconnect\" or \"drop\", got {v}"
-            ))
+            )
+            .into())
         }
     };
     Ok((messages, bytes, on_full))
@@ -370,7 +383,7 @@ mod tests {
 
     #[test]
     fn bad_options_are_named() {
-        let err = |o: Value| HubConfig::from_json(&o).err().unwrap();
+        let err = |o: Value| HubConfig::from_json(&o).err().unwrap().to_string();
         assert!(err(json!({"pth": "/x"})).contains("\"pth\""));
         assert!(err(json!({"path": "ws"})).contains("path"));
         assert!(err(json!({"maxMessageSize": 1})).contains("maxMessageSize"));

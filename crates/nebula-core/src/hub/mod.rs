@@ -9,6 +9,7 @@ pub mod client;
 pub mod cluster;
 pub mod config;
 mod dispatch;
+mod error;
 pub mod events;
 pub mod identity;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod ws;
 
 pub use client::Client;
 pub use config::{HubConfig, OnFull};
+pub use error::{HubConfigError, MessageTypeError};
 pub use events::{HubEvents, HubScripts};
 pub use mount::HubMount;
 pub use protocol::{ErrorCode, HubError};

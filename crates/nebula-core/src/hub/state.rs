@@ -13,6 +13,7 @@ use super::client::Client;
 use super::cluster::directory::Delta;
 use super::cluster::Cluster;
 use super::config::{HubConfig, OnFull};
+use super::error::MessageTypeError;
 use super::events::{HubEvents, HubScripts, NoEvents};
 use super::identity::Identity;
 use super::metrics::HubMetrics;
@@ -48,15 +49,14 @@ pub struct Hub {
 
 /// Whether `message_type` can be a custom type (a handler's or a hook's):
 /// 1 to `MAX_TYPE_LEN` bytes and not a built-in type.
-pub fn check_custom_type(message_type: &str) -> Result<(), String> {
+pub fn check_custom_type(message_type: &str) -> Result<(), MessageTypeError> {
     if super::dispatch::is_builtin(message_type) {
-        return Err(format!("{message_type:?} is a built-in message type"));
+        return Err(MessageTypeError::BuiltIn(message_type.to_owned()));
     }
     if message_type.is_empty() || message_type.len() > protocol::MAX_TYPE_LEN {
-        return Err(format!(
-            "message type must be 1 to {} bytes",
-            protocol::MAX_TYPE_LEN
-        ));
+        return Err(MessageTypeError::Length {
+            max: protocol::MAX_TYPE_LEN,
+        });
     }
     Ok(())
 }
@@ -123,7 +123,7 @@ impl Hub {
         &self,
         message_type: &str,
         permission: Option<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), MessageTypeError> {
         check_custom_type(message_type)?;
         self.handlers
             .write()

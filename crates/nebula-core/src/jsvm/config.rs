@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::JsvmConfigError;
 use crate::support::options::int_option;
 
 /// The file-name matcher for hook files: a small subset of regular
@@ -19,12 +20,8 @@ pub struct FilePattern {
 }
 
 impl FilePattern {
-    pub fn parse(source: &str) -> Result<FilePattern, String> {
-        let bad = || {
-            format!(
-                "jsvm: pattern {source:?} is not supported: use ^.*SUFFIX$, ^.*(A|B)$ or *SUFFIX"
-            )
-        };
+    pub fn parse(source: &str) -> Result<FilePattern, JsvmConfigError> {
+        let bad = || JsvmConfigError::Pattern(source.to_owned());
         let body = if let Some(rest) = source.strip_prefix("^.*") {
             rest.strip_suffix('$').ok_or_else(bad)?
         } else if let Some(rest) = source.strip_prefix('*') {
@@ -141,7 +138,7 @@ impl JsvmConfig {
     }
 
     /// Reads the options (camelCase). Unknown keys are refused.
-    pub fn from_json(options: &Value) -> Result<JsvmConfig, String> {
+    pub fn from_json(options: &Value) -> Result<JsvmConfig, JsvmConfigError> {
         let empty = Map::new();
         let obj = match options {
             Value::Object(o) => o,
@@ -150,7 +147,9 @@ impl JsvmConfig {
         };
         for k in obj.keys() {
             if !KNOWN.contains(&k.as_str()) {
-                return Err(format!("jsvm: unknown option {k:?}"));
+                return Err(JsvmConfigError::Invalid(format!(
+                    "jsvm: unknown option {k:?}"
+                )));
             }
         }
         let hooks_dir = match obj.get("hooksDir") {
@@ -175,7 +174,7 @@ impl JsvmConfig {
         };
         let whole = Value::Object(obj.clone());
         let int = |name: &str, min: u64, max: u64| {
-            int_option(&whole, name, min, max).map_err(|e| format!("jsvm: {e}"))
+            int_option(&whole, name, min, max).map_err(JsvmConfigError::Option)
         };
         if let Some(n) = int("poolSize", 1, 256)? {
             c.pool_size = n as usize;
@@ -246,13 +245,21 @@ mod tests {
 
     #[test]
     fn bad_options_name_the_option() {
-        let e = JsvmConfig::from_json(&json!({"poolSiz": 1})).unwrap_err();
+        let e = JsvmConfig::from_json(&json!({"poolSiz": 1}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("poolSiz"), "{e}");
-        let e = JsvmConfig::from_json(&json!({"timeoutMs": 0})).unwrap_err();
+        let e = JsvmConfig::from_json(&json!({"timeoutMs": 0}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("timeoutMs"), "{e}");
-        let e = JsvmConfig::from_json(&json!({"pattern": "a+b"})).unwrap_err();
+        let e = JsvmConfig::from_json(&json!({"pattern": "a+b"}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("pattern"), "{e}");
-        let e = JsvmConfig::from_json(&json!({"watch": 1})).unwrap_err();
+        let e = JsvmConfig::from_json(&json!({"watch": 1}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("watch"), "{e}");
     }
 

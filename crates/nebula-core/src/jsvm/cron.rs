@@ -11,6 +11,7 @@ use croner::Cron;
 use parking_lot::Mutex;
 
 pub use crate::support::cron::parse_cron;
+use crate::support::error::CronError;
 
 pub fn utc(t: SystemTime) -> DateTime<Utc> {
     let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
@@ -86,7 +87,7 @@ impl CronTable {
     }
 
     /// Adds a job; it is scheduled when the generation is [activated](Self::activate).
-    pub fn add(&self, id: &str, expr: &str) -> Result<(), String> {
+    pub fn add(&self, id: &str, expr: &str) -> Result<(), CronError> {
         let cron = parse_cron(expr)?;
         let mut jobs = self.jobs.lock();
         jobs.retain(|j| j.id != id);
@@ -168,7 +169,8 @@ mod tests {
         assert!(parse_cron("*/5 * * * *").is_ok());
         assert!(parse_cron("@hourly").is_ok());
         let six = parse_cron("0 */5 * * * *").unwrap_err();
-        assert!(six.contains("5 fields"), "{six}");
+        assert!(six.is_bad_input());
+        assert!(six.to_string().contains("5 fields"), "{six}");
         assert!(parse_cron("61 * * * *").is_err());
         assert!(parse_cron("* * *").is_err());
     }

@@ -5,7 +5,7 @@ use std::fmt;
 use hyper::header::{HeaderValue, RETRY_AFTER};
 use hyper::StatusCode;
 
-use crate::kernel::Reply;
+use crate::kernel::{Classify, ErrorKind, Reply};
 
 /// Why a generation could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,13 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
+
+/// The options were fine; the files did not load (or a thread did not start).
+impl Classify for LoadError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Failed
+    }
+}
 
 /// What ended an execution badly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -155,7 +155,7 @@ pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
         "cronCheck",
         Function::new(ctx.clone(), |expr: String| match parse_cron(&expr) {
             Ok(_) => String::new(),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         })?,
     )?;
     let h = host.clone();

@@ -12,7 +12,7 @@ pub fn install<'js>(ctx: &Ctx<'js>, n: &Object<'js>, hub: &Arc<Hub>) -> Result<(
     o.set(
         "checkType",
         Function::new(ctx.clone(), |t: String| {
-            crate::hub::check_custom_type(&t).err().unwrap_or_default()
+            crate::hub::check_custom_type(&t).map_or_else(|e| e.to_string(), |()| String::new())
         })?,
     )?;
     let h = hub.clone();

@@ -35,6 +35,7 @@
 mod admin_api;
 mod config;
 mod cron;
+mod error;
 mod errors;
 mod gate;
 mod generation;
@@ -58,6 +59,7 @@ mod worker;
 pub use admin_api::JsvmAdmin;
 pub use config::{FilePattern, JsvmConfig};
 pub use cron::parse_cron;
+pub use error::JsvmConfigError;
 pub use errors::LoadError;
 pub use http_routes::JsvmRoutes;
 pub use service::{HookRequest, HookRoute, Jsvm};

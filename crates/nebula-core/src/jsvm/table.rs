@@ -80,7 +80,7 @@ impl HookTable {
         }
         for c in &m.cron {
             cron.add(&c.id, &c.expr)
-                .map_err(|e| LoadError::new(c.file.clone(), e))?;
+                .map_err(|e| LoadError::new(c.file.clone(), e.to_string()))?;
         }
         let count = |k: &str| m.hooks[k].as_array().map_or(0, |a| a.len());
         let listing = serde_json::json!({

@@ -11,6 +11,7 @@ use std::time::Instant;
 use hyper::{HeaderMap, Method};
 
 use super::endpoint::Endpoint;
+use super::error::LayerError;
 use super::reply::Reply;
 
 /// What a layer sees of the request.
@@ -103,9 +104,12 @@ pub trait NativeLayer: Send + Sync + 'static {
         &self,
         op: &str,
         _arg: serde_json::Value,
-    ) -> BoxFuture<Result<serde_json::Value, String>> {
-        let message = format!("{} has no operation {op:?}", self.name());
-        Box::pin(async move { Err(message) })
+    ) -> BoxFuture<Result<serde_json::Value, LayerError>> {
+        let err = LayerError::UnknownOp {
+            layer: self.name().to_owned(),
+            op: op.to_owned(),
+        };
+        Box::pin(async move { Err(err) })
     }
 }
 
@@ -115,7 +119,10 @@ pub trait NativePlugin: Send + Sync + 'static {
     /// The layer for one handler, from its merged options (plugin defaults,
     /// module options, route options: the plugin's JS face merges them).
     /// `Ok(None)`: this handler needs no layer.
-    fn layer(&self, options: &serde_json::Value) -> Result<Option<Arc<dyn NativeLayer>>, String>;
+    fn layer(
+        &self,
+        options: &serde_json::Value,
+    ) -> Result<Option<Arc<dyn NativeLayer>>, LayerError>;
 
     /// Routes this plugin answers itself.
     fn endpoints(&self) -> Vec<Endpoint> {

@@ -40,7 +40,8 @@ pub use policy::{directives, request_policy, storable, Directives, RequestPolicy
 pub use remote::RemoteStore;
 pub use store::{Clock, Limits, MemoryStore, SystemClock};
 
-use crate::kernel::{BoxFuture, Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{BoxFuture, Flow, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 use crate::support::options::int_option;
 
 pub const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
@@ -55,7 +56,7 @@ const DEFAULT_TIMEOUT_MS: u64 = 1000;
 const SHARDS: usize = 16;
 
 /// Creates the plugin from its options, on the system clock.
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     Ok(Arc::new(CachePlugin::with_clock(
         options,
         Arc::new(SystemClock),
@@ -80,7 +81,7 @@ pub struct CachePlugin {
 
 impl CachePlugin {
     /// The plugin on a given clock (tests move time by hand).
-    pub fn with_clock(options: &Value, clock: Arc<dyn Clock>) -> Result<CachePlugin, String> {
+    pub fn with_clock(options: &Value, clock: Arc<dyn Clock>) -> Result<CachePlugin, PluginError> {
         if !(options.is_object() || options.is_null()) {
             return Err("cache options must be an object".into());
         }
@@ -118,9 +119,7 @@ impl CachePlugin {
                 Backend::Redis(Arc::new(store))
             }
             other => {
-                return Err(format!(
-                    "store must be \"memory\" or \"redis\", got {other:?}"
-                ))
+                return Err(format!("store must be \"memory\" or \"redis\", got {other:?}").into())
             }
         };
         Ok(CachePlugin {
@@ -138,7 +137,7 @@ impl CachePlugin {
 }
 
 impl NativePlugin for CachePlugin {
-    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         let text = |name: &str| {
             options
                 .get(name)
@@ -299,7 +298,7 @@ impl NativeLayer for CacheLayer {
         reply.headers.insert(X_CACHE, MISS);
     }
 
-    fn call(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, String>> {
+    fn call(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, LayerError>> {
         self.operation(op, arg)
     }
 }

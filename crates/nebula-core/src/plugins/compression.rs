@@ -22,7 +22,8 @@ use serde_json::{Map, Value};
 
 use self::negotiate::Encoding;
 use super::cors::append_vary;
-use crate::kernel::{LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 
 const KEYS: &[&str] = &["threshold", "encodings", "level"];
 const DEFAULT_THRESHOLD: usize = 1024;
@@ -30,7 +31,7 @@ const DEFAULT_GZIP_LEVEL: u32 = 6;
 const DEFAULT_BR_QUALITY: u32 = 4;
 
 /// Creates the plugin from its plugin-level options (validated here too).
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     let default = Arc::new(CompressionLayer::parse(options)?);
     Ok(Arc::new(CompressionPlugin {
         options: options.clone(),
@@ -46,7 +47,7 @@ struct CompressionPlugin {
 }
 
 impl NativePlugin for CompressionPlugin {
-    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         if *options == self.options {
             return Ok(Some(self.default.clone()));
         }

@@ -24,13 +24,14 @@ use hyper::header::{
 use hyper::{HeaderMap, Method, StatusCode};
 
 use self::config::{Config, Origins};
-use crate::kernel::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{Flow, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 
 const PREFLIGHT_VARY: &str =
     "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
 
 /// Creates the plugin from its plugin-level options (validated here too).
-pub fn create(options: &serde_json::Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &serde_json::Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     let default = Arc::new(CorsLayer::new(config::parse(options)?));
     Ok(Arc::new(CorsPlugin {
         options: options.clone(),
@@ -46,7 +47,10 @@ struct CorsPlugin {
 }
 
 impl NativePlugin for CorsPlugin {
-    fn layer(&self, options: &serde_json::Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(
+        &self,
+        options: &serde_json::Value,
+    ) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         if *options == self.options {
             return Ok(Some(self.default.clone()));
         }

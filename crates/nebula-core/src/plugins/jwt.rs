@@ -17,14 +17,15 @@ use hyper::header::{
 use hyper::{Method, StatusCode};
 use serde_json::Value;
 
+use super::PluginError;
 use crate::auth::jwt::{bearer_token, claim_contains, JwtConfig, JwtError, JwtVerifier};
-use crate::kernel::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use crate::kernel::{Flow, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 
 /// The key under which the claims reach JavaScript (`ctx.get("user")`).
 pub use crate::kernel::locals::USER as USER_KEY;
 
 /// Creates the plugin from the verifier's options (errors name the option).
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     let config = JwtConfig::from_json(options)?;
     let verifier = JwtVerifier::new(&config)?;
     Ok(Arc::new(JwtPlugin {
@@ -43,7 +44,7 @@ pub struct JwtPlugin {
 }
 
 impl NativePlugin for JwtPlugin {
-    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         let empty = serde_json::Map::new();
         let obj = match options {
             Value::Object(obj) => obj,

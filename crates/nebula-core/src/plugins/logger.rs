@@ -19,7 +19,8 @@ use std::time::{Duration, SystemTime};
 use hyper::header::HeaderName;
 use serde_json::Value;
 
-use crate::kernel::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{Flow, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 use format::AccessRecord;
 use request_id::Pending;
 use writer::{NonBlockingWriter, StdStream, DEFAULT_CAPACITY};
@@ -53,7 +54,7 @@ pub struct LoggerPlugin {
 }
 
 /// Creates the plugin from `{ format, requestIdHeader, output }`.
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     let output = match field(options, "output")? {
         None => StdStream::Stdout,
         Some(Value::String(s)) if s == "stdout" => StdStream::Stdout,
@@ -74,15 +75,19 @@ impl LoggerPlugin {
         options: &Value,
         out: Box<dyn Write + Send>,
         capacity: usize,
-    ) -> Result<LoggerPlugin, String> {
+    ) -> Result<LoggerPlugin, PluginError> {
         let defaults = Settings {
             format: Format::Json,
             header: HeaderName::from_static("x-request-id"),
             log: true,
         };
         let defaults = settings(options, &defaults)?;
-        let writer = NonBlockingWriter::new(out, capacity)
-            .map_err(|e| format!("logger: cannot start the writer thread: {e}"))?;
+        let writer =
+            NonBlockingWriter::new(out, capacity).map_err(|source| PluginError::Spawn {
+                plugin: "logger",
+                what: "writer thread",
+                source,
+            })?;
         Ok(LoggerPlugin {
             defaults,
             writer: Arc::new(writer),
@@ -107,7 +112,7 @@ impl NativePlugin for LoggerPlugin {
         }
     }
 
-    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         Ok(Some(Arc::new(LoggerLayer {
             settings: settings(options, &self.defaults)?,
             writer: self.writer.clone(),

@@ -18,7 +18,8 @@ use hyper::{Method, StatusCode};
 use parking_lot::RwLock;
 use serde_json::Value;
 
-use crate::kernel::{Endpoint, LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{Endpoint, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 use series::{Registry, RouteSeries};
 
 /// Histogram bounds (seconds) by default.
@@ -41,7 +42,7 @@ pub struct MetricsPlugin {
 }
 
 /// Creates the plugin from `{ path = "/metrics", buckets, prefix = "nebula_" }`.
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     Ok(Arc::new(MetricsPlugin::new(options)?))
 }
 
@@ -55,7 +56,7 @@ fn field<'a>(options: &'a Value, key: &str) -> Result<Option<&'a Value>, String>
 
 impl MetricsPlugin {
     /// Validates the options.
-    pub fn new(options: &Value) -> Result<MetricsPlugin, String> {
+    pub fn new(options: &Value) -> Result<MetricsPlugin, PluginError> {
         let path = match field(options, "path")? {
             None => "/metrics".to_owned(),
             Some(Value::String(p))
@@ -135,7 +136,7 @@ fn buckets(v: &Value) -> Result<Vec<f64>, String> {
 
 impl NativePlugin for MetricsPlugin {
     /// `metrics: false` (module or route option): this handler is not measured.
-    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         match field(options, "metrics")? {
             None | Some(Value::Bool(true)) => {}
             Some(Value::Bool(false)) => return Ok(None),

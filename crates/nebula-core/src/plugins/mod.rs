@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod compression;
 pub mod cors;
+pub mod error;
 pub mod jwt;
 pub mod logger;
 pub mod metrics;
@@ -16,9 +17,13 @@ pub mod swap;
 use std::sync::Arc;
 
 use crate::kernel::NativePlugin;
+pub use error::PluginError;
 
 /// Creates the native plugin `kind` from its options.
-pub fn create(kind: &str, options: &serde_json::Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(
+    kind: &str,
+    options: &serde_json::Value,
+) -> Result<Arc<dyn NativePlugin>, PluginError> {
     match kind {
         "rate_limit" => rate_limit::create(options),
         "jwt" => jwt::create(options),
@@ -28,6 +33,6 @@ pub fn create(kind: &str, options: &serde_json::Value) -> Result<Arc<dyn NativeP
         "metrics" => metrics::create(options),
         "cache" => cache::create(options),
         "shutdown" => shutdown::create(options),
-        other => Err(format!("unknown native plugin {other:?}")),
+        other => Err(PluginError::UnknownKind(other.to_owned())),
     }
 }

@@ -31,7 +31,8 @@ use serde_json::Value;
 pub use key::KeySource;
 pub use store::{Clock, Decision, MonotonicClock, Store};
 
-use crate::kernel::{Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{Flow, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 use crate::support::options::int_option;
 
 /// `maxRequests` at most.
@@ -48,7 +49,7 @@ const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remai
 const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Creates the plugin from its options, on the real clock.
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     Ok(Arc::new(RateLimitPlugin::with_clock(
         options,
         Arc::new(MonotonicClock::default()),
@@ -74,7 +75,10 @@ pub struct RateLimitPlugin {
 
 impl RateLimitPlugin {
     /// The plugin on a given clock (tests move time by hand).
-    pub fn with_clock(options: &Value, clock: Arc<dyn Clock>) -> Result<RateLimitPlugin, String> {
+    pub fn with_clock(
+        options: &Value,
+        clock: Arc<dyn Clock>,
+    ) -> Result<RateLimitPlugin, PluginError> {
         if !(options.is_object() || options.is_null()) {
             return Err("rate-limit options must be an object".into());
         }
@@ -85,7 +89,7 @@ impl RateLimitPlugin {
         Ok(RateLimitPlugin {
             defaults,
             key: Arc::new(KeySource::parse(options.get("key"))?),
-            max_keys: usize::try_from(max_keys).map_err(|_| "maxKeys is too large".to_string())?,
+            max_keys: usize::try_from(max_keys).map_err(|_| "maxKeys is too large")?,
             clock,
             stores: Mutex::new(HashMap::new()),
         })
@@ -118,7 +122,7 @@ fn check_limit(max: u64, window_ms: u64, max_name: &str) -> Result<Limit, String
 }
 
 impl NativePlugin for RateLimitPlugin {
-    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         if !(options.is_object() || options.is_null()) {
             return Err("rate-limit layer options must be an object".into());
         }
@@ -128,7 +132,8 @@ impl NativePlugin for RateLimitPlugin {
             Some(other) => {
                 return Err(format!(
                     "rateLimit must be a boolean (false exempts the route), got {other}"
-                ))
+                )
+                .into())
             }
         }
         let (max_name, max) = match int_option(options, "rateLimitMaxRequests", 1, MAX_REQUESTS)? {
@@ -147,7 +152,7 @@ impl NativePlugin for RateLimitPlugin {
         let scope = match options.get("scope") {
             None | Some(Value::Null) => "global",
             Some(Value::String(s)) => s.as_str(),
-            Some(other) => return Err(format!("scope must be a string, got {other}")),
+            Some(other) => return Err(format!("scope must be a string, got {other}").into()),
         };
         let message = format!("rate limit exceeded: {max} requests per {window_ms} ms");
         Ok(Some(Arc::new(RateLimitLayer {

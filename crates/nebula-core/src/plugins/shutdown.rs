@@ -23,13 +23,14 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::kernel::{BoxFuture, Flow, LayerCtx, NativeLayer, NativePlugin, Reply};
+use super::PluginError;
+use crate::kernel::{BoxFuture, Flow, LayerCtx, LayerError, NativeLayer, NativePlugin, Reply};
 
 /// `drain` waits at most this long whatever it is asked.
 const MAX_DRAIN_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Creates the plugin (it takes no options).
-pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, String> {
+pub fn create(options: &Value) -> Result<Arc<dyn NativePlugin>, PluginError> {
     if !(options.is_object() || options.is_null()) {
         return Err("shutdown options must be an object".into());
     }
@@ -101,7 +102,7 @@ impl ShutdownPlugin {
 }
 
 impl NativePlugin for ShutdownPlugin {
-    fn layer(&self, _options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, String> {
+    fn layer(&self, _options: &Value) -> Result<Option<Arc<dyn NativeLayer>>, LayerError> {
         Ok(Some(Arc::new(ShutdownLayer {
             shared: self.shared.clone(),
         })))
@@ -143,7 +144,7 @@ impl NativeLayer for ShutdownLayer {
         Flow::Continue
     }
 
-    fn call(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, String>> {
+    fn call(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, LayerError>> {
         let shared = self.shared.clone();
         match op {
             "shutdown" => {
@@ -168,8 +169,11 @@ impl NativeLayer for ShutdownLayer {
                 })
             }
             other => {
-                let message = format!("shutdown has no operation {other:?}");
-                Box::pin(async move { Err(message) })
+                let err = LayerError::UnknownOp {
+                    layer: "shutdown".into(),
+                    op: other.to_owned(),
+                };
+                Box::pin(async move { Err(err) })
             }
         }
     }

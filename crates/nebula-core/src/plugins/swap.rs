@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use crate::kernel::{BoxFuture, Flow, LayerCtx, NativeLayer, Reply};
+use crate::kernel::{BoxFuture, Flow, LayerCtx, LayerError, NativeLayer, Reply};
 
 /// A layer that does nothing (a handler that needs no layer under new options).
 pub struct PassThrough;
@@ -57,7 +57,7 @@ impl NativeLayer for SwapLayer {
         &self,
         op: &str,
         arg: serde_json::Value,
-    ) -> BoxFuture<Result<serde_json::Value, String>> {
+    ) -> BoxFuture<Result<serde_json::Value, LayerError>> {
         self.current().call(op, arg)
     }
 }

@@ -3,17 +3,22 @@
 use croner::parser::{CronParser, Seconds, Year};
 use croner::Cron;
 
+use super::error::CronError;
+
 /// Parses a standard 5-field expression (`*/5 * * * *`, also `@hourly` …).
-pub fn parse_cron(expr: &str) -> Result<Cron, String> {
+pub fn parse_cron(expr: &str) -> Result<Cron, CronError> {
     if expr.split_whitespace().count() != 5 && !expr.trim_start().starts_with('@') {
-        return Err(format!(
-            "invalid cron expression {expr:?}: expected 5 fields (minute hour day month weekday)"
-        ));
+        return Err(CronError::FieldCount {
+            expr: expr.to_owned(),
+        });
     }
     CronParser::builder()
         .seconds(Seconds::Disallowed)
         .year(Year::Disallowed)
         .build()
         .parse(expr)
-        .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))
+        .map_err(|source| CronError::Syntax {
+            expr: expr.to_owned(),
+            source,
+        })
 }

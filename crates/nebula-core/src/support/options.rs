@@ -1,5 +1,6 @@
 //! Readers for JSON options, shared by plugins, hub, script VM, gateway and
 //! leases: the same rules and the same error text everywhere.
+use super::error::OptionError;
 
 /// Option `name` of a plugin's JSON options: absent (None), or an integer in
 /// `min..=max`. JavaScript numbers may arrive as floats: whole ones are accepted.
@@ -8,9 +9,13 @@ pub fn int_option(
     name: &str,
     min: u64,
     max: u64,
-) -> Result<Option<u64>, String> {
-    int_value(options.get(name), min, max)
-        .map_err(|got| format!("{name} must be an integer from {min} to {max}, got {got}"))
+) -> Result<Option<u64>, OptionError> {
+    int_value(options.get(name), min, max).map_err(|got| OptionError {
+        name: name.to_owned(),
+        min,
+        max,
+        got,
+    })
 }
 
 /// An option's value: absent/null, or a whole number in `min..=max`

@@ -2,6 +2,8 @@
 use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
+use super::JwtConfigError;
+
 /// Largest `leeway` accepted (seconds).
 pub const MAX_LEEWAY: u64 = 300;
 
@@ -57,7 +59,7 @@ impl JwtConfig {
     /// Reads `{ algorithm, secret?, publicKey?, issuer?, audience?, leeway = 5,
     /// claimsPermissions = "permissions", claimsRoles = "roles" }`. Unknown keys
     /// are refused (a misspelt `audiance` must not silently disable a check).
-    pub fn from_json(options: &Value) -> Result<JwtConfig, String> {
+    pub fn from_json(options: &Value) -> Result<JwtConfig, JwtConfigError> {
         let obj = match options {
             Value::Object(obj) => obj,
             Value::Null => return Err("jwt: options are required (at least algorithm)".into()),
@@ -74,7 +76,7 @@ impl JwtConfig {
             "claimsRoles",
         ];
         if let Some(key) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(format!("jwt: unknown option {key:?}"));
+            return Err(format!("jwt: unknown option {key:?}").into());
         }
         let algorithm = match obj.get("algorithm") {
             Some(Value::String(s)) if s == "HS256" => JwtAlgorithm::HS256,
@@ -94,7 +96,8 @@ impl JwtConfig {
                 _ => {
                     return Err(format!(
                         "jwt: leeway must be a whole number of seconds from 0 to {MAX_LEEWAY}"
-                    ))
+                    )
+                    .into())
                 }
             },
         };
@@ -130,10 +133,10 @@ impl JwtConfig {
     }
 }
 
-fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, String> {
+fn opt_string(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, JwtConfigError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        Some(_) => Err(format!("jwt: {key} must be a non-empty string")),
+        Some(_) => Err(format!("jwt: {key} must be a non-empty string").into()),
     }
 }

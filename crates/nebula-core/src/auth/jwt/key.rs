@@ -2,17 +2,20 @@
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use super::JwtAlgorithm;
+use super::{JwtAlgorithm, JwtConfigError};
 
 /// Smallest RSA modulus accepted (bits): RFC 7518 §3.3.
 pub const MIN_RSA_BITS: usize = 2048;
 
 /// Decodes and checks a PEM public key for RS256/ES256.
-pub(super) fn public_key(alg: JwtAlgorithm, pem: &str) -> Result<DecodingKey, String> {
+pub(super) fn public_key(alg: JwtAlgorithm, pem: &str) -> Result<DecodingKey, JwtConfigError> {
     if pem.contains("PRIVATE KEY") {
-        return Err("jwt: publicKey is a private key; give the public key (PEM)".into());
+        return Err(JwtConfigError::Key(
+            "jwt: publicKey is a private key; give the public key (PEM)".into(),
+        ));
     }
-    let bad = |what: &str| format!("jwt: publicKey is not {what} public key PEM");
+    let bad =
+        |what: &str| JwtConfigError::Key(format!("jwt: publicKey is not {what} public key PEM"));
     match alg {
         JwtAlgorithm::RS256 => {
             let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| bad("an RSA"))?;
@@ -24,9 +27,9 @@ pub(super) fn public_key(alg: JwtAlgorithm, pem: &str) -> Result<DecodingKey, St
                 _ => 0,
             };
             if bits < MIN_RSA_BITS {
-                return Err(format!(
+                return Err(JwtConfigError::Key(format!(
                     "jwt: publicKey RSA modulus must be at least {MIN_RSA_BITS} bits"
-                ));
+                )));
             }
             Ok(key)
         }

@@ -61,7 +61,7 @@ fn verifier(extra: Value) -> JwtVerifier {
 fn new_err(options: Value) -> String {
     match JwtConfig::from_json(&options).and_then(|c| JwtVerifier::new(&c)) {
         Ok(_) => panic!("accepted {options}"),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     }
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::kernel::Classify;
 
 mod oddities;
 mod pdeathsig;
@@ -250,7 +251,10 @@ async fn stop_ends_every_process_and_removes_the_sockets() {
     assert!(sup.ready_endpoints("py").is_empty());
     // Again: nothing left to do.
     sup.stop().await;
-    assert_eq!(sup.restart_rolling("py").await, Err(GatewayError::Stopped));
+    assert!(matches!(
+        sup.restart_rolling("py").await,
+        Err(GatewayError::Stopped)
+    ));
 }
 
 #[tokio::test]
@@ -258,15 +262,16 @@ async fn bad_setups_are_refused_before_anything_starts() {
     let long = tempfile::tempdir().expect("tempdir");
     let deep = long.path().join("d".repeat(90));
     let err = |specs, dir: &std::path::Path| {
-        Supervisor::start(
+        let e = Supervisor::start(
             specs,
             SupervisorOptions {
                 runtime_dir: Some(dir.to_path_buf()),
             },
         )
         .err()
-        .expect("an error")
-        .to_string()
+        .expect("an error");
+        assert!(e.is_bad_input(), "a bad setup is the caller's: {e}");
+        e.to_string()
     };
     let e = err(vec![spec("py", python("serve"), 1)], &deep);
     assert!(e.starts_with("gateway: py: socket path /"), "{e}");
@@ -289,8 +294,10 @@ async fn bad_setups_are_refused_before_anything_starts() {
         "{e}"
     );
     let (_dir, sup) = start(vec![]);
-    assert_eq!(
-        sup.restart_rolling("x").await,
-        Err(GatewayError::UnknownService("x".into()))
+    let unknown = sup.restart_rolling("x").await.expect_err("no such service");
+    assert!(
+        matches!(&unknown, GatewayError::UnknownService(s) if s == "x"),
+        "{unknown}"
     );
+    assert!(unknown.is_bad_input());
 }

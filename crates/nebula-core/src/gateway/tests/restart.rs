@@ -2,6 +2,7 @@
 use std::time::{Duration, Instant};
 
 use super::*;
+use crate::kernel::{Classify, ErrorKind};
 
 fn failed_reason(s: &InstanceStatus) -> Option<&str> {
     match &s.state {
@@ -139,5 +140,17 @@ async fn a_missing_program_fails_at_once() {
         "cannot be started: cannot start \"/nonexistent/ghost\": No such file or directory (os error 2)"
     );
     assert_eq!(sup.snapshot()[0].restarts, 0);
+    // Through the API, a missing program is a failure at run time, not bad input.
+    let e = sup
+        .restart_rolling("ghost")
+        .await
+        .expect_err("still missing");
+    assert_eq!(e.kind(), ErrorKind::Failed, "{e}");
+    assert!(
+        e.to_string().ends_with(
+            "cannot start \"/nonexistent/ghost\": No such file or directory (os error 2)"
+        ),
+        "{e}"
+    );
     sup.stop().await;
 }

@@ -27,6 +27,7 @@
 //! Anything that doesn't produce a response (no mount, no file, refused
 //! path, I/O error) is `None`, so the caller answers its normal 404.
 
+mod error;
 mod headers;
 mod path;
 
@@ -44,6 +45,7 @@ use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
 use crate::http::body::{empty, full, stream, Body};
+pub use error::{CachePolicyError, StaticError};
 
 /// Files up to this many bytes are read into memory and sent as one body;
 /// larger files are streamed.
@@ -91,8 +93,8 @@ impl CachePolicy {
     /// Maps nebula's `cache` value: absent / `null` / `false` → `NoCache`,
     /// `true` → `MaxAge(DEFAULT_MAX_AGE_SECS)`, a non-negative number →
     /// [`CachePolicy::from_max_age`] of it in **seconds** (fractions are
-    /// truncated). Anything else is an error message.
-    pub fn from_json(value: Option<&serde_json::Value>) -> Result<Self, String> {
+    /// truncated). Anything else is an error.
+    pub fn from_json(value: Option<&serde_json::Value>) -> Result<Self, CachePolicyError> {
         use serde_json::Value;
         match value {
             None | Some(Value::Null) => Ok(Self::NoCache),
@@ -104,14 +106,12 @@ impl CachePolicy {
                 match n.as_f64() {
                     // `as` saturates for huge values; never panics.
                     Some(f) if f.is_finite() && f >= 0.0 => Ok(Self::from_max_age(f as u64)),
-                    _ => Err(format!(
-                        "static cache must be a boolean or a non-negative number of seconds, got {n}"
-                    )),
+                    _ => Err(CachePolicyError { got: n.to_string() }),
                 }
             }
-            Some(other) => Err(format!(
-                "static cache must be a boolean or a non-negative number of seconds, got {other}"
-            )),
+            Some(other) => Err(CachePolicyError {
+                got: other.to_string(),
+            }),
         }
     }
 
@@ -164,27 +164,31 @@ struct Resolved {
 impl StaticFiles {
     /// Validates and canonicalises the mounts.
     ///
-    /// Errors (as a String with context) when a root does not exist or is
-    /// not a directory, or a prefix is invalid: empty segments, `.`/`..`,
-    /// `%`, or characters that can't appear raw in a URL path.
-    pub fn new(mounts: Vec<StaticMount>) -> Result<Self, String> {
+    /// Errors (naming the mount) when a root does not exist or is not a
+    /// directory, or a prefix is invalid: empty segments, `.`/`..`, `%`, or
+    /// characters that can't appear raw in a URL path.
+    pub fn new(mounts: Vec<StaticMount>) -> Result<Self, StaticError> {
         let mut out = Vec::with_capacity(mounts.len());
-        for (i, m) in mounts.into_iter().enumerate() {
+        for (index, m) in mounts.into_iter().enumerate() {
             let prefix = path::normalize_prefix(&m.prefix)
-                .map_err(|e| format!("static[{i}]: invalid prefix: {e}"))?;
-            let root = std::fs::canonicalize(&m.root).map_err(|e| {
-                format!(
-                    "static[{i}] (prefix {:?}): root {} does not exist or is not accessible: {e}",
-                    m.prefix,
-                    m.root.display()
-                )
-            })?;
+                .map_err(|reason| StaticError::Prefix { index, reason })?;
+            let root = match std::fs::canonicalize(&m.root) {
+                Ok(root) => root,
+                Err(source) => {
+                    return Err(StaticError::Root {
+                        index,
+                        prefix: m.prefix,
+                        root: m.root,
+                        source,
+                    })
+                }
+            };
             if !root.is_dir() {
-                return Err(format!(
-                    "static[{i}] (prefix {:?}): root {} is not a directory",
-                    m.prefix,
-                    m.root.display()
-                ));
+                return Err(StaticError::NotADirectory {
+                    index,
+                    prefix: m.prefix,
+                    root: m.root,
+                });
             }
             out.push(Mount {
                 prefix,

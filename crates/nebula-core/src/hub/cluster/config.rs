@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::hub::HubConfigError;
 use crate::support::options::int_option;
 
 /// Which message system carries the cluster's traffic.
@@ -107,12 +108,15 @@ impl BusConfig {
     pub fn from_json(
         v: Option<&Value>,
         env_bus: Option<&str>,
-    ) -> Result<Option<BusConfig>, String> {
+    ) -> Result<Option<BusConfig>, HubConfigError> {
         let empty = Map::new();
         let (kind, obj) = match v {
             None | Some(Value::Null) => match env_bus {
                 Some(url) => (
-                    from_url(url).map_err(|e| format!("{e} (NEBULA_BUS)"))?,
+                    from_url(url).map_err(|e| HubConfigError::Env {
+                        var: "NEBULA_BUS",
+                        source: Box::new(e.into()),
+                    })?,
                     &empty,
                 ),
                 None => (None, &empty),
@@ -121,7 +125,7 @@ impl BusConfig {
             Some(Value::Object(o)) => {
                 for k in o.keys() {
                     if !KNOWN.contains(&k.as_str()) {
-                        return Err(format!("hub: unknown bus option {k:?}"));
+                        return Err(format!("hub: unknown bus option {k:?}").into());
                     }
                 }
                 let url = || match o.get("url") {
@@ -145,7 +149,7 @@ impl BusConfig {
                 };
                 (kind, o)
             }
-            Some(v) => return Err(format!("hub: bus must be an object or a URL, got {v}")),
+            Some(v) => return Err(format!("hub: bus must be an object or a URL, got {v}").into()),
         };
         let Some(kind) = kind else {
             return Ok(None);
@@ -166,26 +170,34 @@ impl BusConfig {
             }
             Some(Value::Null) | None => match std::env::var("NEBULA_NODE_ID") {
                 Ok(n) if !n.is_empty() => {
-                    check_token("nodeId", &n).map_err(|e| format!("{e} (NEBULA_NODE_ID)"))?;
+                    check_token("nodeId", &n).map_err(|e| HubConfigError::Env {
+                        var: "NEBULA_NODE_ID",
+                        source: Box::new(e.into()),
+                    })?;
                     n
                 }
                 _ => default_node_id(),
             },
             Some(_) => return Err("hub: bus.nodeId must be a string".into()),
         };
+        let bus_option = |source| HubConfigError::Option {
+            at: "hub: bus.",
+            source,
+        };
         let heartbeat = int_option(&opts, "heartbeatMs", 50, 60_000)
-            .map_err(|e| format!("hub: bus.{e}"))?
+            .map_err(bus_option)?
             .unwrap_or(1000);
         let ttl = int_option(&opts, "presenceTtlMs", 150, 600_000)
-            .map_err(|e| format!("hub: bus.{e}"))?
+            .map_err(bus_option)?
             .unwrap_or(heartbeat * 5);
         if ttl < heartbeat * 2 {
             return Err(format!(
                 "hub: bus.presenceTtlMs ({ttl}) must be at least twice heartbeatMs ({heartbeat})"
-            ));
+            )
+            .into());
         }
         let queue = int_option(&opts, "queue", 16, 1 << 20)
-            .map_err(|e| format!("hub: bus.{e}"))?
+            .map_err(bus_option)?
             .unwrap_or(8192) as usize;
         Ok(Some(BusConfig {
             kind,
@@ -204,7 +216,7 @@ mod tests {
     use serde_json::json;
 
     fn read(v: Value) -> Result<Option<BusConfig>, String> {
-        BusConfig::from_json(Some(&v), None)
+        BusConfig::from_json(Some(&v), None).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -280,6 +292,7 @@ mod tests {
         assert!(BusConfig::from_json(None, Some("amqp://x"))
             .err()
             .unwrap()
+            .to_string()
             .contains("NEBULA_BUS"));
     }
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use serde_json::Value;
 
 use super::{encode, key_id, Backend, CacheLayer, Entry, Payload};
-use crate::kernel::BoxFuture;
+use crate::kernel::{BoxFuture, LayerError};
 
 /// Keys of `engine.handler()` calls are `module:method:sha256`: far shorter.
 const MAX_KEY_LEN: usize = 4096;
@@ -15,14 +15,14 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl CacheLayer {
     /// `get`, `set`, `delete`, `clear`, `flush`, `connect`.
-    pub(super) fn operation(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, String>> {
+    pub(super) fn operation(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, LayerError>> {
         let key = match op {
             "get" | "set" | "delete" => match arg.get("key").and_then(Value::as_str) {
                 Some(k) if !k.is_empty() && k.len() <= MAX_KEY_LEN => k.to_owned(),
                 _ => {
-                    return ready(Err(format!(
+                    return ready(Err(LayerError::Invalid(format!(
                         "cache {op}: key must be a string of 1-{MAX_KEY_LEN} characters"
-                    )))
+                    ))))
                 }
             },
             _ => String::new(),
@@ -47,7 +47,9 @@ impl CacheLayer {
             }
             ("set", _) => {
                 let Some(value) = arg.get("value").and_then(Value::as_str) else {
-                    return ready(Err("cache set: value must be a string (JSON text)".into()));
+                    return ready(Err(LayerError::Invalid(
+                        "cache set: value must be a string (JSON text)".into(),
+                    )));
                 };
                 if self.ttl_ms == 0 {
                     return ready(Ok(Value::Bool(false)));
@@ -82,7 +84,7 @@ impl CacheLayer {
             ("clear", Backend::Memory(store)) => ready(Ok(Value::from(store.clear()))),
             ("clear", Backend::Redis(remote)) => {
                 let remote = remote.clone();
-                Box::pin(async move { remote.clear().await.map(Value::from) })
+                Box::pin(async move { Ok(Value::from(remote.clear().await?)) })
             }
             ("flush", Backend::Memory(_)) => ready(Ok(Value::Bool(true))),
             ("flush", Backend::Redis(remote)) => {
@@ -94,7 +96,10 @@ impl CacheLayer {
                 let remote = remote.clone();
                 Box::pin(async move { Ok(Value::Bool(remote.connection().await.is_some())) })
             }
-            _ => ready(Err(format!("cache has no operation {op:?}"))),
+            _ => ready(Err(LayerError::UnknownOp {
+                layer: "cache".into(),
+                op: op.to_owned(),
+            })),
         }
     }
 }

@@ -15,6 +15,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::{Notify, OnceCell, Semaphore};
 
 use super::entry::{decode, Entry};
+use crate::plugins::error::{PluginError, RemoteError};
 
 /// Spawned writes in flight at most.
 pub const MAX_PENDING_WRITES: usize = 1024;
@@ -43,8 +44,8 @@ pub struct RemoteStore {
 
 impl RemoteStore {
     /// Checks the URL (no connection yet).
-    pub fn new(url: &str, prefix: String, timeout: Duration) -> Result<RemoteStore, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("invalid redis url: {e}"))?;
+    pub fn new(url: &str, prefix: String, timeout: Duration) -> Result<RemoteStore, PluginError> {
+        let client = redis::Client::open(url).map_err(PluginError::RedisUrl)?;
         Ok(RemoteStore {
             client,
             prefix,
@@ -227,11 +228,8 @@ impl RemoteStore {
     }
 
     /// Deletes every key under the prefix (SCAN + UNLINK in batches).
-    pub async fn clear(&self) -> Result<u64, String> {
-        let mut conn = self
-            .connection()
-            .await
-            .ok_or_else(|| "redis is unreachable".to_string())?;
+    pub async fn clear(&self) -> Result<u64, RemoteError> {
+        let mut conn = self.connection().await.ok_or(RemoteError::Unreachable)?;
         let pattern = format!("{}*", glob_escape(&self.prefix));
         let mut cursor: u64 = 0;
         let mut removed = 0u64;
@@ -259,10 +257,10 @@ impl RemoteStore {
     async fn bounded<T>(
         &self,
         f: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, String> {
+    ) -> Result<T, RemoteError> {
         match tokio::time::timeout(self.timeout, f).await {
-            Ok(r) => r.map_err(|e| e.to_string()),
-            Err(_) => Err(format!("redis did not answer within {:?}", self.timeout)),
+            Ok(r) => Ok(r?),
+            Err(_) => Err(RemoteError::Timeout(self.timeout)),
         }
     }
 }

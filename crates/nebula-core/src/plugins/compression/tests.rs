@@ -5,6 +5,7 @@ use hyper::Method;
 use serde_json::json;
 
 use super::*;
+use crate::kernel::Classify;
 use crate::kernel::TestRequest;
 
 /// A JSON array big and repetitive enough to compress well.
@@ -260,6 +261,8 @@ fn invalid_options_name_the_option() {
     ];
     for (options, want) in cases {
         let err = create(&options).err().unwrap();
+        assert!(err.is_bad_input(), "{err}");
+        let err = err.to_string();
         assert!(err.starts_with("compression: "), "{err}");
         assert!(err.contains(want), "{options}: {err} lacks {want}");
     }

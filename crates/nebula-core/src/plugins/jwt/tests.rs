@@ -302,11 +302,11 @@ fn rs256_plugin() {
 
 #[test]
 fn option_errors_name_the_option() {
-    let err = |o: Value| create(&o).err().expect("refused");
+    let err = |o: Value| create(&o).err().expect("refused").to_string();
     assert!(err(json!({ "algorithm": "RS256" })).contains("RS256 needs publicKey (PEM)"));
     assert!(err(json!({})).contains("algorithm is required"));
     let p = plugin(json!({}));
-    let layer_err = |o: Value| p.layer(&o).err().expect("refused");
+    let layer_err = |o: Value| p.layer(&o).err().expect("refused").to_string();
     assert!(layer_err(json!({ "public": "yes" })).contains("public must be a boolean"));
     assert!(layer_err(json!({ "permissions": "read" })).contains("permissions must be an array"));
     assert!(layer_err(json!({ "roles": ["a", ""] })).contains("roles must be an array"));

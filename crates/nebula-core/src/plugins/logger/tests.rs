@@ -7,6 +7,7 @@ use parking_lot::Mutex;
 use serde_json::json;
 
 use super::*;
+use crate::kernel::Classify;
 use crate::kernel::TestRequest;
 
 /// A Vec-backed output the test reads.
@@ -187,11 +188,12 @@ fn invalid_options_name_the_option() {
     ];
     for (options, name) in bad {
         let err = create(&options).err().unwrap();
-        assert!(err.contains(name), "{err}");
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains(name), "{err}");
     }
     let h = Harness::new(json!(null));
     let err = h.plugin.layer(&json!({ "format": "yaml" })).err().unwrap();
-    assert!(err.contains("format"), "{err}");
+    assert!(err.to_string().contains("format"), "{err}");
     assert!(create(&json!({ "output": "stderr", "format": "pretty" })).is_ok());
 }
 

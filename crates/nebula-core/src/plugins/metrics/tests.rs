@@ -195,7 +195,7 @@ fn metrics_false_skips_the_handler() {
         .unwrap()
         .is_none());
     let err = plugin.layer(&json!({ "metrics": "no" })).err().unwrap();
-    assert!(err.contains("metrics"), "{err}");
+    assert!(err.to_string().contains("metrics"), "{err}");
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn invalid_options_name_the_option() {
     ];
     for (options, name) in bad {
         let err = create(&options).err().unwrap();
-        assert!(err.contains(name), "{options}: {err}");
+        assert!(err.to_string().contains(name), "{options}: {err}");
     }
     assert!(create(&json!({ "prefix": "", "buckets": [0.5] })).is_ok());
     assert!(create(&json!({ "prefix": "my:app_2_" })).is_ok());

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::kernel::run_layers;
+use crate::kernel::Classify;
 
 /// A clock that only moves when told to.
 #[derive(Default)]
@@ -332,7 +333,10 @@ fn invalid_options_name_the_option() {
     ] {
         match RateLimitPlugin::with_clock(&options, clock.clone()) {
             Ok(_) => panic!("{options} accepted"),
-            Err(e) => assert!(e.contains(name), "{options}: {e}"),
+            Err(e) => {
+                assert!(e.is_bad_input(), "{options}: {e}");
+                assert!(e.to_string().contains(name), "{options}: {e}");
+            }
         }
     }
     let (p, _) = plugin(json!({}));
@@ -350,7 +354,10 @@ fn invalid_options_name_the_option() {
     ] {
         match p.layer(&options) {
             Ok(_) => panic!("{options} accepted"),
-            Err(e) => assert!(e.contains(name), "{options}: {e}"),
+            Err(e) => {
+                assert!(e.is_bad_input(), "{options}: {e}");
+                assert!(e.to_string().contains(name), "{options}: {e}");
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Tests, continued (helpers in the parent module).
 use super::*;
+use crate::kernel::Classify;
 
 #[tokio::test]
 async fn percent_decoding_happens_once() {
@@ -154,19 +155,27 @@ async fn new_validates_mounts() {
     };
     let missing = fx.outer.path().join("missing");
     let err = StaticFiles::new(vec![mount("", missing.clone())]).expect_err("missing root");
+    assert!(
+        err.is_bad_input(),
+        "a missing root is the configuration's: {err}"
+    );
+    let err = err.to_string();
     assert!(err.contains(&missing.display().to_string()), "{err}");
     let err = StaticFiles::new(vec![
         mount("/ok", fx.root()),
         mount("/f", fx.outer.path().join("secret.txt")),
     ])
     .expect_err("file root");
+    assert!(err.is_bad_input(), "{err}");
+    let err = err.to_string();
     assert!(
         err.contains("static[1]") && err.contains("not a directory"),
         "{err}"
     );
     for bad in ["/a/../b", "/a//b", "/a b", "/a?x", "/%2e", "/a\\b"] {
         let err = StaticFiles::new(vec![mount(bad, fx.root())]).expect_err(bad);
-        assert!(err.contains("prefix"), "{err}");
+        assert!(err.is_bad_input(), "{err}");
+        assert!(err.to_string().contains("prefix"), "{err}");
     }
     let sf = StaticFiles::new(Vec::new()).expect("empty");
     assert!(sf.is_empty());

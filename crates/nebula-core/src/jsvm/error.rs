@@ -1,0 +1,39 @@
+//! Why the script VM's options cannot be used (always the caller's options;
+//! the texts start with `jsvm: ` and name the option). A generation that does
+//! not load is a [`LoadError`](super::LoadError), a failure at run time.
+use crate::kernel::{Classify, ErrorKind};
+use crate::support::error::OptionError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsvmConfigError {
+    /// An option missing, unknown or of the wrong type.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file `pattern` outside the supported subset.
+    #[error("jsvm: pattern {0:?} is not supported: use ^.*SUFFIX$, ^.*(A|B)$ or *SUFFIX")]
+    Pattern(String),
+    /// An integer option out of its range.
+    #[error("jsvm: {0}")]
+    Option(#[source] OptionError),
+}
+
+impl Classify for JsvmConfigError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Invalid
+    }
+}
+
+impl From<&str> for JsvmConfigError {
+    fn from(message: &str) -> Self {
+        JsvmConfigError::Invalid(message.to_owned())
+    }
+}
+
+/// Transitional: the text of the error, for code still written against the
+/// former `Result<_, String>` signature (binding files not yet mapping errors
+/// through `binding::error`). Remove once nothing needs it.
+impl From<JsvmConfigError> for String {
+    fn from(e: JsvmConfigError) -> String {
+        e.to_string()
+    }
+}
