@@ -10,6 +10,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::engine::invalid;
+use super::error::to_js;
 use nebula_core::coord::{next_cron_ms, CoordConfig, Coordinator};
 
 /// The largest TTL accepted, in ms (about 24 days; beyond, a lease is not a lease).
@@ -29,10 +30,6 @@ fn ttl(ttl_ms: f64) -> Result<Duration> {
     Ok(Duration::from_millis(ttl_ms as u64))
 }
 
-fn failed(e: nebula_core::coord::CoordError) -> Error {
-    Error::new(Status::GenericFailure, e.to_string())
-}
-
 #[napi]
 impl NativeCoordinator {
     /// Checks the options (errors name the option); connects on first use.
@@ -41,8 +38,8 @@ impl NativeCoordinator {
         ts_args_type = "options: { type?: 'local' | 'redis' | 'nats'; url?: string; prefix?: string; bucket?: string; timeoutMs?: number }"
     )]
     pub fn new(options: serde_json::Value) -> Result<Self> {
-        let config = CoordConfig::from_json(&options).map_err(invalid)?;
-        let coord = config.build().map_err(invalid)?;
+        let config = CoordConfig::from_json(&options).map_err(to_js)?;
+        let coord = config.build().map_err(to_js)?;
         Ok(NativeCoordinator { coord })
     }
 
@@ -57,7 +54,7 @@ impl NativeCoordinator {
     ) -> Result<PromiseRaw<'env, bool>> {
         let ttl = ttl(ttl_ms)?;
         let coord = self.coord.clone();
-        env.spawn_future(async move { coord.acquire(&key, &owner, ttl).await.map_err(failed) })
+        env.spawn_future(async move { coord.acquire(&key, &owner, ttl).await.map_err(to_js) })
     }
 
     /// True when `owner` still held `key` and now holds it for `ttlMs` from now.
@@ -71,7 +68,7 @@ impl NativeCoordinator {
     ) -> Result<PromiseRaw<'env, bool>> {
         let ttl = ttl(ttl_ms)?;
         let coord = self.coord.clone();
-        env.spawn_future(async move { coord.renew(&key, &owner, ttl).await.map_err(failed) })
+        env.spawn_future(async move { coord.renew(&key, &owner, ttl).await.map_err(to_js) })
     }
 
     /// True when `owner` held `key` and it is now free.
@@ -83,7 +80,7 @@ impl NativeCoordinator {
         owner: String,
     ) -> Result<PromiseRaw<'env, bool>> {
         let coord = self.coord.clone();
-        env.spawn_future(async move { coord.release(&key, &owner).await.map_err(failed) })
+        env.spawn_future(async move { coord.release(&key, &owner).await.map_err(to_js) })
     }
 
     /// Drops the connection (the next operation connects again).
@@ -102,6 +99,6 @@ pub fn cron_next(expr: String, after_ms: f64) -> Result<f64> {
             "afterMs must be a finite number, got {after_ms}"
         )));
     }
-    let next = next_cron_ms(&expr, after_ms as i64).map_err(invalid)?;
+    let next = next_cron_ms(&expr, after_ms as i64).map_err(to_js)?;
     Ok(next as f64)
 }

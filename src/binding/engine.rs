@@ -14,6 +14,7 @@ use napi_derive::napi;
 
 use super::dispatch::PackedBatch;
 pub(super) use super::dispatch::{flat_headers, header_pairs};
+use super::error::{to_js, to_js_in};
 
 use nebula_core::app::{App, AppError};
 use nebula_core::http::static_files::{CachePolicy, StaticFiles, StaticMount};
@@ -65,13 +66,11 @@ pub(super) fn invalid(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
 }
 
-/// The app's refusals, as JS errors (invalid mounts are the caller's mistake).
+/// The app's refusals, as JS errors: calls in the wrong order and clashing
+/// mounts are `InvalidArg`, a port in use or workers that cannot start
+/// `GenericFailure` (see `AppError`'s `Classify`).
 pub(super) fn app_error(e: AppError) -> Error {
-    let status = match e {
-        AppError::Mounts(_) => Status::InvalidArg,
-        _ => Status::GenericFailure,
-    };
-    Error::new(status, e.to_string())
+    to_js(e)
 }
 
 fn ms(v: Option<u32>, default: Duration) -> Duration {
@@ -147,7 +146,7 @@ impl NativeEngine {
             .into_iter()
             .map(|m| {
                 let cache = CachePolicy::from_json(m.cache.as_ref())
-                    .map_err(|e| invalid(format!("static {}: {e}", m.path)))?;
+                    .map_err(to_js_in(&format!("static {}: ", m.path)))?;
                 Ok(StaticMount {
                     prefix: m.prefix,
                     root: PathBuf::from(m.path),
@@ -155,7 +154,7 @@ impl NativeEngine {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let statics = StaticFiles::new(mounts).map_err(|e| invalid(format!("static: {e}")))?;
+        let statics = StaticFiles::new(mounts).map_err(to_js_in("static: "))?;
         self.builder()?.statics(statics);
         Ok(())
     }

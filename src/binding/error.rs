@@ -22,7 +22,6 @@ pub(super) fn to_js<E: Classify>(err: E) -> Error {
 
 /// `err` as a JS exception whose message starts with `context` (the text the
 /// binding always put first, e.g. `"services: "`): `.map_err(to_js_in("services: "))?`.
-#[allow(dead_code)] // For the call sites listed in the report (engine, jsvm).
 pub(super) fn to_js_in<E: Classify>(context: &str) -> impl FnOnce(E) -> Error + '_ {
     move |err| Error::new(status(err.kind()), format!("{context}{err}"))
 }

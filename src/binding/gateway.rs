@@ -8,6 +8,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::engine::{app_error, invalid, NativeEngine};
+use super::error::to_js;
 use nebula_core::gateway::Gateway;
 
 #[napi]
@@ -23,7 +24,7 @@ impl NativeEngine {
         options: serde_json::Value,
         layers: Vec<u32>,
     ) -> Result<NativeServices> {
-        let gateway = Arc::new(Gateway::from_json(&options).map_err(invalid)?);
+        let gateway = Arc::new(Gateway::from_json(&options).map_err(to_js)?);
         let layers = self.natives.resolve(&layers)?;
         self.app
             .attach_gateway(gateway.clone(), layers)
@@ -54,12 +55,7 @@ impl NativeServices {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn restart<'env>(&self, env: &'env Env, service: String) -> Result<PromiseRaw<'env, ()>> {
         let gateway = self.gateway.clone();
-        env.spawn_future(async move {
-            gateway
-                .restart(&service)
-                .await
-                .map_err(|e| Error::new(Status::GenericFailure, e))
-        })
+        env.spawn_future(async move { gateway.restart(&service).await.map_err(to_js) })
     }
 }
 
@@ -75,7 +71,7 @@ impl NativeServices {
     ) -> Result<PromiseRaw<'env, String>> {
         let gateway = self.gateway.clone();
         env.spawn_future(async move {
-            let summary = gateway.update(&options).await.map_err(invalid)?;
+            let summary = gateway.update(&options).await.map_err(to_js)?;
             serde_json::to_string(&summary).map_err(|e| invalid(e.to_string()))
         })
     }
@@ -84,5 +80,5 @@ impl NativeServices {
 /// Checks `ServicesPlugin` options without starting anything (errors name the field).
 #[napi]
 pub fn check_services_options(options: serde_json::Value) -> Result<()> {
-    Gateway::from_json(&options).map(drop).map_err(invalid)
+    Gateway::from_json(&options).map(drop).map_err(to_js)
 }

@@ -9,6 +9,7 @@ use napi_derive::napi;
 use serde_json::json;
 
 use super::engine::{app_error, invalid, NativeEngine};
+use super::error::to_js;
 use nebula_core::app::{HubEvent, HubEventQueue};
 use nebula_core::hub::{ErrorCode, Hub, HubConfig, HubError};
 
@@ -33,7 +34,7 @@ impl NativeEngine {
         options: serde_json::Value,
         wake: Function<(), ()>,
     ) -> Result<NativeHub> {
-        let config = HubConfig::from_json(&options).map_err(invalid)?;
+        let config = HubConfig::from_json(&options).map_err(to_js)?;
         let waker = super::wake::waker(wake)?;
         let (hub, events) = self.app.attach_hub(config, waker).map_err(app_error)?;
         Ok(NativeHub { hub, events })
@@ -91,7 +92,7 @@ impl NativeHub {
     pub fn register_type(&self, message_type: String, permission: Option<String>) -> Result<()> {
         self.hub
             .register_handler(&message_type, permission)
-            .map_err(invalid)
+            .map_err(to_js)
     }
 
     /// Every connected client; `data` is JSON. Returns how many it was queued for.
@@ -235,5 +236,5 @@ impl NativeHub {
 /// Checks `HubPlugin` options without creating a hub (errors name the option).
 #[napi]
 pub fn check_hub_options(options: serde_json::Value) -> Result<()> {
-    HubConfig::from_json(&options).map(drop).map_err(invalid)
+    HubConfig::from_json(&options).map(drop).map_err(to_js)
 }

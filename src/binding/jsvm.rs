@@ -9,6 +9,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
 use super::engine::{app_error, invalid, NativeEngine};
+use super::error::to_js;
 use nebula_core::app::ScriptEventQueue;
 use nebula_core::jsvm::{Jsvm, JsvmConfig};
 
@@ -55,7 +56,7 @@ fn read_options(options: &serde_json::Value) -> Result<(JsvmConfig, Option<Strin
     if let Some(obj) = rest.as_object_mut() {
         obj.remove("adminToken");
     }
-    let config = JsvmConfig::from_json(&rest).map_err(invalid)?;
+    let config = JsvmConfig::from_json(&rest).map_err(to_js)?;
     Ok((config, token))
 }
 

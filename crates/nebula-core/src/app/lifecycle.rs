@@ -84,7 +84,7 @@ impl Running {
                         started.stop().await;
                     }
                     handle.stop().await;
-                    return Err(AppError::Services(e.to_string()));
+                    return Err(AppError::Services(e));
                 }
             }
             // Serving: hubs with a bus join their cluster (each waits, bounded,

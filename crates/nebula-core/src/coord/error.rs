@@ -123,21 +123,3 @@ impl Classify for CronNextError {
         ErrorKind::Invalid
     }
 }
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<CoordConfigError> for String {
-    fn from(e: CoordConfigError) -> String {
-        e.to_string()
-    }
-}
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<CronNextError> for String {
-    fn from(e: CronNextError) -> String {
-        e.to_string()
-    }
-}

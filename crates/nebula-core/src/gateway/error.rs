@@ -298,24 +298,6 @@ pub fn human(d: Duration) -> String {
     }
 }
 
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<GatewayConfigError> for String {
-    fn from(e: GatewayConfigError) -> String {
-        e.to_string()
-    }
-}
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<ServicesError> for String {
-    fn from(e: ServicesError) -> String {
-        e.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,21 +63,3 @@ impl Classify for MessageTypeError {
         ErrorKind::Invalid
     }
 }
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<HubConfigError> for String {
-    fn from(e: HubConfigError) -> String {
-        e.to_string()
-    }
-}
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<MessageTypeError> for String {
-    fn from(e: MessageTypeError) -> String {
-        e.to_string()
-    }
-}

@@ -28,12 +28,3 @@ impl From<&str> for JsvmConfigError {
         JsvmConfigError::Invalid(message.to_owned())
     }
 }
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<JsvmConfigError> for String {
-    fn from(e: JsvmConfigError) -> String {
-        e.to_string()
-    }
-}

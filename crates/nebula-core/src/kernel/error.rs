@@ -63,15 +63,6 @@ impl From<&str> for LayerError {
     }
 }
 
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<LayerError> for String {
-    fn from(e: LayerError) -> String {
-        e.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

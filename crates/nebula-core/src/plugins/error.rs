@@ -99,15 +99,6 @@ impl From<PluginError> for LayerError {
     }
 }
 
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<PluginError> for String {
-    fn from(e: PluginError) -> String {
-        e.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

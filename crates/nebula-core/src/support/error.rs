@@ -43,21 +43,3 @@ impl CronError {
         true
     }
 }
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<OptionError> for String {
-    fn from(e: OptionError) -> String {
-        e.to_string()
-    }
-}
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<CronError> for String {
-    fn from(e: CronError) -> String {
-        e.to_string()
-    }
-}

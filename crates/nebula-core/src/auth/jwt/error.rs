@@ -30,12 +30,3 @@ impl From<&str> for JwtConfigError {
         JwtConfigError::Option(message.to_owned())
     }
 }
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<JwtConfigError> for String {
-    fn from(e: JwtConfigError) -> String {
-        e.to_string()
-    }
-}

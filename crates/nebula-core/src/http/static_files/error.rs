@@ -53,21 +53,3 @@ impl Classify for StaticError {
         }
     }
 }
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<CachePolicyError> for String {
-    fn from(e: CachePolicyError) -> String {
-        e.to_string()
-    }
-}
-
-/// Transitional: the text of the error, for code still written against the
-/// former `Result<_, String>` signature (binding files not yet mapping errors
-/// through `binding::error`). Remove once nothing needs it.
-impl From<StaticError> for String {
-    fn from(e: StaticError) -> String {
-        e.to_string()
-    }
-}
