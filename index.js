@@ -31,6 +31,9 @@ const { ServicesPlugin } = require('./lib/plugins/services')
 // nebula.config.json: load and validate, build an engine, start with hot reload (the `nebula` CLI's core).
 const { loadConfig, parseConfig, buildEngine, startFromConfig, ConfigError } = require('./lib/config')
 
+// The public names, written here only: index.mjs is generated from this list
+// (npm run gen) and index.d.ts is checked against it (__test__/generated.test.ts).
+// Keep it a literal of names: Node's ESM reads CommonJS named exports from it.
 module.exports = {
   Microservice,
   PluginPriority,

@@ -8,6 +8,7 @@
 // flag, not as strings.
 
 const { messageOf } = require('./fault')
+const { sharedDefinitions } = require('./native')
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
@@ -17,11 +18,16 @@ const JSON_ONLY = Object.freeze(['content-type', JSON_TYPE])
 const TEXT_ONLY = Object.freeze(['content-type', TEXT_TYPE])
 const NO_HEADERS = Object.freeze([])
 
-const HEADERS_LISTED = 0
-const HEADERS_JSON = 1
-const HEADERS_NONE = 2
-const HEADERS_TEXT = 3
-const BODY_EXTRA = 4
+// How respondBatch() reads an answer (src/binding/answers.rs, handed over by src/binding/shared.rs).
+const {
+  meta: META,
+  headersMask: HEADERS_MASK,
+  headersListed: HEADERS_LISTED,
+  headersJson: HEADERS_JSON,
+  headersNone: HEADERS_NONE,
+  headersText: HEADERS_TEXT,
+  bodyExtra: BODY_EXTRA,
+} = sharedDefinitions().answer
 
 /** Keeps a lone surrogate at the end of one body from pairing with the next. */
 const SEPARATOR = '\0'
@@ -82,7 +88,7 @@ class Answers {
   }
 
   reset() {
-    this.meta = new Uint32Array(4 * INITIAL)
+    this.meta = new Uint32Array(META * INITIAL)
     this.count = 0
     this.text = ''
     this.length = 0
@@ -124,20 +130,20 @@ class Answers {
       end = this.length + s.length
       text = this.text + s + SEPARATOR
     }
-    if (4 * this.count === this.meta.length) {
+    if (META * this.count === this.meta.length) {
       const bigger = new Uint32Array(this.meta.length * 2)
       bigger.set(this.meta)
       this.meta = bigger
     }
     // In the order Rust reads them: the headers, then the body.
-    if ((flags & 3) === HEADERS_LISTED) this.extras.push(headers)
+    if ((flags & HEADERS_MASK) === HEADERS_LISTED) this.extras.push(headers)
     if (bytes !== undefined) this.extras.push(bytes)
     else {
       this.text = text
       this.length = end + 1
     }
     const m = this.meta
-    const at = 4 * this.count++
+    const at = META * this.count++
     m[at] = id
     m[at + 1] = status
     m[at + 2] = flags
@@ -152,7 +158,7 @@ class Answers {
     const { meta, count, text, extras } = this
     this.reset()
     try {
-      this.native.respondBatch(meta.subarray(0, 4 * count), text, extras)
+      this.native.respondBatch(meta.subarray(0, META * count), text, extras)
     } catch (err) {
       // Only when the engine is gone (closed): nobody waits for these answers.
       console.error(`[nebula] could not answer ${count} request(s):`, err)

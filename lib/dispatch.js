@@ -10,6 +10,10 @@ const { Context, HttpRequest } = require('./context')
 const { Answers } = require('./answers')
 const { toWire, errorWire } = require('./respond')
 const { settle } = require('./fault')
+const { sharedDefinitions } = require('./native')
+
+// How takeBatch() packs a request (src/binding/dispatch.rs, handed over by src/binding/shared.rs).
+const { meta: META, body: BODY, locals: LOCALS, params: PARAMS, peerText: PEER_TEXT, peerIpv4: PEER_IPV4 } = sharedDefinitions().request
 
 const NO_PARAMS = Object.freeze([])
 
@@ -86,7 +90,7 @@ function drainer(engine) {
 
   return function drain() {
     // Packed by Rust (src/binding/dispatch.rs, PackedBatch): numbers in `meta`,
-    // 8 per request; the strings are cuts of one `text`; bodies, locals and
+    // META per request; the strings are cuts of one `text`; bodies, locals and
     // params, for the requests that have them, in `extras`.
     let batch
     try {
@@ -101,16 +105,16 @@ function drainer(engine) {
     try {
       let at = 0
       let x = 0
-      for (let i = 0; i < meta.length; i += 8) {
+      for (let i = 0; i < meta.length; i += META) {
         const flags = meta[i + 2]
         const method = text.slice(at, meta[i + 3])
         const target = text.slice(meta[i + 3], meta[i + 4])
         const headers = text.slice(meta[i + 4], meta[i + 5])
-        const peer = flags & 8 ? text.slice(meta[i + 5], meta[i + 6]) : flags & 16 ? meta[i + 7] : null
+        const peer = flags & PEER_TEXT ? text.slice(meta[i + 5], meta[i + 6]) : flags & PEER_IPV4 ? meta[i + 7] : null
         at = meta[i + 6]
-        const body = flags & 1 ? extras[x++] : null
-        const locals = flags & 2 ? extras[x++] : null
-        const params = flags & 4 ? extras[x++] : NO_PARAMS
+        const body = flags & BODY ? extras[x++] : null
+        const locals = flags & LOCALS ? extras[x++] : null
+        const params = flags & PARAMS ? extras[x++] : NO_PARAMS
         dispatch(meta[i], meta[i + 1], method, target, params, headers, body, locals, peer)
       }
     } finally {

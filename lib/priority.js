@@ -1,13 +1,11 @@
 'use strict'
 
+// Defined once, in Rust (nebula_core::engine::Priority, handed over by
+// src/binding/shared.rs); index.d.ts repeats the values as literal types
+// (__test__/shared-definitions.test.ts compares them).
+const { sharedDefinitions } = require('./native')
+
 /** Lower runs first: the outer layer of every handler's onion. */
-const PluginPriority = Object.freeze({
-  SYSTEM: 50,
-  SECURITY: 100,
-  LOGGING: 200,
-  BUSINESS: 300,
-  PERFORMANCE: 400,
-  ROUTE: 1000,
-})
+const PluginPriority = Object.freeze({ ...sharedDefinitions().pluginPriority })
 
 module.exports = { PluginPriority }

@@ -11,20 +11,16 @@ const { PluginPriority } = require('../priority')
 const { nativeLayer, nativeSpec } = require('../native-layer')
 const { Handler } = require('../decorators')
 const { HttpResponse } = require('../context')
+const { cache: SPECS, knownOptions, optionSchema, defaultOf } = require('./specs')
 
 const DEFAULT_TTL = 60000
 const MAX_TTL = 2 ** 53 - 1
 const MAX_ENTRIES = 2 ** 32 - 1
 const MAX_BYTES = 2 ** 40
+const TIMEOUT = optionSchema(SPECS.redis, 'timeoutMs')
 
 function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
-}
-
-function checkKeys(options, allowed, who) {
-  for (const k of Object.keys(options)) {
-    if (!allowed.includes(k)) throw new TypeError(`${who}: unknown option ${JSON.stringify(k)}`)
-  }
 }
 
 function checkIntOption(v, name, min, max, who) {
@@ -64,11 +60,11 @@ class MemoryCacheAdapter {
   constructor(options = {}) {
     const who = 'MemoryCacheAdapter'
     if (!isPlainObject(options)) throw new TypeError(`${who}: options must be an object`)
-    checkKeys(options, ['maxEntries', 'maxBytes'], who)
+    knownOptions(SPECS.memory, options)
     checkIntOption(options.maxEntries, 'maxEntries', 0, MAX_ENTRIES, who)
     checkIntOption(options.maxBytes, 'maxBytes', 0, MAX_BYTES, who)
-    this.maxEntries = options.maxEntries ?? 10000
-    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024
+    this.maxEntries = options.maxEntries ?? defaultOf(SPECS.memory, 'maxEntries')
+    this.maxBytes = options.maxBytes ?? defaultOf(SPECS.memory, 'maxBytes')
   }
 
   /** @internal the native plugin's options */
@@ -88,19 +84,19 @@ class RedisCacheAdapter {
     if ('client' in options) {
       throw new TypeError(`${who}: the connection is made in Rust: pass { url: "redis://host:port" } instead of a client`)
     }
-    checkKeys(options, ['url', 'prefix', 'keyPrefix', 'timeoutMs'], who)
+    knownOptions(SPECS.redis, options)
     const { url } = options
     if (typeof url !== 'string' || !/^(redis|redis\+unix|unix):\/\//.test(url)) {
       throw new TypeError(`${who}: url must be a redis:// (or redis+unix://) URL${/^rediss:/.test(String(url)) ? ' (TLS is not supported)' : ''}`)
     }
-    const prefix = options.prefix ?? options.keyPrefix ?? 'cache:'
+    const prefix = options.prefix ?? options.keyPrefix ?? defaultOf(SPECS.redis, 'prefix')
     if (typeof prefix !== 'string' || prefix === '') {
       throw new TypeError(`${who}: prefix must be a non-empty string (clear() deletes every key that starts with it)`)
     }
-    checkIntOption(options.timeoutMs, 'timeoutMs', 1, 600000, who)
+    checkIntOption(options.timeoutMs, 'timeoutMs', TIMEOUT.minimum, TIMEOUT.maximum, who)
     this.url = url
     this.prefix = prefix
-    this.timeoutMs = options.timeoutMs ?? 1000
+    this.timeoutMs = options.timeoutMs ?? TIMEOUT.default
   }
 
   /** @internal */

@@ -4,12 +4,12 @@
 // (src/plugins/compression.rs): gzip / brotli in Rust on the way out.
 
 const { PluginPriority } = require('../priority')
-const { reconfigureNative } = require('../reconfigure')
-const { nativeLayer } = require('../native-layer')
+const { ReconfigurableNativeRoutePlugin, moduleOptions } = require('./native-route-plugin')
 const { overridable } = require('./overrides')
+const { compression: SPEC, knownOptions, optionSchema } = require('./specs')
 
-const KEYS = ['threshold', 'encodings', 'level']
-const ENCODINGS = ['br', 'gzip']
+const ENCODINGS = optionSchema(SPEC, 'encodings').items.enum
+const LEVEL = optionSchema(SPEC, 'level')
 
 /**
  * Validates compression options (throws a TypeError naming the option) and
@@ -19,11 +19,7 @@ function checkCompressionOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError('CompressionPlugin: options must be an object')
   }
-  const out = {}
-  for (const k of Object.keys(options)) {
-    if (!KEYS.includes(k)) throw new TypeError(`CompressionPlugin: unknown option ${JSON.stringify(k)}`)
-    if (options[k] !== undefined) out[k] = options[k]
-  }
+  const out = knownOptions(SPEC, options)
   if (out.threshold !== undefined && !(Number.isSafeInteger(out.threshold) && out.threshold >= 0)) {
     throw new TypeError('CompressionPlugin: threshold must be a non-negative integer (bytes)')
   }
@@ -37,8 +33,8 @@ function checkCompressionOptions(options) {
       if (out.encodings.indexOf(e) !== i) throw new TypeError(`CompressionPlugin: encodings[${i}] repeats "${e}"`)
     })
   }
-  if (out.level !== undefined && !(Number.isInteger(out.level) && out.level >= 1 && out.level <= 9)) {
-    throw new TypeError('CompressionPlugin: level must be an integer from 1 to 9')
+  if (out.level !== undefined && !(Number.isInteger(out.level) && out.level >= LEVEL.minimum && out.level <= LEVEL.maximum)) {
+    throw new TypeError(`CompressionPlugin: level must be an integer from ${LEVEL.minimum} to ${LEVEL.maximum}`)
   }
   return out
 }
@@ -52,42 +48,17 @@ const overrides = overridable({ plugin: 'CompressionPlugin', key: 'compression',
  * (`@Route({ compression })`): `false` turns it off, an object overrides
  * options (route over module).
  */
-class CompressionPlugin {
+class CompressionPlugin extends ReconfigurableNativeRoutePlugin {
   constructor(options = {}) {
-    this.options = checkCompressionOptions(options)
-    this.name = 'compression'
-    this.priority = PluginPriority.PERFORMANCE
-    this._modules = new Map()
-  }
-  /**
-   * New options while the engine serves: every route's layer changes at once (counters and
-   * state start afresh). Throws a TypeError naming the option; nothing changes then.
-   */
-  reconfigure(options) {
-    reconfigureNative(this, options)
+    super({ name: 'compression', priority: PluginPriority.PERFORMANCE, kind: SPEC.kind, options: checkCompressionOptions(options) })
   }
 
-
-  getModuleOptionsSchema() {
-    return { _type: {}, validate: overrides.validateModule(this.options) }
+  validateModule(options) {
+    return overrides.validateModule(this.options)(options)
   }
 
-  onModuleLoad(modules) {
-    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
-  }
-
-  /** The layer a script-VM hook route gets: the plugin's own options. */
-  hookLayer() {
-    return { kind: 'compression', pluginOptions: this.options, layerOptions: this.options }
-  }
-
-  onHandlerLoad(handlers) {
-    for (const h of handlers) {
-      if (h.type !== 'route') continue
-      const layerOptions = overrides.layerOptions(this.options, this._modules.get(h.module), h)
-      if (layerOptions === undefined) continue
-      h.wrap(nativeLayer(this, 'compression', this.options, layerOptions))
-    }
+  layerOptions(h, module) {
+    return overrides.layerOptions(this.options, moduleOptions(module), h)
   }
 }
 

@@ -5,11 +5,10 @@
 // its Access-Control-* headers there too.
 
 const { PluginPriority } = require('../priority')
-const { reconfigureNative } = require('../reconfigure')
-const { nativeLayer } = require('../native-layer')
+const { ReconfigurableNativeRoutePlugin, moduleOptions } = require('./native-route-plugin')
 const { overridable } = require('./overrides')
+const { cors: SPEC, knownOptions } = require('./specs')
 
-const KEYS = ['origins', 'methods', 'allowedHeaders', 'exposedHeaders', 'credentials', 'maxAge']
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/
 const HOST_CHARS = /^[A-Za-z0-9\-.:[\]_]+$/
@@ -70,11 +69,7 @@ function checkCorsOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError('CorsPlugin: options must be an object')
   }
-  const out = {}
-  for (const k of Object.keys(options)) {
-    if (!KEYS.includes(k)) throw new TypeError(`CorsPlugin: unknown option ${JSON.stringify(k)}`)
-    if (options[k] !== undefined) out[k] = options[k]
-  }
+  const out = knownOptions(SPEC, options)
   if (out.origins !== undefined) checkOrigins(out.origins)
   if (out.methods !== undefined) {
     checkTokens(out.methods, 'methods')
@@ -99,42 +94,17 @@ const overrides = overridable({ plugin: 'CorsPlugin', key: 'cors', what: 'CORS o
  * Per module (`@Module(name, { cors })`) and per route (`@Route({ cors })`):
  * `false` turns it off, an object overrides options (route over module).
  */
-class CorsPlugin {
+class CorsPlugin extends ReconfigurableNativeRoutePlugin {
   constructor(options = {}) {
-    this.options = checkCorsOptions(options)
-    this.name = 'cors'
-    this.priority = PluginPriority.SECURITY
-    this._modules = new Map()
-  }
-  /**
-   * New options while the engine serves: every route's layer changes at once (counters and
-   * state start afresh). Throws a TypeError naming the option; nothing changes then.
-   */
-  reconfigure(options) {
-    reconfigureNative(this, options)
+    super({ name: 'cors', priority: PluginPriority.SECURITY, kind: SPEC.kind, options: checkCorsOptions(options) })
   }
 
-
-  getModuleOptionsSchema() {
-    return { _type: {}, validate: overrides.validateModule(this.options) }
+  validateModule(options) {
+    return overrides.validateModule(this.options)(options)
   }
 
-  onModuleLoad(modules) {
-    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
-  }
-
-  /** The layer a script-VM hook route gets: the plugin's own options. */
-  hookLayer() {
-    return { kind: 'cors', pluginOptions: this.options, layerOptions: this.options }
-  }
-
-  onHandlerLoad(handlers) {
-    for (const h of handlers) {
-      if (h.type !== 'route') continue
-      const layerOptions = overrides.layerOptions(this.options, this._modules.get(h.module), h)
-      if (layerOptions === undefined) continue
-      h.wrap(nativeLayer(this, 'cors', this.options, layerOptions))
-    }
+  layerOptions(h, module) {
+    return overrides.layerOptions(this.options, moduleOptions(module), h)
   }
 }
 

@@ -7,13 +7,12 @@
 
 const { createPublicKey } = require('node:crypto')
 const { PluginPriority } = require('../priority')
-const { reconfigureNative } = require('../reconfigure')
-const { nativeLayer } = require('../native-layer')
+const { ReconfigurableNativeRoutePlugin, moduleOptions } = require('./native-route-plugin')
+const { jwtAuth: SPEC, knownOptions, optionSchema } = require('./specs')
 
-const KEYS = ['algorithm', 'secret', 'publicKey', 'issuer', 'audience', 'leeway', 'claimsPermissions', 'claimsRoles']
-const ALGORITHMS = ['HS256', 'RS256', 'ES256']
+const ALGORITHMS = optionSchema(SPEC, 'algorithm').enum
 const MIN_SECRET_BYTES = 32
-const MAX_LEEWAY = 300
+const MAX_LEEWAY = optionSchema(SPEC, 'leeway').maximum
 const MIN_RSA_BITS = 2048
 
 const fail = (message) => {
@@ -49,11 +48,7 @@ function checkJwtOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     fail('options must be an object with at least algorithm')
   }
-  const out = {}
-  for (const k of Object.keys(options)) {
-    if (!KEYS.includes(k)) fail(`unknown option ${JSON.stringify(k)}`)
-    if (options[k] !== undefined) out[k] = options[k]
-  }
+  const out = knownOptions(SPEC, options)
   const { algorithm } = out
   if (algorithm === undefined) fail('algorithm is required ("HS256", "RS256" or "ES256")')
   if (!ALGORITHMS.includes(algorithm)) fail('algorithm must be "HS256", "RS256" or "ES256"')
@@ -95,66 +90,42 @@ function checkList(v, what) {
  * `jwtPermissions` / `jwtRoles` apply to the module's routes that do not set
  * their own `permissions` / `roles`.
  */
-class JwtAuthPlugin {
+class JwtAuthPlugin extends ReconfigurableNativeRoutePlugin {
   constructor(options) {
-    this.options = checkJwtOptions(options)
-    this.name = 'jwt-auth'
-    this.priority = PluginPriority.SECURITY
-    this._modules = new Map()
-  }
-  /**
-   * New options while the engine serves: every route's layer changes at once (counters and
-   * state start afresh). Throws a TypeError naming the option; nothing changes then.
-   */
-  reconfigure(options) {
-    reconfigureNative(this, options)
+    super({ name: 'jwt-auth', priority: PluginPriority.SECURITY, kind: SPEC.kind, options: checkJwtOptions(options) })
   }
 
+  validateModule(options) {
+    const o = options || {}
+    const bad = checkList(o.jwtPermissions, 'jwtPermissions')
+    return bad !== true ? bad : checkList(o.jwtRoles, 'jwtRoles')
+  }
 
-  getModuleOptionsSchema() {
-    return {
-      _type: {},
-      validate(moduleOptions) {
-        const o = moduleOptions || {}
-        const bad = checkList(o.jwtPermissions, 'jwtPermissions')
-        return bad !== true ? bad : checkList(o.jwtRoles, 'jwtRoles')
-      },
+  /** A hook route needs a valid token, no particular permission. */
+  hookLayerOptions() {
+    return { permissions: [], roles: [] }
+  }
+
+  layerOptions(h, module) {
+    const route = h.options || {}
+    const mod = moduleOptions(module)
+    const where = `route ${h.methodName}`
+    if (route.public !== undefined && typeof route.public !== 'boolean') {
+      fail(`public must be a boolean (${where})`)
     }
-  }
-
-  onModuleLoad(modules) {
-    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
-  }
-
-  /** The layer a script-VM hook route gets: a valid token, no particular permission. */
-  hookLayer() {
-    return { kind: 'jwt', pluginOptions: this.options, layerOptions: { permissions: [], roles: [] } }
-  }
-
-  onHandlerLoad(handlers) {
-    for (const h of handlers) {
-      if (h.type !== 'route') continue
-      const route = h.options || {}
-      const mod = this._modules.get(h.module) || {}
-      const where = `route ${h.methodName}`
-      if (route.public !== undefined && typeof route.public !== 'boolean') {
-        fail(`public must be a boolean (${where})`)
+    for (const k of ['permissions', 'roles']) {
+      const bad = checkList(route[k], k)
+      if (bad !== true) fail(`${bad} (${where})`)
+    }
+    if (route.public === true) {
+      if (route.permissions !== undefined || route.roles !== undefined) {
+        fail(`a public route cannot require permissions or roles (${where})`)
       }
-      for (const k of ['permissions', 'roles']) {
-        const bad = checkList(route[k], k)
-        if (bad !== true) fail(`${bad} (${where})`)
-      }
-      if (route.public === true) {
-        if (route.permissions !== undefined || route.roles !== undefined) {
-          fail(`a public route cannot require permissions or roles (${where})`)
-        }
-        continue // no layer: no token needed
-      }
-      const layerOptions = {
-        permissions: route.permissions !== undefined ? route.permissions : mod.jwtPermissions || [],
-        roles: route.roles !== undefined ? route.roles : mod.jwtRoles || [],
-      }
-      h.wrap(nativeLayer(this, 'jwt', this.options, layerOptions))
+      return undefined // no layer: no token needed
+    }
+    return {
+      permissions: route.permissions !== undefined ? route.permissions : mod.jwtPermissions || [],
+      roles: route.roles !== undefined ? route.roles : mod.jwtRoles || [],
     }
   }
 }

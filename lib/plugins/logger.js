@@ -1,12 +1,12 @@
 'use strict'
 
 const { PluginPriority } = require('../priority')
-const { reconfigureNative } = require('../reconfigure')
-const { nativeLayer } = require('../native-layer')
+const { ReconfigurableNativeRoutePlugin, moduleOptions } = require('./native-route-plugin')
 const { routeFlag } = require('./overrides')
+const { logger: SPEC, optionSchema, defaultOf } = require('./specs')
 
-const FORMATS = ['json', 'pretty']
-const OUTPUTS = ['stdout', 'stderr']
+const FORMATS = optionSchema(SPEC, 'format').enum
+const OUTPUTS = optionSchema(SPEC, 'output').enum
 /** An HTTP token (RFC 9110 field name). */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
@@ -18,6 +18,21 @@ function checkAccessLog(value, where) {
 const flag = routeFlag({ key: 'accessLog', check: checkAccessLog })
 
 /**
+ * Validates the plugin options (a TypeError naming the option) and returns
+ * them with defaults. Keys the plugin does not read are ignored.
+ */
+function checkLoggerOptions(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('LoggerPlugin options must be an object')
+  const { format = defaultOf(SPEC, 'format'), requestIdHeader = defaultOf(SPEC, 'requestIdHeader'), output = defaultOf(SPEC, 'output') } = options
+  if (!FORMATS.includes(format)) throw new TypeError('LoggerPlugin format must be "json" or "pretty"')
+  if (typeof requestIdHeader !== 'string' || !HEADER_NAME.test(requestIdHeader)) {
+    throw new TypeError('LoggerPlugin requestIdHeader must be a valid header name')
+  }
+  if (!OUTPUTS.includes(output)) throw new TypeError('LoggerPlugin output must be "stdout" or "stderr"')
+  return Object.freeze({ format, requestIdHeader: requestIdHeader.toLowerCase(), output })
+}
+
+/**
  * Structured access log written from Rust (one line per answered request,
  * JSON or pretty, to stdout or stderr, through a non-blocking writer), and
  * `X-Request-Id` propagated or generated (`ctx.get("requestId")` in handlers).
@@ -25,47 +40,22 @@ const flag = routeFlag({ key: 'accessLog', check: checkAccessLog })
  * Module or route option `accessLog: false` silences the log for those
  * handlers (the request id is still set).
  */
-class LoggerPlugin {
+class LoggerPlugin extends ReconfigurableNativeRoutePlugin {
   constructor(options = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('LoggerPlugin options must be an object')
-    const { format = 'json', requestIdHeader = 'x-request-id', output = 'stdout' } = options
-    if (!FORMATS.includes(format)) throw new TypeError('LoggerPlugin format must be "json" or "pretty"')
-    if (typeof requestIdHeader !== 'string' || !HEADER_NAME.test(requestIdHeader)) {
-      throw new TypeError('LoggerPlugin requestIdHeader must be a valid header name')
-    }
-    if (!OUTPUTS.includes(output)) throw new TypeError('LoggerPlugin output must be "stdout" or "stderr"')
-    this.name = 'logger'
-    this.priority = PluginPriority.LOGGING
-    this.options = Object.freeze({ format, requestIdHeader: requestIdHeader.toLowerCase(), output })
-    this._modules = new Map()
-  }
-  /**
-   * New options while the engine serves: every route's layer changes at once (counters and
-   * state start afresh). Throws a TypeError naming the option; nothing changes then.
-   */
-  reconfigure(options) {
-    reconfigureNative(this, options)
+    super({ name: 'logger', priority: PluginPriority.LOGGING, kind: SPEC.kind, options: checkLoggerOptions(options) })
   }
 
-
-  getModuleOptionsSchema() {
-    return { _type: {}, validate: flag.validateModule }
+  validateModule(options) {
+    return flag.validateModule(options)
   }
 
-  onModuleLoad(modules) {
-    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
+  /** No module or route overrides on a hook route. */
+  hookLayerOptions() {
+    return {}
   }
 
-  /** The layer a script-VM hook route gets (no module or route overrides). */
-  hookLayer() {
-    return { kind: 'logger', pluginOptions: this.options, layerOptions: {} }
-  }
-
-  onHandlerLoad(handlers) {
-    for (const h of handlers) {
-      if (h.type !== 'route') continue
-      h.wrap(nativeLayer(this, 'logger', this.options, flag.layerOptions(this._modules.get(h.module), h)))
-    }
+  layerOptions(h, module) {
+    return flag.layerOptions(moduleOptions(module), h)
   }
 }
 

@@ -1,8 +1,12 @@
 'use strict'
 
 const { PluginPriority } = require('../priority')
-const { nativeLayer, declareNative } = require('../native-layer')
+const { declareNative } = require('../native-layer')
+const { NativeRoutePlugin, moduleOptions } = require('./native-route-plugin')
 const { routeFlag } = require('./overrides')
+const { metrics: SPEC, optionSchema, defaultOf } = require('./specs')
+
+const BUCKETS = optionSchema(SPEC, 'buckets')
 
 const PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/
 
@@ -14,10 +18,27 @@ function checkMetrics(value, where) {
 function checkBuckets(buckets) {
   const ok =
     Array.isArray(buckets) &&
-    buckets.length >= 1 &&
-    buckets.length <= 64 &&
+    buckets.length >= BUCKETS.minItems &&
+    buckets.length <= BUCKETS.maxItems &&
     buckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && (i === 0 || b > buckets[i - 1]))
-  if (!ok) throw new TypeError('MetricsPlugin buckets must be 1 to 64 finite numbers (seconds), strictly increasing')
+  if (!ok) {
+    throw new TypeError(`MetricsPlugin buckets must be ${BUCKETS.minItems} to ${BUCKETS.maxItems} finite numbers (seconds), strictly increasing`)
+  }
+}
+
+/** Validates the plugin options (a TypeError naming the option) and returns them with defaults. Keys the plugin does not read are ignored. */
+function checkMetricsOptions(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('MetricsPlugin options must be an object')
+  const { path = defaultOf(SPEC, 'path'), prefix = defaultOf(SPEC, 'prefix') } = options
+  const buckets = options.buckets ?? defaultOf(SPEC, 'buckets')
+  if (typeof path !== 'string' || !path.startsWith('/') || /[\s?#]/.test(path)) {
+    throw new TypeError('MetricsPlugin path must be a path starting with "/"')
+  }
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+    throw new TypeError('MetricsPlugin prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be empty)')
+  }
+  checkBuckets(buckets)
+  return Object.freeze({ path, prefix, buckets: Object.freeze([...buckets]) })
 }
 
 const flag = routeFlag({ key: 'metrics', check: checkMetrics })
@@ -30,44 +51,24 @@ const flag = routeFlag({ key: 'metrics', check: checkMetrics })
  * Priority SYSTEM, so it is the outermost layer and times everything. Module
  * or route option `metrics: false` leaves those handlers out.
  */
-class MetricsPlugin {
+class MetricsPlugin extends NativeRoutePlugin {
   constructor(options = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('MetricsPlugin options must be an object')
-    const { path = '/metrics', prefix = 'nebula_' } = options
-    const buckets = options.buckets ?? [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
-    if (typeof path !== 'string' || !path.startsWith('/') || /[\s?#]/.test(path)) {
-      throw new TypeError('MetricsPlugin path must be a path starting with "/"')
-    }
-    if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
-      throw new TypeError('MetricsPlugin prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be empty)')
-    }
-    checkBuckets(buckets)
-    this.name = 'metrics'
-    this.priority = PluginPriority.SYSTEM
-    this.options = Object.freeze({ path, prefix, buckets: Object.freeze([...buckets]) })
-    this._modules = new Map()
+    super({ name: 'metrics', priority: PluginPriority.SYSTEM, kind: SPEC.kind, options: checkMetricsOptions(options) })
     // Serves `path` even when no handler gets a metrics layer.
-    declareNative(this, 'metrics', this.options)
+    declareNative(this, SPEC.kind, this.options)
   }
 
-  getModuleOptionsSchema() {
-    return { _type: {}, validate: flag.validateModule }
+  validateModule(options) {
+    return flag.validateModule(options)
   }
 
-  onModuleLoad(modules) {
-    this._modules = new Map(modules.map((m) => [m.clazz, m.options || {}]))
+  /** No module or route overrides on a hook route. */
+  hookLayerOptions() {
+    return {}
   }
 
-  /** The layer a script-VM hook route gets (no module or route overrides). */
-  hookLayer() {
-    return { kind: 'metrics', pluginOptions: this.options, layerOptions: {} }
-  }
-
-  onHandlerLoad(handlers) {
-    for (const h of handlers) {
-      if (h.type !== 'route') continue
-      h.wrap(nativeLayer(this, 'metrics', this.options, flag.layerOptions(this._modules.get(h.module), h)))
-    }
+  layerOptions(h, module) {
+    return flag.layerOptions(moduleOptions(module), h)
   }
 }
 

@@ -5,14 +5,13 @@
 // Rust, before anything reaches JavaScript while the outer layers are native.
 
 const { PluginPriority } = require('../priority')
-const { reconfigureNative } = require('../reconfigure')
-const { nativeLayer } = require('../native-layer')
 const { joinPath } = require('../route-plugin')
+const { ReconfigurableNativeRoutePlugin, moduleOptions } = require('./native-route-plugin')
+const { rateLimit: SPEC, knownOptions, optionSchema, defaultOf } = require('./specs')
 
-const KEYS = ['maxRequests', 'windowMs', 'key', 'maxKeys']
-const MAX_REQUESTS = 1e9
-const MAX_WINDOW_MS = 2 ** 32 - 1
-const MAX_KEYS = 1e8
+const MAX_REQUESTS = optionSchema(SPEC, 'maxRequests').maximum
+const MAX_WINDOW_MS = optionSchema(SPEC, 'windowMs').maximum
+const MAX_KEYS = optionSchema(SPEC, 'maxKeys').maximum
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 function checkInt(v, name, max) {
@@ -53,15 +52,13 @@ function checkRateLimitOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError('RateLimitPlugin: options must be an object')
   }
-  for (const k of Object.keys(options)) {
-    if (!KEYS.includes(k)) throw new TypeError(`RateLimitPlugin: unknown option ${JSON.stringify(k)}`)
-  }
-  const pick = (k, d) => (options[k] === undefined ? d : options[k])
+  knownOptions(SPEC, options)
+  const pick = (k) => (options[k] === undefined ? defaultOf(SPEC, k) : options[k])
   const out = {
-    maxRequests: pick('maxRequests', 100),
-    windowMs: pick('windowMs', 60000),
-    key: checkKey(pick('key', 'ip')),
-    maxKeys: pick('maxKeys', 100000),
+    maxRequests: pick('maxRequests'),
+    windowMs: pick('windowMs'),
+    key: checkKey(pick('key')),
+    maxKeys: pick('maxKeys'),
   }
   checkInt(out.maxRequests, 'maxRequests', MAX_REQUESTS)
   checkInt(out.windowMs, 'windowMs', MAX_WINDOW_MS)
@@ -97,81 +94,58 @@ function ownLimit(opts, base, where) {
  * rateLimit: false })` is not limited. Over the limit: 429 with `Retry-After`.
  * Every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`.
  */
-class RateLimitPlugin {
+class RateLimitPlugin extends ReconfigurableNativeRoutePlugin {
   constructor(options = {}) {
-    this.options = checkRateLimitOptions(options)
-    this.name = 'rate-limit'
-    this.priority = PluginPriority.SECURITY
-    this._modules = new Map()
-  }
-  /**
-   * New options while the engine serves: every route's layer changes at once (counters and
-   * state start afresh). Throws a TypeError naming the option; nothing changes then.
-   */
-  reconfigure(options) {
-    reconfigureNative(this, options)
+    super({ name: 'rate-limit', priority: PluginPriority.SECURITY, kind: SPEC.kind, options: checkRateLimitOptions(options) })
+    this._owners = new Map()
   }
 
-
-  getModuleOptionsSchema() {
-    const base = this.options
-    return {
-      _type: {},
-      validate(moduleOptions) {
-        try {
-          ownLimit(moduleOptions || {}, base, 'module option')
-        } catch (err) {
-          return err.message.replace(/^RateLimitPlugin: /, '')
-        }
-        return true
-      },
+  validateModule(options) {
+    try {
+      ownLimit(options || {}, this.options, 'module option')
+    } catch (err) {
+      return err.message.replace(/^RateLimitPlugin: /, '')
     }
+    return true
   }
 
-  onModuleLoad(modules) {
-    this._modules = new Map(modules.map((m) => [m.clazz, m]))
-  }
-
-  /** The layer a script-VM hook route gets: the global limit. */
-  hookLayer() {
+  /** A hook route gets the global limit. */
+  hookLayerOptions() {
     const base = this.options
-    return { kind: 'rate_limit', pluginOptions: base, layerOptions: { maxRequests: base.maxRequests, windowMs: base.windowMs, scope: 'global' } }
+    return { maxRequests: base.maxRequests, windowMs: base.windowMs, scope: 'global' }
   }
 
   onHandlerLoad(handlers) {
-    const base = this.options
     // Scope names in use, and by whom (module class / handler), to keep them unique.
-    const owners = new Map()
-    const unique = (name, owner) => {
-      let scope = name
-      for (let n = 2; owners.has(scope) && owners.get(scope) !== owner; n++) scope = `${name}#${n}`
-      owners.set(scope, owner)
-      return scope
+    this._owners = new Map()
+    super.onHandlerLoad(handlers)
+  }
+
+  _scope(name, owner) {
+    let scope = name
+    for (let n = 2; this._owners.has(scope) && this._owners.get(scope) !== owner; n++) scope = `${name}#${n}`
+    this._owners.set(scope, owner)
+    return scope
+  }
+
+  layerOptions(h, mod) {
+    const base = this.options
+    const modOpts = moduleOptions(mod)
+    const opts = h.options || {}
+    const where = `route ${h.methodName}`
+    if (opts.rateLimit !== undefined && typeof opts.rateLimit !== 'boolean') {
+      throw new TypeError(`RateLimitPlugin: ${where}: rateLimit must be a boolean (false exempts the route)`)
     }
-    for (const h of handlers) {
-      if (h.type !== 'route') continue
-      const mod = this._modules.get(h.module)
-      const modOpts = (mod && mod.options) || {}
-      const opts = h.options || {}
-      const where = `route ${h.methodName}`
-      let layerOptions
-      if (opts.rateLimit !== undefined && typeof opts.rateLimit !== 'boolean') {
-        throw new TypeError(`RateLimitPlugin: ${where}: rateLimit must be a boolean (false exempts the route)`)
-      }
-      if (opts.rateLimit === false) continue
-      const fromModule = ownLimit(modOpts, base, 'module option')
-      const fromRoute = ownLimit(opts, fromModule || base, `${where}:`)
-      if (fromRoute) {
-        const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => String(m).toUpperCase())
-        const paths = (Array.isArray(opts.path) ? opts.path : [opts.path]).map((p) => joinPath(undefined, modOpts.routePrefix, p))
-        layerOptions = { ...fromRoute, scope: unique(`route:${methods.join(',')} ${paths.join(',')}`, h) }
-      } else if (fromModule) {
-        layerOptions = { ...fromModule, scope: unique(`module:${mod ? mod.name : '?'}`, h.module) }
-      } else {
-        layerOptions = { maxRequests: base.maxRequests, windowMs: base.windowMs, scope: 'global' }
-      }
-      h.wrap(nativeLayer(this, 'rate_limit', this.options, layerOptions))
+    if (opts.rateLimit === false) return undefined
+    const fromModule = ownLimit(modOpts, base, 'module option')
+    const fromRoute = ownLimit(opts, fromModule || base, `${where}:`)
+    if (fromRoute) {
+      const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => String(m).toUpperCase())
+      const paths = (Array.isArray(opts.path) ? opts.path : [opts.path]).map((p) => joinPath(undefined, modOpts.routePrefix, p))
+      return { ...fromRoute, scope: this._scope(`route:${methods.join(',')} ${paths.join(',')}`, h) }
     }
+    if (fromModule) return { ...fromModule, scope: this._scope(`module:${mod ? mod.name : '?'}`, h.module) }
+    return this.hookLayerOptions()
   }
 }
 

@@ -17,10 +17,14 @@ use nebula_core::kernel::JSON_TYPE;
 /// Numbers per answer in `meta`.
 pub(super) const META: usize = 4;
 
-const HEADERS_JSON: u32 = 1;
-const HEADERS_NONE: u32 = 2;
-const HEADERS_TEXT: u32 = 3;
-const BODY_EXTRA: u32 = 4;
+// Flags of an answer (exported to `lib/answers.js` by `shared.rs`): the
+// headers in the bits of HEADERS_MASK, BODY_EXTRA apart.
+pub(super) const HEADERS_MASK: u32 = 3;
+pub(super) const HEADERS_LISTED: u32 = 0;
+pub(super) const HEADERS_JSON: u32 = 1;
+pub(super) const HEADERS_NONE: u32 = 2;
+pub(super) const HEADERS_TEXT: u32 = 3;
+pub(super) const BODY_EXTRA: u32 = 4;
 
 const TEXT_TYPE: &str = "text/plain; charset=utf-8";
 
@@ -126,11 +130,11 @@ pub(super) fn unpack(meta: &[u32], text: String, extras: &Array) -> Vec<(u32, Js
     let mut answers = Vec::with_capacity(planned.len());
     for p in planned {
         let mut failure = None;
-        let headers = match p.flags & 3 {
+        let headers = match p.flags & HEADERS_MASK {
             HEADERS_JSON => vec![("content-type".into(), JSON_TYPE.into())],
             HEADERS_TEXT => vec![("content-type".into(), TEXT_TYPE.into())],
             HEADERS_NONE => Vec::new(),
-            // 0: listed in `extras`.
+            // HEADERS_LISTED: listed in `extras`.
             _ => {
                 let listed = extras.get::<Vec<String>>(extra);
                 extra += 1;

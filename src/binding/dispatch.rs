@@ -39,7 +39,14 @@ fn flat_locals(locals: Vec<(String, serde_json::Value)>) -> Option<Vec<String>> 
 }
 
 /// Values per request in [`PackedBatch::meta`].
-const META: usize = 8;
+pub(super) const META: usize = 8;
+
+// Flags of a request in [`PackedBatch::meta`] (exported to `lib/dispatch.js` by `shared.rs`).
+pub(super) const FLAG_BODY: u32 = 1;
+pub(super) const FLAG_LOCALS: u32 = 2;
+pub(super) const FLAG_PARAMS: u32 = 4;
+pub(super) const FLAG_PEER_TEXT: u32 = 8;
+pub(super) const FLAG_PEER_IPV4: u32 = 16;
 
 /// Queued requests packed for one crossing: numbers in a typed array, every
 /// string in one JS string (cut with `slice`), the rest apart. Per request,
@@ -110,11 +117,12 @@ impl PackedBatch {
             Some(std::net::IpAddr::V4(ip)) => Some(u32::from(ip)),
             _ => None,
         };
-        let flags = u32::from(!req.body.is_empty())
-            | u32::from(!req.locals.is_empty()) << 1
-            | u32::from(!req.params.is_empty()) << 2
-            | u32::from(req.peer.is_some() && ipv4.is_none()) << 3
-            | u32::from(ipv4.is_some()) << 4;
+        let flag = |on: bool, flag: u32| if on { flag } else { 0 };
+        let flags = flag(!req.body.is_empty(), FLAG_BODY)
+            | flag(!req.locals.is_empty(), FLAG_LOCALS)
+            | flag(!req.params.is_empty(), FLAG_PARAMS)
+            | flag(req.peer.is_some() && ipv4.is_none(), FLAG_PEER_TEXT)
+            | flag(ipv4.is_some(), FLAG_PEER_IPV4);
         self.meta.extend([req.id, req.route as u32, flags]);
         let m = self.push_str(req.method.as_str());
         let t = self.push_str(&req.target);
@@ -124,13 +132,13 @@ impl PackedBatch {
             _ => self.len16,
         };
         self.meta.extend([m, t, h, a, ipv4.unwrap_or(0)]);
-        if flags & 1 != 0 {
+        if flags & FLAG_BODY != 0 {
             self.extras.push(Either::A(Buffer::from(req.body.to_vec())));
         }
         if let Some(locals) = flat_locals(req.locals) {
             self.extras.push(Either::B(locals));
         }
-        if flags & 4 != 0 {
+        if flags & FLAG_PARAMS != 0 {
             let mut params = Vec::with_capacity(req.params.len() * 2);
             for (k, v) in req.params {
                 params.push(k.to_string());

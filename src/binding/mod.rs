@@ -12,5 +12,6 @@ mod layers;
 mod log;
 mod plan;
 mod runtime;
+mod shared;
 mod teardown;
 mod wake;
