@@ -9,6 +9,7 @@ const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { Handler } = require('../decorators')
 const { Hub, HubError } = require('./facade')
+const { internalsOf } = require('../engine-internals')
 
 const HUB = Symbol.for('nebula.hub')
 
@@ -37,9 +38,10 @@ class HubPlugin {
     this[HUB] = this.hub
   }
 
+  /** @param {import('../microservice').Microservice} engine */
   onInit(engine) {
     this._engine = engine
-    const native = engine._native.attachHub(this.options, this.hub._drainer())
+    const native = internalsOf(engine).loadedNative().attachHub(this.options, this.hub._drainer())
     this.hub._attach(native)
   }
 

@@ -9,6 +9,7 @@ const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { hookLayers } = require('../chains')
 const { callListener, eventDrainer } = require('../listeners')
+const { internalsOf } = require('../engine-internals')
 
 const JSVM = Symbol.for('nebula.jsvm')
 
@@ -105,10 +106,11 @@ class JsvmPlugin {
     this._engine = engine
   }
 
+  /** @param {import('../microservice').Microservice} engine */
   onBeforeStart(engine) {
     // The native layers every hook route runs inside: each native plugin's
     // layer for a route without module or route options, in priority order.
-    const native = engine._native.attachJsvm(this.options, hookLayers(engine, this), this.jsvm._drainer())
+    const native = internalsOf(engine).loadedNative().attachJsvm(this.options, hookLayers(engine, this), this.jsvm._drainer())
     this.jsvm._attach(native)
   }
 

@@ -10,6 +10,7 @@
 const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { hookLayers } = require('../chains')
+const { internalsOf } = require('../engine-internals')
 
 class ServicesPlugin {
   /**
@@ -29,9 +30,10 @@ class ServicesPlugin {
     this._native = undefined
   }
 
+  /** @param {import('../microservice').Microservice} engine */
   onBeforeStart(engine) {
     // The same native layers as any route, in priority order (outermost first).
-    this._native = engine._native.attachServices(this.options, hookLayers(engine, this))
+    this._native = internalsOf(engine).loadedNative().attachServices(this.options, hookLayers(engine, this))
   }
 
   /** Stops the workers also when the engine never listened or failed to start. */
