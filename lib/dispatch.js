@@ -12,6 +12,7 @@ const { toWire, errorWire } = require('./respond')
 const { settle } = require('./fault')
 const { internalsOf } = require('./engine-internals')
 
+/** @type {readonly string[]} */
 const NO_PARAMS = Object.freeze([])
 
 /** A streamed body is read until a little after Rust's own handler timeout (which answers 503). */

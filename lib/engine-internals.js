@@ -9,7 +9,11 @@
 /** @typedef {import('../binding').NativeEngine} NativeEngine */
 /** @typedef {import('../index').HandlerMetadata} HandlerMetadata */
 /** @typedef {import('../index').ModuleMetadata} ModuleMetadata */
-/** @typedef {import('../index').Plugin} Plugin */
+/**
+ * A plugin as the engine sees it: native-backed plugins (lib/native-layer.js) also
+ * put a layer on the routes answered in Rust (hook routes, the gateway's).
+ * @typedef {import('../index').Plugin & { hookLayer?: () => { kind: string, pluginOptions: unknown, layerOptions: unknown } | undefined }} Plugin
+ */
 /** @typedef {new (...args: any[]) => any} ModuleClass */
 
 /**

@@ -14,7 +14,7 @@ const { messageOf, logError, thenOf } = require('./fault')
 const { Lifecycle } = require('./lifecycle')
 const { createInternals, methodKey } = require('./engine-internals')
 
-/** @typedef {import('../index').Plugin} Plugin */
+/** @typedef {import('./engine-internals').Plugin} Plugin */
 /** @typedef {import('../index').ModuleMetadata} ModuleMetadata */
 /** @typedef {import('../index').HandlerMetadata} HandlerMetadata */
 /** @typedef {import('../index').MicroserviceOptions} MicroserviceOptions */
@@ -277,7 +277,7 @@ class Microservice {
    * prefix ran in Rust already (addRoute with this `handler` put it there). The
    * result is a plain value when no JavaScript layer is left, else a promise.
    * @param {HandlerMetadata} handler
-   * @returns {(ctx: import('./context').Context) => unknown}
+   * @returns {(ctx: import('../index').Context) => unknown}
    */
   routeInvoker(handler) {
     const internals = this.#internals

@@ -46,7 +46,7 @@ function plannedLayers(internals, plugin, fresh) {
     const before = chain.wraps.filter((w) => w.native && nativeSpec(w.fn).plugin === plugin).map((w) => nativeSpec(w.fn))
     const after = (captured.get(chain) || []).map(nativeSpec).filter((s) => s && s.plugin === fresh)
     if (before.length !== after.length) {
-      throw restartNeeded(plugin, `the new options change which layers ${chain.methodName} has`)
+      throw restartNeeded(plugin, `the new options change which layers ${String(chain.methodName)} has`)
     }
     before.forEach((old, i) => {
       // A handler that got no layer at start has none to swap.

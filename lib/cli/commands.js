@@ -144,7 +144,11 @@ async function restart(options) {
 function duration(ms) {
   let s = Math.floor(ms / 1000)
   const parts = []
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]]) {
+  for (const [unit, size] of /** @type {const} */ ([
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ])) {
     if (s >= size || parts.length > 0) parts.push(`${Math.floor(s / size)}${unit}`)
     s %= size
   }

@@ -28,7 +28,7 @@ async function main(argv) {
     const { startForeground, startDaemon } = require('./start')
     return args.daemon ? startDaemon(args) : startForeground(args)
   }
-  return require('./commands')[args.command](args)
+  return require('./commands')[/** @type {string} */ (args.command)](args)
 }
 
 /**
@@ -45,7 +45,7 @@ function ignoreClosedOutput() {
 
 /** Resolves once `stream` has written what it was given (at once when it is closed). */
 function flushed(stream) {
-  return new Promise((resolve) => {
+  return new Promise((/** @type {(v?: undefined) => void} */ resolve) => {
     if (stream.destroyed || stream.errored) return resolve()
     stream.write('', () => resolve())
   })

@@ -83,9 +83,9 @@ function statusOf(app, config, paths, startedAt) {
 /** Tells the `start --daemon` process waiting for us (over IPC), when there is one. */
 function tellParent(message) {
   if (typeof process.send !== 'function' || !process.connected) return Promise.resolve()
-  return new Promise((resolve) => {
+  return new Promise((/** @type {(v?: undefined) => void} */ resolve) => {
     try {
-      process.send(message, () => resolve())
+      process.send?.(message, () => resolve())
     } catch {
       resolve()
     }
@@ -219,7 +219,8 @@ async function startForeground({ config: configFile, daemonChild }) {
         // Stopped while the modules loaded: the process is exiting, the engine must not start.
         if (phase === 'stopping') throw new Error('stopped before it started')
         built = true
-        if (b.plugins.gracefulShutdown) b.plugins.gracefulShutdown._leaveSignalsToCaller()
+        const graceful = /** @type {import('../plugins/graceful-shutdown').GracefulShutdownPlugin | undefined} */ (b.plugins.gracefulShutdown)
+        if (graceful) graceful._leaveSignalsToCaller()
       },
     })
   } catch (e) {

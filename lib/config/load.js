@@ -67,7 +67,7 @@ function normalize(raw, env, file, errors) {
     host: env.host ?? raw.host ?? DEFAULTS.host,
     runtimeDir: env.runtimeDir ?? abs(ok('runtimeDir') ? raw.runtimeDir : DEFAULTS.runtimeDir),
     modules: ok('modules') ? raw.modules.map(abs) : [],
-    static: ok('static') ? [].concat(raw.static).map((s) => ({ ...s, path: abs(s.path) })) : undefined,
+    static: ok('static') ? /** @type {any[]} */ ([]).concat(raw.static).map((s) => ({ ...s, path: abs(s.path) })) : undefined,
     plugins: {},
     services: ok('services') ? raw.services.map((s) => normalizeService(s, dir)) : undefined,
     hub: ok('hub') && raw.hub ? (raw.hub === true ? {} : raw.hub) : undefined,

@@ -63,6 +63,9 @@ const list = (names) => `[${names.join(', ')}]`
  * (`running`: `{ config, plugins, services }` as buildEngine returned them).
  * Never throws: failures are in the result and in the log.
  * `log(line)` gets one line per refusal or failure and a summary.
+ * @param {any} running
+ * @param {any} next
+ * @param {(line: string) => void} [log]
  */
 async function applyReload(running, next, log = () => {}) {
   const { refused, plugins: pluginKeys, services } = planReload(running.config, next)
@@ -110,7 +113,7 @@ async function applyReload(running, next, log = () => {}) {
         // Only unchanged or description-only edits: say it was taken all the same.
         if (failures.length === 0 && applied.every((a) => !a.startsWith('services '))) applied.push('services updated')
       } catch (err) {
-        failed.push(`services not updated: ${err && err.message ? err.message : err}`)
+        failed.push(`services not updated: ${err?.message ? err.message : err}`)
       }
     }
   }

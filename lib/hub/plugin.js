@@ -24,6 +24,7 @@ function WsHandler(type, options = {}) {
 }
 
 class HubPlugin {
+  /** @param {import('../../index').HubPluginOptions} [options] checked in Rust: a TypeError names the option */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('HubPlugin options must be an object')
     try {
@@ -31,11 +32,13 @@ class HubPlugin {
     } catch (err) {
       throw new TypeError(`HubPlugin: ${err.message.replace(/^hub: /, '')}`)
     }
-    this.name = 'hub'
+    this.name = /** @type {const} */ ('hub')
     this.priority = PluginPriority.SYSTEM
     this.options = options
     this.hub = new Hub()
     this[HUB] = this.hub
+    /** @type {import('../microservice').Microservice | undefined} */
+    this._engine = undefined
   }
 
   /** @param {import('../microservice').Microservice} engine */
@@ -45,8 +48,10 @@ class HubPlugin {
     this.hub._attach(native)
   }
 
+  /** @param {import('../../index').HandlerMetadata[]} handlers */
   onHandlerLoad(handlers) {
-    const engine = this._engine
+    // Set by onInit, which runs first.
+    const engine = /** @type {import('../microservice').Microservice} */ (this._engine)
     for (const h of handlers) {
       if (h.type !== 'ws') continue
       const { type, permission } = h.options

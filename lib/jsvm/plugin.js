@@ -88,14 +88,15 @@ class Jsvm {
 }
 
 class JsvmPlugin {
-  constructor(options = {}) {
+  /** @param {import('../../index').JsvmPluginOptions} options checked in Rust: a TypeError names the option */
+  constructor(options = /** @type {import('../../index').JsvmPluginOptions} */ ({})) {
     if (options === null || typeof options !== 'object') throw new TypeError('JsvmPlugin options must be an object')
     try {
       binding.checkJsvmOptions(options)
     } catch (err) {
       throw new TypeError(`JsvmPlugin: ${err.message.replace(/^jsvm: /, '')}`)
     }
-    this.name = 'jsvm'
+    this.name = /** @type {const} */ ('jsvm')
     this.priority = PluginPriority.SYSTEM
     this.options = options
     this.jsvm = new Jsvm()
@@ -126,4 +127,4 @@ function jsvmOf(plugins) {
   return undefined
 }
 
-module.exports = { JsvmPlugin, jsvmOf }
+module.exports = { JsvmPlugin, Jsvm, jsvmOf }

@@ -59,6 +59,7 @@ function redisCoordinator(redis, who) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 class ConcurrencyLockPlugin {
+  /** @param {import('../../index').ConcurrencyLockPluginOptions} [options] */
   constructor(options = {}) {
     const who = 'ConcurrencyLockPlugin'
     if (!isPlainObject(options)) throw new TypeError(`${who}: options must be an object`)
@@ -67,8 +68,8 @@ class ConcurrencyLockPlugin {
       throw new TypeError(`${who}: give redis or coordinator, not both`)
     }
     const coordinator = options.redis !== undefined ? redisCoordinator(options.redis, who) : options.coordinator
-    this.name = 'concurrency-lock-plugin'
-    this.priority = 500
+    this.name = /** @type {const} */ ('concurrency-lock-plugin')
+    this.priority = /** @type {const} */ (500)
     this._coord = createCoordinator(coordinator, who)
     this.options = Object.freeze({ coordinator: this._coord.options })
     this._modules = new Map()

@@ -63,6 +63,7 @@ function timer(fn, ms) {
 }
 
 class SchedulePlugin {
+  /** @param {import('../../index').SchedulePluginOptions} [options] */
   constructor(options = {}) {
     const who = 'SchedulePlugin'
     if (!isPlainObject(options)) throw new TypeError(`${who}: options must be an object`)
@@ -71,7 +72,7 @@ class SchedulePlugin {
     checkMs(leaseTtlMs, 'leaseTtlMs', 30, who)
     const nodeId = options.nodeId ?? defaultNodeId()
     checkIdString(nodeId, 'nodeId', who)
-    this.name = 'schedule-plugin'
+    this.name = /** @type {const} */ ('schedule-plugin')
     this.priority = PluginPriority.BUSINESS
     this.nodeId = nodeId
     this.leaseTtlMs = leaseTtlMs

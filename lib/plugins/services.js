@@ -16,15 +16,16 @@ class ServicesPlugin {
   /**
    * `new ServicesPlugin({ services: [{ name, command, routes, instances?, socket?, cwd?, env?,
    * healthPath?, timeoutMs?, stripPrefix?, … }], runtimeDir? })`
+   * @param {import('../../index').ServicesPluginOptions} options checked in Rust: a TypeError names the field
    */
-  constructor(options = {}) {
+  constructor(options = /** @type {import('../../index').ServicesPluginOptions} */ ({})) {
     if (options === null || typeof options !== 'object') throw new TypeError('ServicesPlugin options must be an object')
     try {
       binding.checkServicesOptions(options)
     } catch (err) {
       throw new TypeError(`ServicesPlugin: ${err.message.replace(/^services: /, '')}`)
     }
-    this.name = 'services'
+    this.name = /** @type {const} */ ('services')
     this.priority = PluginPriority.SYSTEM
     this.options = options
     this._native = undefined
