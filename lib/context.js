@@ -150,7 +150,11 @@ class HttpRequest {
     if (name === undefined) {
       /** @type {Record<string, string[]>} */
       const all = {}
-      for (const [k, v] of sp) (all[k] || (all[k] = [])).push(v)
+      for (const [k, v] of sp) {
+        const list = all[k]
+        if (list) list.push(v)
+        else all[k] = [v]
+      }
       return all
     }
     const list = sp.getAll(name)

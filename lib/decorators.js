@@ -89,7 +89,7 @@ function collectHandlerMarks(clazz) {
       if (seen.has(key)) continue
       seen.add(key)
       const desc = Object.getOwnPropertyDescriptor(proto, key)
-      const fn = desc && desc.value
+      const fn = desc?.value
       if (typeof fn !== 'function') continue
       const marks = handlerMarks.get(fn)
       if (marks) found.push({ methodName: key, method: fn, marks })

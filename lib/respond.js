@@ -141,7 +141,7 @@ function toWire(ctx, value) {
  */
 function pick(ctx) {
   const h = ctx._headers
-  return h && h['content-type'] ? { 'content-type': h['content-type'] } : undefined
+  return h?.['content-type'] ? { 'content-type': h['content-type'] } : undefined
 }
 
 /**

@@ -58,7 +58,7 @@ function run(argv) {
     Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code))
   }
   main(argv).then(exit, (e) => {
-    const detail = process.env.NEBULA_LOG === 'debug' && e && e.stack ? e.stack : e && e.message ? e.message : String(e)
+    const detail = process.env.NEBULA_LOG === 'debug' && e && e.stack ? e.stack : e?.message ? e.message : String(e)
     process.stderr.write(`nebula: ${detail}\n`)
     exit(EXIT.FAILURE)
   })

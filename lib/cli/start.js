@@ -38,7 +38,7 @@ const READY_TIMEOUT_MS = 60_000
 
 const err = (line) => process.stderr.write(`${line}\n`)
 const out = (line) => process.stdout.write(`${line}\n`)
-const reason = (e) => (e && e.message ? e.message : String(e))
+const reason = (e) => (e?.message ? e.message : String(e))
 
 /** Loads the config and checks the runtime folder; `{ code, message }` when it cannot start. */
 function prepare(configFile) {
@@ -136,7 +136,7 @@ async function startForeground({ config: configFile, daemonChild }) {
     // Only what is ours: the lock makes it so, and a file is checked before it goes all the same.
     try {
       if (readPid(paths.pid) === process.pid) fs.rmSync(paths.pid, { force: true })
-      if ((readJson(paths.state) || {}).pid === process.pid) fs.rmSync(paths.state, { force: true })
+      if (readJson(paths.state)?.pid === process.pid) fs.rmSync(paths.state, { force: true })
       if (socketInode !== undefined && fs.lstatSync(paths.socket).ino === socketInode) fs.rmSync(paths.socket, { force: true })
     } catch {
       // gone already

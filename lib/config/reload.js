@@ -84,7 +84,7 @@ async function applyReload(running, next, log = () => {}) {
       effective.plugins[key] = next.plugins[key]
       applied.push(`plugins.${key} reconfigured`)
     } catch (err) {
-      const message = err && err.message ? err.message : String(err)
+      const message = err?.message ? err.message : String(err)
       // A TypeError: invalid options. Another Error: valid, but only a restart can apply them.
       if (err instanceof TypeError) failed.push(`plugins.${key} not reconfigured: ${message}`)
       else refused.push(`plugins.${key} changed: not applied, restart to apply (${message.replace(/:? restart to apply$/, '')})`)

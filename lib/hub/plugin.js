@@ -63,7 +63,7 @@ class HubPlugin {
 
 /** The hub of an engine's HubPlugin, if it has one. */
 function hubOf(plugins) {
-  for (const p of plugins) if (p && p[HUB]) return p[HUB]
+  for (const p of plugins) if (p?.[HUB]) return p[HUB]
   return undefined
 }
 

@@ -123,7 +123,7 @@ class JsvmPlugin {
 
 /** The script VM of an engine's JsvmPlugin, if it has one. */
 function jsvmOf(plugins) {
-  for (const p of plugins) if (p && p[JSVM]) return p[JSVM]
+  for (const p of plugins) if (p?.[JSVM]) return p[JSVM]
   return undefined
 }
 

@@ -8,7 +8,6 @@
 
 const crypto = require('node:crypto')
 const { performance } = require('node:perf_hooks')
-const { PluginPriority } = require('../priority')
 const { Handler } = require('../decorators')
 const { HttpError } = require('../errors')
 const { cacheKey } = require('./cache')
@@ -79,7 +78,7 @@ class ConcurrencyLockPlugin {
     return {
       _type: {},
       validate(o) {
-        const v = (o || {}).concurrencyLockDefaultTimeout
+        const v = o?.concurrencyLockDefaultTimeout
         if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= 2 ** 31 - 1)) {
           return 'concurrencyLockDefaultTimeout must be an integer number of milliseconds >= 1'
         }
@@ -100,7 +99,7 @@ class ConcurrencyLockPlugin {
       checkLockOptions(opts, `@ConcurrencyLock on ${where}`)
       const mod = this._modules.get(h.module)
       const base = `${mod ? mod.name : h.module.name}.${String(h.methodName)}`
-      const timeout = opts.timeout ?? (mod && mod.options.concurrencyLockDefaultTimeout) ?? DEFAULT_TIMEOUT
+      const timeout = opts.timeout ?? (mod?.options.concurrencyLockDefaultTimeout) ?? DEFAULT_TIMEOUT
       const waitMs = opts.waitMs ?? 0
       const keyOf = typeof opts.key === 'function' ? (args) => lockKey(base, opts.key(...args)) : () => opts.key ?? base
       h.wrap(async (next, _instance, ...args) => {
