@@ -106,7 +106,7 @@ async function stop({ config, timeout }) {
     err(`nebula: a process holds the runtime folder ${paths.dir} but does not answer, and no pid file names it: cannot stop it`)
     return EXIT.FAILURE
   }
-  const wait = timeout ?? (state.info?.stopTimeoutMs) ?? (state.status?.stopTimeoutMs) ?? stopTimeoutOf(rawConfig(file))
+  const wait = timeout ?? state.info?.stopTimeoutMs ?? state.status?.stopTimeoutMs ?? stopTimeoutOf(rawConfig(file))
   let known = instancePids(state.status)
   try {
     // The process the lock (or its pid file and start time) names, not whatever has that pid now.

@@ -16,18 +16,7 @@ const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { loadConfig, startFromConfig, ConfigError } = require('../config')
 const { acquireLock } = require('./lock')
-const {
-  runtimePaths,
-  ownStartTime,
-  probe,
-  readPid,
-  readJson,
-  writeAtomic,
-  openLog,
-  removeLeftovers,
-  forceKill,
-  stopTimeoutOf,
-} = require('./runtime')
+const { runtimePaths, ownStartTime, probe, readPid, readJson, writeAtomic, openLog, removeLeftovers, forceKill, stopTimeoutOf } = require('./runtime')
 const { writePointer, removePointer, pointerDir } = require('./pointer')
 const { startControlServer } = require('./control')
 const { runtimeFolderProblem } = require('./runtime-dir')
@@ -130,8 +119,7 @@ async function startForeground({ config: configFile, daemonChild }) {
   }
   if (taken.holder) return fail(EXIT.FAILURE, alreadyRunning(taken.holder.info || {}))
 
-  const writeState = () =>
-    writeAtomic(paths.state, `${JSON.stringify({ pid: process.pid, startTime, state: phase, config: config.file })}\n`, 0o644)
+  const writeState = () => writeAtomic(paths.state, `${JSON.stringify({ pid: process.pid, startTime, state: phase, config: config.file })}\n`, 0o644)
   const cleanup = () => {
     // Only what is ours: the lock makes it so, and a file is checked before it goes all the same.
     try {

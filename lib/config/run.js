@@ -79,15 +79,16 @@ async function startFromConfig(options = {}) {
     return run
   }
 
-  const onChange = () =>
-    reload().catch((err) => log(`nebula: config reload failed: ${err?.message ? err.message : err}`))
+  const onChange = () => reload().catch((err) => log(`nebula: config reload failed: ${err?.message ? err.message : err}`))
   let watcher
   if (options.watch !== false) {
     try {
       watcher = watchFile(initial.file, onChange, { onError: (err) => log(`nebula: stopped watching ${initial.file}: ${err.message}`) })
     } catch (err) {
       // Out of inotify watches (ENOSPC), of file descriptors (EMFILE)…: the engine serves all the same.
-      log(`nebula: warning: cannot watch ${initial.file} (${err?.message ? err.message : err}): running without watching it; reload with "nebula reload" (or SIGHUP)`)
+      log(
+        `nebula: warning: cannot watch ${initial.file} (${err?.message ? err.message : err}): running without watching it; reload with "nebula reload" (or SIGHUP)`,
+      )
     }
   }
 

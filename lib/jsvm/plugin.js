@@ -71,7 +71,12 @@ class Jsvm {
 
   /** The function Rust calls when script events wait. Never throws. */
   _drainer() {
-    return eventDrainer(() => this._native.takeEvents(), 2, (name, json) => this._event(name, json), '[nebula jsvm]')
+    return eventDrainer(
+      () => this._native.takeEvents(),
+      2,
+      (name, json) => this._event(name, json),
+      '[nebula jsvm]',
+    )
   }
 
   _event(name, json) {
