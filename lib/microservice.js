@@ -6,20 +6,20 @@ const { drainer } = require('./dispatch')
 const { applyChains, nativePluginId } = require('./chains')
 const { toInjected, toWebResponse } = require('./inject')
 const { resolveOptions } = require('./options')
-const { nativeSpec, declaredNative } = require('./native-layer')
+const { declaredNative } = require('./native-layer')
 const { RoutePlugin } = require('./route-plugin')
-const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
-const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
+const { DEFAULT_KEY } = require('./decorators')
+const { PluginNameRequiredError } = require('./errors')
 const { messageOf, logError, thenOf } = require('./fault')
 const { Lifecycle } = require('./lifecycle')
-const { createInternals, methodKey } = require('./engine-internals')
+const { createInternals } = require('./engine-internals')
+const { loadModules, validateModules, collectHandlers } = require('./modules')
 
 /** @typedef {import('./engine-internals').Plugin} Plugin */
 /** @typedef {import('../index').ModuleMetadata} ModuleMetadata */
 /** @typedef {import('../index').HandlerMetadata} HandlerMetadata */
 /** @typedef {import('../index').MicroserviceOptions} MicroserviceOptions */
 /** @typedef {import('../index').RouteRegistration} RouteRegistration */
-/** @typedef {import('./engine-internals').MethodChain} MethodChain */
 /** @typedef {'onInit' | 'onModuleLoad' | 'onHandlerLoad' | 'onBeforeStart' | 'onAfterStart'} Hook */
 /** @typedef {Plugin | (() => Plugin)} PluginEntry */
 
@@ -191,7 +191,7 @@ class Microservice {
       if (declared) nativePluginId(this, p, declared.kind, declared.options)
     }
 
-    const modules = this.#loadModules()
+    const modules = loadModules(this.options.modules, this.#key)
     validateModules(modules, plugins)
     internals.modules = modules
     const later = this.#pendingHooks
@@ -201,7 +201,7 @@ class Microservice {
     plugins.forEach((p, i) => {
       later.push(this.#call(p, 'onModuleLoad', modules, i))
     })
-    this.#collectHandlers(modules)
+    collectHandlers(modules, internals, { state: () => this.#life.state, plugin: () => this.#currentPlugin })
 
     /** @type {[Plugin, number][]} [plugin, registration index] by priority */
     const sorted = order.sorted.map((i) => [plugins[i], i])
@@ -212,64 +212,6 @@ class Microservice {
     this.#life.move('loading', 'routing')
     for (const [p, i] of route) later.push(this.#call(p, 'onHandlerLoad', internals.handlers, i))
     internals.sorted = sorted
-  }
-
-  /** @returns {readonly ModuleMetadata[]} */
-  #loadModules() {
-    let entries
-    if (this.options.modules) {
-      entries = this.options.modules.map((clazz) => {
-        const entry = moduleRegistry.find((m) => m.clazz === clazz)
-        if (!entry) throw new TypeError(`${clazz?.name || clazz} is not decorated with @Module`)
-        return entry
-      })
-    } else {
-      entries = modulesFor(this.#key)
-    }
-    return entries.map((e) => Object.freeze({ name: e.name, clazz: e.clazz, options: e.options }))
-  }
-
-  /** @param {readonly ModuleMetadata[]} modules */
-  #collectHandlers(modules) {
-    const { instances, methods, handlers } = this.#internals
-    for (const m of modules) {
-      if (instances.has(m.clazz)) continue
-      instances.set(m.clazz, new m.clazz())
-      for (const { methodName, method, marks } of collectHandlerMarks(m.clazz)) {
-        /** @type {MethodChain} */
-        const chain = { clazz: m.clazz, methodName, method, wraps: [] }
-        methods.set(methodKey(m.clazz, methodName), chain)
-        for (const mark of marks) handlers.push(this.#handlerMetadata(m, chain, mark))
-      }
-    }
-  }
-
-  /**
-   * @param {ModuleMetadata} mod
-   * @param {MethodChain} chain
-   * @param {{ type: string, options: unknown }} mark
-   * @returns {HandlerMetadata}
-   */
-  #handlerMetadata(mod, chain, mark) {
-    const engine = this
-    return Object.freeze({
-      type: mark.type,
-      options: mark.options,
-      method: chain.method,
-      methodName: chain.methodName,
-      module: mod.clazz,
-      /** @param {import('../index').HandlerWrapper} wrapper */
-      wrap(wrapper) {
-        if (typeof wrapper !== 'function') throw new TypeError('handler.wrap() expects a function (next, instance, ...args) => any')
-        const state = engine.#life.state
-        if (state !== 'loading') {
-          throw new Error(
-            `handler.wrap() on ${String(chain.methodName)} came after the chains were applied (the engine is ${state}): wrap in onHandlerLoad of a plugin whose priority is not ROUTE`,
-          )
-        }
-        chain.wraps.push({ fn: wrapper, plugin: engine.#currentPlugin, native: nativeSpec(wrapper) !== undefined })
-      },
-    })
   }
 
   /**
@@ -493,29 +435,6 @@ class Microservice {
 
 // Never called: while the server listens, the native side holds it to keep Node's event loop alive.
 function keepAlive() {}
-
-/**
- * @param {readonly ModuleMetadata[]} modules
- * @param {Plugin[]} plugins
- */
-function validateModules(modules, plugins) {
-  for (const m of modules) {
-    for (const p of plugins) {
-      if (typeof p.getModuleOptionsSchema !== 'function') continue
-      const schema = p.getModuleOptionsSchema()
-      if (!schema || typeof schema.validate !== 'function') continue
-      let verdict
-      try {
-        verdict = schema.validate(m.options)
-      } catch (err) {
-        verdict = messageOf(err)
-      }
-      if (verdict === true || verdict === undefined) continue
-      const message = typeof verdict === 'string' ? verdict : 'options rejected by the plugin'
-      throw new ModuleConfigValidationError(m.name, p.name, message)
-    }
-  }
-}
 
 /** @param {import('../index').StaticOptions} s */
 function staticMount(s) {
