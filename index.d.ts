@@ -167,8 +167,12 @@ export declare class Microservice {
    * With `handler`, the native prefix of that handler's chain runs in Rust before `handle`.
    */
   addRoute(route: RouteRegistration): void
-  /** `(ctx) => result`: the handler's chain minus its native prefix (for `addRoute`'s `handle`). */
-  routeInvoker(handler: HandlerMetadata): (ctx: Context) => Promise<unknown>
+  /**
+   * `(ctx) => result`: the handler's chain minus its native prefix (for `addRoute`'s `handle`).
+   * The result is the method's own (a plain value is not wrapped in a promise) when no
+   * JavaScript layer is left in the chain, else a promise.
+   */
+  routeInvoker(handler: HandlerMetadata): (ctx: Context) => unknown
 }
 
 // ---------------------------------------------------------------- decorators

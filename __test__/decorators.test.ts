@@ -300,7 +300,7 @@ describe('inheritance', () => {
     expect(await (await engine.request('/inherited')).text()).toBe('inherited by Child')
     expect(log).toEqual(['w'])
     expect(seen[0]).toMatchObject({ module: Child, methodName: 'inherited' })
-    expect(Object.prototype.hasOwnProperty.call(Base.prototype, 'inherited')).toBe(true)
+    expect(Object.hasOwn(Base.prototype, 'inherited')).toBe(true)
     expect(new Base().inherited()).toBe('inherited by Base')
   })
 

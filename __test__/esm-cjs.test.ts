@@ -57,7 +57,7 @@ const EXPECTED_NAMES = [
 
 /** Runs `code` in a fresh `node` (cwd = package root) and parses the JSON it prints last. */
 function run(code: string, type: 'commonjs' | 'module'): Promise<any> {
-  const args = ['--input-type=' + type, '-e', code]
+  const args = [`--input-type=${type}`, '-e', code]
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: root, timeout: 15_000 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`node exited with ${err.code}: ${stderr || err.message}`))

@@ -51,7 +51,7 @@ describe('examples/chat', () => {
     expect(await page.text()).toContain('nebula chat')
     expect((await fetch(`${base}/api/login?name=bad name`)).status).toBe(400)
     const { token } = await (await fetch(`${base}/api/login?name=carol`)).json()
-    const ws = base.replace('http', 'ws') + '/ws'
+    const ws = `${base.replace('http', 'ws')}/ws`
     await expect(connect(ws)).rejects.toMatchObject({ status: 401 })
     const c = await connect(`${ws}?token=${token}`)
     expect((await c.request('join_room', { room_id: 'lobby' })).message_type).toBe('room_joined')

@@ -58,7 +58,7 @@ describe('request bodies', () => {
     const engine = echoJson({ bodyLimit: 64 })
     const { port } = await listen(engine)
     const chunk = 'y'.repeat(40)
-    const chunked = [chunk, chunk, chunk].map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('') + '0\r\n\r\n'
+    const chunked = `${[chunk, chunk, chunk].map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('')}0\r\n\r\n`
     const res = await rawRequest(port, 'POST', '/len', { headers: { 'Transfer-Encoding': 'chunked' }, body: chunked })
     expect(res.status).toBe(413)
     expect(JSON.parse(res.text).error).toBe('Payload Too Large')
@@ -201,7 +201,7 @@ describe('answers that cannot be sent', () => {
     @Module('m')
     class M {
       @Route({ path: '/bad' })
-      bad(ctx: Ctx) {
+      bad(_ctx: Ctx) {
         return new HttpResponse('x', 'teapot' as unknown as number)
       }
       @Route({ path: '/good/:n' })

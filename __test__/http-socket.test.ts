@@ -42,7 +42,7 @@ describe('connections', () => {
     const { port } = await listen(build())
     const client = await RawClient.connect(port)
     client.write(
-      head('POST', '/echo', { 'Content-Length': '5' }) + 'first' + head('GET', '/n/2') + head('GET', '/n/3', { Connection: 'close' }),
+      `${head('POST', '/echo', { 'Content-Length': '5' })}first${head('GET', '/n/2')}${head('GET', '/n/3', { Connection: 'close' })}`,
     )
     const a = await client.read()
     const b = await client.read()
@@ -88,7 +88,7 @@ describe('connections', () => {
     const engine = build({ bodyTimeout: 300 })
     const { port } = await listen(engine)
     const client = await RawClient.connect(port)
-    client.write(head('POST', '/echo', { 'Content-Length': '10' }) + 'abc')
+    client.write(`${head('POST', '/echo', { 'Content-Length': '10' })}abc`)
     const res = await client.read()
     expect(res.status).toBe(408)
     expect(res.headers['content-type']).toMatch(/^application\/json/)

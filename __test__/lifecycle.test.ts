@@ -231,6 +231,88 @@ describe('start() and stop()', () => {
   })
 })
 
+describe('the lifecycle state', () => {
+  it('names the state when a call comes at the wrong time', async () => {
+    const { engine } = setup([])
+    engine.getModules()
+    expect(() => engine.plugin({ name: 'late' })).toThrow('Cannot add plugin late: the engine is already initialized (it is loaded)')
+    await start(engine)
+    await expect(engine.start(0)).rejects.toThrow('Engine is already started (it is started)')
+    await engine.stop()
+    await expect(engine.request('/')).rejects.toThrow('Engine is stopped (it is stopped)')
+    await expect(engine.start(0)).rejects.toThrow('Engine is stopped; create a new one (it is stopped)')
+  })
+
+  it('stays stopped when stop() comes while request() is preparing the engine', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const { engine } = setup([{ name: 'slow', onBeforeStart: () => gate }])
+    const early = engine.request('/nothing')
+    const stopping = engine.stop()
+    release()
+    expect((await early).status).toBe(404)
+    await stopping
+    await expect(engine.request('/nothing')).rejects.toThrow('Engine is stopped')
+    await expect(engine.start(0)).rejects.toThrow('Engine is stopped')
+    expect(engine.getPort()).toBe(0)
+  })
+
+  it('runs onDestroy once when stop() is called again while the first stop() waits for a start()', async () => {
+    let destroyed = 0
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const { engine } = setup([{ name: 'p', onAfterStart: () => gate, onDestroy: () => void destroyed++ }])
+    const starting = engine.start(0)
+    const first = engine.stop()
+    const second = engine.stop()
+    release()
+    await expect(starting).rejects.toThrow(/stopped while starting/)
+    await Promise.all([first, second])
+    expect(destroyed).toBe(1)
+  })
+
+  it('keeps the modules after a failed onBeforeStart; start() and request() fail with its error', async () => {
+    const { engine, Svc } = setup([{ name: 'bad', onBeforeStart: () => Promise.reject(new Error('no start for you')) }])
+    await expect(engine.request('/')).rejects.toThrow('Plugin bad failed in onBeforeStart: no start for you')
+    await expect(engine.start(0)).rejects.toThrow('Plugin bad failed in onBeforeStart: no start for you')
+    await expect(engine.handler(Svc, 'm')()).resolves.toBe('inner')
+    await engine.stop()
+  })
+
+  it('runs onAfterStart again on a start() retried after it failed, and not after a failed listen', async () => {
+    let calls = 0
+    let fail = true
+    const { engine } = setup([
+      {
+        name: 'flaky',
+        onAfterStart: () => {
+          calls++
+          if (fail) throw new Error('not yet')
+        },
+      },
+    ])
+    started.push(engine)
+    await expect(engine.start(0)).rejects.toThrow('Plugin flaky failed in onAfterStart: not yet')
+    fail = false
+    expect(await engine.start(0)).toBeGreaterThan(0)
+    expect(calls).toBe(2)
+
+    calls = 0
+    const { engine: other } = setup([{ name: 'counter', onAfterStart: () => void calls++ }])
+    started.push(other)
+    const blocker = new Microservice({ name: 'blocker', version: '1', modules: [] })
+    started.push(blocker)
+    const port = await blocker.start(0)
+    await expect(other.start(port)).rejects.toThrow(/could not listen/)
+    expect(await other.start(0)).toBeGreaterThan(0)
+    expect(calls).toBe(1)
+  })
+})
+
 describe('before start()', () => {
   it('serves get(), handler(), getModules() and request() without a socket', async () => {
     const { Module: M, engine } = Testing.createTestEngine({ plugins: [new RoutePlugin()] })

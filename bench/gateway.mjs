@@ -74,7 +74,7 @@ function spawnReady(cmd, args, ready, { group = false, ...options } = {}) {
     }, 30_000)
     const onData = (d) => {
       out += d
-      const m = ready && ready.exec(out)
+      const m = ready?.exec(out)
       if (m && !done) {
         done = true
         clearTimeout(timer)
@@ -111,7 +111,10 @@ async function waitListening(port, child, what) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode})`)
     const ok = await new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1')
-      s.once('connect', () => (s.destroy(), resolve(true)))
+      s.once('connect', () => {
+        s.destroy()
+        resolve(true)
+      })
       s.once('error', () => resolve(false))
     })
     if (ok) return
@@ -319,7 +322,7 @@ export async function gatewayScenario(title, lines, o) {
         const r = await measure(name, all[name], o)
         rows.push(r)
         console.log(
-          `${o.fmt(r.rps)} req/s, p99 ${o.fmt(r.p99, 2)} ms` + (r.wrong || r.errors ? `, ${r.wrong} non-2xx, ${r.errors} socket errors` : ''),
+          `${o.fmt(r.rps)} req/s, p99 ${o.fmt(r.p99, 2)} ms${r.wrong || r.errors ? `, ${r.wrong} non-2xx, ${r.errors} socket errors` : ''}`,
         )
       } catch (err) {
         killEverything() // what a failed start left running

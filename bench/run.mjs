@@ -35,7 +35,7 @@ import { runHubLoad } from './hub-load.mjs'
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+  process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])),
 )
 const DURATION = Number(args.duration ?? 5)
 const ROUNDS = Number(args.rounds ?? 3)

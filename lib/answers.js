@@ -13,9 +13,19 @@ const { sharedDefinitions } = require('./native')
 const JSON_TYPE = 'application/json; charset=utf-8'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
 
-/** Header lists `toWire` returns when the handler set none of its own; sent as a flag. */
+/**
+ * An answer as it goes back to Rust: status, flat headers [name, value, …], body.
+ * @typedef {[status: number, headers: readonly string[], body: string | Uint8Array | null]} Wire
+ */
+
+/**
+ * Header lists `toWire` returns when the handler set none of its own; sent as a flag.
+ * @type {readonly string[]}
+ */
 const JSON_ONLY = Object.freeze(['content-type', JSON_TYPE])
+/** @type {readonly string[]} */
 const TEXT_ONLY = Object.freeze(['content-type', TEXT_TYPE])
+/** @type {readonly string[]} */
 const NO_HEADERS = Object.freeze([])
 
 // How respondBatch() reads an answer (src/binding/answers.rs, handed over by src/binding/shared.rs).
@@ -45,14 +55,23 @@ function describe(v) {
   }
 }
 
-/** The 500 that replaces an answer which cannot be sent, saying why. */
+/**
+ * The 500 that replaces an answer which cannot be sent, saying why.
+ * @param {string} why
+ * @returns {Wire}
+ */
 function unsendable(why) {
   return [500, JSON_ONLY, JSON.stringify({ error: 'Internal server error', message: `the handler's answer could not be sent: ${why}` })]
 }
 
-/** Why `wire` cannot be sent, or undefined. */
+/**
+ * Why `wire` cannot be sent, or undefined.
+ * @param {unknown} status
+ * @param {unknown} headers
+ * @param {unknown} body
+ */
 function problem(status, headers, body) {
-  if (!Number.isInteger(status) || status < 0 || status > 0xffff) return `the status ${describe(status)} is not a number`
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 0 || status > 0xffff) return `the status ${describe(status)} is not a number`
   // What HTTP can send as a final answer: three digits, not informational (1xx).
   if (status < 200 || status > 999) return `the status ${status} is not a final HTTP status (200–999)`
   if (!Array.isArray(headers)) return `the headers are ${describe(headers)}, not a list`
@@ -65,6 +84,8 @@ function problem(status, headers, body) {
  * `wire` when it can be sent, else the 500 that says why (also for answers
  * that go elsewhere than a batch: a native layer run from the JS chain).
  * Never throws.
+ * @param {Wire} wire
+ * @returns {Wire}
  */
 function sendable(wire) {
   try {
@@ -81,10 +102,19 @@ const TEXT_BUDGET = 32 * 1024 * 1024
 const COPY_LIMIT = 64 * 1024
 
 class Answers {
-  /** `native`: the engine's binding (`respondBatch`). */
+  /** @param {import('../binding').NativeEngine} native the engine's binding (`respondBatch`) */
   constructor(native) {
     this.native = native
-    this.reset()
+    /** numbers of the answers added, 4 each */
+    this.meta = new Uint32Array(4 * INITIAL)
+    /** answers added */
+    this.count = 0
+    /** the string bodies, each followed by SEPARATOR */
+    this.text = ''
+    /** `text.length` */
+    this.length = 0
+    /** @type {(string[] | Buffer)[]} listed headers and byte bodies, in the order Rust reads them */
+    this.extras = []
   }
 
   reset() {
@@ -98,6 +128,8 @@ class Answers {
   /**
    * Adds `wire` ([status, flat headers, body]) as the answer to request `id`.
    * Never throws: an answer that cannot be packed becomes a 500 of its own.
+   * @param {number} id
+   * @param {Wire} wire
    */
   add(id, wire) {
     try {
@@ -109,6 +141,10 @@ class Answers {
     }
   }
 
+  /**
+   * @param {number} id
+   * @param {Wire} wire
+   */
   _add(id, wire) {
     const why = problem(wire[0], wire[1], wire[2])
     const [status, headers, body] = why === undefined ? wire : unsendable(why)
@@ -136,10 +172,11 @@ class Answers {
       this.meta = bigger
     }
     // In the order Rust reads them: the headers, then the body.
-    if ((flags & HEADERS_MASK) === HEADERS_LISTED) this.extras.push(headers)
+    // (Rust only reads them: a frozen list is never listed, it travels as a flag.)
+    if ((flags & HEADERS_MASK) === HEADERS_LISTED) this.extras.push(/** @type {string[]} */ (headers))
     if (bytes !== undefined) this.extras.push(bytes)
     else {
-      this.text = text
+      this.text = /** @type {string} */ (text)
       this.length = end + 1
     }
     const m = this.meta

@@ -4,6 +4,11 @@ const { HttpError } = require('./errors')
 
 /** A response built by `ctx.json()`, `ctx.text()`… : status, headers, body. */
 class HttpResponse {
+  /**
+   * @param {unknown} body
+   * @param {number} [status]
+   * @param {Record<string, string>} [headers]
+   */
   constructor(body, status = 200, headers = {}) {
     this.body = body
     this.status = status
@@ -15,23 +20,36 @@ const EMPTY = Buffer.alloc(0)
 
 /** The request side of a Context (Hono-like). Parsing is lazy. */
 class HttpRequest {
-  /** `headers`: flat [name(lowercase), value, …], or the same joined by NUL (split when first read). */
+  /**
+   * @param {string} method
+   * @param {string} target path and query
+   * @param {readonly string[]} params flat [name, value, …]
+   * @param {string[] | string} headers flat [name(lowercase), value, …], or the same joined by NUL (split when first read)
+   * @param {Buffer | null} [body]
+   */
   constructor(method, target, params, headers, body) {
     this.method = method
     this._target = target
-    this._params = params // flat [name, value, ...]
+    this._params = params
+    /** @type {string[] | undefined} */
     this._flat = typeof headers === 'string' ? undefined : headers
-    this._joined = typeof headers === 'string' ? headers : undefined
+    /** @type {string} */
+    this._joined = typeof headers === 'string' ? headers : ''
     this._body = body || EMPTY
+    /** @type {URLSearchParams | undefined} */
     this._query = undefined
+    /** @type {unknown} */
     this._json = undefined
     /** The matched route pattern, e.g. "/api/users/:id". */
     this.routePath = ''
-    /** The client's address: a string, an IPv4 address as a number until read, undefined for in-process requests. */
+    /** @type {string | number | undefined} the client's address: a string, an IPv4 address as a number until read, undefined for in-process requests */
     this._ip = undefined
   }
 
-  /** The client's address (undefined for in-process requests). */
+  /**
+   * The client's address (undefined for in-process requests).
+   * @returns {string | undefined}
+   */
   get ip() {
     const v = this._ip
     if (typeof v !== 'number') return v
@@ -43,7 +61,10 @@ class HttpRequest {
     this._ip = v
   }
 
-  /** The headers, flat [name(lowercase), value, …]. */
+  /**
+   * The headers, flat [name(lowercase), value, …].
+   * @returns {string[]}
+   */
   get _headers() {
     if (this._flat === undefined) this._flat = this._joined === '' ? [] : this._joined.split('\0')
     return this._flat
@@ -59,9 +80,21 @@ class HttpRequest {
     return `http://${host}${this._target}`
   }
 
+  /**
+   * One path parameter, or all of them without a name.
+   * @overload
+   * @param {string} name
+   * @returns {string | undefined}
+   */
+  /**
+   * @overload
+   * @returns {Record<string, string>}
+   */
+  /** @param {string} [name] */
   param(name) {
     const p = this._params
     if (name === undefined) {
+      /** @type {Record<string, string>} */
       const all = {}
       for (let i = 0; i < p.length; i += 2) all[p[i]] = p[i + 1]
       return all
@@ -78,9 +111,21 @@ class HttpRequest {
     return this._query
   }
 
+  /**
+   * One query parameter (the first), or all of them (the first of each) without a name.
+   * @overload
+   * @param {string} name
+   * @returns {string | undefined}
+   */
+  /**
+   * @overload
+   * @returns {Record<string, string>}
+   */
+  /** @param {string} [name] */
   query(name) {
     const sp = this._searchParams()
     if (name === undefined) {
+      /** @type {Record<string, string>} */
       const all = {}
       for (const [k, v] of sp) if (!(k in all)) all[k] = v
       return all
@@ -89,20 +134,48 @@ class HttpRequest {
     return v === null ? undefined : v
   }
 
+  /**
+   * Every value of a query parameter, or of all of them without a name.
+   * @overload
+   * @param {string} name
+   * @returns {string[] | undefined}
+   */
+  /**
+   * @overload
+   * @returns {Record<string, string[]>}
+   */
+  /** @param {string} [name] */
   queries(name) {
     const sp = this._searchParams()
     if (name === undefined) {
+      /** @type {Record<string, string[]>} */
       const all = {}
-      for (const [k, v] of sp) (all[k] || (all[k] = [])).push(v)
+      for (const [k, v] of sp) {
+        const list = all[k]
+        if (list) list.push(v)
+        else all[k] = [v]
+      }
       return all
     }
     const list = sp.getAll(name)
     return list.length === 0 ? undefined : list
   }
 
+  /**
+   * A request header (case-insensitive; repeated ones joined by ", "), or all of them without a name.
+   * @overload
+   * @param {string} name
+   * @returns {string | undefined}
+   */
+  /**
+   * @overload
+   * @returns {Record<string, string>}
+   */
+  /** @param {string} [name] */
   header(name) {
     const h = this._headers
     if (name === undefined) {
+      /** @type {Record<string, string>} */
       const all = {}
       for (let i = 0; i < h.length; i += 2) all[h[i]] = all[h[i]] === undefined ? h[i + 1] : `${all[h[i]]}, ${h[i + 1]}`
       return all
@@ -116,11 +189,14 @@ class HttpRequest {
     return this._body.toString('utf8')
   }
 
+  /** @returns {Promise<ArrayBuffer>} */
   async arrayBuffer() {
     const b = this._body
-    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
+    // A body from Rust is never in shared memory.
+    return /** @type {ArrayBuffer} */ (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength))
   }
 
+  /** @returns {Promise<any>} */
   async json() {
     if (this._json !== undefined) return this._json
     if (this._body.length === 0) throw new HttpError(400, 'Request body is empty; expected JSON')
@@ -135,39 +211,70 @@ class HttpRequest {
 
 /** What a handler and its middlewares receive (Hono-like). */
 class Context {
+  /**
+   * @param {HttpRequest} req
+   * @param {import('../index').HandlerMetadata | undefined} handler
+   */
   constructor(req, handler) {
     this.req = req
     this.handler = handler
+    /** @type {number | undefined} */
     this._status = undefined
+    /** @type {Record<string, string> | undefined} */
     this._headers = undefined
+    /** @type {Map<string, unknown> | undefined} */
     this._vars = undefined
-    /** What native layers handed over, as received: `[key, json, …]`. */
+    /** @type {string[] | undefined} what native layers handed over, as received: `[key, json, …]` */
     this._nativeLocals = undefined
+    /** @type {number | undefined} until when a streamed Response body is read (ms since the epoch) */
+    this._deadline = undefined
+    /** @type {number | undefined} the largest streamed Response body (the engine's `responseLimit`) */
+    this._responseLimit = undefined
   }
 
+  /** @param {number} code */
   status(code) {
     this._status = code
   }
 
+  /**
+   * Sets a response header; `undefined` removes it.
+   * @param {string} name
+   * @param {string | undefined} value
+   */
   header(name, value) {
     if (!this._headers) this._headers = {}
     if (value === undefined) delete this._headers[String(name).toLowerCase()]
     else this._headers[String(name).toLowerCase()] = String(value)
   }
 
+  /**
+   * @param {string} key
+   * @param {unknown} value
+   */
   set(key, value) {
     if (!this._vars) this._vars = new Map()
     this._vars.set(key, value)
   }
 
+  /**
+   * @param {string} key
+   * @returns {any}
+   */
   get(key) {
     return this._vars ? this._vars.get(key) : undefined
   }
 
+  /** @returns {Record<string, unknown>} */
   get var() {
     return this._vars ? Object.fromEntries(this._vars) : {}
   }
 
+  /**
+   * @param {unknown} value
+   * @param {number} [status]
+   * @param {Record<string, string>} [headers]
+   */
   json(value, status, headers) {
     const body = JSON.stringify(value)
     return new HttpResponse(body === undefined ? 'null' : body, status ?? this._status ?? 200, {
@@ -176,6 +283,11 @@ class Context {
     })
   }
 
+  /**
+   * @param {string} value
+   * @param {number} [status]
+   * @param {Record<string, string>} [headers]
+   */
   text(value, status, headers) {
     return new HttpResponse(String(value), status ?? this._status ?? 200, {
       'content-type': 'text/plain; charset=utf-8',
@@ -183,6 +295,11 @@ class Context {
     })
   }
 
+  /**
+   * @param {string} value
+   * @param {number} [status]
+   * @param {Record<string, string>} [headers]
+   */
   html(value, status, headers) {
     return new HttpResponse(String(value), status ?? this._status ?? 200, {
       'content-type': 'text/html; charset=utf-8',
@@ -190,10 +307,19 @@ class Context {
     })
   }
 
+  /**
+   * @param {string | Uint8Array | ArrayBuffer | null} data
+   * @param {number} [status]
+   * @param {Record<string, string>} [headers]
+   */
   body(data, status, headers) {
     return new HttpResponse(data ?? null, status ?? this._status ?? 200, { ...headers })
   }
 
+  /**
+   * @param {string} location
+   * @param {number} [status]
+   */
   redirect(location, status = 302) {
     return new HttpResponse(null, status, { location: String(location) })
   }

@@ -35,6 +35,10 @@ function createModuleDecorator(key) {
 
 const Module = createModuleDecorator(DEFAULT_KEY)
 
+/**
+ * Marks a method as a handler of `type` (what plugins' onHandlerLoad look at).
+ * @param {{ type?: string, options?: unknown }} [spec]
+ */
 function Handler({ type, options = {} } = {}) {
   if (typeof type !== 'string' || type === '') throw new TypeError('@Handler({ type, options }) needs a type')
   return function handlerDecorator(target, context, descriptor) {
@@ -77,6 +81,7 @@ function Page(options) {
 
 /** Decorated methods of a class, own and inherited (a subclass override wins). */
 function collectHandlerMarks(clazz) {
+  /** @type {Set<string | symbol>} */
   const seen = new Set(['constructor'])
   const found = []
   for (let proto = clazz.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
@@ -84,7 +89,7 @@ function collectHandlerMarks(clazz) {
       if (seen.has(key)) continue
       seen.add(key)
       const desc = Object.getOwnPropertyDescriptor(proto, key)
-      const fn = desc && desc.value
+      const fn = desc?.value
       if (typeof fn !== 'function') continue
       const marks = handlerMarks.get(fn)
       if (marks) found.push({ methodName: key, method: fn, marks })

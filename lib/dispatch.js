@@ -10,20 +10,26 @@ const { Context, HttpRequest } = require('./context')
 const { Answers } = require('./answers')
 const { toWire, errorWire } = require('./respond')
 const { settle } = require('./fault')
+const { internalsOf } = require('./engine-internals')
 const { sharedDefinitions } = require('./native')
 
 // How takeBatch() packs a request (src/binding/dispatch.rs, handed over by src/binding/shared.rs).
 const { meta: META, body: BODY, locals: LOCALS, params: PARAMS, peerText: PEER_TEXT, peerIpv4: PEER_IPV4 } = sharedDefinitions().request
 
+/** @type {readonly string[]} */
 const NO_PARAMS = Object.freeze([])
 
 /** A streamed body is read until a little after Rust's own handler timeout (which answers 503). */
 const STREAM_GRACE_MS = 250
 
-/** The function Rust calls (without arguments) when requests wait for `engine`. */
+/**
+ * The function Rust calls (without arguments) when requests wait for `engine`.
+ * @param {import('./microservice').Microservice} engine
+ */
 function drainer(engine) {
-  const native = engine._native
-  const routes = engine._routes
+  const internals = internalsOf(engine)
+  const native = internals.loadedNative()
+  const routes = internals.routes
   const { handlerTimeout, responseLimit } = engine.options
 
   // Answers are packed and sent together: those a batch produced synchronously

@@ -23,6 +23,10 @@ const Factory = {
 }
 
 const Testing = {
+  /**
+   * An engine with exactly `plugins`, and the Module that binds classes to it.
+   * @param {{ plugins?: import('../index').Plugin[], options?: import('../index').MicroserviceOptions }} [spec]
+   */
   createTestEngine({ plugins = [], options } = {}) {
     const { Module, Microservice: M } = Factory.create(...plugins)
     const engine = new M(options || { name: 'test-service', version: '1.0.0' })

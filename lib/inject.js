@@ -21,7 +21,9 @@ async function toInjected(input, init) {
   }
   if (!headers.has('host')) headers.set('host', url.host)
   const flat = []
-  headers.forEach((v, k) => flat.push(k, v))
+  headers.forEach((v, k) => {
+    flat.push(k, v)
+  })
   const payload = await toBuffer(body)
   if (payload && !headers.has('content-length')) flat.push('content-length', String(payload.length))
   return { method, target: url.pathname + url.search, headers: flat, body: payload }

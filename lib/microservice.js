@@ -6,99 +6,157 @@ const { drainer } = require('./dispatch')
 const { applyChains, nativePluginId } = require('./chains')
 const { toInjected, toWebResponse } = require('./inject')
 const { resolveOptions } = require('./options')
-const { nativeSpec, declaredNative } = require('./native-layer')
+const { declaredNative } = require('./native-layer')
 const { RoutePlugin } = require('./route-plugin')
-const { DEFAULT_KEY, collectHandlerMarks, modulesFor, moduleRegistry } = require('./decorators')
-const { PluginNameRequiredError, ModuleConfigValidationError } = require('./errors')
+const { DEFAULT_KEY } = require('./decorators')
+const { PluginNameRequiredError } = require('./errors')
 const { messageOf, logError, thenOf } = require('./fault')
+const { Lifecycle } = require('./lifecycle')
+const { createInternals } = require('./engine-internals')
+const { loadModules, validateModules, collectHandlers } = require('./modules')
 
-/** A built-in default plugin is a factory, so every engine gets its own instance. */
+/** @typedef {import('./engine-internals').Plugin} Plugin */
+/** @typedef {import('../index').ModuleMetadata} ModuleMetadata */
+/** @typedef {import('../index').HandlerMetadata} HandlerMetadata */
+/** @typedef {import('../index').MicroserviceOptions} MicroserviceOptions */
+/** @typedef {import('../index').RouteRegistration} RouteRegistration */
+/** @typedef {'onInit' | 'onModuleLoad' | 'onHandlerLoad' | 'onBeforeStart' | 'onAfterStart'} Hook */
+/** @typedef {Plugin | (() => Plugin)} PluginEntry */
+
+/**
+ * A built-in default plugin is a factory, so every engine gets its own instance.
+ * @type {PluginEntry[]}
+ */
 const defaultPlugins = [() => new RoutePlugin()]
 
+/**
+ * @param {Plugin} plugin
+ * @param {Hook} hook
+ * @param {unknown} err
+ */
 function hookError(plugin, hook, err) {
   return new Error(`Plugin ${plugin.name} failed in ${hook}: ${messageOf(err)}`, { cause: err })
 }
 
-/** Whether `v` is a thenable; reading `then` may throw (in `_call` a hook failure, in `_prepare` a failed start). */
+/**
+ * Whether `v` is a thenable; reading `then` may throw (in `#call` a hook failure, in `#prepare` a failed start).
+ * @param {unknown} v
+ */
 const isThenable = (v) => thenOf(v) !== undefined
 
 class Microservice {
-  /** Adds a plugin to every engine created afterwards (not to Factory/Testing engines). */
+  /**
+   * Adds a plugin to every engine created afterwards (not to Factory/Testing engines).
+   * @param {Plugin} plugin
+   */
   static registerDefaultPlugin(plugin) {
     checkPlugin(plugin)
     defaultPlugins.push(plugin)
   }
 
+  /** Where the engine is in its lifecycle (lib/lifecycle.js). */
+  #life = new Lifecycle()
+  /** What the chain builder, the request drain and the system plugins share with the engine. */
+  #internals = createInternals(this)
+  /** @type {symbol} which @Module classes are this engine's (Factory engines have their own) */
+  #key
+  /** @type {Map<string, Plugin>} by name, in registration order */
+  #plugins = new Map()
+  /** @type {unknown[]} what the load-phase hooks returned: start() and request() await the promises among them */
+  #pendingHooks = []
+  /** The registration index of the plugin whose hook runs now: handler.wrap() records it. */
+  #currentPlugin = -1
+  /** @type {Promise<void> | undefined} the preparation, once begun (it runs once) */
+  #preparing
+  /** @type {Promise<number> | undefined} the start() in progress */
+  #starting
+  /** @type {Promise<void> | undefined} the stop(), once called */
+  #stopping
+  /** The port the server listens on; 0 when it does not listen. */
+  #port = 0
+  /** @type {Set<Promise<Response>>} in-process requests in flight: stop() waits for them */
+  #injecting = new Set()
+
+  /**
+   * @param {MicroserviceOptions} options
+   * @param {{ key?: symbol, plugins?: PluginEntry[] }} [internal] what Factory engines get instead of the defaults
+   */
   constructor(options, internal = {}) {
     this.options = resolveOptions(options)
-    this._key = internal.key || DEFAULT_KEY
-    this._plugins = new Map()
-    this._state = 'new' // new → loaded → prepared → started → stopped
+    this.#key = internal.key || DEFAULT_KEY
     const initial = internal.plugins || (this.options.disableDefaultPlugins ? [] : defaultPlugins)
     for (const p of initial) this.plugin(typeof p === 'function' ? p() : p)
-    this._modules = undefined
-    this._instances = new Map()
-    this._handlers = []
-    this._methods = new Map()
-    this._routes = []
-    this._native = undefined
-    this._pendingHooks = []
-    this._preparing = undefined
-    this._port = 0
-    this._currentPlugin = -1
-    this._chainsApplied = false
-    /** In-process requests in flight: stop() waits for them. */
-    this._injecting = new Set()
   }
 
-  /** Registers a plugin; one with the same name replaces the earlier one in place. */
+  /**
+   * Registers a plugin; one with the same name replaces the earlier one in place.
+   * @param {Plugin} plugin
+   * @returns {this}
+   */
   plugin(plugin) {
     checkPlugin(plugin)
-    if (this._state !== 'new') throw new Error(`Cannot add plugin ${plugin.name}: the engine is already initialized`)
-    this._plugins.set(plugin.name, plugin)
+    if (!this.#life.is('new')) {
+      throw new Error(`Cannot add plugin ${plugin.name}: the engine is already initialized (it is ${this.#life.state})`)
+    }
+    this.#plugins.set(plugin.name, plugin)
     return this
   }
 
-  /** The server SDK of the registered HubPlugin (undefined without one). */
+  /**
+   * The server SDK of the registered HubPlugin (undefined without one).
+   * @returns {import('./hub/facade').Hub | undefined}
+   */
   get hub() {
-    return require('./hub/plugin').hubOf(this._plugins.values())
+    return require('./hub/plugin').hubOf(this.#plugins.values())
   }
 
-  /** The script VM of the registered JsvmPlugin (undefined without one). */
+  /**
+   * The script VM of the registered JsvmPlugin (undefined without one).
+   * @returns {import('./jsvm/plugin').Jsvm | undefined}
+   */
   get jsvm() {
-    return require('./jsvm/plugin').jsvmOf(this._plugins.values())
+    return require('./jsvm/plugin').jsvmOf(this.#plugins.values())
   }
 
   getPlugins() {
-    return [...this._plugins.values()]
+    return [...this.#plugins.values()]
   }
 
-  // ---- lifecycle --------------------------------------------------------
+  // ---- loading ----------------------------------------------------------
+
+  /** Loads the engine on first use; throws what made loading fail. */
+  #ensureLoaded() {
+    const life = this.#life
+    if (life.is('new')) this.#load()
+    else if (life.is('load-failed')) throw life.error
+  }
 
   /** Loads modules and runs the lifecycle up to the applied chains (synchronous hooks). */
-  _load() {
-    if (this._state !== 'new') return
-    this._state = 'loading'
+  #load() {
+    const life = this.#life
+    life.move('new', 'loading')
     try {
-      this._loadSteps()
-      this._state = 'loaded'
+      this.#loadSteps()
+      life.move('routing', 'loaded')
     } catch (err) {
-      this._state = 'failed'
-      this._failure = err
+      if (!life.move('loading', 'load-failed', err)) life.move('routing', 'load-failed', err)
       throw err
     }
   }
 
-  _ensureLoaded() {
-    if (this._state === 'failed') throw this._failure
-    this._load()
-  }
-
-  _call(plugin, hook, arg, index) {
+  /**
+   * Calls `plugin[hook](arg)`; a failure (a throw, or later a rejection) names the plugin and the hook.
+   * @param {Plugin} plugin
+   * @param {Hook} hook
+   * @param {unknown} arg
+   * @param {number} index the plugin's registration index
+   */
+  #call(plugin, hook, arg, index) {
+    /** @type {Function | undefined} */
     const fn = plugin[hook]
     if (typeof fn !== 'function') return undefined
-    const before = this._currentPlugin
-    this._currentPlugin = index
+    const before = this.#currentPlugin
+    this.#currentPlugin = index
     try {
       const out = fn.call(plugin, arg)
       if (!isThenable(out)) return out
@@ -110,15 +168,16 @@ class Microservice {
     } catch (err) {
       throw hookError(plugin, hook, err)
     } finally {
-      this._currentPlugin = before
+      this.#currentPlugin = before
     }
   }
 
-  _loadSteps() {
-    const plugins = [...this._plugins.values()]
+  #loadSteps() {
+    const internals = this.#internals
+    const plugins = [...this.#plugins.values()]
     const specs = plugins.map((p) => ({ name: p.name, priority: p.priority ?? undefined }))
     const order = binding.planPlugins(specs)
-    this._native = new binding.NativeEngine({
+    internals.native = new binding.NativeEngine({
       bodyLimit: this.options.bodyLimit,
       handlerTimeoutMs: this.options.handlerTimeout,
       headerTimeoutMs: this.options.headerTimeout,
@@ -129,194 +188,166 @@ class Microservice {
 
     for (const p of plugins) {
       const declared = declaredNative(p)
-      if (declared) this._nativePluginId(p, declared.kind, declared.options)
+      if (declared) nativePluginId(this, p, declared.kind, declared.options)
     }
 
-    const modules = this._loadModules()
-    this._validateModules(modules, plugins)
-    this._loadedModules = modules
-    const later = this._pendingHooks
-    plugins.forEach((p, i) => later.push(this._call(p, 'onInit', this, i)))
-    plugins.forEach((p, i) => later.push(this._call(p, 'onModuleLoad', modules, i)))
-    this._collectHandlers(modules)
+    const modules = loadModules(this.options.modules, this.#key)
+    validateModules(modules, plugins)
+    internals.modules = modules
+    const later = this.#pendingHooks
+    plugins.forEach((p, i) => {
+      later.push(this.#call(p, 'onInit', this, i))
+    })
+    plugins.forEach((p, i) => {
+      later.push(this.#call(p, 'onModuleLoad', modules, i))
+    })
+    collectHandlers(modules, internals, { state: () => this.#life.state, plugin: () => this.#currentPlugin })
 
+    /** @type {[Plugin, number][]} [plugin, registration index] by priority */
     const sorted = order.sorted.map((i) => [plugins[i], i])
     const first = sorted.filter((_, k) => !order.isRoute[k])
     const route = sorted.filter((_, k) => order.isRoute[k])
-    for (const [p, i] of first) later.push(this._call(p, 'onHandlerLoad', this._handlers, i))
-    this._applyChains(specs)
-    for (const [p, i] of route) later.push(this._call(p, 'onHandlerLoad', this._handlers, i))
-    /** [plugin, registration index] by priority. */
-    this._sorted = sorted
-  }
-
-  _loadModules() {
-    let entries
-    if (this.options.modules) {
-      entries = this.options.modules.map((clazz) => {
-        const entry = moduleRegistry.find((m) => m.clazz === clazz)
-        if (!entry) throw new TypeError(`${(clazz && clazz.name) || clazz} is not decorated with @Module`)
-        return entry
-      })
-    } else {
-      entries = modulesFor(this._key)
-    }
-    this._modules = entries.map((e) => Object.freeze({ name: e.name, clazz: e.clazz, options: e.options }))
-    return this._modules
-  }
-
-  _validateModules(modules, plugins) {
-    for (const m of modules) {
-      for (const p of plugins) {
-        if (typeof p.getModuleOptionsSchema !== 'function') continue
-        const schema = p.getModuleOptionsSchema()
-        if (!schema || typeof schema.validate !== 'function') continue
-        let verdict
-        try {
-          verdict = schema.validate(m.options)
-        } catch (err) {
-          verdict = messageOf(err)
-        }
-        if (verdict === true || verdict === undefined) continue
-        const message = typeof verdict === 'string' ? verdict : 'options rejected by the plugin'
-        throw new ModuleConfigValidationError(m.name, p.name, message)
-      }
-    }
-  }
-
-  _collectHandlers(modules) {
-    for (const m of modules) {
-      if (this._instances.has(m.clazz)) continue
-      this._instances.set(m.clazz, new m.clazz())
-      for (const { methodName, method, marks } of collectHandlerMarks(m.clazz)) {
-        const chain = { clazz: m.clazz, methodName, method, wraps: [] }
-        this._methods.set(methodKey(m.clazz, methodName), chain)
-        for (const mark of marks) this._handlers.push(this._handlerMetadata(m, chain, mark))
-      }
-    }
-  }
-
-  _handlerMetadata(mod, chain, mark) {
-    const engine = this
-    return Object.freeze({
-      type: mark.type,
-      options: mark.options,
-      method: chain.method,
-      methodName: chain.methodName,
-      module: mod.clazz,
-      wrap(wrapper) {
-        if (typeof wrapper !== 'function') throw new TypeError('handler.wrap() expects a function (next, instance, ...args) => any')
-        if (engine._chainsApplied) {
-          throw new Error(
-            `handler.wrap() on ${chain.methodName} came after the chains were applied: wrap in onHandlerLoad of a plugin whose priority is not ROUTE`,
-          )
-        }
-        chain.wraps.push({ fn: wrapper, plugin: engine._currentPlugin, native: nativeSpec(wrapper) !== undefined })
-      },
-    })
-  }
-
-  /** The chain of wrappers of a handler's method. */
-  _chainOf(handler) {
-    return this._methods.get(methodKey(handler.module, handler.methodName))
-  }
-
-  _applyChains(specs) {
+    for (const [p, i] of first) later.push(this.#call(p, 'onHandlerLoad', internals.handlers, i))
     applyChains(this, specs)
-    this._chainsApplied = true
-  }
-
-  /** The Rust plugin behind a JS plugin object, created once per engine. */
-  _nativePluginId(plugin, kind, options) {
-    return nativePluginId(this, plugin, kind, options)
+    this.#life.move('loading', 'routing')
+    for (const [p, i] of route) later.push(this.#call(p, 'onHandlerLoad', internals.handlers, i))
+    internals.sorted = sorted
   }
 
   /**
    * `(ctx) => result`: the handler's chain as a route runs it. The chain's native
-   * prefix ran in Rust already (addRoute with this `handler` put it there).
+   * prefix ran in Rust already (addRoute with this `handler` put it there). The
+   * result is a plain value when no JavaScript layer is left, else a promise.
+   * @param {HandlerMetadata} handler
+   * @returns {(ctx: import('../index').Context) => unknown}
    */
   routeInvoker(handler) {
-    const chain = this._methods.get(methodKey(handler.module, handler.methodName))
-    if (!chain || !chain.httpRun) throw new Error('routeInvoker() needs a handler of this engine, after the chains were applied')
-    const instance = this._instances.get(handler.module)
-    const run = chain.httpRun
-    return (ctx) => run(instance, [ctx])
+    const internals = this.#internals
+    const chain = internals.chainOf(handler)
+    const run = chain?.httpRun
+    if (!chain || !run) {
+      throw new Error(`routeInvoker() needs a handler of this engine, after the chains were applied (the engine is ${this.#life.state})`)
+    }
+    const instance = internals.instances.get(handler.module)
+    return (ctx) => run(/** @type {object} */ (instance), [ctx])
   }
 
-  /** The low-level route API RoutePlugin uses: `handle(ctx)` answers one request. */
+  /**
+   * The low-level route API RoutePlugin uses: `handle(ctx)` answers one request.
+   * @param {RouteRegistration} route
+   */
   addRoute({ methods, path, handle, handler }) {
-    if (!this._native) throw new Error('addRoute() is only possible while the engine loads (from a plugin hook)')
+    const internals = this.#internals
+    const native = internals.native
+    if (!native) throw new Error(`addRoute() is only possible while the engine loads (from a plugin hook), not when it is ${this.#life.state}`)
     if (typeof handle !== 'function') throw new TypeError('addRoute({ handle }) needs a function')
     const list = (Array.isArray(methods) ? methods : [methods]).map((m) => String(m).toUpperCase())
-    const id = this._routes.length
-    const chain = handler && this._methods.get(methodKey(handler.module, handler.methodName))
-    const layers = chain && chain.nativeLayers && chain.nativeLayers.length > 0 ? chain.nativeLayers : null
-    this._native.addRoute(list, path, id, layers)
-    this._routes.push({ handle, handler, path })
+    const id = internals.routes.length
+    const chain = handler && internals.chainOf(handler)
+    const layers = chain?.nativeLayers && chain.nativeLayers.length > 0 ? chain.nativeLayers : null
+    native.addRoute(list, path, id, layers)
+    internals.routes.push({ handle, handler, path })
   }
 
-  _prepare() {
-    if (!this._preparing) {
-      this._preparing = (async () => {
-        this._ensureLoaded()
-        const pending = this._pendingHooks.filter(isThenable)
-        this._pendingHooks = []
-        await Promise.all(pending)
-        for (const [p, i] of this._sorted) await this._call(p, 'onBeforeStart', this, i)
-        this._native.setInfo(this.options.name, this.options.version, this.options.prefix)
-        const statics = this.options.static
-        if (statics) this._native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
-        this._native.build(drainer(this))
-        this._state = 'prepared'
-      })()
-    }
-    return this._preparing
+  // ---- start and stop ---------------------------------------------------
+
+  /** Awaits the async load hooks, runs onBeforeStart and builds the server, once. */
+  #prepare() {
+    if (!this.#preparing) this.#preparing = this.#runPrepare()
+    return this.#preparing
   }
 
-  async start(port = 0) {
-    if (this._startCalled) throw new Error('Engine is already started')
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid port ${port}: use 0-65535`)
-    if (this._state === 'stopped') throw new Error('Engine is stopped; create a new one')
-    this._startCalled = true
-    this._starting = this._start(port)
+  async #runPrepare() {
+    const life = this.#life
+    // Asked from a load hook (request() in onInit): the (synchronous) load finishes first.
+    if (life.is('loading', 'routing')) await undefined
+    this.#ensureLoaded()
+    if (!life.move('loaded', 'preparing')) throw new Error(`Engine is stopped (it is ${life.state})`)
     try {
-      return await this._starting
+      const pending = this.#pendingHooks.filter(isThenable)
+      this.#pendingHooks = []
+      await Promise.all(pending)
+      const internals = this.#internals
+      for (const [p, i] of internals.sorted) await this.#call(p, 'onBeforeStart', this, i)
+      const native = internals.loadedNative()
+      native.setInfo(this.options.name, this.options.version, this.options.prefix)
+      const statics = this.options.static
+      if (statics) native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
+      native.build(drainer(this))
+      life.move('preparing', 'prepared')
     } catch (err) {
-      // A failed start (e.g. the port is taken) may be retried.
-      this._startCalled = false
+      life.move('preparing', 'prepare-failed', err)
       throw err
+    }
+  }
+
+  /**
+   * Runs the lifecycle and listens; resolves to the real port (0 = a free one).
+   * @param {number} [port]
+   */
+  async start(port = 0) {
+    const state = this.#life.state
+    if (this.#starting || state === 'started') throw new Error(`Engine is already started (it is ${state})`)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid port ${port}: use 0-65535`)
+    if (state === 'stopping' || state === 'stopped') throw new Error(`Engine is stopped; create a new one (it is ${state})`)
+    this.#starting = this.#start(port)
+    try {
+      return await this.#starting
     } finally {
-      this._starting = undefined
+      // A failed start (e.g. the port is taken) may be retried.
+      this.#starting = undefined
     }
   }
 
-  async _start(port) {
-    await this._prepare()
-    if (!this._afterStartDone) {
-      for (const [p, i] of this._sorted) await this._call(p, 'onAfterStart', this, i)
-      this._afterStartDone = true
+  /** @param {number} port */
+  async #start(port) {
+    await this.#prepare()
+    const life = this.#life
+    if (life.move('prepared', 'starting')) {
+      try {
+        for (const [p, i] of this.#internals.sorted) await this.#call(p, 'onAfterStart', this, i)
+      } catch (err) {
+        life.move('starting', 'prepared')
+        throw err
+      }
+    } else {
+      life.move('listen-failed', 'starting')
     }
-    if (this._stopRequested) throw new Error('Engine was stopped while starting')
-    this._port = await this._native.listen(this.options.hostname, port, keepAlive)
-    this._state = 'started'
-    return this._port
+    if (!life.is('starting')) throw new Error(`Engine was stopped while starting (it is ${life.state})`)
+    try {
+      this.#port = await this.#internals.loadedNative().listen(this.options.hostname, port, keepAlive)
+    } catch (err) {
+      life.move('starting', 'listen-failed')
+      throw err
+    }
+    life.move('starting', 'started')
+    return this.#port
   }
 
-  async stop() {
-    if (this._state === 'stopped') return
+  /**
+   * Lets in-flight requests finish, then calls onDestroy in reverse registration order.
+   * Every call returns the same promise.
+   * @returns {Promise<void>}
+   */
+  stop() {
+    if (!this.#stopping) this.#stopping = this.#stop()
+    return this.#stopping
+  }
+
+  async #stop() {
+    const life = this.#life
+    life.move(life.state, 'stopping')
     // A start() in progress gives up before listening (or finishes), so nothing listens after stop().
-    this._stopRequested = true
-    if (this._starting) await this._starting.catch(() => {})
-    const wasStarted = this._state === 'started'
-    this._state = 'stopped'
+    if (this.#starting) await this.#starting.catch(() => {})
+    const native = this.#internals.native
     const drains = []
-    if (wasStarted) drains.push(this._native.close())
-    if (this._injecting.size > 0) drains.push(Promise.allSettled([...this._injecting]))
+    if (native && this.#port !== 0) drains.push(native.close())
+    if (this.#injecting.size > 0) drains.push(Promise.allSettled([...this.#injecting]))
     await Promise.all(drains)
     // Native plugins finish buffered work (e.g. queued access-log lines) before onDestroy.
-    if (this._native && this._nativePlugins && this._nativePlugins.size > 0) await this._native.flushPlugins()
-    this._port = 0
-    const plugins = [...this._plugins.values()].reverse()
+    if (native && this.#internals.nativePlugins.size > 0) await native.flushPlugins()
+    this.#port = 0
+    const plugins = [...this.#plugins.values()].reverse()
     for (const p of plugins) {
       if (typeof p.onDestroy !== 'function') continue
       try {
@@ -325,78 +356,96 @@ class Microservice {
         logError(`[nebula] Plugin ${p.name} failed in onDestroy:`, err)
       }
     }
+    life.move('stopping', 'stopped')
   }
 
   getPort() {
-    return this._port
+    return this.#port
   }
 
   getModules() {
-    this._ensureLoaded()
-    return this._modules
+    this.#ensureLoaded()
+    return /** @type {ModuleMetadata[]} */ (this.#internals.modules)
   }
 
+  /**
+   * The engine's instance of a module class; its decorated methods run their chains.
+   * @template T
+   * @param {new (...args: any[]) => T} clazz
+   * @returns {T}
+   */
   get(clazz) {
-    this._ensureLoaded()
-    const instance = this._instances.get(clazz)
-    if (!instance) throw new Error(`${(clazz && clazz.name) || clazz} is not a module of this engine`)
-    return instance
+    this.#ensureLoaded()
+    const instance = this.#internals.instances.get(clazz)
+    if (!instance) throw new Error(`${clazz?.name || clazz} is not a module of this engine`)
+    return /** @type {T} */ (instance)
   }
 
+  /**
+   * The fully wrapped method, callable without HTTP.
+   * @template T
+   * @template {keyof T} K
+   * @param {new (...args: any[]) => T} clazz
+   * @param {K} methodName
+   * @returns {T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never}
+   */
   handler(clazz, methodName) {
     const instance = this.get(clazz)
     const fn = instance[methodName]
     if (typeof fn !== 'function') throw new Error(`${clazz.name} has no method ${String(methodName)}`)
-    return async (...args) => fn.apply(instance, args)
+    return /** @type {any} */ (async (/** @type {unknown[]} */ ...args) => fn.apply(instance, args))
   }
 
+  /**
+   * Runs a request through the Rust router and the plugin chain without a socket.
+   * @param {string | URL | Request} input
+   * @param {RequestInit} [init]
+   * @returns {Promise<Response>}
+   */
   async request(input, init = {}) {
-    if (this._state === 'stopped') throw new Error('Engine is stopped')
-    const running = this._inject(input, init)
-    this._injecting.add(running)
+    const state = this.#life.state
+    if (state === 'stopping' || state === 'stopped') throw new Error(`Engine is stopped (it is ${state})`)
+    const running = this.#inject(input, init)
+    this.#injecting.add(running)
     try {
       return await running
     } finally {
-      this._injecting.delete(running)
+      this.#injecting.delete(running)
     }
   }
 
-  async _inject(input, init) {
-    await this._prepare()
+  /**
+   * @param {string | URL | Request} input
+   * @param {RequestInit} init
+   */
+  async #inject(input, init) {
+    await this.#prepare()
     const req = await toInjected(input, init)
-    const res = await this._native.inject(req.method, req.target, req.headers, req.body)
+    const res = await this.#internals.loadedNative().inject(req.method, req.target, req.headers, req.body)
     return toWebResponse(req.method, res)
   }
 
   /** `{ requests, jsCalls, inFlight }`: jsCalls counts the calls Rust made into JavaScript. */
   stats() {
-    if (!this._native) return { requests: 0, jsCalls: 0, inFlight: 0 }
-    return this._native.stats()
+    const native = this.#internals.native
+    if (!native) return { requests: 0, jsCalls: 0, inFlight: 0 }
+    return native.stats()
   }
 }
 
 // Never called: while the server listens, the native side holds it to keep Node's event loop alive.
 function keepAlive() {}
 
+/** @param {import('../index').StaticOptions} s */
 function staticMount(s) {
   if (!s || typeof s.path !== 'string') throw new TypeError('static: each entry needs { path, prefix?, cache? }')
   return { prefix: s.prefix ?? '/', path: s.path, cache: s.cache }
 }
 
+/** @param {Plugin} plugin */
 function checkPlugin(plugin) {
   if (!plugin || typeof plugin !== 'object') throw new TypeError('plugin(p) expects a plugin object')
   if (typeof plugin.name !== 'string' || plugin.name.trim() === '') throw new PluginNameRequiredError()
-}
-
-function methodKey(clazz, methodName) {
-  return `${moduleId(clazz)}:${String(methodName)}`
-}
-
-const ids = new WeakMap()
-let nextId = 0
-function moduleId(clazz) {
-  if (!ids.has(clazz)) ids.set(clazz, ++nextId)
-  return ids.get(clazz)
 }
 
 module.exports = { Microservice, PluginPriority, defaultPlugins }

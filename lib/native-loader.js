@@ -16,6 +16,8 @@ const path = require('node:path')
 
 const PACKAGE_NAME = 'nebula-native'
 
+/** @typedef {Error & { code?: string, platformKey?: string, packageName?: string }} LoaderError */
+
 /** The platform packages we publish, in napi's naming (`napi.targets` in package.json). */
 const SUPPORTED = Object.freeze([
   'linux-x64-gnu',
@@ -61,11 +63,14 @@ function defaultReadFile(file) {
   }
 }
 
+/** @returns {any} Node's diagnostic report (JSON), or null */
 function defaultGetReport() {
   try {
-    if (!process.report || typeof process.report.getReport !== 'function') return null
-    process.report.excludeNetwork = true
-    return process.report.getReport()
+    /** @type {any} */
+    const report = process.report
+    if (!report || typeof report.getReport !== 'function') return null
+    report.excludeNetwork = true
+    return report.getReport()
   } catch {
     return null
   }
@@ -121,7 +126,7 @@ function notFoundError(machine, resolved, cause) {
       `  - or ${BUILD_FROM_SOURCE}.`,
     )
   }
-  const err = new Error(lines.join('\n'))
+  const err = /** @type {LoaderError} */ (new Error(lines.join('\n')))
   err.code = 'NEBULA_NATIVE_NOT_FOUND'
   err.platformKey = key
   err.packageName = packageName
@@ -161,10 +166,12 @@ function loadNative({
     throw err
   }
   if (version && pkgJson && pkgJson.version !== version) {
-    const err = new Error(
+    const err = /** @type {LoaderError} */ (
+      new Error(
       `nebula-native: ${resolved.packageName} is at version ${pkgJson.version} but nebula-native is at ${version}; ` +
         'they are built together and must be the same version. Reinstall nebula-native ' +
         '(delete node_modules and package-lock.json if an old one is pinned there).',
+    )
     )
     err.code = 'NEBULA_NATIVE_VERSION_MISMATCH'
     throw err
@@ -174,7 +181,7 @@ function loadNative({
   } catch (err) {
     if (isMissing(err, resolved.packageName)) throw notFoundError(machine, resolved, err)
     // The .node is there but does not load (wrong libc, damaged file…): say which one.
-    const e = new Error(`nebula-native: ${resolved.packageName} is installed but its addon failed to load: ${err.message}`)
+    const e = /** @type {LoaderError} */ (new Error(`nebula-native: ${resolved.packageName} is installed but its addon failed to load: ${err.message}`))
     e.code = 'NEBULA_NATIVE_LOAD_FAILED'
     e.cause = err
     throw e

@@ -7,4 +7,5 @@
 const { loadNative, currentMachine } = require('./native-loader')
 const { version } = require('../package.json')
 
+/** @type {typeof import('../binding')} the API napi-rs generated (binding.d.ts, written by the build) */
 module.exports = loadNative({ machine: currentMachine(), version })

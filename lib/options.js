@@ -17,13 +17,18 @@ const DEFAULTS = {
 
 // The native side takes these as 32-bit unsigned integers.
 const MAX = 0xffffffff
-const POSITIVE = ['bodyLimit', 'responseLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout']
+const POSITIVE = /** @type {const} */ (['bodyLimit', 'responseLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout'])
 
-/** Validates the options and returns them frozen, with the defaults filled in. */
+/**
+ * Validates the options and returns them frozen, with the defaults filled in.
+ * @param {import('../index').MicroserviceOptions} options
+ * @returns {import('../index').ResolvedOptions}
+ */
 function resolveOptions(options) {
   if (options === null || typeof options !== 'object') throw new TypeError('Microservice options must be an object { name, version }')
-  for (const key of ['name', 'version']) {
-    if (typeof options[key] !== 'string' || options[key].trim() === '') {
+  for (const key of /** @type {const} */ (['name', 'version'])) {
+    const v = options[key]
+    if (typeof v !== 'string' || v.trim() === '') {
       throw new TypeError(`Microservice option "${key}" must be a non-empty string`)
     }
   }
@@ -42,10 +47,13 @@ function resolveOptions(options) {
   // An option given as `undefined` means "the default", not "undefined".
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined))
   if (given.prefix !== undefined) given.prefix = normalizePrefix(given.prefix)
-  return Object.freeze({ ...DEFAULTS, ...given })
+  return /** @type {import('../index').ResolvedOptions} */ (Object.freeze({ ...DEFAULTS, ...given }))
 }
 
-/** "api/" → "/api", "/" → "". */
+/**
+ * "api/" → "/api", "/" → "".
+ * @param {string} prefix
+ */
 function normalizePrefix(prefix) {
   const trimmed = prefix.replace(/\/+$/, '')
   if (trimmed === '') return ''

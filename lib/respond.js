@@ -8,9 +8,18 @@ const { HttpResponse } = require('./context')
 const { JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS } = require('./answers')
 const { messageOf, statusOf } = require('./fault')
 
+/** @typedef {import('./answers').Wire} Wire */
+/** @typedef {import('./context').Context} Context */
+
+/**
+ * @param {Record<string, string> | undefined} ctxHeaders
+ * @param {Record<string, unknown>} [own]
+ */
 function flatten(ctxHeaders, own) {
+  /** @type {Record<string, string>} */
   const merged = ctxHeaders ? { ...ctxHeaders } : {}
   if (own) for (const k of Object.keys(own)) merged[k.toLowerCase()] = String(own[k])
+  /** @type {string[]} */
   const flat = []
   for (const k of Object.keys(merged)) flat.push(k, merged[k])
   return flat
@@ -29,22 +38,26 @@ function bodyOf(body, headers) {
 
 const DEFAULT_RESPONSE_LIMIT = 16 * 1024 * 1024
 
-// Reads a streamed body within the response limit and the handler's deadline;
-// the stream is cancelled when either runs out.
+/**
+ * Reads a streamed body within the response limit and the handler's deadline;
+ * the stream is cancelled when either runs out.
+ * @param {Context} ctx
+ * @param {Response & { body: ReadableStream<Uint8Array> }} res
+ */
 async function readBody(ctx, res) {
   const limit = ctx._responseLimit ?? DEFAULT_RESPONSE_LIMIT
+  const deadlineMs = ctx._deadline
   const reader = res.body.getReader()
+  /** @type {Uint8Array[]} */
   const chunks = []
   let size = 0
   let timer
+  /** @type {Promise<never> | undefined} */
   const deadline =
-    ctx._deadline === undefined
+    deadlineMs === undefined
       ? undefined
       : new Promise((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error('the response body did not end before the handler timeout')),
-            Math.max(0, ctx._deadline - Date.now()),
-          )
+          timer = setTimeout(() => reject(new Error('the response body did not end before the handler timeout')), Math.max(0, deadlineMs - Date.now()))
         })
   try {
     for (;;) {
@@ -63,7 +76,13 @@ async function readBody(ctx, res) {
   return Buffer.concat(chunks)
 }
 
+/**
+ * @param {Context} ctx
+ * @param {Response} res
+ * @returns {Promise<Wire>}
+ */
 async function fromWebResponse(ctx, res) {
+  /** @type {Record<string, string>} */
   const own = {}
   // A fetch() result's body is already decoded: its Content-Encoding no longer applies.
   const decoded = res.type !== 'default'
@@ -73,17 +92,25 @@ async function fromWebResponse(ctx, res) {
   })
   const flat = flatten(ctx._headers, own)
   for (const cookie of res.headers.getSetCookie ? res.headers.getSetCookie() : []) flat.push('set-cookie', cookie)
-  const body = res.body === null ? null : await readBody(ctx, res)
+  const body = res.body === null ? null : await readBody(ctx, /** @type {Response & { body: ReadableStream<Uint8Array> }} */ (res))
   return [res.status, flat, body]
 }
 
+/** @param {Record<string, unknown> | undefined} headers */
 function lowerKeys(headers) {
+  /** @type {Record<string, unknown>} */
   const out = {}
   if (headers) for (const k of Object.keys(headers)) out[k.toLowerCase()] = headers[k]
   return out
 }
 
-/** Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream, else JSON. */
+/**
+ * Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream, else JSON.
+ * A streamed Response gives a promise of the wire.
+ * @param {Context} ctx
+ * @param {unknown} value
+ * @returns {Wire | Promise<Wire>}
+ */
 function toWire(ctx, value) {
   if (value === undefined || value === null) {
     return [ctx._status ?? 204, ctx._headers ? flatten(ctx._headers) : NO_HEADERS, null]
@@ -108,15 +135,20 @@ function toWire(ctx, value) {
   return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': JSON_TYPE, ...pick(ctx) }), json]
 }
 
-// A content-type the handler set with ctx.header() wins over the default.
+/**
+ * A content-type the handler set with ctx.header() wins over the default.
+ * @param {Context} ctx
+ */
 function pick(ctx) {
   const h = ctx._headers
-  return h && h['content-type'] ? { 'content-type': h['content-type'] } : undefined
+  return h?.['content-type'] ? { 'content-type': h['content-type'] } : undefined
 }
 
 /**
  * The default error reply: no stack trace ever reaches the client. Never
  * throws, whatever `err` is (see ./fault).
+ * @param {unknown} err
+ * @returns {Wire}
  */
 function errorWire(err) {
   const status = statusOf(err)

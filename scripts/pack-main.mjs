@@ -25,7 +25,7 @@ export function packMain(root, dest) {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
     delete manifest.scripts
     delete manifest.devDependencies
-    fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(manifest, null, 2) + '\n')
+    fs.writeFileSync(path.join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
     fs.mkdirSync(dest, { recursive: true })
     const packed = npmJson(['pack', '--json', '--ignore-scripts', '--pack-destination', dest], stage)
     return { ...packed, manifest }

@@ -78,7 +78,7 @@ run(process.execPath, [path.join(root, 'scripts', 'sync-versions.mjs'), '--check
 
 // 2. What to build.
 const zig = !hostOnly && process.platform === 'linux' && have('cargo', ['zigbuild', '--help'])
-let plan = []
+const plan = []
 for (const t of TARGETS) {
   if (onlyKeys && !onlyKeys.includes(t.key)) continue
   if (skipBuild) {

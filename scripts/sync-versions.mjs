@@ -22,7 +22,7 @@ for (const t of TARGETS) {
   if (pkg.version !== version) {
     wrong.push(`${path.relative(root, file)} is at ${pkg.version}`)
     pkg.version = version
-    if (!check) fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + '\n')
+    if (!check) fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`)
   }
 }
 const optional = {}
@@ -30,7 +30,7 @@ for (const t of TARGETS) optional[`nebula-native-${t.key}`] = version
 if (JSON.stringify(rootPkg.optionalDependencies) !== JSON.stringify(optional)) {
   wrong.push(`package.json optionalDependencies are ${JSON.stringify(rootPkg.optionalDependencies)}`)
   rootPkg.optionalDependencies = optional
-  if (!check) fs.writeFileSync(rootPkgPath, JSON.stringify(rootPkg, null, 2) + '\n')
+  if (!check) fs.writeFileSync(rootPkgPath, `${JSON.stringify(rootPkg, null, 2)}\n`)
 }
 
 if (check && wrong.length) {

@@ -184,7 +184,7 @@ describe('half-closed connections (the client shuts its write side and waits)', 
     const { engine } = build()
     const { port } = await listen(engine)
     const client = await RawClient.connect(port)
-    client.socket.end(head('POST', '/echo', { 'Content-Length': '5' }) + 'hello')
+    client.socket.end(`${head('POST', '/echo', { 'Content-Length': '5' })}hello`)
     const res = await client.read()
     expect(res.text).toBe('echo:hello')
     await client.closed
@@ -217,7 +217,7 @@ describe('half-closed connections (the client shuts its write side and waits)', 
     const { port } = await listen(engine)
     const client = await RawClient.connect(port)
     const started = Date.now()
-    client.socket.end(head('POST', '/echo', { 'Content-Length': '10' }) + 'abc')
+    client.socket.end(`${head('POST', '/echo', { 'Content-Length': '10' })}abc`)
     const res = await client.read()
     expect(res.status).toBe(400)
     expect(Date.now() - started).toBeLessThan(5000)

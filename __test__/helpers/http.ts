@@ -187,7 +187,7 @@ export async function rawRequest(
     if (body !== undefined && !Object.keys(headers).some((k) => /^(content-length|transfer-encoding)$/i.test(k))) {
       lines.push(`Content-Length: ${Buffer.byteLength(body)}`)
     }
-    client.write(lines.join('\r\n') + '\r\n\r\n')
+    client.write(`${lines.join('\r\n')}\r\n\r\n`)
     if (body !== undefined) client.write(body)
     return await client.read({ head: method === 'HEAD' })
   } finally {
@@ -211,5 +211,5 @@ export function canConnect(port: number): Promise<boolean> {
 export function head(method: string, target: string, headers: Record<string, string> = {}) {
   const lines = [`${method} ${target} HTTP/1.1`, 'Host: test.local']
   for (const [k, v] of Object.entries(headers)) lines.push(`${k}: ${v}`)
-  return lines.join('\r\n') + '\r\n\r\n'
+  return `${lines.join('\r\n')}\r\n\r\n`
 }

@@ -70,7 +70,7 @@ export function cluster(coordinator: object, job: string, timing: { leaseTtlMs: 
     let buf = ''
     child.stdout!.on('data', (c: Buffer) => {
       buf += c.toString()
-      let nl
+      let nl: number
       while ((nl = buf.indexOf('\n')) >= 0) {
         const [what, node] = buf.slice(0, nl).split(' ')
         buf = buf.slice(nl + 1)

@@ -339,6 +339,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`[user-project] FAIL: ${err && err.stack ? err.stack : err}`)
+  console.error(`[user-project] FAIL: ${err?.stack ? err.stack : err}`)
   process.exitCode = 1
 })

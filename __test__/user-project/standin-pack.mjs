@@ -56,7 +56,7 @@ export function standinPack(outDir) {
       files: [nodeFile],
       engines: pkg.engines,
     }
-    writeFileSync(join(platDir, 'package.json'), JSON.stringify(platPkg, null, 2) + '\n')
+    writeFileSync(join(platDir, 'package.json'), `${JSON.stringify(platPkg, null, 2)}\n`)
 
     // The main package: the JS face, no binary, the platform package as an optional dependency.
     const mainDir = join(stage, 'main')
@@ -74,7 +74,7 @@ export function standinPack(outDir) {
       ...mainPkg.exports,
       './vitest': { types: './lib/vitest.d.ts', import: './lib/vitest.mjs', require: './lib/vitest.js' },
     }
-    writeFileSync(join(mainDir, 'package.json'), JSON.stringify(mainPkg, null, 2) + '\n')
+    writeFileSync(join(mainDir, 'package.json'), `${JSON.stringify(mainPkg, null, 2)}\n`)
 
     for (const dir of [platDir, mainDir]) {
       execFileSync('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', outDir], {

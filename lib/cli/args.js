@@ -7,7 +7,8 @@ const { parseArgs: parse } = require('node:util')
 /** Exit codes, for scripts. */
 const EXIT = Object.freeze({ OK: 0, FAILURE: 1, USAGE: 2, NOT_RUNNING: 3 })
 
-const OPTIONS = {
+/** @satisfies {NonNullable<import('node:util').ParseArgsConfig['options']>} */
+const OPTIONS = /** @type {const} */ ({
   config: { type: 'string', short: 'c' },
   daemon: { type: 'boolean', short: 'd' },
   timeout: { type: 'string' },
@@ -16,7 +17,7 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
   // Internal: the process `start --daemon` spawns, which reports back over IPC.
   'daemon-child': { type: 'boolean' },
-}
+})
 
 /** Flags each command takes. */
 const COMMANDS = {

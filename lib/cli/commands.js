@@ -106,7 +106,7 @@ async function stop({ config, timeout }) {
     err(`nebula: a process holds the runtime folder ${paths.dir} but does not answer, and no pid file names it: cannot stop it`)
     return EXIT.FAILURE
   }
-  const wait = timeout ?? (state.info && state.info.stopTimeoutMs) ?? (state.status && state.status.stopTimeoutMs) ?? stopTimeoutOf(rawConfig(file))
+  const wait = timeout ?? state.info?.stopTimeoutMs ?? state.status?.stopTimeoutMs ?? stopTimeoutOf(rawConfig(file))
   let known = instancePids(state.status)
   try {
     // The process the lock (or its pid file and start time) names, not whatever has that pid now.
@@ -144,7 +144,11 @@ async function restart(options) {
 function duration(ms) {
   let s = Math.floor(ms / 1000)
   const parts = []
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]]) {
+  for (const [unit, size] of /** @type {const} */ ([
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ])) {
     if (s >= size || parts.length > 0) parts.push(`${Math.floor(s / size)}${unit}`)
     s %= size
   }

@@ -39,16 +39,14 @@ async function startControlServer(socketPath, handlers) {
       .then(() => {
         if (route === 'GET /status') return handlers.status()
         if (route === 'POST /reload') return handlers.reload()
-        const err = new Error(`no ${route} here (GET /status, POST /reload)`)
-        err.status = 404
-        throw err
+        throw Object.assign(new Error(`no ${route} here (GET /status, POST /reload)`), { status: 404 })
       })
       .then(
         (value) => sendJson(res, 200, value),
         (err) => sendJson(res, err.status || 500, { error: err.message }),
       )
   })
-  await new Promise((resolve, reject) => {
+  await new Promise((/** @type {(v?: undefined) => void} */ resolve, reject) => {
     server.once('error', reject)
     server.listen(socketPath, () => {
       server.off('error', reject)

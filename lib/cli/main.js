@@ -28,7 +28,7 @@ async function main(argv) {
     const { startForeground, startDaemon } = require('./start')
     return args.daemon ? startDaemon(args) : startForeground(args)
   }
-  return require('./commands')[args.command](args)
+  return require('./commands')[/** @type {string} */ (args.command)](args)
 }
 
 /**
@@ -45,7 +45,7 @@ function ignoreClosedOutput() {
 
 /** Resolves once `stream` has written what it was given (at once when it is closed). */
 function flushed(stream) {
-  return new Promise((resolve) => {
+  return new Promise((/** @type {(v?: undefined) => void} */ resolve) => {
     if (stream.destroyed || stream.errored) return resolve()
     stream.write('', () => resolve())
   })
@@ -58,7 +58,7 @@ function run(argv) {
     Promise.all([flushed(process.stdout), flushed(process.stderr)]).then(() => process.exit(code))
   }
   main(argv).then(exit, (e) => {
-    const detail = process.env.NEBULA_LOG === 'debug' && e && e.stack ? e.stack : e && e.message ? e.message : String(e)
+    const detail = process.env.NEBULA_LOG === 'debug' && e && e.stack ? e.stack : e?.message ? e.message : String(e)
     process.stderr.write(`nebula: ${detail}\n`)
     exit(EXIT.FAILURE)
   })

@@ -251,7 +251,7 @@ function stopTimeoutOf(config) {
   const drain = gs && typeof gs === 'object' && gs.enabled !== false ? num(gs.shutdownTimeout, GRACEFUL_DEFAULT_MS) : 0
   const engine = num(c.shutdownTimeout, ENGINE_DEFAULT_MS)
   const services = Array.isArray(c.services) ? c.services : []
-  const workers = services.length > 0 ? Math.max(...services.map((s) => num(s && s.graceMs, GRACE_DEFAULT_MS))) : 0
+  const workers = services.length > 0 ? Math.max(...services.map((s) => num(s?.graceMs, GRACE_DEFAULT_MS))) : 0
   return drain + engine + workers + STOP_MARGIN_MS
 }
 

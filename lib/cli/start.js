@@ -16,18 +16,7 @@ const path = require('node:path')
 const { spawn } = require('node:child_process')
 const { loadConfig, startFromConfig, ConfigError } = require('../config')
 const { acquireLock } = require('./lock')
-const {
-  runtimePaths,
-  ownStartTime,
-  probe,
-  readPid,
-  readJson,
-  writeAtomic,
-  openLog,
-  removeLeftovers,
-  forceKill,
-  stopTimeoutOf,
-} = require('./runtime')
+const { runtimePaths, ownStartTime, probe, readPid, readJson, writeAtomic, openLog, removeLeftovers, forceKill, stopTimeoutOf } = require('./runtime')
 const { writePointer, removePointer, pointerDir } = require('./pointer')
 const { startControlServer } = require('./control')
 const { runtimeFolderProblem } = require('./runtime-dir')
@@ -38,7 +27,7 @@ const READY_TIMEOUT_MS = 60_000
 
 const err = (line) => process.stderr.write(`${line}\n`)
 const out = (line) => process.stdout.write(`${line}\n`)
-const reason = (e) => (e && e.message ? e.message : String(e))
+const reason = (e) => (e?.message ? e.message : String(e))
 
 /** Loads the config and checks the runtime folder; `{ code, message }` when it cannot start. */
 function prepare(configFile) {
@@ -83,9 +72,9 @@ function statusOf(app, config, paths, startedAt) {
 /** Tells the `start --daemon` process waiting for us (over IPC), when there is one. */
 function tellParent(message) {
   if (typeof process.send !== 'function' || !process.connected) return Promise.resolve()
-  return new Promise((resolve) => {
+  return new Promise((/** @type {(v?: undefined) => void} */ resolve) => {
     try {
-      process.send(message, () => resolve())
+      process.send?.(message, () => resolve())
     } catch {
       resolve()
     }
@@ -130,13 +119,12 @@ async function startForeground({ config: configFile, daemonChild }) {
   }
   if (taken.holder) return fail(EXIT.FAILURE, alreadyRunning(taken.holder.info || {}))
 
-  const writeState = () =>
-    writeAtomic(paths.state, `${JSON.stringify({ pid: process.pid, startTime, state: phase, config: config.file })}\n`, 0o644)
+  const writeState = () => writeAtomic(paths.state, `${JSON.stringify({ pid: process.pid, startTime, state: phase, config: config.file })}\n`, 0o644)
   const cleanup = () => {
     // Only what is ours: the lock makes it so, and a file is checked before it goes all the same.
     try {
       if (readPid(paths.pid) === process.pid) fs.rmSync(paths.pid, { force: true })
-      if ((readJson(paths.state) || {}).pid === process.pid) fs.rmSync(paths.state, { force: true })
+      if (readJson(paths.state)?.pid === process.pid) fs.rmSync(paths.state, { force: true })
       if (socketInode !== undefined && fs.lstatSync(paths.socket).ino === socketInode) fs.rmSync(paths.socket, { force: true })
     } catch {
       // gone already
@@ -219,7 +207,8 @@ async function startForeground({ config: configFile, daemonChild }) {
         // Stopped while the modules loaded: the process is exiting, the engine must not start.
         if (phase === 'stopping') throw new Error('stopped before it started')
         built = true
-        if (b.plugins.gracefulShutdown) b.plugins.gracefulShutdown._leaveSignalsToCaller()
+        const graceful = /** @type {import('../plugins/graceful-shutdown').GracefulShutdownPlugin | undefined} */ (b.plugins.gracefulShutdown)
+        if (graceful) graceful._leaveSignalsToCaller()
       },
     })
   } catch (e) {

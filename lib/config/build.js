@@ -14,13 +14,16 @@ const { PLUGIN_KEYS, createPlugin } = require('./plugins')
 const { workersDir } = require('./load')
 const { engineOptions } = require('./start-checks')
 
-/** Imports each module file (CommonJS or ESM); a failure names the file. */
+/**
+ * Imports each module file (CommonJS or ESM); a failure names the file.
+ * @param {string[]} files
+ */
 async function importModules(files) {
   for (const [i, file] of files.entries()) {
     try {
       await import(pathToFileURL(file).href)
     } catch (err) {
-      throw new Error(`modules[${i}] (${file}) failed to load: ${err && err.message ? err.message : err}`, { cause: err })
+      throw new Error(`modules[${i}] (${file}) failed to load: ${err?.message ? err.message : err}`, { cause: err })
     }
   }
 }
@@ -30,18 +33,26 @@ async function importModules(files) {
  * Resolves to `{ engine, plugins, services }`: `plugins` maps config keys
  * (`rateLimit`, `hub`, `jsvm`, …) to the plugin instances; `services` is the
  * ServicesPlugin when the config has a `services` section.
+ * @param {import('../../index').NebulaConfig} config
  */
 async function buildEngine(config) {
   await importModules(config.modules)
   const engine = new Microservice(engineOptions(config))
+  /** @type {Record<string, import('../../index').Plugin>} */
   const plugins = {}
   for (const key of PLUGIN_KEYS) {
     if (!config.plugins[key]) continue
     plugins[key] = createPlugin(key, config.plugins[key])
     engine.plugin(plugins[key])
   }
-  if (config.hub) engine.plugin((plugins.hub = new HubPlugin(config.hub)))
-  if (config.jsvm) engine.plugin((plugins.jsvm = new JsvmPlugin(config.jsvm)))
+  if (config.hub) {
+    plugins.hub = new HubPlugin(config.hub)
+    engine.plugin(plugins.hub)
+  }
+  if (config.jsvm) {
+    plugins.jsvm = new JsvmPlugin(config.jsvm)
+    engine.plugin(plugins.jsvm)
+  }
   let services
   if (config.services) {
     const runtimeDir = workersDir(config)

@@ -33,7 +33,7 @@ function host(v) {
 }
 
 function name(v) {
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: it looks for control characters
   if (v.trim() === '' || /[\u0000-\u001f\u007f]/.test(v)) throw new Error(`must be a name (not blank, no control characters), got ${JSON.stringify(v)}`)
   return v
 }

@@ -67,7 +67,7 @@ function normalize(raw, env, file, errors) {
     host: env.host ?? raw.host ?? DEFAULTS.host,
     runtimeDir: env.runtimeDir ?? abs(ok('runtimeDir') ? raw.runtimeDir : DEFAULTS.runtimeDir),
     modules: ok('modules') ? raw.modules.map(abs) : [],
-    static: ok('static') ? [].concat(raw.static).map((s) => ({ ...s, path: abs(s.path) })) : undefined,
+    static: ok('static') ? /** @type {any[]} */ ([]).concat(raw.static).map((s) => ({ ...s, path: abs(s.path) })) : undefined,
     plugins: {},
     services: ok('services') ? raw.services.map((s) => normalizeService(s, dir)) : undefined,
     hub: ok('hub') && raw.hub ? (raw.hub === true ? {} : raw.hub) : undefined,
@@ -124,9 +124,15 @@ function deepChecks(config, raw, errors) {
   const missing = (at, p, kind) => {
     if (!under(errors, at) && !exists(p, kind)) out.push({ path: at, message: `no such ${kind === 'dir' ? 'folder' : 'file'}: ${p}` })
   }
-  config.modules.forEach((m, i) => missing(`modules[${i}]`, m, 'file'))
-  ;(config.static || []).forEach((s, i) => missing(`${staticAt(i)}.path`, s.path, 'dir'))
-  ;(config.services || []).forEach((s, i) => missing(`services[${i}].cwd`, s.cwd, 'dir'))
+  config.modules.forEach((m, i) => {
+    missing(`modules[${i}]`, m, 'file')
+  })
+  ;(config.static || []).forEach((s, i) => {
+    missing(`${staticAt(i)}.path`, s.path, 'dir')
+  })
+  ;(config.services || []).forEach((s, i) => {
+    missing(`services[${i}].cwd`, s.cwd, 'dir')
+  })
   if (config.jsvm) {
     missing('jsvm.hooksDir', config.jsvm.hooksDir, 'dir')
     if (config.jsvm.pluginsDir) missing('jsvm.pluginsDir', config.jsvm.pluginsDir, 'dir')

@@ -61,7 +61,7 @@ function createPlugin(key, options) {
  * field, else { path: at, message }.
  */
 function errorAt(at, err) {
-  const text = String(err && err.message ? err.message : err)
+  const text = String(err?.message ? err.message : err)
     .replace(/^[A-Z]\w*(Plugin|Adapter)(:\s*|\s+(?=[a-z]))/, '')
     .replace(/^(hub|jsvm|services)(:\s*|\s+(?=\w+:))/, '')
   const field = '([A-Za-z_$][\\w$]*(?:\\.[A-Za-z_$][\\w$]*|\\[\\d+\\])*)'

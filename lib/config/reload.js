@@ -63,6 +63,9 @@ const list = (names) => `[${names.join(', ')}]`
  * (`running`: `{ config, plugins, services }` as buildEngine returned them).
  * Never throws: failures are in the result and in the log.
  * `log(line)` gets one line per refusal or failure and a summary.
+ * @param {any} running
+ * @param {any} next
+ * @param {(line: string) => void} [log]
  */
 async function applyReload(running, next, log = () => {}) {
   const { refused, plugins: pluginKeys, services } = planReload(running.config, next)
@@ -81,7 +84,7 @@ async function applyReload(running, next, log = () => {}) {
       effective.plugins[key] = next.plugins[key]
       applied.push(`plugins.${key} reconfigured`)
     } catch (err) {
-      const message = err && err.message ? err.message : String(err)
+      const message = err?.message ? err.message : String(err)
       // A TypeError: invalid options. Another Error: valid, but only a restart can apply them.
       if (err instanceof TypeError) failed.push(`plugins.${key} not reconfigured: ${message}`)
       else refused.push(`plugins.${key} changed: not applied, restart to apply (${message.replace(/:? restart to apply$/, '')})`)
@@ -110,7 +113,7 @@ async function applyReload(running, next, log = () => {}) {
         // Only unchanged or description-only edits: say it was taken all the same.
         if (failures.length === 0 && applied.every((a) => !a.startsWith('services '))) applied.push('services updated')
       } catch (err) {
-        failed.push(`services not updated: ${err && err.message ? err.message : err}`)
+        failed.push(`services not updated: ${err?.message ? err.message : err}`)
       }
     }
   }

@@ -21,7 +21,7 @@ const stderrLine = (line) => process.stderr.write(`${line}\n`)
  * @param {(line: string) => void} [options.log] where reload messages go (default stderr)
  * @param {NodeJS.ProcessEnv} [options.env] environment overrides are read from it (default: process.env as it is at start)
  * @param {string} [options.cwd] against which --config and NEBULA_RUNTIME_DIR resolve (default process.cwd())
- * @param {(built: object) => void} [options.onBuilt] internal (the CLI): called with buildEngine()'s result before the engine starts
+ * @param {(built: import('../../index').BuiltEngine) => void} [options.onBuilt] internal (the CLI): called with buildEngine()'s result before the engine starts
  *
  * When the config has `services`, NEBULA_PORT and NEBULA_HOST are removed from
  * process.env (after being read): gateway workers inherit the environment, and
@@ -49,10 +49,15 @@ async function startFromConfig(options = {}) {
   }
 
   let current = initial
+  /** @type {import('../../index').ConfigReload | null} */
   let lastReload = null
+  /** @type {Promise<unknown>} */
   let chain = Promise.resolve()
 
-  /** Loads the file again and applies what it can; reloads run one at a time. */
+  /**
+   * Loads the file again and applies what it can; reloads run one at a time.
+   * @returns {Promise<import('../../index').ConfigReload>}
+   */
   function reload() {
     const run = chain.then(async () => {
       let next
@@ -74,15 +79,16 @@ async function startFromConfig(options = {}) {
     return run
   }
 
-  const onChange = () =>
-    reload().catch((err) => log(`nebula: config reload failed: ${err && err.message ? err.message : err}`))
+  const onChange = () => reload().catch((err) => log(`nebula: config reload failed: ${err?.message ? err.message : err}`))
   let watcher
   if (options.watch !== false) {
     try {
       watcher = watchFile(initial.file, onChange, { onError: (err) => log(`nebula: stopped watching ${initial.file}: ${err.message}`) })
     } catch (err) {
       // Out of inotify watches (ENOSPC), of file descriptors (EMFILE)…: the engine serves all the same.
-      log(`nebula: warning: cannot watch ${initial.file} (${err && err.message ? err.message : err}): running without watching it; reload with "nebula reload" (or SIGHUP)`)
+      log(
+        `nebula: warning: cannot watch ${initial.file} (${err?.message ? err.message : err}): running without watching it; reload with "nebula reload" (or SIGHUP)`,
+      )
     }
   }
 
@@ -104,7 +110,7 @@ async function startFromConfig(options = {}) {
     async close() {
       if (watcher) watcher.close()
       await chain
-      const graceful = built.plugins.gracefulShutdown
+      const graceful = /** @type {import('../../index').GracefulShutdownPlugin | undefined} */ (built.plugins.gracefulShutdown)
       if (graceful) await graceful.shutdown()
       else await engine.stop()
     },

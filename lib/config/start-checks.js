@@ -25,7 +25,7 @@ function engineOptions(config) {
 
 /** "Microservice option "handlerTimeout" must be…" → { path: 'handlerTimeout', message: 'must be…' }. */
 function engineError(err) {
-  const text = String(err && err.message ? err.message : err)
+  const text = String(err?.message ? err.message : err)
   const m = /^Microservice option "([^"]+)" (.*)$/s.exec(text)
   return m ? { path: m[1] === 'hostname' ? 'host' : m[1], message: m[2] } : { path: '', message: text }
 }
@@ -35,7 +35,7 @@ const nativeMount = (s) => ({ prefix: s.prefix ?? '/', path: s.path, cache: s.ca
 
 /** The native refusal of static[i] as a config error. */
 function staticError(at, err) {
-  const text = String(err && err.message ? err.message : err)
+  const text = String(err?.message ? err.message : err)
   const m = /^static: static\[\d+\]: invalid prefix: (.*)$/s.exec(text)
   if (m) return { path: `${at}.prefix`, message: `invalid prefix: ${m[1]}` }
   const cache = /^static [^:]*: (.*)$/s.exec(text)

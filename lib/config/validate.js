@@ -45,9 +45,9 @@ function hasType(type, v) {
 
 function deref(root, schema) {
   let s = schema
-  while (s && s.$ref) {
+  while (s?.$ref) {
     const m = /^#\/\$defs\/(.+)$/.exec(s.$ref)
-    if (!m || !root.$defs || !root.$defs[m[1]]) throw new Error(`schema: unsupported $ref ${s.$ref}`)
+    if (!m || !root.$defs?.[m[1]]) throw new Error(`schema: unsupported $ref ${s.$ref}`)
     // Keywords beside $ref (description, default) are annotations here.
     s = root.$defs[m[1]]
   }
@@ -149,7 +149,11 @@ function check(root, schema, value, path, errors) {
     const n = value.length
     if (s.minItems !== undefined && n < s.minItems) return fail(`must have at least ${s.minItems} item${s.minItems === 1 ? '' : 's'}, got ${n}`)
     if (s.maxItems !== undefined && n > s.maxItems) return fail(`must have at most ${s.maxItems} item${s.maxItems === 1 ? '' : 's'}, got ${n}`)
-    if (s.items) value.forEach((item, i) => check(root, s.items, item, joinPath(path, i), errors))
+    if (s.items) {
+      value.forEach((item, i) => {
+        check(root, s.items, item, joinPath(path, i), errors)
+      })
+    }
   } else if (value !== null && typeof value === 'object') {
     checkObject(root, s, value, path, errors)
   }

@@ -25,7 +25,10 @@ const { readConfigText } = require('./read')
  */
 function digest(file) {
   try {
-    return crypto.createHash('sha256').update(readConfigText(file)).digest('hex')
+    return crypto
+      .createHash('sha256')
+      .update(/** @type {string} */ (readConfigText(file)))
+      .digest('hex')
   } catch {
     return undefined
   }
@@ -83,8 +86,14 @@ function foldersOf(file) {
  * the file's own folder cannot be watched (ENOSPC, EMFILE…); the other folders
  * are watched when they can be. The watch never keeps the process alive.
  */
+/**
+ * @param {string} file
+ * @param {() => void} onChange
+ * @param {{ debounceMs?: number, onError?: (err: Error) => void }} [options]
+ */
 function watchFile(file, onChange, { debounceMs = 200, onError = () => {} } = {}) {
   const home = path.dirname(file)
+  /** @type {Map<string, import('node:fs').FSWatcher & { real?: string }>} */
   const watchers = new Map()
   let last = digest(file)
   let timer
@@ -120,6 +129,7 @@ function watchFile(file, onChange, { debounceMs = 200, onError = () => {} } = {}
     }
   }
   const watch = (folder) => {
+    /** @type {import('node:fs').FSWatcher & { real?: string }} */
     const watcher = fs.watch(folder, { persistent: false }, onEvent)
     // A watch follows the folder it was given, not a path: a folder reached through a swapped link is watched again.
     watcher.real = realOf(folder)

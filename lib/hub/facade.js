@@ -43,7 +43,7 @@ function json(data) {
 
 /** `[1234] message` from Rust → a HubError with that code. */
 function nativeError(err) {
-  const m = /^\[(\d+)\] (.*)$/s.exec(err && err.message)
+  const m = /^\[(\d+)\] (.*)$/s.exec(err?.message)
   return m ? new HubError(Number(m[1]), m[2]) : err
 }
 

@@ -9,6 +9,7 @@ const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { Handler } = require('../decorators')
 const { Hub, HubError } = require('./facade')
+const { internalsOf } = require('../engine-internals')
 
 const HUB = Symbol.for('nebula.hub')
 
@@ -23,6 +24,7 @@ function WsHandler(type, options = {}) {
 }
 
 class HubPlugin {
+  /** @param {import('../../index').HubPluginOptions} [options] checked in Rust: a TypeError names the option */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw new TypeError('HubPlugin options must be an object')
     try {
@@ -30,21 +32,26 @@ class HubPlugin {
     } catch (err) {
       throw new TypeError(`HubPlugin: ${err.message.replace(/^hub: /, '')}`)
     }
-    this.name = 'hub'
+    this.name = /** @type {const} */ ('hub')
     this.priority = PluginPriority.SYSTEM
     this.options = options
     this.hub = new Hub()
     this[HUB] = this.hub
+    /** @type {import('../microservice').Microservice | undefined} */
+    this._engine = undefined
   }
 
+  /** @param {import('../microservice').Microservice} engine */
   onInit(engine) {
     this._engine = engine
-    const native = engine._native.attachHub(this.options, this.hub._drainer())
+    const native = internalsOf(engine).loadedNative().attachHub(this.options, this.hub._drainer())
     this.hub._attach(native)
   }
 
+  /** @param {import('../../index').HandlerMetadata[]} handlers */
   onHandlerLoad(handlers) {
-    const engine = this._engine
+    // Set by onInit, which runs first.
+    const engine = /** @type {import('../microservice').Microservice} */ (this._engine)
     for (const h of handlers) {
       if (h.type !== 'ws') continue
       const { type, permission } = h.options
@@ -56,7 +63,7 @@ class HubPlugin {
 
 /** The hub of an engine's HubPlugin, if it has one. */
 function hubOf(plugins) {
-  for (const p of plugins) if (p && p[HUB]) return p[HUB]
+  for (const p of plugins) if (p?.[HUB]) return p[HUB]
   return undefined
 }
 

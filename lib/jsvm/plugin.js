@@ -9,6 +9,7 @@ const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { hookLayers } = require('../chains')
 const { callListener, eventDrainer } = require('../listeners')
+const { internalsOf } = require('../engine-internals')
 
 const JSVM = Symbol.for('nebula.jsvm')
 
@@ -70,7 +71,12 @@ class Jsvm {
 
   /** The function Rust calls when script events wait. Never throws. */
   _drainer() {
-    return eventDrainer(() => this._native.takeEvents(), 2, (name, json) => this._event(name, json), '[nebula jsvm]')
+    return eventDrainer(
+      () => this._native.takeEvents(),
+      2,
+      (name, json) => this._event(name, json),
+      '[nebula jsvm]',
+    )
   }
 
   _event(name, json) {
@@ -87,14 +93,15 @@ class Jsvm {
 }
 
 class JsvmPlugin {
-  constructor(options = {}) {
+  /** @param {import('../../index').JsvmPluginOptions} options checked in Rust: a TypeError names the option */
+  constructor(options = /** @type {import('../../index').JsvmPluginOptions} */ ({})) {
     if (options === null || typeof options !== 'object') throw new TypeError('JsvmPlugin options must be an object')
     try {
       binding.checkJsvmOptions(options)
     } catch (err) {
       throw new TypeError(`JsvmPlugin: ${err.message.replace(/^jsvm: /, '')}`)
     }
-    this.name = 'jsvm'
+    this.name = /** @type {const} */ ('jsvm')
     this.priority = PluginPriority.SYSTEM
     this.options = options
     this.jsvm = new Jsvm()
@@ -105,10 +112,11 @@ class JsvmPlugin {
     this._engine = engine
   }
 
+  /** @param {import('../microservice').Microservice} engine */
   onBeforeStart(engine) {
     // The native layers every hook route runs inside: each native plugin's
     // layer for a route without module or route options, in priority order.
-    const native = engine._native.attachJsvm(this.options, hookLayers(engine, this), this.jsvm._drainer())
+    const native = internalsOf(engine).loadedNative().attachJsvm(this.options, hookLayers(engine, this), this.jsvm._drainer())
     this.jsvm._attach(native)
   }
 
@@ -120,8 +128,8 @@ class JsvmPlugin {
 
 /** The script VM of an engine's JsvmPlugin, if it has one. */
 function jsvmOf(plugins) {
-  for (const p of plugins) if (p && p[JSVM]) return p[JSVM]
+  for (const p of plugins) if (p?.[JSVM]) return p[JSVM]
   return undefined
 }
 
-module.exports = { JsvmPlugin, jsvmOf }
+module.exports = { JsvmPlugin, Jsvm, jsvmOf }

@@ -8,7 +8,6 @@
 
 const crypto = require('node:crypto')
 const { performance } = require('node:perf_hooks')
-const { PluginPriority } = require('../priority')
 const { Handler } = require('../decorators')
 const { HttpError } = require('../errors')
 const { cacheKey } = require('./cache')
@@ -59,6 +58,7 @@ function redisCoordinator(redis, who) {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 class ConcurrencyLockPlugin {
+  /** @param {import('../../index').ConcurrencyLockPluginOptions} [options] */
   constructor(options = {}) {
     const who = 'ConcurrencyLockPlugin'
     if (!isPlainObject(options)) throw new TypeError(`${who}: options must be an object`)
@@ -67,8 +67,8 @@ class ConcurrencyLockPlugin {
       throw new TypeError(`${who}: give redis or coordinator, not both`)
     }
     const coordinator = options.redis !== undefined ? redisCoordinator(options.redis, who) : options.coordinator
-    this.name = 'concurrency-lock-plugin'
-    this.priority = 500
+    this.name = /** @type {const} */ ('concurrency-lock-plugin')
+    this.priority = /** @type {const} */ (500)
     this._coord = createCoordinator(coordinator, who)
     this.options = Object.freeze({ coordinator: this._coord.options })
     this._modules = new Map()
@@ -78,7 +78,7 @@ class ConcurrencyLockPlugin {
     return {
       _type: {},
       validate(o) {
-        const v = (o || {}).concurrencyLockDefaultTimeout
+        const v = o?.concurrencyLockDefaultTimeout
         if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= 2 ** 31 - 1)) {
           return 'concurrencyLockDefaultTimeout must be an integer number of milliseconds >= 1'
         }
@@ -99,7 +99,7 @@ class ConcurrencyLockPlugin {
       checkLockOptions(opts, `@ConcurrencyLock on ${where}`)
       const mod = this._modules.get(h.module)
       const base = `${mod ? mod.name : h.module.name}.${String(h.methodName)}`
-      const timeout = opts.timeout ?? (mod && mod.options.concurrencyLockDefaultTimeout) ?? DEFAULT_TIMEOUT
+      const timeout = opts.timeout ?? (mod?.options.concurrencyLockDefaultTimeout) ?? DEFAULT_TIMEOUT
       const waitMs = opts.waitMs ?? 0
       const keyOf = typeof opts.key === 'function' ? (args) => lockKey(base, opts.key(...args)) : () => opts.key ?? base
       h.wrap(async (next, _instance, ...args) => {

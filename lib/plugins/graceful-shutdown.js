@@ -26,6 +26,7 @@ const DEFAULT_TIMEOUT = 10 * 60 * 1000
 const MAX_TIMEOUT = 2 ** 31 - 1
 
 class GracefulShutdownPlugin {
+  /** @param {import('../../index').GracefulShutdownPluginOptions} [options] */
   constructor(options = {}) {
     const who = 'GracefulShutdownPlugin'
     if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -39,8 +40,8 @@ class GracefulShutdownPlugin {
       throw new TypeError(`${who}: shutdownTimeout must be a number of milliseconds >= 0`)
     }
     if (typeof enabled !== 'boolean') throw new TypeError(`${who}: enabled must be a boolean`)
-    this.name = 'graceful-shutdown-plugin'
-    this.priority = PluginPriority.SYSTEM
+    this.name = /** @type {const} */ ('graceful-shutdown-plugin')
+    this.priority = /** @type {50} */ (PluginPriority.SYSTEM)
     this.options = { shutdownTimeout: Math.min(shutdownTimeout, MAX_TIMEOUT), enabled }
     this._engine = undefined
     this._wrappers = []
@@ -162,7 +163,7 @@ class GracefulShutdownPlugin {
   /** Resolves when no engine.handler() call is in flight, or after `timeout` ms. */
   _directDrained(timeout) {
     if (this._direct === 0) return Promise.resolve()
-    return new Promise((resolve) => {
+    return new Promise((/** @type {(v?: undefined) => void} */ resolve) => {
       const timer = setTimeout(done, timeout)
       function done() {
         clearTimeout(timer)

@@ -63,6 +63,7 @@ function timer(fn, ms) {
 }
 
 class SchedulePlugin {
+  /** @param {import('../../index').SchedulePluginOptions} [options] */
   constructor(options = {}) {
     const who = 'SchedulePlugin'
     if (!isPlainObject(options)) throw new TypeError(`${who}: options must be an object`)
@@ -71,7 +72,7 @@ class SchedulePlugin {
     checkMs(leaseTtlMs, 'leaseTtlMs', 30, who)
     const nodeId = options.nodeId ?? defaultNodeId()
     checkIdString(nodeId, 'nodeId', who)
-    this.name = 'schedule-plugin'
+    this.name = /** @type {const} */ ('schedule-plugin')
     this.priority = PluginPriority.BUSINESS
     this.nodeId = nodeId
     this.leaseTtlMs = leaseTtlMs
@@ -158,7 +159,7 @@ class SchedulePlugin {
     // Releasing a job while it still runs would let another node start it alongside.
     const running = this._jobs.map((j) => j.running).filter(Boolean)
     if (running.length > 0) {
-      const bound = (this._engine && this._engine.options.shutdownTimeout) || 30_000
+      const bound = (this._engine?.options.shutdownTimeout) || 30_000
       let t
       await Promise.race([Promise.allSettled(running), new Promise((r) => (t = timer(r, bound)))])
       clearTimeout(t)

@@ -10,28 +10,31 @@
 const binding = require('../native')
 const { PluginPriority } = require('../priority')
 const { hookLayers } = require('../chains')
+const { internalsOf } = require('../engine-internals')
 
 class ServicesPlugin {
   /**
    * `new ServicesPlugin({ services: [{ name, command, routes, instances?, socket?, cwd?, env?,
    * healthPath?, timeoutMs?, stripPrefix?, … }], runtimeDir? })`
+   * @param {import('../../index').ServicesPluginOptions} options checked in Rust: a TypeError names the field
    */
-  constructor(options = {}) {
+  constructor(options = /** @type {import('../../index').ServicesPluginOptions} */ ({})) {
     if (options === null || typeof options !== 'object') throw new TypeError('ServicesPlugin options must be an object')
     try {
       binding.checkServicesOptions(options)
     } catch (err) {
       throw new TypeError(`ServicesPlugin: ${err.message.replace(/^services: /, '')}`)
     }
-    this.name = 'services'
+    this.name = /** @type {const} */ ('services')
     this.priority = PluginPriority.SYSTEM
     this.options = options
     this._native = undefined
   }
 
+  /** @param {import('../microservice').Microservice} engine */
   onBeforeStart(engine) {
     // The same native layers as any route, in priority order (outermost first).
-    this._native = engine._native.attachServices(this.options, hookLayers(engine, this))
+    this._native = internalsOf(engine).loadedNative().attachServices(this.options, hookLayers(engine, this))
   }
 
   /** Stops the workers also when the engine never listened or failed to start. */
