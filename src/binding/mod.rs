@@ -1,5 +1,7 @@
 //! The napi face of the core. Nothing outside this module imports napi; the
 //! code here only converts values and maps errors to JS exceptions.
+//!
+//! May import `nebula_core` (any module) and napi; nothing imports it.
 mod answers;
 mod coord;
 mod dispatch;

@@ -8,6 +8,8 @@
 //! (crate::support::wake_queue): requests ([`requests`]), hub events
 //! ([`hub_events`]) and script events ([`script_events`]); the owner
 //! supplies each one's waker.
+//!
+//! May import every other module (it is the top: nothing imports it) (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 mod error;
 pub mod hub_events;
 pub mod lifecycle;

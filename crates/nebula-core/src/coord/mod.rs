@@ -12,6 +12,8 @@
 //! Every remote operation is bounded by a timeout; a backend that does not
 //! answer is an [`CoordError`], never a silent `false`: the caller decides
 //! (a scheduler stops running the job, a lock refuses the call).
+//!
+//! May import `kernel` and `support` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 mod error;
 mod local;
 mod nats;

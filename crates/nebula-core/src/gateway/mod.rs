@@ -14,6 +14,8 @@
 //! - `proxy`: forwarding one request over a worker's socket; `routes`: the
 //!   dynamic routes (inside the native layers) choosing the least busy
 //!   ready worker; `services`: `ServicesPlugin`'s options, start/stop, status.
+//!
+//! May import `kernel`, `support` and `http` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 mod backoff;
 pub mod config;
 pub mod endpoint;

@@ -1,4 +1,6 @@
 //! HTTP: server, router, limits, static files, in-process requests.
+//!
+//! May import `kernel` and `support` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 pub mod body;
 pub mod body_read;
 pub mod body_stream;

@@ -4,6 +4,8 @@
 //! `ws` is the RFC 6455 layer; the hub frames each outgoing message once and
 //! shares the bytes with every recipient's bounded send queue. TypeScript
 //! sees only the events and custom message types it asks for ([`HubEvents`]).
+//!
+//! May import `kernel`, `support`, `auth` and `http` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 mod admin;
 pub mod client;
 pub mod cluster;

@@ -32,6 +32,8 @@
 //!
 //! No file system, network or process access is given to scripts (rquickjs
 //! builds no quickjs-libc).
+//!
+//! May import `kernel`, `support`, `auth`, `http` and `hub` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 mod admin_api;
 mod config;
 mod cron;

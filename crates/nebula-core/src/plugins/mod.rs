@@ -3,6 +3,8 @@
 //! Each plugin is a [`layer::NativePlugin`] created from its JSON options by
 //! [`create`]; its JS face (index.js) takes its place in the priority order
 //! like any TypeScript plugin.
+//!
+//! May import `kernel`, `support` and `auth` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
 pub mod cache;
 pub mod compression;
 pub mod cors;
