@@ -4,6 +4,7 @@
 //! ([`CronNextError`]).
 use std::time::Duration;
 
+use crate::kernel::error::options_error;
 use crate::kernel::{Classify, ErrorKind};
 use crate::support::error::{CronError, OptionError};
 
@@ -30,23 +31,7 @@ pub enum CoordConfigError {
     Bucket(String),
 }
 
-impl Classify for CoordConfigError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Invalid
-    }
-}
-
-impl From<String> for CoordConfigError {
-    fn from(message: String) -> Self {
-        CoordConfigError::Invalid(message)
-    }
-}
-
-impl From<&str> for CoordConfigError {
-    fn from(message: &str) -> Self {
-        CoordConfigError::Invalid(message.to_owned())
-    }
-}
+options_error!(CoordConfigError::Invalid);
 
 /// A failed lease operation, with what was attempted where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

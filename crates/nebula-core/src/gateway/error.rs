@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::socket::SUN_PATH_MAX;
+use crate::kernel::error::options_error;
 use crate::kernel::{Classify, ErrorKind};
 use crate::support::error::OptionError;
 
@@ -27,23 +28,7 @@ pub enum GatewayConfigError {
     },
 }
 
-impl Classify for GatewayConfigError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Invalid
-    }
-}
-
-impl From<String> for GatewayConfigError {
-    fn from(message: String) -> Self {
-        GatewayConfigError::Invalid(message)
-    }
-}
-
-impl From<&str> for GatewayConfigError {
-    fn from(message: &str) -> Self {
-        GatewayConfigError::Invalid(message.to_owned())
-    }
-}
+options_error!(GatewayConfigError::Invalid);
 
 /// The gateway as the engine drives it: start, rolling restart, update.
 #[derive(Debug, thiserror::Error)]

@@ -329,18 +329,14 @@ fn send_queue(v: Option<&Value>, d: &HubConfig) -> Result<(usize, usize, OnFull)
         }
     }
     let as_value = Value::Object(obj.clone());
-    let messages = int_option(&as_value, "maxMessages", 1, 1 << 24)
-        .map_err(|source| HubConfigError::Option {
+    let option = |name, min, max| {
+        int_option(&as_value, name, min, max).map_err(|source| HubConfigError::Option {
             at: "hub: sendQueue.",
             source,
-        })?
-        .map_or(d.send_queue_messages, |n| n as usize);
-    let bytes = int_option(&as_value, "maxBytes", 1024, 1 << 32)
-        .map_err(|source| HubConfigError::Option {
-            at: "hub: sendQueue.",
-            source,
-        })?
-        .map_or(d.send_queue_bytes, |n| n as usize);
+        })
+    };
+    let messages = option("maxMessages", 1, 1 << 24)?.map_or(d.send_queue_messages, |n| n as usize);
+    let bytes = option("maxBytes", 1024, 1 << 32)?.map_or(d.send_queue_bytes, |n| n as usize);
     let on_full = match obj.get("onFull") {
         None | Some(Value::Null) => d.on_full,
         Some(Value::String(s)) if s == "disconnect" => OnFull::Disconnect,

@@ -3,6 +3,7 @@
 //! handler cannot take. Always the caller's input; the texts name the option.
 //! (Errors of the protocol, sent to clients, are [`super::HubError`].)
 use crate::auth::jwt::JwtConfigError;
+use crate::kernel::error::options_error;
 use crate::kernel::{Classify, ErrorKind};
 use crate::support::error::OptionError;
 
@@ -31,23 +32,7 @@ pub enum HubConfigError {
     },
 }
 
-impl Classify for HubConfigError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Invalid
-    }
-}
-
-impl From<String> for HubConfigError {
-    fn from(message: String) -> Self {
-        HubConfigError::Invalid(message)
-    }
-}
-
-impl From<&str> for HubConfigError {
-    fn from(message: &str) -> Self {
-        HubConfigError::Invalid(message.to_owned())
-    }
-}
+options_error!(HubConfigError::Invalid);
 
 /// A message type a handler or a hook cannot take.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

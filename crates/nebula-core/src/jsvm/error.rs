@@ -1,7 +1,7 @@
 //! Why the script VM's options cannot be used (always the caller's options;
 //! the texts start with `jsvm: ` and name the option). A generation that does
 //! not load is a [`LoadError`](super::LoadError), a failure at run time.
-use crate::kernel::{Classify, ErrorKind};
+use crate::kernel::error::options_error;
 use crate::support::error::OptionError;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -17,14 +17,4 @@ pub enum JsvmConfigError {
     Option(#[source] OptionError),
 }
 
-impl Classify for JsvmConfigError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Invalid
-    }
-}
-
-impl From<&str> for JsvmConfigError {
-    fn from(message: &str) -> Self {
-        JsvmConfigError::Invalid(message.to_owned())
-    }
-}
+options_error!(JsvmConfigError::Invalid);

@@ -25,6 +25,40 @@ pub trait Classify: std::error::Error {
     }
 }
 
+/// `From<String>` and `From<&str>` into one variant: a check builds its
+/// message and `?` turns it into that error (`from_message!(LayerError::Invalid)`).
+macro_rules! from_message {
+    ($ty:ident :: $variant:ident) => {
+        impl From<String> for $ty {
+            fn from(message: String) -> Self {
+                $ty::$variant(message)
+            }
+        }
+
+        impl From<&str> for $ty {
+            fn from(message: &str) -> Self {
+                $ty::$variant(message.to_owned())
+            }
+        }
+    };
+}
+pub(crate) use from_message;
+
+/// An options error, always the caller's: [`Classify`] as
+/// [`ErrorKind::Invalid`], and [`from_message!`] into the given variant.
+macro_rules! options_error {
+    ($ty:ident :: $variant:ident) => {
+        impl $crate::kernel::Classify for $ty {
+            fn kind(&self) -> $crate::kernel::ErrorKind {
+                $crate::kernel::ErrorKind::Invalid
+            }
+        }
+
+        $crate::kernel::error::from_message!($ty::$variant);
+    };
+}
+pub(crate) use options_error;
+
 /// The error of a plugin's [`NativePlugin::layer`](super::NativePlugin::layer)
 /// and of a layer's [`NativeLayer::call`](super::NativeLayer::call).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,18 +84,8 @@ impl Classify for LayerError {
     }
 }
 
-/// Option checks build their message and `?` it: it is an invalid option.
-impl From<String> for LayerError {
-    fn from(message: String) -> Self {
-        LayerError::Invalid(message)
-    }
-}
-
-impl From<&str> for LayerError {
-    fn from(message: &str) -> Self {
-        LayerError::Invalid(message.to_owned())
-    }
-}
+// Option checks build their message and `?` it: it is an invalid option.
+from_message!(LayerError::Invalid);
 
 #[cfg(test)]
 mod tests {

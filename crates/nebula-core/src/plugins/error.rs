@@ -2,6 +2,7 @@
 //! (an unknown kind, a bad option, a bad key or URL) or a failure to start
 //! (the logger's writer thread). The texts name the plugin and the option.
 use crate::auth::jwt::JwtConfigError;
+use crate::kernel::error::from_message;
 use crate::kernel::{Classify, ErrorKind, LayerError};
 use crate::support::error::OptionError;
 
@@ -69,18 +70,7 @@ impl From<RemoteError> for LayerError {
     }
 }
 
-/// Option checks build their message and `?` it: it is an invalid option.
-impl From<String> for PluginError {
-    fn from(message: String) -> Self {
-        PluginError::Invalid(message)
-    }
-}
-
-impl From<&str> for PluginError {
-    fn from(message: &str) -> Self {
-        PluginError::Invalid(message.to_owned())
-    }
-}
+from_message!(PluginError::Invalid);
 
 /// A layer reads integer options with the same reader.
 impl From<OptionError> for LayerError {

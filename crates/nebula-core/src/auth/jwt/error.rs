@@ -1,7 +1,7 @@
 //! Why a verifier could not be built from its options: always the caller's
 //! options (an option missing, of the wrong type, or a key that cannot be
 //! used). The texts start with `jwt: ` and name the option.
-use crate::kernel::{Classify, ErrorKind};
+use crate::kernel::error::options_error;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtConfigError {
@@ -13,20 +13,4 @@ pub enum JwtConfigError {
     Key(String),
 }
 
-impl Classify for JwtConfigError {
-    fn kind(&self) -> ErrorKind {
-        ErrorKind::Invalid
-    }
-}
-
-impl From<String> for JwtConfigError {
-    fn from(message: String) -> Self {
-        JwtConfigError::Option(message)
-    }
-}
-
-impl From<&str> for JwtConfigError {
-    fn from(message: &str) -> Self {
-        JwtConfigError::Option(message.to_owned())
-    }
-}
+options_error!(JwtConfigError::Option);
