@@ -61,7 +61,12 @@ function drainer(engine) {
     }
     // A streamed Response is read first (a promise of the wire).
     if (Array.isArray(wire)) send(id, wire)
-    else settle(wire, (w) => send(id, w), (err) => send(id, errorWire(err)))
+    else
+      settle(
+        wire,
+        (w) => send(id, w),
+        (err) => send(id, errorWire(err)),
+      )
   }
 
   // A handler that returns a plain value is answered synchronously, without a promise.

@@ -9,13 +9,7 @@ import ts from 'typescript'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Being reworked (the native route plugins' shared base class): checked once that lands. */
-const NOT_YET = [
-  'lib/native-layer.js',
-  'lib/plugins/jwt-auth.js',
-  'lib/plugins/logger.js',
-  'lib/plugins/metrics.js',
-  '__test__/lib-types/native-plugins.ts',
-]
+const NOT_YET = ['lib/native-layer.js', 'lib/plugins/jwt-auth.js', 'lib/plugins/logger.js', 'lib/plugins/metrics.js', '__test__/lib-types/native-plugins.ts']
 
 const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: (d) => fail([d]) }
 const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.lib.json'), {}, host)

@@ -135,7 +135,10 @@ function dtsText(current, specs, root) {
 export function cjsExportNames(source) {
   const m = /^module\.exports = \{\n((?: {2}[A-Za-z_$][\w$]*,\n)+)\}\n?$/m.exec(source)
   if (!m) throw new Error(`${CJS_FILE} must end with \`module.exports = {\` and one \`  Name,\` per line, then \`}\``)
-  return m[1].split('\n').filter(Boolean).map((line) => line.trim().slice(0, -1))
+  return m[1]
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.trim().slice(0, -1))
 }
 
 function esmText(names) {

@@ -237,9 +237,15 @@ class CachePlugin {
         this._wrappers.push(native)
       } else {
         const http = Boolean(routed.get(h.module) && routed.get(h.module).has(h.methodName))
-        const native = nativeLayer(this, 'cache', this.options, { ...layerOptions, http }, {
-          direct: (next, _instance, args, call) => this._cached(next, ttl, prefix, () => args, call),
-        })
+        const native = nativeLayer(
+          this,
+          'cache',
+          this.options,
+          { ...layerOptions, http },
+          {
+            direct: (next, _instance, args, call) => this._cached(next, ttl, prefix, () => args, call),
+          },
+        )
         h.wrap(native)
         this._wrappers.push(native)
       }

@@ -46,9 +46,7 @@ function checkOrigins(v) {
         )
       }
     } else if (s !== 'null' && !isOrigin(s)) {
-      throw new TypeError(
-        `CorsPlugin: origins[${i}] ${JSON.stringify(s)} is not an origin: scheme://host[:port], without a path or a trailing slash`,
-      )
+      throw new TypeError(`CorsPlugin: origins[${i}] ${JSON.stringify(s)} is not an origin: scheme://host[:port], without a path or a trailing slash`)
     }
   })
 }

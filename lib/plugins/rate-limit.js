@@ -29,8 +29,7 @@ function checkRate(max, windowMs, name) {
 
 function checkKey(key) {
   if (key === 'ip') return key
-  const bad = () =>
-    new TypeError('RateLimitPlugin: key must be "ip", { header: "<name>" } or { claim: "<name>" }')
+  const bad = () => new TypeError('RateLimitPlugin: key must be "ip", { header: "<name>" } or { claim: "<name>" }')
   if (key === null || typeof key !== 'object' || Array.isArray(key) || Object.keys(key).length !== 1) throw bad()
   if ('header' in key) {
     if (typeof key.header !== 'string' || !TOKEN.test(key.header)) {
