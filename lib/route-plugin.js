@@ -62,7 +62,7 @@ class RoutePlugin {
     for (const h of handlers) {
       if (h.type !== 'route') continue
       const mod = this._modules.get(h.module)
-      const modOpts = (mod && mod.options) || {}
+      const modOpts = mod?.options || {}
       const opts = h.options
       const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => m.toUpperCase())
       const paths = Array.isArray(opts.path) ? opts.path : [opts.path]

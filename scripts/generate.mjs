@@ -49,7 +49,7 @@ function schemaText(current, specs) {
   const schema = JSON.parse(current)
   for (const spec of specs) {
     if (!spec.section) continue
-    if (!schema.$defs || !schema.$defs[spec.section]) throw new Error(`${SCHEMA_FILE} has no $defs.${spec.section} for ${spec.name}`)
+    if (!schema.$defs?.[spec.section]) throw new Error(`${SCHEMA_FILE} has no $defs.${spec.section} for ${spec.name}`)
     if (!schema.properties.plugins.properties[spec.section]) {
       throw new Error(`${SCHEMA_FILE} has no plugins.${spec.section} for ${spec.name}`)
     }

@@ -220,7 +220,7 @@ class CachePlugin {
       const opts = h.options || {}
       checkCacheOptions(opts, `@Cache on ${where}`)
       const mod = this._modules.get(h.module)
-      const modOpts = (mod && mod.options) || {}
+      const modOpts = mod?.options || {}
       if (!(opts.enabled ?? modOpts.cacheEnabled ?? true)) continue
       const ttl = Math.floor(opts.ttl ?? modOpts.cacheDefaultTtl ?? DEFAULT_TTL)
       const moduleName = mod ? mod.name : h.module.name
@@ -236,7 +236,7 @@ class CachePlugin {
         h.wrap((next, _instance, ...args) => this._cached(next, ttl, prefix, () => keyFn(...args), call))
         this._wrappers.push(native)
       } else {
-        const http = Boolean(routed.get(h.module) && routed.get(h.module).has(h.methodName))
+        const http = Boolean(routed.get(h.module)?.has(h.methodName))
         const native = nativeLayer(
           this,
           'cache',

@@ -18,7 +18,7 @@ const { nativeLayer } = require('../native-layer')
 
 /** The options of a module (its metadata as onModuleLoad got it), `{}` when it has none. */
 function moduleOptions(module) {
-  return (module && module.options) || {}
+  return module?.options || {}
 }
 
 class NativeRoutePlugin {
