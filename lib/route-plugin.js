@@ -24,8 +24,9 @@ function checkMiddlewares(list, what) {
  * `routePrefix` + route path; middlewares run global → module → route.
  */
 class RoutePlugin {
+  /** @param {import('../index').RoutePluginOptions} [options] */
   constructor(options = {}) {
-    this.name = 'route-plugin'
+    this.name = /** @type {const} */ ('route-plugin')
     this.priority = PluginPriority.ROUTE
     this.options = options
     const bad = checkMiddlewares(options.globalMiddlewares, 'RoutePlugin globalMiddlewares')

@@ -173,6 +173,7 @@ function methodsWith(handlers, type) {
  * entries in memory; `new CachePlugin(new RedisCacheAdapter({ url }))` in Redis.
  */
 class CachePlugin {
+  /** @param {MemoryCacheAdapter | RedisCacheAdapter} [adapter] */
   constructor(adapter) {
     if (adapter === undefined || adapter === null) adapter = new MemoryCacheAdapter()
     if (!(adapter instanceof MemoryCacheAdapter || adapter instanceof RedisCacheAdapter)) {
@@ -180,7 +181,7 @@ class CachePlugin {
         'CachePlugin(adapter?): adapter must be a MemoryCacheAdapter or a RedisCacheAdapter (the cache runs in Rust: custom adapters are not supported)',
       )
     }
-    this.name = 'cache-plugin'
+    this.name = /** @type {const} */ ('cache-plugin')
     this.priority = PluginPriority.PERFORMANCE
     this.adapter = adapter
     this.options = adapter._native()
