@@ -81,7 +81,7 @@ describe('Answers (the packed way back to Rust)', () => {
     expect(bodies[3]).toBe('fine')
   })
 
-  it('a status HTTP cannot send as a final answer (46, 101, 1000) is a 500 JSON saying so, not a 500 with the handler\'s body', () => {
+  it("a status HTTP cannot send as a final answer (46, 101, 1000) is a 500 JSON saying so, not a 500 with the handler's body", () => {
     const { calls, answers } = recorder()
     answers.add(1, [46, TEXT_ONLY, 'x'])
     answers.add(2, [101, TEXT_ONLY, 'x'])

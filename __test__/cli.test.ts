@@ -65,9 +65,7 @@ function pidFiles(dir: string, depth = 3): string[] {
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true })
   } catch {}
-  return entries.flatMap((e) =>
-    e.isDirectory() ? pidFiles(path.join(dir, e.name), depth - 1) : e.name === 'nebula.pid' ? [path.join(dir, e.name)] : [],
-  )
+  return entries.flatMap((e) => (e.isDirectory() ? pidFiles(path.join(dir, e.name), depth - 1) : e.name === 'nebula.pid' ? [path.join(dir, e.name)] : []))
 }
 
 const dirs: string[] = []
@@ -77,11 +75,18 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) {
     for (const pidFile of pidFiles(dir)) {
       const pid = Number(fs.readFileSync(pidFile, 'utf8'))
-      if (pid > 0 && alive(pid)) for (const target of [-pid, pid]) try { process.kill(target, 'SIGKILL') } catch {}
+      if (pid > 0 && alive(pid))
+        for (const target of [-pid, pid])
+          try {
+            process.kill(target, 'SIGKILL')
+          } catch {}
     }
     fs.rmSync(dir, { recursive: true, force: true })
   }
-  for (const pid of killAtEnd.splice(0)) try { process.kill(pid, 'SIGKILL') } catch {}
+  for (const pid of killAtEnd.splice(0))
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {}
 })
 
 function tmpDir() {
@@ -130,7 +135,9 @@ describe('nebula check and usage', () => {
     write(dir, { name: 'svc' })
     r = await nebula(['check'], dir, { NEBULA_HOST: 'bogus host', NEBULA_NAME: ' ' })
     expect(r.code).toBe(2)
-    expect(r.stderr).toBe('NEBULA_HOST: must be an IP address or a host name, got "bogus host"\nNEBULA_NAME: must be a name (not blank, no control characters), got " "\n')
+    expect(r.stderr).toBe(
+      'NEBULA_HOST: must be an IP address or a host name, got "bogus host"\nNEBULA_NAME: must be a name (not blank, no control characters), got " "\n',
+    )
 
     for (const [args, message] of [
       [[], 'missing command'],
@@ -326,7 +333,7 @@ describe('nebula start / status / stop', () => {
     // Without --timeout, stop would wait for what the config allows: the drain, the engine's stop, the workers' grace, and 5 s.
     expect(s.stopTimeoutMs).toBe(60000 + 1000 + 200 + 5000)
     const worker = s.services[0].instances[0].pid
-    const child = Number(await eventually('the worker\'s child', () => fs.readdirSync(pids)[0]))
+    const child = Number(await eventually("the worker's child", () => fs.readdirSync(pids)[0]))
     expect(child).not.toBe(worker)
     expect(alive(child)).toBe(true)
     const pending = fetch(`http://127.0.0.1:${s.port}/hang`).catch((e) => e)
@@ -479,7 +486,10 @@ describe('the runtime folder: its lock and pid file', () => {
     // Recorded under $XDG_RUNTIME_DIR/nebula, in a file named after the config file's path.
     const records = path.join(XDG, 'nebula')
     expect(fs.statSync(records).mode & 0o777).toBe(0o700)
-    const record = fs.readdirSync(records).map((f) => JSON.parse(fs.readFileSync(path.join(records, f), 'utf8'))).find((x) => x.pid === pid)
+    const record = fs
+      .readdirSync(records)
+      .map((f) => JSON.parse(fs.readFileSync(path.join(records, f), 'utf8')))
+      .find((x) => x.pid === pid)
     expect(record).toEqual({ config: path.join(dir, 'nebula.config.json'), runtimeDir: path.join(dir, 'rt1'), pid })
 
     write(dir, { ...config, runtimeDir: 'rt2' })
@@ -568,7 +578,14 @@ describe('reload and signals', () => {
     write(dir, { ...config, services: [{ ...svc, command: [process.execPath, '-e', 'process.exit(3)'] }] })
     // The change is seen by the watch, and tried again by each `nebula reload`: failed each time.
     const failed = /^nebula: services: node failed, not applied: .*exited with code 3/
-    await eventually('the failure logged', () => failed.test(fs.readFileSync(path.join(dir, '.nebula', 'nebula.log'), 'utf8').split('\n').find((l) => l.includes('failed')) ?? ''))
+    await eventually('the failure logged', () =>
+      failed.test(
+        fs
+          .readFileSync(path.join(dir, '.nebula', 'nebula.log'), 'utf8')
+          .split('\n')
+          .find((l) => l.includes('failed')) ?? '',
+      ),
+    )
     for (let i = 0; i < 2; i++) {
       r = await nebula(['reload'], dir)
       expect(r.code).toBe(1)
@@ -587,7 +604,7 @@ describe('reload and signals', () => {
     expect((await nebula(['stop'], dir)).code).toBe(0)
   })
 
-  it('in the foreground: SIGHUP reloads; SIGTERM during a reload waits for it, then stops gracefully without the plugin\'s own handler or a stack trace', async () => {
+  it("in the foreground: SIGHUP reloads; SIGTERM during a reload waits for it, then stops gracefully without the plugin's own handler or a stack trace", async () => {
     const dir = tmpDir()
     const port = await freePort()
     const started = path.join(dir, 'started')
@@ -606,7 +623,10 @@ describe('reload and signals', () => {
     expect(alive(child.pid!)).toBe(true)
 
     // A change whose new worker is ready only once `release` exists: the reload is in progress until then.
-    write(dir, { ...config, services: [{ ...svc, command: [process.execPath, path.join(FIXTURES, 'slow-worker.js')], env: { STARTED: started, RELEASE: release } }] })
+    write(dir, {
+      ...config,
+      services: [{ ...svc, command: [process.execPath, path.join(FIXTURES, 'slow-worker.js')], env: { STARTED: started, RELEASE: release } }],
+    })
     const worker = Number(await eventually('the new worker started', () => fs.existsSync(started) && fs.readFileSync(started, 'utf8')))
     child.kill('SIGTERM')
     await eventually('the stop begun', () => stderr.includes('nebula: SIGTERM: stopping\n'))

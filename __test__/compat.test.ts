@@ -171,7 +171,10 @@ describe('errors', () => {
         return 'b'
       }
     }
-    expect(engine.getModules().map((m: any) => [m.name, m.clazz])).toEqual([['twin', TwinA], ['twin', TwinB]])
+    expect(engine.getModules().map((m: any) => [m.name, m.clazz])).toEqual([
+      ['twin', TwinA],
+      ['twin', TwinB],
+    ])
     running.push(engine)
     const port = await engine.start(0)
     expect(await (await fetch(`http://127.0.0.1:${port}/twin-a`)).text()).toBe('a')

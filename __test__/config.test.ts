@@ -104,7 +104,10 @@ Module('esm')(Esm)`,
       name: 'svc',
       runtimeDir: 'run',
       plugins: { metrics: true, compression: { level: 5 } },
-      services: [{ name: 'py', command: ['python3', 'x.py'], routes: ['/py/*'] }, { name: 'b', command: ['b'], routes: ['/b'], cwd: 'app' }],
+      services: [
+        { name: 'py', command: ['python3', 'x.py'], routes: ['/py/*'] },
+        { name: 'b', command: ['b'], routes: ['/b'], cwd: 'app' },
+      ],
     })
     const config = loadConfig(path.relative(process.cwd(), file))
     expect(config).toMatchObject({ file, dir, version: '1.0.0', port: 3000, host: '0.0.0.0', runtimeDir: path.join(dir, 'run'), modules: [] })
@@ -116,7 +119,10 @@ Module('esm')(Esm)`,
 
   it('loads the gateway example', () => {
     const config = loadConfig(path.join(root, 'examples', 'gateway', 'nebula.config.json'))
-    expect(config.services!.map((s) => [s.name, s.instances ?? 1])).toEqual([['py', 2], ['node', 1]])
+    expect(config.services!.map((s) => [s.name, s.instances ?? 1])).toEqual([
+      ['py', 2],
+      ['node', 1],
+    ])
   })
 })
 
@@ -129,7 +135,10 @@ describe('config errors', () => {
       bodyLimit: 0,
       prot: 3000,
       plugins: { ratelimit: true, rateLimit: { maxRequests: 'x', key: 'y' }, logger: { format: 'xml' } },
-      services: [{ name: 'py', command: [], routes: ['api'] }, { command: ['x'], routes: ['/b'], instances: 1.5 }],
+      services: [
+        { name: 'py', command: [], routes: ['api'] },
+        { command: ['x'], routes: ['/b'], instances: 1.5 },
+      ],
       jsvm: true,
     })
     const err = problems(file)
@@ -160,7 +169,11 @@ describe('config errors', () => {
       name: 'svc',
       modules: ['./missing.js'],
       static: [{ path: 'public' }],
-      plugins: { jwtAuth: { algorithm: 'HS256', secret: 'short' }, cors: { origins: ['https://a.example.com/'] }, rateLimit: { key: { header: 'bad header' } } },
+      plugins: {
+        jwtAuth: { algorithm: 'HS256', secret: 'short' },
+        cors: { origins: ['https://a.example.com/'] },
+        rateLimit: { key: { header: 'bad header' } },
+      },
       services: [
         { name: 'a', command: ['x'], routes: ['/a/*'] },
         { name: 'a', command: ['y'], routes: ['/b'] },
@@ -240,10 +253,18 @@ describe('environment checks', () => {
     const dir = tmpDir()
     const port = await freePort()
     const report = `require('http').createServer((q, s) => s.end(JSON.stringify({ port: process.env.NEBULA_PORT ?? null, host: process.env.NEBULA_HOST ?? null }))).listen(process.env.NEBULA_SOCKET)`
-    const file = writeConfig(dir, { name: 'env', port: 1, host: '0.0.0.0', services: [{ name: 'w', command: [process.execPath, '-e', report], routes: ['/w'] }] })
+    const file = writeConfig(dir, {
+      name: 'env',
+      port: 1,
+      host: '0.0.0.0',
+      services: [{ name: 'w', command: [process.execPath, '-e', report], routes: ['/w'] }],
+    })
     const saved = { port: process.env.NEBULA_PORT, host: process.env.NEBULA_HOST }
     cleanups.push(() => {
-      for (const [k, v] of [['NEBULA_PORT', saved.port], ['NEBULA_HOST', saved.host]] as const) {
+      for (const [k, v] of [
+        ['NEBULA_PORT', saved.port],
+        ['NEBULA_HOST', saved.host],
+      ] as const) {
         if (v === undefined) delete process.env[k]
         else process.env[k] = v
       }
@@ -315,7 +336,14 @@ describe('hot reload', () => {
     const update = vi.fn(async () => ({ started: ['node'], restarted: ['py'], rerouted: [], stopped: [], unchanged: [], failed: [] }))
     const running = { config: base, plugins: { rateLimit: { reconfigure }, cors: {} }, services: { update } }
     const services = [...base.services, { name: 'node', command: ['node'], routes: ['/n/*'], cwd: '/x' }]
-    const next = { ...base, port: 3001, host: '127.0.0.1', static: [{ path: '/x/public' }], plugins: { rateLimit: { maxRequests: 20 }, cors: { maxAge: 5 }, logger: {} }, services }
+    const next = {
+      ...base,
+      port: 3001,
+      host: '127.0.0.1',
+      static: [{ path: '/x/public' }],
+      plugins: { rateLimit: { maxRequests: 20 }, cors: { maxAge: 5 }, logger: {} },
+      services,
+    }
     const r = await applyReload(running, next, (l: string) => log.push(l))
     expect(reconfigure).toHaveBeenCalledWith({ maxRequests: 20 })
     expect(update).toHaveBeenCalledWith(services)
@@ -336,8 +364,19 @@ describe('hot reload', () => {
     const log: string[] = []
     const running = {
       config: base,
-      plugins: { rateLimit: { reconfigure: () => { throw new TypeError('RateLimitPlugin: maxRequests must be an integer') } }, cors: {} },
-      services: { update: async () => { throw new TypeError('ServicesPlugin: services[0].routes: bad') } },
+      plugins: {
+        rateLimit: {
+          reconfigure: () => {
+            throw new TypeError('RateLimitPlugin: maxRequests must be an integer')
+          },
+        },
+        cors: {},
+      },
+      services: {
+        update: async () => {
+          throw new TypeError('ServicesPlugin: services[0].routes: bad')
+        },
+      },
     }
     const next = { ...base, plugins: { ...base.plugins, rateLimit: { maxRequests: 0 } }, services: [{ ...base.services[0], instances: 2 }] }
     const r = await applyReload(running, next, (l: string) => log.push(l))
@@ -348,7 +387,16 @@ describe('hot reload', () => {
     ])
     expect(r.config).toEqual(base)
     // Valid options only a restart can apply (the plugin says so with a plain Error): refused.
-    const restartOnly = { ...running, plugins: { rateLimit: { reconfigure: () => { throw new Error('RateLimitPlugin: the new options change which layers get has: restart to apply') } } } }
+    const restartOnly = {
+      ...running,
+      plugins: {
+        rateLimit: {
+          reconfigure: () => {
+            throw new Error('RateLimitPlugin: the new options change which layers get has: restart to apply')
+          },
+        },
+      },
+    }
     log.length = 0
     await applyReload(restartOnly, { ...base, plugins: { ...base.plugins, rateLimit: { maxRequests: 5 } } }, (l: string) => log.push(l))
     expect(log).toEqual([
@@ -361,20 +409,43 @@ describe('hot reload', () => {
   it('a service whose new workers fail keeps its old entry in the config in effect (so the next reload tries again), and is reported as failed, not applied', async () => {
     const log: string[] = []
     const py = base.services[0]
-    const update = vi.fn(async () => ({ started: ['node'], restarted: ['py'], rerouted: [], stopped: [], unchanged: [], failed: [{ service: 'py', reason: 'exited with code 3 before it was ready' }] }))
+    const update = vi.fn(async () => ({
+      started: ['node'],
+      restarted: ['py'],
+      rerouted: [],
+      stopped: [],
+      unchanged: [],
+      failed: [{ service: 'py', reason: 'exited with code 3 before it was ready' }],
+    }))
     const running = { config: base, plugins: {}, services: { update } }
-    const next = { ...base, services: [{ ...py, command: ['broken'] }, { name: 'node', command: ['node'], routes: ['/n/*'], cwd: '/x' }] }
+    const next = {
+      ...base,
+      services: [
+        { ...py, command: ['broken'] },
+        { name: 'node', command: ['node'], routes: ['/n/*'], cwd: '/x' },
+      ],
+    }
     const r = await applyReload(running, next, (l: string) => log.push(l))
     expect(r.failed).toEqual(['services: py failed, not applied: exited with code 3 before it was ready'])
     expect(r.applied).toEqual(['services started [node]'])
     expect(r.config.services).toEqual([py, next.services[1]])
-    expect(log).toEqual(['nebula: services: py failed, not applied: exited with code 3 before it was ready', 'nebula: config reloaded: services started [node]'])
+    expect(log).toEqual([
+      'nebula: services: py failed, not applied: exited with code 3 before it was ready',
+      'nebula: config reloaded: services started [node]',
+    ])
     // Tried again at the next reload (the file did not change): py differs still.
     const again = await applyReload({ ...running, config: r.config }, next, () => {})
     expect(update).toHaveBeenCalledTimes(2)
     expect(again.failed).toHaveLength(1)
     // An added service that failed stays out.
-    const added = vi.fn(async () => ({ started: ['node'], restarted: [], rerouted: [], stopped: [], unchanged: ['py'], failed: [{ service: 'node', reason: 'not ready' }] }))
+    const added = vi.fn(async () => ({
+      started: ['node'],
+      restarted: [],
+      rerouted: [],
+      stopped: [],
+      unchanged: ['py'],
+      failed: [{ service: 'node', reason: 'not ready' }],
+    }))
     const r2 = await applyReload({ ...running, services: { update: added } }, { ...base, services: [py, next.services[1]] }, () => {})
     expect(r2.config.services).toEqual([py])
     expect(r2.applied).toEqual([])
@@ -430,14 +501,20 @@ Module('swapped')(Swapped)`,
     )
     const config = (maxRequests: number) => ({ name: 'swapped', port: 0, host: '127.0.0.1', modules: [mod], plugins: { rateLimit: { maxRequests } } })
     // current -> releases/v1 (the file is current/nebula.config.json)
-    for (const [v, n] of [['v1', 100], ['v2', 200]] as const) {
+    for (const [v, n] of [
+      ['v1', 100],
+      ['v2', 200],
+    ] as const) {
       fs.mkdirSync(path.join(dir, 'releases', v), { recursive: true })
       writeConfig(path.join(dir, 'releases', v), config(n))
     }
     fs.symlinkSync('releases/v1', path.join(dir, 'current'))
     // A ConfigMap volume: nebula.config.json -> ..data/nebula.config.json, ..data -> ..2024_01
     const cm = path.join(dir, 'configmap')
-    for (const [v, n] of [['..2024_01', 300], ['..2024_02', 400]] as const) {
+    for (const [v, n] of [
+      ['..2024_01', 300],
+      ['..2024_02', 400],
+    ] as const) {
       fs.mkdirSync(path.join(cm, v), { recursive: true })
       writeConfig(path.join(cm, v), config(n))
     }

@@ -82,7 +82,7 @@ class OnlyB {
 }
 
 describe('chains belong to the engine instance', () => {
-  it('keeps two engines using the same class from seeing each other\'s wrappers', async () => {
+  it("keeps two engines using the same class from seeing each other's wrappers", async () => {
     const log: string[] = []
     const e1 = new Microservice({ ...base, modules: [Shared] }).plugin(tagPlugin(log, 'one'))
     const e2 = new Microservice({ ...base, modules: [Shared] }).plugin(tagPlugin(log, 'two'))

@@ -3,11 +3,7 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { Microservice, Module, Route, Factory, RoutePlugin, PluginPriority } from '../index.js'
 
-const EXPECTED = [
-  'RateLimit', 'Auth', 'Log', 'Cache',
-  'handler',
-  'Cache after', 'Log after', 'Auth after', 'RateLimit after',
-]
+const EXPECTED = ['RateLimit', 'Auth', 'Log', 'Cache', 'handler', 'Cache after', 'Log after', 'Auth after', 'RateLimit after']
 
 /** One docs-style plugin: wraps every handler and logs around next(). */
 function docsPlugin(log: string[], name: string, priority: number) {

@@ -73,10 +73,7 @@ function run(code: string, type: 'commonjs' | 'module'): Promise<any> {
 
 describe('CommonJS and ESM entry points', () => {
   it('exports the public API from CommonJS require()', async () => {
-    const names = await run(
-      `const n = require(${JSON.stringify(cjsEntry)}); console.log(JSON.stringify(Object.keys(n).sort()))`,
-      'commonjs',
-    )
+    const names = await run(`const n = require(${JSON.stringify(cjsEntry)}); console.log(JSON.stringify(Object.keys(n).sort()))`, 'commonjs')
     expect(names).toEqual(EXPECTED_NAMES)
   })
 
@@ -89,7 +86,7 @@ describe('CommonJS and ESM entry points', () => {
     expect(names).toEqual([...EXPECTED_NAMES, 'object'])
   })
 
-  it("resolves the package name to index.js for require and index.mjs for import (package.json exports)", async () => {
+  it('resolves the package name to index.js for require and index.mjs for import (package.json exports)', async () => {
     const cjs = await run(`console.log(JSON.stringify(require.resolve('nebula-native')))`, 'commonjs')
     const esm = await run(`console.log(JSON.stringify(import.meta.resolve('nebula-native')))`, 'module')
     expect(cjs).toBe(cjsEntry)

@@ -59,46 +59,50 @@ describe('examples/chat', () => {
     await c.close()
   })
 
-  it.skipIf(!haveChromium)('two browser pages join the lobby and exchange messages', async () => {
-    const { chromium } = await import('playwright-core')
-    const profile = mkdtempSync(join(tmpdir(), 'nebula-chat-'))
-    // A fresh profile of our own (playwright takes it as userDataDir).
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
-    try {
-      const join = async (name: string) => {
-        const page = await browser.newPage()
-        await page.goto(`${base}/`)
-        await page.fill('input[name=name]', name)
-        await page.click('#login button')
-        await page.waitForSelector(`#log >> text=you joined lobby as ${name}`)
-        return page
+  it.skipIf(!haveChromium)(
+    'two browser pages join the lobby and exchange messages',
+    async () => {
+      const { chromium } = await import('playwright-core')
+      const profile = mkdtempSync(join(tmpdir(), 'nebula-chat-'))
+      // A fresh profile of our own (playwright takes it as userDataDir).
+      const browser = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      })
+      try {
+        const join = async (name: string) => {
+          const page = await browser.newPage()
+          await page.goto(`${base}/`)
+          await page.fill('input[name=name]', name)
+          await page.click('#login button')
+          await page.waitForSelector(`#log >> text=you joined lobby as ${name}`)
+          return page
+        }
+        const alice = await join('alice')
+        const bob = await join('bob')
+        await alice.waitForSelector('#log >> text=bob joined')
+        await alice.fill('input[name=text]', 'hello bob')
+        await alice.click('#say button')
+        await bob.waitForSelector('#log >> text=alice: hello bob')
+        await bob.fill('input[name=text]', 'hi alice')
+        await bob.click('#say button')
+        await alice.waitForSelector('#log >> text=bob: hi alice')
+        expect(await bob.textContent('#log')).toContain('alice: hello bob')
+      } finally {
+        await browser.close()
+        rmSync(profile, { recursive: true, force: true })
       }
-      const alice = await join('alice')
-      const bob = await join('bob')
-      await alice.waitForSelector('#log >> text=bob joined')
-      await alice.fill('input[name=text]', 'hello bob')
-      await alice.click('#say button')
-      await bob.waitForSelector('#log >> text=alice: hello bob')
-      await bob.fill('input[name=text]', 'hi alice')
-      await bob.click('#say button')
-      await alice.waitForSelector('#log >> text=bob: hi alice')
-      expect(await bob.textContent('#log')).toContain('alice: hello bob')
-    } finally {
-      await browser.close()
-      rmSync(profile, { recursive: true, force: true })
-    }
-  }, 60_000)
+    },
+    60_000,
+  )
 })

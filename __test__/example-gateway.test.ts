@@ -38,7 +38,10 @@ describe('examples/gateway', () => {
       const node = await (await fetch(`${base}/api/node/items?x=1`)).json()
       expect(node).toMatchObject({ service: 'node', path: '/items?x=1' })
       const status = await (await fetch(`${base}/services`)).json()
-      expect(status.services.map((s: any) => [s.name, s.ready])).toEqual([['py', 2], ['node', 1]])
+      expect(status.services.map((s: any) => [s.name, s.ready])).toEqual([
+        ['py', 2],
+        ['node', 1],
+      ])
     } finally {
       child.kill('SIGTERM')
       await exited

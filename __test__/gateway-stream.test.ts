@@ -159,4 +159,3 @@ describe('gateway streaming', () => {
     await reader.cancel().catch(() => {})
   }, 20_000)
 })
-

@@ -90,9 +90,9 @@ describe('ServicesPlugin.update', () => {
     const { plugin, base } = await gateway([py])
     const before = pids(plugin, 'py')
     await expect(plugin.update([{ ...py, routes: ['/api/:id'] }])).rejects.toThrow(/services\[0\]\.routes: .* is not a route/)
-    await expect(
-      plugin.update([py, { name: 'b', command: NODE, routes: ['/api/py/*'] }]),
-    ).rejects.toThrow(/services\[1\]\.routes: \/api\/py\/\* is already a route of service "py"/)
+    await expect(plugin.update([py, { name: 'b', command: NODE, routes: ['/api/py/*'] }])).rejects.toThrow(
+      /services\[1\]\.routes: \/api\/py\/\* is already a route of service "py"/,
+    )
     expect(pids(plugin, 'py')).toEqual(before)
     expect((await fetch(`${base}/api/py/x`)).status).toBe(200)
   })
@@ -140,4 +140,3 @@ describe('ServicesPlugin.update', () => {
     expect((await fetch(`${base}/w/x`)).status).toBe(404)
   })
 })
-

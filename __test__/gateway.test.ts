@@ -81,7 +81,14 @@ describe('ServicesPlugin', () => {
   it('answers 504 JSON when a worker is slower than timeoutMs, and 503 when none is ready', async () => {
     const { plugin, base } = await gateway([
       { name: 'py', command: PY, routes: ['/api/py/*'], timeoutMs: 300 },
-      { name: 'never', command: ['python3', '-c', 'import time; time.sleep(60)'], routes: ['/api/never/*'], readyTimeoutMs: 300, backoff: { initialMs: 10, maxMs: 20 }, crashLoop: { maxRestarts: 1 } },
+      {
+        name: 'never',
+        command: ['python3', '-c', 'import time; time.sleep(60)'],
+        routes: ['/api/never/*'],
+        readyTimeoutMs: 300,
+        backoff: { initialMs: 10, maxMs: 20 },
+        crashLoop: { maxRestarts: 1 },
+      },
     ])
     await ready(plugin, 'py')
     const started = Date.now()
@@ -150,7 +157,10 @@ describe('ServicesPlugin', () => {
     const n = load.statuses.length
     await eventually('more requests after the restart', () => load.statuses.length > n + 20)
     expect((await load.stop()).filter((s) => s !== 200)).toEqual([])
-    const after = plugin.status().services[0].instances.filter((i) => i.state === 'ready').map((i) => i.pid)
+    const after = plugin
+      .status()
+      .services[0].instances.filter((i) => i.state === 'ready')
+      .map((i) => i.pid)
     expect(after).toHaveLength(2)
     expect(after.some((p) => before.includes(p))).toBe(false)
   })
@@ -166,7 +176,10 @@ describe('ServicesPlugin', () => {
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'not watched')
     fs.writeFileSync(path.join(dir, 'app.py'), '# v2\n')
     await eventually('both workers replaced', () => {
-      const now = plugin.status().services[0].instances.filter((i) => i.state === 'ready').map((i) => i.pid)
+      const now = plugin
+        .status()
+        .services[0].instances.filter((i) => i.state === 'ready')
+        .map((i) => i.pid)
       return now.length === 2 && now.every((p) => !before.includes(p))
     })
     expect((await load.stop()).filter((s) => s !== 200)).toEqual([])

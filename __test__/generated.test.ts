@@ -66,12 +66,20 @@ describe('the public names, written once (index.js)', () => {
   const names = cjsExportNames(fs.readFileSync(path.join(root, 'index.js'), 'utf8')).sort()
 
   it('index.js exports exactly its module.exports list', () => {
-    expect(Object.keys(cjs).filter((k) => k !== 'default').sort()).toEqual(names)
+    expect(
+      Object.keys(cjs)
+        .filter((k) => k !== 'default')
+        .sort(),
+    ).toEqual(names)
   })
 
   it('index.mjs exports the same names (and the CommonJS object as default)', async () => {
     const esm = await import('../index.mjs')
-    expect(Object.keys(esm).filter((k) => k !== 'default').sort()).toEqual(names)
+    expect(
+      Object.keys(esm)
+        .filter((k) => k !== 'default')
+        .sort(),
+    ).toEqual(names)
     for (const n of names) expect(esm[n], n).toBe((cjs as Record<string, unknown>)[n])
   })
 

@@ -211,10 +211,12 @@ describe('answers that cannot be sent', () => {
     }
     const { base } = await listen(engine)
     const urls = Array.from({ length: 40 }, (_, i) => (i % 10 === 5 ? `${base}/bad` : `${base}/good/${i}`))
-    const answers = await Promise.all(urls.map(async (u) => {
-      const res = await fetch(u)
-      return { url: u, status: res.status, body: await res.json() }
-    }))
+    const answers = await Promise.all(
+      urls.map(async (u) => {
+        const res = await fetch(u)
+        return { url: u, status: res.status, body: await res.json() }
+      }),
+    )
     for (const [i, a] of answers.entries()) {
       if (a.url.endsWith('/bad')) {
         expect(a.status).toBe(500)

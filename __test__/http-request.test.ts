@@ -70,9 +70,7 @@ describe('engine.request()', () => {
   })
 
   it('takes init { method, headers, body } with a path', async () => {
-    const body = await (
-      await build().request('/api/echo/put-me', { method: 'PUT', headers: { authorization: 'Basic abc' }, body: 'raw text' })
-    ).json()
+    const body = await (await build().request('/api/echo/put-me', { method: 'PUT', headers: { authorization: 'Basic abc' }, body: 'raw text' })).json()
     expect(body).toMatchObject({ method: 'PUT', rest: 'put-me', auth: 'Basic abc', body: 'raw text' })
   })
 

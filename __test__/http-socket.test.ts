@@ -41,9 +41,7 @@ describe('connections', () => {
   it('answers pipelined requests (one write) in order', async () => {
     const { port } = await listen(build())
     const client = await RawClient.connect(port)
-    client.write(
-      `${head('POST', '/echo', { 'Content-Length': '5' })}first${head('GET', '/n/2')}${head('GET', '/n/3', { Connection: 'close' })}`,
-    )
+    client.write(`${head('POST', '/echo', { 'Content-Length': '5' })}first${head('GET', '/n/2')}${head('GET', '/n/3', { Connection: 'close' })}`)
     const a = await client.read()
     const b = await client.read()
     const c = await client.read()

@@ -148,7 +148,10 @@ describe('hub events in hook scripts', () => {
     expect(missing.status).toBe(404)
     expect((await missing.json()).error).toMatch(/room/i)
 
-    const bId = engine.hub.clients().map((c: any) => c.id).find((id: string) => id !== engine.hub.clients()[0].id)
+    const bId = engine.hub
+      .clients()
+      .map((c: any) => c.id)
+      .find((id: string) => id !== engine.hub.clients()[0].id)
     engine.jsvm.emit('dm', { to: bId, text: 'psst' })
     const dm = await Promise.race([b.next('dm'), a.next('dm')])
     expect(dm.data).toEqual({ text: 'psst' })
@@ -171,8 +174,6 @@ describe('hub events in hook scripts', () => {
 
   it('refuses at load: a built-in type, and ws hooks in a service without a hub', async () => {
     await expect(app({ 'x.pb.js': `onWsMessage('ping', (e) => e.reply(1))` })).rejects.toThrow(/built-in message type/)
-    await expect(app({ 'x.pb.js': `onWsConnect((e) => e.next())` }, { hub: false })).rejects.toThrow(
-      /onWsConnect needs the engine's HubPlugin/,
-    )
+    await expect(app({ 'x.pb.js': `onWsConnect((e) => e.next())` }, { hub: false })).rejects.toThrow(/onWsConnect needs the engine's HubPlugin/)
   })
 })

@@ -48,11 +48,26 @@ describe('hook order', () => {
     const { engine } = setup(plugins)
     await start(engine)
     expect(log).toEqual([
-      'route:onInit', 'log:onInit', 'sys:onInit', 'biz:onInit',
-      'route:onModuleLoad', 'log:onModuleLoad', 'sys:onModuleLoad', 'biz:onModuleLoad',
-      'sys:onHandlerLoad', 'log:onHandlerLoad', 'biz:onHandlerLoad', 'route:onHandlerLoad',
-      'sys:onBeforeStart', 'log:onBeforeStart', 'biz:onBeforeStart', 'route:onBeforeStart',
-      'sys:onAfterStart', 'log:onAfterStart', 'biz:onAfterStart', 'route:onAfterStart',
+      'route:onInit',
+      'log:onInit',
+      'sys:onInit',
+      'biz:onInit',
+      'route:onModuleLoad',
+      'log:onModuleLoad',
+      'sys:onModuleLoad',
+      'biz:onModuleLoad',
+      'sys:onHandlerLoad',
+      'log:onHandlerLoad',
+      'biz:onHandlerLoad',
+      'route:onHandlerLoad',
+      'sys:onBeforeStart',
+      'log:onBeforeStart',
+      'biz:onBeforeStart',
+      'route:onBeforeStart',
+      'sys:onAfterStart',
+      'log:onAfterStart',
+      'biz:onAfterStart',
+      'route:onAfterStart',
     ])
     log.length = 0
     await engine.stop()
@@ -129,10 +144,7 @@ describe('the ROUTE phase', () => {
 
   it("makes RoutePlugin's routes call the wrapped method", async () => {
     const { Module: M, engine } = Testing.createTestEngine({
-      plugins: [
-        new RoutePlugin(),
-        { name: 'w', onHandlerLoad: (hs: any[]) => hs.forEach((h) => h.wrap(async (next: any) => `<${await next()}>`)) },
-      ],
+      plugins: [new RoutePlugin(), { name: 'w', onHandlerLoad: (hs: any[]) => hs.forEach((h) => h.wrap(async (next: any) => `<${await next()}>`)) }],
     })
     @M('r')
     class R {
@@ -149,7 +161,12 @@ describe('failing hooks', () => {
   it.each(['onInit', 'onModuleLoad', 'onHandlerLoad', 'onBeforeStart', 'onAfterStart'])(
     'rejects start() with "Plugin <name> failed in %s: <message>"',
     async (hook) => {
-      const plugin: any = { name: 'grumpy', [hook]: () => { throw new Error('nope') } }
+      const plugin: any = {
+        name: 'grumpy',
+        [hook]: () => {
+          throw new Error('nope')
+        },
+      }
       const { engine } = setup([plugin])
       started.push(engine)
       await expect(engine.start(0)).rejects.toThrow(`Plugin grumpy failed in ${hook}: nope`)
@@ -157,19 +174,38 @@ describe('failing hooks', () => {
   )
 
   it.each(['onInit', 'onBeforeStart', 'onAfterStart'])('reports an async %s rejection the same way', async (hook) => {
-    const plugin: any = { name: 'async-grumpy', [hook]: async () => { throw new Error('later') } }
+    const plugin: any = {
+      name: 'async-grumpy',
+      [hook]: async () => {
+        throw new Error('later')
+      },
+    }
     const { engine } = setup([plugin])
     started.push(engine)
     await expect(engine.start(0)).rejects.toThrow(`Plugin async-grumpy failed in ${hook}: later`)
   })
 
   it('uses the thrown value as the message when a hook throws a non-Error', async () => {
-    const { engine } = setup([{ name: 'stringly', onBeforeStart: () => { throw 'plain words' } }])
+    const { engine } = setup([
+      {
+        name: 'stringly',
+        onBeforeStart: () => {
+          throw 'plain words'
+        },
+      },
+    ])
     await expect(engine.request('/')).rejects.toThrow('Plugin stringly failed in onBeforeStart: plain words')
   })
 
   it('makes get() throw the same message when a load-phase hook throws', () => {
-    const { engine, Svc } = setup([{ name: 'bad', onModuleLoad: () => { throw new Error('no modules for you') } }])
+    const { engine, Svc } = setup([
+      {
+        name: 'bad',
+        onModuleLoad: () => {
+          throw new Error('no modules for you')
+        },
+      },
+    ])
     expect(() => engine.get(Svc)).toThrow('Plugin bad failed in onModuleLoad: no modules for you')
   })
 })
@@ -181,7 +217,16 @@ describe('start() and stop()', () => {
     const gate = new Promise<void>((r) => (release = r))
     let entered!: () => void
     const inHook = new Promise<void>((r) => (entered = r))
-    const { engine } = setup([{ name: 'slow', onAfterStart: async () => { entered(); await gate; log.push('hook done') } }])
+    const { engine } = setup([
+      {
+        name: 'slow',
+        onAfterStart: async () => {
+          entered()
+          await gate
+          log.push('hook done')
+        },
+      },
+    ])
     started.push(engine)
     const starting = engine.start(0).then((port: number) => (log.push('start resolved'), port))
     await inHook
@@ -197,8 +242,22 @@ describe('start() and stop()', () => {
     const errSpy = vi.spyOn(console, 'error').mockImplementation(() => {})
     const plugins = [
       { name: 'a', priority: 300, onDestroy: () => void log.push('a') },
-      { name: 'b', priority: 50, onDestroy: () => { log.push('b'); throw new Error('b broke') } },
-      { name: 'c', priority: 400, onDestroy: async () => { log.push('c'); throw new Error('c broke') } },
+      {
+        name: 'b',
+        priority: 50,
+        onDestroy: () => {
+          log.push('b')
+          throw new Error('b broke')
+        },
+      },
+      {
+        name: 'c',
+        priority: 400,
+        onDestroy: async () => {
+          log.push('c')
+          throw new Error('c broke')
+        },
+      },
       { name: 'd', priority: 100, onDestroy: async () => void log.push('d') },
     ]
     const { engine } = setup(plugins)
@@ -378,7 +437,7 @@ describe('engine.options', () => {
     expect(engine.options.name).toBe('opts')
   })
 
-  it('keeps values the caller gave instead of the defaults, without freezing the caller\'s object', () => {
+  it("keeps values the caller gave instead of the defaults, without freezing the caller's object", () => {
     const given = { name: 'opts', version: '2.0.0', hostname: '127.0.0.1', prefix: '/api', bodyLimit: 10, modules: [] }
     const engine = new Microservice(given)
     expect(engine.options).toMatchObject({ hostname: '127.0.0.1', prefix: '/api', bodyLimit: 10 })
@@ -387,7 +446,9 @@ describe('engine.options', () => {
 
   it('refuses limits that are not positive 32-bit integers, naming the option', () => {
     for (const bad of [0, -1, 1.5, 2 ** 32, '100', Number.NaN]) {
-      expect(() => new Microservice({ name: 'o', version: '1', bodyLimit: bad as any, modules: [] })).toThrow(/"bodyLimit" must be an integer from 1 to 4294967295/)
+      expect(() => new Microservice({ name: 'o', version: '1', bodyLimit: bad as any, modules: [] })).toThrow(
+        /"bodyLimit" must be an integer from 1 to 4294967295/,
+      )
     }
     expect(() => new Microservice({ name: 'o', version: '1', handlerTimeout: -5, modules: [] })).toThrow(/"handlerTimeout"/)
   })

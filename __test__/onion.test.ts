@@ -67,11 +67,24 @@ describe('onion order', () => {
   })
 
   it('gives the same chain for every registration order of plugins with distinct priorities', async () => {
-    const specs: [string, number][] = [['a', 300], ['b', 50], ['c', 1], ['d', 999]]
+    const specs: [string, number][] = [
+      ['a', 300],
+      ['b', 50],
+      ['c', 1],
+      ['d', 999],
+    ]
     const runs: string[][] = []
-    for (const order of [[0, 1, 2, 3], [3, 2, 1, 0], [1, 3, 0, 2]]) {
+    for (const order of [
+      [0, 1, 2, 3],
+      [3, 2, 1, 0],
+      [1, 3, 0, 2],
+    ]) {
       const log: string[] = []
-      const { call } = setup(order.map((i) => logging(log, specs[i][0], specs[i][1])), undefined, log)
+      const { call } = setup(
+        order.map((i) => logging(log, specs[i][0], specs[i][1])),
+        undefined,
+        log,
+      )
       await call()
       runs.push(log)
     }
@@ -93,17 +106,17 @@ describe('onion order', () => {
 
   it("keeps the call order of one plugin's several wraps (first wrap is outer)", async () => {
     const log: string[] = []
-    const tag = (t: string): Wrapper => async (next) => {
-      log.push(`${t}:before`)
-      const out = await next()
-      log.push(`${t}:after`)
-      return out
-    }
+    const tag =
+      (t: string): Wrapper =>
+      async (next) => {
+        log.push(`${t}:before`)
+        const out = await next()
+        log.push(`${t}:after`)
+        return out
+      }
     const { call } = setup([wrapping('late', 200, tag('late')), wrapping('multi', 100, tag('m1'), tag('m2'), tag('m3'))], undefined, log)
     await call()
-    expect(log).toEqual([
-      'm1:before', 'm2:before', 'm3:before', 'late:before', 'handler', 'late:after', 'm3:after', 'm2:after', 'm1:after',
-    ])
+    expect(log).toEqual(['m1:before', 'm2:before', 'm3:before', 'late:before', 'handler', 'late:after', 'm3:after', 'm2:after', 'm1:after'])
   })
 })
 
@@ -170,26 +183,16 @@ describe('next()', () => {
 })
 
 describe('short-circuit, results and errors', () => {
-  it('returns a layer\'s own value without calling next(): inner layers and the handler never run', async () => {
+  it("returns a layer's own value without calling next(): inner layers and the handler never run", async () => {
     const log: string[] = []
-    const { call, engine, Svc } = setup(
-      [wrapping('cache', 100, () => 'cached'), logging(log, 'inner', 200)],
-      () => 'fresh',
-      log,
-    )
+    const { call, engine, Svc } = setup([wrapping('cache', 100, () => 'cached'), logging(log, 'inner', 200)], () => 'fresh', log)
     await expect(call()).resolves.toBe('cached')
     expect(log).toEqual([])
     expect(engine.get(Svc).calls).toEqual([])
   })
 
   it('lets every layer transform the result on the way out (inner first)', async () => {
-    const { call } = setup(
-      [
-        wrapping('plus', 100, async (next) => (await next()) + 1),
-        wrapping('times', 200, async (next) => (await next()) * 10),
-      ],
-      () => 4,
-    )
+    const { call } = setup([wrapping('plus', 100, async (next) => (await next()) + 1), wrapping('times', 200, async (next) => (await next()) * 10)], () => 4)
     await expect(call()).resolves.toBe(41)
   })
 
@@ -213,14 +216,16 @@ describe('short-circuit, results and errors', () => {
 
   it('propagates a handler error outward through every layer as a rejection', async () => {
     const seen: string[] = []
-    const watch = (name: string): Wrapper => async (next) => {
-      try {
-        return await next()
-      } catch (err) {
-        seen.push(`${name}:${(err as Error).message}`)
-        throw err
+    const watch =
+      (name: string): Wrapper =>
+      async (next) => {
+        try {
+          return await next()
+        } catch (err) {
+          seen.push(`${name}:${(err as Error).message}`)
+          throw err
+        }
       }
-    }
     const { call } = setup([wrapping('outer', 100, watch('outer')), wrapping('inner', 200, watch('inner'))], () => {
       throw new Error('kaput')
     })
@@ -243,12 +248,9 @@ describe('short-circuit, results and errors', () => {
   })
 
   it('turns a synchronous throw in the handler into a rejection the outer layer can catch', async () => {
-    const { call } = setup(
-      [wrapping('catcher', 100, (next) => next().catch((e: Error) => `caught ${e.message}`))],
-      () => {
-        throw new Error('handler sync')
-      },
-    )
+    const { call } = setup([wrapping('catcher', 100, (next) => next().catch((e: Error) => `caught ${e.message}`))], () => {
+      throw new Error('handler sync')
+    })
     await expect(call()).resolves.toBe('caught handler sync')
   })
 

@@ -132,7 +132,12 @@ describe('compression', () => {
     const res = await engine.request('/items', { headers: { 'accept-encoding': 'gzip', origin: 'https://a.test' } })
     expect(res.headers.get('content-encoding')).toBe('gzip')
     expect(res.headers.get('access-control-allow-origin')).toBe('https://a.test')
-    expect(res.headers.get('vary')!.split(/\s*,\s*/).sort()).toEqual(['Accept-Encoding', 'Origin'])
+    expect(
+      res.headers
+        .get('vary')!
+        .split(/\s*,\s*/)
+        .sort(),
+    ).toEqual(['Accept-Encoding', 'Origin'])
   })
 
   it('still works inside a TypeScript layer (run from the JS chain)', async () => {

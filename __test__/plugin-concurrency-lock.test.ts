@@ -147,7 +147,12 @@ function lockSuite(make: () => any) {
     const g = gate()
     let held!: Promise<string>
     await new Promise<void>((inside) => (held = s.engine.handler(s.Svc, 'call')(g.opened, inside)))
-    const err = await s.engine.handler(s.Svc, 'call')(Promise.resolve()).catch((e: unknown) => e)
+    const err = await s.engine
+      .handler(
+        s.Svc,
+        'call',
+      )(Promise.resolve())
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(ConcurrencyLockError)
     expect(err).toBeInstanceOf(HttpError)
     expect(err).toMatchObject({ status: 409, key: 'handler-lock', name: 'ConcurrencyLockError' })
@@ -183,7 +188,12 @@ describe('ConcurrencyLockPlugin (in process)', () => {
     await expect(engine.handler(Billing, 'close')(Promise.resolve())).rejects.toMatchObject({ key: 'billing.close' })
     let inv!: Promise<void>
     await new Promise<void>((inside) => (inv = engine.handler(Billing, 'invoice')({ id: 7, wait: g.opened, inside })))
-    const err: any = await engine.handler(Billing, 'invoice')({ id: 7, wait: Promise.resolve() }).catch((e: unknown) => e)
+    const err: any = await engine
+      .handler(
+        Billing,
+        'invoice',
+      )({ id: 7, wait: Promise.resolve() })
+      .catch((e: unknown) => e)
     expect(err.key).toMatch(/^billing\.invoice:[0-9a-f]{64}$/)
     // Another id is another lock.
     await expect(engine.handler(Billing, 'invoice')({ id: 8, wait: Promise.resolve() })).resolves.toBeUndefined()

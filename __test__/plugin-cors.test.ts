@@ -58,10 +58,7 @@ const corsHeaders = (res: Response) => [...res.headers.keys()].filter((k) => k.s
 describe('preflight (answered in Rust)', () => {
   it('answers a preflight to a GET-only route with 204 and the CORS headers, without calling JS', async () => {
     const engine = app({ origins: ['https://*.example.com'], credentials: true, maxAge: 600 })
-    const res = await engine.request(
-      '/items',
-      preflight(APP, 'GET', { 'access-control-request-headers': 'content-type, x-request-id' }),
-    )
+    const res = await engine.request('/items', preflight(APP, 'GET', { 'access-control-request-headers': 'content-type, x-request-id' }))
     expect(res.status).toBe(204)
     expect(await res.text()).toBe('')
     expect(res.headers.get('access-control-allow-origin')).toBe(APP)

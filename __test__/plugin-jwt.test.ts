@@ -153,7 +153,10 @@ describe('verified requests', () => {
   })
 
   it('verifies RS256 and ES256 tokens with the public key, over a real socket', async () => {
-    for (const [alg, kind] of [['RS256', 'rsa'], ['ES256', 'ec']] as const) {
+    for (const [alg, kind] of [
+      ['RS256', 'rsa'],
+      ['ES256', 'ec'],
+    ] as const) {
       const { publicKey, privateKey } = keyPair(kind)
       const other = keyPair(kind)
       const engine = app({ algorithm: alg, publicKey })
@@ -212,9 +215,7 @@ describe('permissions and roles', () => {
     expect((await engine.request('/inherited', auth(member))).status).toBe(200)
     const r = await refusal(await engine.request('/inherited', auth(hs({ roles: ['member'] }))))
     expect(r.body.message).toBe('missing permission api:use')
-    expect((await refusal(await engine.request('/inherited', auth(hs({ permissions: ['api:use'] }))))).body.message).toBe(
-      'missing role member',
-    )
+    expect((await refusal(await engine.request('/inherited', auth(hs({ permissions: ['api:use'] }))))).body.message).toBe('missing role member')
     // A route's own list replaces the module's; public routes stay public.
     const admin = hs({ roles: ['admin'] })
     expect((await engine.request('/admin', auth(hs({ roles: ['admin'], permissions: ['api:use'] })))).status).toBe(200)

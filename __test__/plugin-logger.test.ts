@@ -88,9 +88,7 @@ describe('LoggerPlugin access log (child process)', () => {
     expect(other.filter((l) => l.startsWith('stdout'))).toEqual([])
     const lines = access.map((l) => JSON.parse(l))
     for (const l of lines) {
-      expect(Object.keys(l).sort()).toEqual(
-        ['bytes', 'duration_ms', 'level', 'method', 'msg', 'path', 'peer', 'request_id', 'route', 'status', 'time'].sort(),
-      )
+      expect(Object.keys(l).sort()).toEqual(['bytes', 'duration_ms', 'level', 'method', 'msg', 'path', 'peer', 'request_id', 'route', 'status', 'time'].sort())
       expect(l.level).toBe('info')
       expect(l.msg).toBe('request')
       expect(typeof l.duration_ms).toBe('number')
@@ -126,11 +124,7 @@ describe('LoggerPlugin access log (child process)', () => {
   })
 
   it('prints pretty lines on stderr with a custom request id header', async () => {
-    const { results, access } = await runChild(
-      { format: 'pretty', output: 'stderr', requestIdHeader: 'X-Trace-Id' },
-      'stderr',
-      'x-trace-id',
-    )
+    const { results, access } = await runChild({ format: 'pretty', output: 'stderr', requestIdHeader: 'X-Trace-Id' }, 'stderr', 'x-trace-id')
     expect(results[0].id).toBe('given-id-1')
     expect(access).toHaveLength(5)
     access.forEach((line, i) => {
@@ -258,7 +252,9 @@ Module('svc')(Svc)
     const signal = await new Promise<string | null>((resolve) => child.on('close', (_c, sig) => resolve(sig)))
     closeSync(out)
     expect(signal).toBe('SIGKILL')
-    const access = readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('GET /ping 200'))
+    const access = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('GET /ping 200'))
     rmSync(dir, { recursive: true, force: true })
     expect(access).toHaveLength(3000)
   })

@@ -124,9 +124,7 @@ describe('MetricsPlugin', () => {
       expect(comments).toContain(`# TYPE ${h} histogram`)
       const users = { method: 'GET', route: '/api/users/:id' }
       const buckets = find(samples, `${h}_bucket`, users)
-      expect(buckets.map((b) => b.labels.le)).toEqual([
-        '0.001', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf',
-      ])
+      expect(buckets.map((b) => b.labels.le)).toEqual(['0.001', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'])
       for (let i = 1; i < buckets.length; i++) expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value)
       expect(buckets[buckets.length - 1].value).toBe(3)
       expect(value(samples, `${h}_count`, users)).toBe(3)

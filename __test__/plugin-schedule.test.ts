@@ -283,7 +283,10 @@ function distributed(kind: 'redis' | 'nats', missing: string | undefined, start:
         await c.until(() => c.ready.size === 3, 10_000, 'three ready nodes')
         await c.until(() => c.runs.length >= 10, 5000, 'ten runs')
         const leader = c.runs[0].node
-        expect(c.runs.every((r) => r.node === leader), 'one node runs the job').toBe(true)
+        expect(
+          c.runs.every((r) => r.node === leader),
+          'one node runs the job',
+        ).toBe(true)
 
         // kill -9: the lease is not released; it expires, then another node takes it.
         const victim = c.nodes.find((n) => n.id === leader)!
@@ -300,7 +303,10 @@ function distributed(kind: 'redis' | 'nats', missing: string | undefined, start:
         const second = takeover.node
         const from = c.runs.indexOf(takeover)
         await c.until(() => c.runs.length >= from + 8, 5000, 'eight runs by the new leader')
-        expect(c.runs.slice(from).every((r) => r.node === second), 'again one node runs it').toBe(true)
+        expect(
+          c.runs.slice(from).every((r) => r.node === second),
+          'again one node runs it',
+        ).toBe(true)
 
         // SIGTERM: engine.stop() releases the lease, the last node takes over well before it would expire,
         // and the stopped process exits by itself (no timer left behind).

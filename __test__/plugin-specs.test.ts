@@ -204,7 +204,7 @@ describe('native plugin option specs', () => {
         }
       })
 
-      it("each enum value of a key has a case; a value outside the enum is refused by the class and by Rust", () => {
+      it('each enum value of a key has a case; a value outside the enum is refused by the class and by Rust', () => {
         for (const key of keys) {
           const s = resolved(spec.options[key].schema)
           const values = s.enum ?? s.items?.enum
@@ -213,7 +213,11 @@ describe('native plugin option specs', () => {
           for (const v of values) expect(given, `${spec.name}.${key}`).toContain(v)
           const base = side.cases[key][0]
           const bad = s.enum ? 'not-one-of-them' : ['not-one-of-them']
-          if (!side.schemaOnly?.includes(key)) expect(jsRefusal(() => side.make({ ...base, [key]: bad })), `JS ${key}`).toBeDefined()
+          if (!side.schemaOnly?.includes(key))
+            expect(
+              jsRefusal(() => side.make({ ...base, [key]: bad })),
+              `JS ${key}`,
+            ).toBeDefined()
           const made = side.make(base)
           if (!rustKeys(made).includes(key)) continue
           expect(rustRefusal(kind, { ...nativeOptions(side, made), [key]: bad }), `Rust ${key}`).toBeDefined()
@@ -229,12 +233,18 @@ describe('native plugin option specs', () => {
           const toRust = rustKeys(made).includes(key)
           const rust = (v: number) => (toRust ? rustRefusal(kind, { ...nativeOptions(side, made), [key]: v }) : undefined)
           for (const ok of [s.minimum, s.maximum].filter((v) => v !== undefined)) {
-            expect(jsRefusal(() => side.make({ ...base, [key]: ok })), `JS ${key} = ${ok}`).toBeUndefined()
+            expect(
+              jsRefusal(() => side.make({ ...base, [key]: ok })),
+              `JS ${key} = ${ok}`,
+            ).toBeUndefined()
             expect(rust(ok), `Rust ${key} = ${ok}`).toBeUndefined()
           }
           const outside = [s.minimum !== undefined ? s.minimum - 1 : undefined, s.maximum !== undefined ? s.maximum + 1 : undefined]
           for (const bad of outside.filter((v) => v !== undefined)) {
-            expect(jsRefusal(() => side.make({ ...base, [key]: bad })), `JS ${key} = ${bad}`).toBeDefined()
+            expect(
+              jsRefusal(() => side.make({ ...base, [key]: bad })),
+              `JS ${key} = ${bad}`,
+            ).toBeDefined()
             if (toRust) expect(rust(bad), `Rust ${key} = ${bad}`).toMatch(key)
           }
         }

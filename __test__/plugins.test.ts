@@ -1,16 +1,6 @@
 // Plugin registration: names, replacement, default plugins, module option validation.
 import { describe, it, expect } from 'vitest'
-import {
-  Microservice,
-  Module,
-  Route,
-  Handler,
-  Factory,
-  Testing,
-  RoutePlugin,
-  PluginNameRequiredError,
-  ModuleConfigValidationError,
-} from '../index.js'
+import { Microservice, Module, Route, Handler, Factory, Testing, RoutePlugin, PluginNameRequiredError, ModuleConfigValidationError } from '../index.js'
 
 const base = { name: 'plugins-test', version: '1.0.0' }
 

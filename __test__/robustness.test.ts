@@ -223,9 +223,7 @@ describe('many requests at once (they reach JavaScript in batches)', () => {
     const { base } = await listen(engine)
     const before = engine.stats().jsCalls
     const socket = Array.from({ length: 150 }, (_, n) => fetch(`${base}/echo/${n}?q=s${n}`).then((r) => r.json()))
-    const inProcess = Array.from({ length: 150 }, (_, n) =>
-      engine.request(`/echo/${n + 150}?q=i${n + 150}`).then((r: Response) => r.json()),
-    )
+    const inProcess = Array.from({ length: 150 }, (_, n) => engine.request(`/echo/${n + 150}?q=i${n + 150}`).then((r: Response) => r.json()))
     const answers = await Promise.all([...socket, ...inProcess])
     answers.forEach((a, n) => expect(a).toEqual({ n, q: `${n < 150 ? 's' : 'i'}${n}` }))
     // jsCalls counts requests handed to JavaScript, however many shared a wake-up.

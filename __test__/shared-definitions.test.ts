@@ -22,7 +22,7 @@ describe('shared definitions', () => {
     expect(dtsConstLiterals('PluginPriority')).toEqual(Object.entries(nebula.PluginPriority))
   })
 
-  it("a plugin class whose d.ts priority is a literal type has that priority at runtime", () => {
+  it('a plugin class whose d.ts priority is a literal type has that priority at runtime', () => {
     const plugins: Record<string, () => { priority?: number }> = {
       RoutePlugin: () => new nebula.RoutePlugin(),
       CorsPlugin: () => new nebula.CorsPlugin(),

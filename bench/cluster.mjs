@@ -78,7 +78,20 @@ export async function clusterScenario(title, lines, o) {
     return { ports, children }
   }
   function load(ports, window, duration = o.duration) {
-    const args = ['--port', ports.join(','), '--clients', String(clients), '--payload', String(o.payload), '--window', String(window), '--duration', String(duration), '--warmup', '1']
+    const args = [
+      '--port',
+      ports.join(','),
+      '--clients',
+      String(clients),
+      '--payload',
+      String(o.payload),
+      '--window',
+      String(window),
+      '--duration',
+      String(duration),
+      '--warmup',
+      '1',
+    ]
     return runHubLoad(o.hubLoad, args)
   }
   async function measure(label, ports) {

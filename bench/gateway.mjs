@@ -321,9 +321,7 @@ export async function gatewayScenario(title, lines, o) {
       try {
         const r = await measure(name, all[name], o)
         rows.push(r)
-        console.log(
-          `${o.fmt(r.rps)} req/s, p99 ${o.fmt(r.p99, 2)} ms${r.wrong || r.errors ? `, ${r.wrong} non-2xx, ${r.errors} socket errors` : ''}`,
-        )
+        console.log(`${o.fmt(r.rps)} req/s, p99 ${o.fmt(r.p99, 2)} ms${r.wrong || r.errors ? `, ${r.wrong} non-2xx, ${r.errors} socket errors` : ''}`)
       } catch (err) {
         killEverything() // what a failed start left running
         console.log(`skipped: ${err.message}`)
@@ -360,9 +358,7 @@ export async function gatewayScenario(title, lines, o) {
     )
   }
   const direct = rows.find((r) => r.name === 'direct')
-  const share = rows
-    .filter((r) => r.name !== 'direct')
-    .map((r) => `${r.name === 'nebula' ? 'the gateway' : r.name} ${o.fmt((100 * r.rps) / direct?.rps, 1)} %`)
+  const share = rows.filter((r) => r.name !== 'direct').map((r) => `${r.name === 'nebula' ? 'the gateway' : r.name} ${o.fmt((100 * r.rps) / direct?.rps, 1)} %`)
   if (direct && share.length) lines.push('', `Share of the worker alone's rate: ${share.join(', ')}.`)
   if (rows.length) lines.push('', `req/s per round: ${rows.map((r) => `${r.label} ${r.rounds.map((x) => o.fmt(x)).join(' / ')}`).join('; ')}.`)
   if (notes.length) lines.push('', ...notes)

@@ -34,9 +34,7 @@ import { runHubLoad } from './hub-load.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
-const args = Object.fromEntries(
-  process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])),
-)
+const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])))
 const DURATION = Number(args.duration ?? 5)
 const ROUNDS = Number(args.rounds ?? 3)
 const CONNECTIONS = Number(args.connections ?? 64)
@@ -46,7 +44,9 @@ const CLIENTS = Number(args.clients ?? 1000)
 const WINDOW = Number(args.window ?? 64)
 const PAYLOAD = Number(args.payload ?? 100)
 // jsvm: pool sizes whose generation is built and timed, reloads timed per process.
-const GEN_POOLS = String(args['gen-pools'] ?? '1,2,4,8').split(',').map(Number)
+const GEN_POOLS = String(args['gen-pools'] ?? '1,2,4,8')
+  .split(',')
+  .map(Number)
 const GEN_RELOADS = Number(args['gen-reloads'] ?? 20)
 
 const SCENARIOS = {
@@ -448,9 +448,18 @@ async function genCost(section) {
   }
   const xs = sizes.map((s) => s.poolSize)
   const perRuntime = {
-    cpuMs: slope(xs, sizes.map((s) => s.reloadCpuMs)),
-    wallMs: slope(xs, sizes.map((s) => s.reloadMs)),
-    rssMiB: slope(xs, sizes.map((s) => s.startRssMiB)),
+    cpuMs: slope(
+      xs,
+      sizes.map((s) => s.reloadCpuMs),
+    ),
+    wallMs: slope(
+      xs,
+      sizes.map((s) => s.reloadMs),
+    ),
+    rssMiB: slope(
+      xs,
+      sizes.map((s) => s.startRssMiB),
+    ),
   }
   section.push(
     '### Generation cost',
@@ -529,7 +538,11 @@ async function main() {
   for (const scenario of scenarios) {
     const section = []
     const s = SCENARIOS[scenario]
-    runs[scenario] = { when, machine, settings: s.kind === 'hub' ? `hub_load, window ${WINDOW}, ${PAYLOAD} B, ${ROUNDS} rounds × ${DURATION} s, median` : wrkSettings }
+    runs[scenario] = {
+      when,
+      machine,
+      settings: s.kind === 'hub' ? `hub_load, window ${WINDOW}, ${PAYLOAD} B, ${ROUNDS} rounds × ${DURATION} s, median` : wrkSettings,
+    }
     if (s.kind === 'hub') {
       results[scenario] = await hubScenario(scenario, section)
       section.splice(1, 0, '', `${when} UTC · ${machine}`)
@@ -568,9 +581,7 @@ async function main() {
       sections[scenario] = section
       continue
     }
-    const names = (s.contenders ?? Object.keys(CONTENDERS)).filter(
-      (n) => CONTENDERS[n].scenarios.includes(scenario) && (!only || only.has(n)),
-    )
+    const names = (s.contenders ?? Object.keys(CONTENDERS)).filter((n) => CONTENDERS[n].scenarios.includes(scenario) && (!only || only.has(n)))
     const rows = []
     for (const name of names) {
       process.stdout.write(`${scenario} · ${labelOf(name, scenario)} … `)

@@ -60,8 +60,15 @@ function drainer(engine) {
       wire = errorWire(err)
     }
     // A streamed Response is read first (a promise of the wire).
-    if (Array.isArray(wire)) send(id, wire)
-    else settle(wire, (w) => send(id, w), (err) => send(id, errorWire(err)))
+    if (Array.isArray(wire)) {
+      send(id, wire)
+    } else {
+      settle(
+        wire,
+        (w) => send(id, w),
+        (err) => send(id, errorWire(err)),
+      )
+    }
   }
 
   // A handler that returns a plain value is answered synchronously, without a promise.

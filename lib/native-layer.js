@@ -31,7 +31,12 @@ function declaredNative(plugin) {
   return plugin[NATIVE_PLUGIN]
 }
 
+/**
+ * `[name, value, name, value, …]` as a record; a repeated name's values joined with ", ".
+ * @param {string[]} flat
+ */
 function headerRecord(flat) {
+  /** @type {Record<string, string>} */
   const out = {}
   for (let i = 0; i < flat.length; i += 2) {
     const k = flat[i]

@@ -19,14 +19,7 @@ const PACKAGE_NAME = 'nebula-native'
 /** @typedef {Error & { code?: string, platformKey?: string, packageName?: string }} LoaderError */
 
 /** The platform packages we publish, in napi's naming (`napi.targets` in package.json). */
-const SUPPORTED = Object.freeze([
-  'linux-x64-gnu',
-  'linux-x64-musl',
-  'linux-arm64-gnu',
-  'linux-arm64-musl',
-  'darwin-x64',
-  'darwin-arm64',
-])
+const SUPPORTED = Object.freeze(['linux-x64-gnu', 'linux-x64-musl', 'linux-arm64-gnu', 'linux-arm64-musl', 'darwin-x64', 'darwin-arm64'])
 
 /** `linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`… as napi-rs names its platform packages. */
 function platformKey({ platform, arch, libc }) {
@@ -147,13 +140,7 @@ function isMissing(err, request) {
  * The platform package must be at the main package's version: the JS in lib/ and the
  * Rust in the .node are one program, and a mismatch would fail later in confusing ways.
  */
-function loadNative({
-  machine,
-  version,
-  packageRoot = path.join(__dirname, '..'),
-  requireFn = require,
-  exists = fs.existsSync,
-}) {
+function loadNative({ machine, version, packageRoot = path.join(__dirname, '..'), requireFn = require, exists = fs.existsSync }) {
   const resolved = resolveNative(machine, packageRoot)
   if (exists(resolved.localFile)) return requireFn(resolved.localFile)
   if (!resolved.supported) throw notFoundError(machine, resolved)
@@ -168,10 +155,10 @@ function loadNative({
   if (version && pkgJson && pkgJson.version !== version) {
     const err = /** @type {LoaderError} */ (
       new Error(
-      `nebula-native: ${resolved.packageName} is at version ${pkgJson.version} but nebula-native is at ${version}; ` +
-        'they are built together and must be the same version. Reinstall nebula-native ' +
-        '(delete node_modules and package-lock.json if an old one is pinned there).',
-    )
+        `nebula-native: ${resolved.packageName} is at version ${pkgJson.version} but nebula-native is at ${version}; ` +
+          'they are built together and must be the same version. Reinstall nebula-native ' +
+          '(delete node_modules and package-lock.json if an old one is pinned there).',
+      )
     )
     err.code = 'NEBULA_NATIVE_VERSION_MISMATCH'
     throw err

@@ -24,8 +24,9 @@ function checkMiddlewares(list, what) {
  * `routePrefix` + route path; middlewares run global → module → route.
  */
 class RoutePlugin {
+  /** @param {import('../index').RoutePluginOptions} [options] */
   constructor(options = {}) {
-    this.name = 'route-plugin'
+    this.name = /** @type {const} */ ('route-plugin')
     this.priority = PluginPriority.ROUTE
     this.options = options
     const bad = checkMiddlewares(options.globalMiddlewares, 'RoutePlugin globalMiddlewares')
@@ -62,7 +63,7 @@ class RoutePlugin {
     for (const h of handlers) {
       if (h.type !== 'route') continue
       const mod = this._modules.get(h.module)
-      const modOpts = (mod && mod.options) || {}
+      const modOpts = mod?.options || {}
       const opts = h.options
       const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => m.toUpperCase())
       const paths = Array.isArray(opts.path) ? opts.path : [opts.path]

@@ -49,7 +49,7 @@ function schemaText(current, specs) {
   const schema = JSON.parse(current)
   for (const spec of specs) {
     if (!spec.section) continue
-    if (!schema.$defs || !schema.$defs[spec.section]) throw new Error(`${SCHEMA_FILE} has no $defs.${spec.section} for ${spec.name}`)
+    if (!schema.$defs?.[spec.section]) throw new Error(`${SCHEMA_FILE} has no $defs.${spec.section} for ${spec.name}`)
     if (!schema.properties.plugins.properties[spec.section]) {
       throw new Error(`${SCHEMA_FILE} has no plugins.${spec.section} for ${spec.name}`)
     }
@@ -135,7 +135,10 @@ function dtsText(current, specs, root) {
 export function cjsExportNames(source) {
   const m = /^module\.exports = \{\n((?: {2}[A-Za-z_$][\w$]*,\n)+)\}\n?$/m.exec(source)
   if (!m) throw new Error(`${CJS_FILE} must end with \`module.exports = {\` and one \`  Name,\` per line, then \`}\``)
-  return m[1].split('\n').filter(Boolean).map((line) => line.trim().slice(0, -1))
+  return m[1]
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.trim().slice(0, -1))
 }
 
 function esmText(names) {

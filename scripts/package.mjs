@@ -168,7 +168,8 @@ for (const p of plan) {
       const versions = [...new Set(dyn.match(/GLIBC_[0-9.]+/g) ?? [])].map((v) => v.slice(6))
       const newest = versions.sort(compareVersions).at(-1) ?? '-'
       glibc = `needs glibc ${newest}`
-      if (!['cargo', 'checkout'].includes(p.how) && compareVersions(newest, GLIBC_FLOOR) > 0) fail(`${p.t.key} needs GLIBC_${newest}, more than the floor ${GLIBC_FLOOR}`)
+      if (!['cargo', 'checkout'].includes(p.how) && compareVersions(newest, GLIBC_FLOOR) > 0)
+        fail(`${p.t.key} needs GLIBC_${newest}, more than the floor ${GLIBC_FLOOR}`)
     }
   }
   if (p.t.libc === 'musl') {
@@ -213,7 +214,9 @@ for (const p of plan) {
 }
 
 log(`dist/ (version ${version}):`)
-console.log(`  ${main.filename}  ${kb(main.size)} packed, ${shipped.length} files, no .node, optionalDependencies: ${Object.keys(pkg.optionalDependencies ?? {}).length}`)
+console.log(
+  `  ${main.filename}  ${kb(main.size)} packed, ${shipped.length} files, no .node, optionalDependencies: ${Object.keys(pkg.optionalDependencies ?? {}).length}`,
+)
 for (const e of report) {
   console.log(`  ${e.tarball}  ${kb(e.packed)} packed, .node ${mb(e.size)} (${e.how}) ${e.glibc}\n      ${e.file}`)
 }

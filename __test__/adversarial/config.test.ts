@@ -45,7 +45,11 @@ interface Run {
  * (its code is then null): a start that should have been refused must not
  * hang the suite. `close`: its stdout or stderr is closed before it writes.
  */
-function nebula(args: string[], cwd: string, { env = {}, close, limitMs = 10_000 }: { env?: Record<string, string>; close?: 'stdout' | 'stderr'; limitMs?: number } = {}): Promise<Run> {
+function nebula(
+  args: string[],
+  cwd: string,
+  { env = {}, close, limitMs = 10_000 }: { env?: Record<string, string>; close?: 'stdout' | 'stderr'; limitMs?: number } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
@@ -151,7 +155,9 @@ describe('nebula check refuses what nebula start refuses, with the same message 
       expect(r.stderr).toBe(check.stderr)
     }
     expect(check.code).toBe(1)
-    expect(check.stderr).toMatch(new RegExp(`^nebula: cannot use the runtime folder: ${shared} is open to other users \\(mode 1777\\).*${path.join(shared, 'nebula')}`))
+    expect(check.stderr).toMatch(
+      new RegExp(`^nebula: cannot use the runtime folder: ${shared} is open to other users \\(mode 1777\\).*${path.join(shared, 'nebula')}`),
+    )
     expect(fs.readdirSync(shared)).toEqual([])
   })
 
@@ -191,8 +197,16 @@ describe('hostile config files', () => {
     ['a number too large for a double', '{"name": "x", "port": 1e400}', /: port: must be an integer from 0 to 65535, got a number too large to represent$/],
     ['a huge integer limit', '{"name": "x", "bodyLimit": 1e30}', /: bodyLimit: must be an integer from 1 to 4294967295, got 1e\+30$/],
     ['a fractional port', '{"name": "x", "port": 80.5}', /: port: must be an integer from 0 to 65535, got 80\.5$/],
-    ['JSON nested 100 000 levels deep', `{"name": "x", "hub": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /: nested more than 64 levels deep: not a config file$/],
-    ['objects nested 65 levels deep in a plugin', `{"name": "x", "plugins": {"cors": ${'{"a":'.repeat(65)}1${'}'.repeat(65)}}}`, /: nested more than 64 levels deep/],
+    [
+      'JSON nested 100 000 levels deep',
+      `{"name": "x", "hub": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+      /: nested more than 64 levels deep: not a config file$/,
+    ],
+    [
+      'objects nested 65 levels deep in a plugin',
+      `{"name": "x", "plugins": {"cors": ${'{"a":'.repeat(65)}1${'}'.repeat(65)}}}`,
+      /: nested more than 64 levels deep/,
+    ],
     ['a file larger than 1 MiB', `{"name": "x"}${' '.repeat(1024 * 1024)}`, /: cannot read the config file: too large \(1048589 bytes, at most 1048576\)$/],
     [
       'a folder instead of a file',
@@ -302,7 +316,11 @@ describe('a running service whose config file turns hostile', () => {
     const dir = tmpDir()
     const config = { name: 'fifo', host: '127.0.0.1', port: await freePort(), plugins: { rateLimit: { maxRequests: 100 } } }
     const file = write(dir, config)
-    const child = spawn(process.execPath, [BIN, 'start'], { cwd: dir, env: { ...process.env, XDG_RUNTIME_DIR: dir, NEBULA_LOG: 'off' }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, 'start'], {
+      cwd: dir,
+      env: { ...process.env, XDG_RUNTIME_DIR: dir, NEBULA_LOG: 'off' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     cleanups.push(() => child.kill('SIGKILL'))
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))

@@ -294,11 +294,7 @@ describe('property: whatever a handler throws or returns, the client gets an ans
     }
     const { Module, engine } = setup({ plugins: [outer, new CorsPlugin({ origins: '*' })], options: { handlerTimeout: 5000 } })
     routes(Module, { '/p': run })
-    await property(
-      anyCase,
-      async (m) => expectAnswer(await engine.request('/p', { headers: { origin: 'http://a.example' } }), m),
-      runs(800),
-    )
+    await property(anyCase, async (m) => expectAnswer(await engine.request('/p', { headers: { origin: 'http://a.example' } }), m), runs(800))
   }, 120_000)
 
   it('a middleware, and an errorTransformer, deliver the value', async () => {

@@ -151,7 +151,7 @@ describe('Host (RFC 9112 §3.2)', () => {
     expect(engine.stats().jsCalls).toBe(0)
   })
 
-  it('an absolute-form target wins over Host: ctx.req.url is on the target\'s authority', async () => {
+  it("an absolute-form target wins over Host: ctx.req.url is on the target's authority", async () => {
     const { engine } = build()
     const { port } = await listen(engine)
     const res = await send(port, 'GET http://a.example/whoami?x=1 HTTP/1.1\r\nHost: b.example\r\nConnection: close\r\n\r\n')
@@ -287,10 +287,7 @@ async function untilClosed(port: number, data: string, ms = 3000) {
   try {
     client.write(data)
     let timer: NodeJS.Timeout | undefined
-    const closed = await Promise.race([
-      client.closed.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-    ])
+    const closed = await Promise.race([client.closed.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))])
     clearTimeout(timer)
     const text = client.all.toString('latin1')
     return { closed, statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1])), text }
@@ -320,7 +317,11 @@ describe('malformed and hostile heads and bodies: a clear refusal, the connectio
     ['obsolete line folding', `GET /files/a HTTP/1.1\r\n${H}X-A: a\r\n b\r\n\r\n`, [400]],
     ['space before the header colon', `GET /files/a HTTP/1.1\r\n${H}X-A : b\r\n\r\n`, [400]],
     ['NUL in a header value', `GET /files/a HTTP/1.1\r\n${H}X-A: a\x00b\r\n\r\n`, [400]],
-    ['header flood beyond maxHeaders (150 headers)', `GET /files/a HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`, [431]],
+    [
+      'header flood beyond maxHeaders (150 headers)',
+      `GET /files/a HTTP/1.1\r\n${H}${Array.from({ length: 150 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`,
+      [431],
+    ],
     ['oversized head (one 500 kB header)', `GET /files/a HTTP/1.1\r\n${H}X-Big: ${'a'.repeat(500_000)}\r\n\r\n`, [431]],
     // Under 64 KiB hyper would take, and in one read hyper takes even 500 kB: the engine's own limit refuses both.
     ['head over 64 KiB in two headers', `GET /files/a HTTP/1.1\r\n${H}X-A: ${'a'.repeat(35_000)}\r\nX-B: ${'b'.repeat(35_000)}\r\n\r\n`, [431]],
@@ -353,8 +354,14 @@ describe('malformed and hostile heads and bodies: a clear refusal, the connectio
   // the bytes a front end would have taken for the body never become a
   // second request.
   for (const [attack, data] of [
-    ['smuggling CL.TE: a request hidden after a chunked body', `POST /echo HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /files/smuggled HTTP/1.1\r\n${H}\r\n`],
-    ['smuggling TE.CL: a Content-Length longer than the chunked body', `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nG`],
+    [
+      'smuggling CL.TE: a request hidden after a chunked body',
+      `POST /echo HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /files/smuggled HTTP/1.1\r\n${H}\r\n`,
+    ],
+    [
+      'smuggling TE.CL: a Content-Length longer than the chunked body',
+      `POST /echo HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\nContent-Length: 6\r\n\r\n0\r\n\r\nG`,
+    ],
   ]) {
     it(attack, async () => {
       const { engine, seen } = build()

@@ -106,7 +106,9 @@ describe('hostile WebSocket clients', () => {
     const sock = net.connect(port, '127.0.0.1')
     await new Promise<void>((r, j) => sock.once('connect', () => r()).once('error', j))
     const key = crypto.randomBytes(16).toString('base64')
-    sock.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+    sock.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
     let buf = Buffer.alloc(0)
     let upgraded = false
     let onUpgrade!: () => void

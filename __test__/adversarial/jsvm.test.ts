@@ -37,10 +37,14 @@ async function timed(url: string) {
 
 /** Threads given up in native code (process-wide) have all exited within twice the deadline. */
 async function noThreadLeftBurning(engine: any) {
-  return eventually('no stuck thread', () => {
-    const s = engine.jsvm.stats()
-    return s.stuckThreads === 0 && s
-  }, 2 * TIMEOUT_MS)
+  return eventually(
+    'no stuck thread',
+    () => {
+      const s = engine.jsvm.stats()
+      return s.stuckThreads === 0 && s
+    },
+    2 * TIMEOUT_MS,
+  )
 }
 
 /** One route per bomb; returns its answer and checks the service still serves afterwards. */
@@ -60,7 +64,9 @@ describe('native calls against the deadline', () => {
     })
     const rss0 = process.memoryUsage.rss()
     let peak = rss0
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 10)
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage.rss())
+    }, 10)
     let heavy: Awaited<ReturnType<typeof timed>>[]
     let trivial: Awaited<ReturnType<typeof timed>>
     try {

@@ -78,7 +78,11 @@ describe.each(surfaces)('control: %s', (_surface, via) => {
 
 // The defects of issue 16: each was accepted before.
 const fixed: [string, () => string, RegExp][] = [
-  ['a crit header naming an extension we do not understand', () => hs({}, { crit: ['urn:example:must-understand'], 'urn:example:must-understand': true }), /crit names extensions that are not supported/],
+  [
+    'a crit header naming an extension we do not understand',
+    () => hs({}, { crit: ['urn:example:must-understand'], 'urn:example:must-understand': true }),
+    /crit names extensions that are not supported/,
+  ],
   ['a crit header naming b64 (RFC 7797 unencoded payload)', () => hs({}, { crit: ['b64'], b64: false }), /crit names extensions/],
   ['an empty crit header', () => hs({}, { crit: [] }), /crit is invalid/],
   ['a crit header that is not an array', () => hs({}, { crit: 'exp' }), /crit is invalid/],
@@ -121,10 +125,14 @@ const attacks: [string, Verifier, () => string][] = [
   ['a huge token (over 8 KiB)', 'HS256', () => hs({ pad: 'x'.repeat(9000) })],
   ['a typ that is not a string', 'HS256', () => hs({}, { typ: 7 })],
   ['four parts', 'HS256', () => `${hs()}.extra`],
-  ['an embedded jwk naming the attacker key (ignored: bad signature)', 'RS256', () => {
-    const attacker = keyPair('rsa')
-    return signJwt(claims(), { alg: 'RS256', key: attacker.privateKey, header: { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } } })
-  }],
+  [
+    'an embedded jwk naming the attacker key (ignored: bad signature)',
+    'RS256',
+    () => {
+      const attacker = keyPair('rsa')
+      return signJwt(claims(), { alg: 'RS256', key: attacker.privateKey, header: { jwk: { kty: 'RSA', n: 'AQAB', e: 'AQAB' } } })
+    },
+  ],
 ]
 
 describe('hostile tokens already refused by JwtAuthPlugin', () => {

@@ -120,10 +120,7 @@ export const hostile: fc.Arbitrary<Recipe> = fc.letrec<{ value: Recipe }>((tie) 
         const boom = () => {
           throw inner.make()
         }
-        return new Proxy(
-          {},
-          { get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom, apply: boom },
-        )
+        return new Proxy({}, { get: boom, has: boom, ownKeys: boom, getPrototypeOf: boom, getOwnPropertyDescriptor: boom, apply: boom })
       }),
     ),
     tie('value').map((inner) => recipe(`a thenable rejecting with ${inner.label}`, () => ({ then: (_: any, rej: any) => rej(inner.make()) }))),

@@ -14,9 +14,15 @@ const engines: Engine[] = []
  * An engine of its own (Testing factory: no default plugins, its own Module)
  * with a RoutePlugin(`route`) and `extra` plugins. Registered for stopAll().
  */
-export function setup(
-  { route = {}, options = {}, plugins = [] }: { route?: Record<string, unknown>; options?: Record<string, unknown>; plugins?: unknown[] } = {},
-) {
+export function setup({
+  route = {},
+  options = {},
+  plugins = [],
+}: {
+  route?: Record<string, unknown>
+  options?: Record<string, unknown>
+  plugins?: unknown[]
+} = {}) {
   const { Module, engine } = Testing.createTestEngine({
     plugins: [new RoutePlugin(route), ...plugins],
     options: { name: 'http-test', version: '1.2.3', ...options },

@@ -22,10 +22,16 @@ export function signJwt(
   let sig: Buffer
   switch (alg) {
     case 'HS256':
-      sig = crypto.createHmac('sha256', key as crypto.BinaryLike).update(data).digest()
+      sig = crypto
+        .createHmac('sha256', key as crypto.BinaryLike)
+        .update(data)
+        .digest()
       break
     case 'HS512':
-      sig = crypto.createHmac('sha512', key as crypto.BinaryLike).update(data).digest()
+      sig = crypto
+        .createHmac('sha512', key as crypto.BinaryLike)
+        .update(data)
+        .digest()
       break
     case 'RS256':
       sig = crypto.sign('sha256', Buffer.from(data), key as crypto.KeyLike)
@@ -43,9 +49,7 @@ export function signJwt(
 /** A fresh key pair as PEM strings (SPKI public, PKCS#8 private). */
 export function keyPair(kind: 'rsa' | 'ec', modulusLength = 2048) {
   const { publicKey, privateKey } =
-    kind === 'rsa'
-      ? crypto.generateKeyPairSync('rsa', { modulusLength })
-      : crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+    kind === 'rsa' ? crypto.generateKeyPairSync('rsa', { modulusLength }) : crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
   return {
     publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

@@ -99,7 +99,8 @@ async function pack(work) {
   if (given) {
     dir = resolve(given)
   } else if (pkg.scripts?.package) {
-    if (!pkg.exports?.['./vitest']) throw new Error('package.json "exports" has no "./vitest" entry (lib/vitest.js): the standard-decorator project imports nebula-native/vitest')
+    if (!pkg.exports?.['./vitest'])
+      throw new Error('package.json "exports" has no "./vitest" entry (lib/vitest.js): the standard-decorator project imports nebula-native/vitest')
     // A release build of this machine's target: minutes on a small machine.
     const packArgs = (process.env.NEBULA_USER_PROJECT_PACK_ARGS ?? '--host-only').split(/\s+/).filter(Boolean)
     await run('npm', ['run', 'package', '--', ...packArgs], { cwd: repo, limit: 30 * 60_000 })
@@ -177,7 +178,10 @@ async function startRegistry(work) {
   for (;;) {
     const gone = await Promise.race([exited, new Promise((r) => setTimeout(r, 200, null))])
     if (gone !== null) throw new Error(`verdaccio exited (${gone}) before it was ready:\n${out}`)
-    const ok = await fetch(`${url}-/ping`).then((r) => r.ok, () => false)
+    const ok = await fetch(`${url}-/ping`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ok) return registry
     if (Date.now() > deadline) {
       await stopRegistry(registry)
@@ -279,11 +283,10 @@ async function userProject(work, env, variant) {
 
   await run('npx', ['tsc', '-p', 'tsconfig.json'], opts)
   const resultsFile = join(dir, 'vitest-results.json')
-  await run(
-    'npx',
-    ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`],
-    { ...opts, env: { ...env, EXPECT_DECORATORS: variant === 'standard' ? 'standard' : 'experimental' } },
-  )
+  await run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`], {
+    ...opts,
+    env: { ...env, EXPECT_DECORATORS: variant === 'standard' ? 'standard' : 'experimental' },
+  })
   const results = JSON.parse(readFileSync(resultsFile, 'utf8'))
   const files = results.testResults.map((r) => `${r.name.slice(dir.length + 1)}: ${r.status}`)
   if (results.testResults.length !== 2 || results.testResults.some((r) => r.status !== 'passed') || results.numPassedTests < 8) {

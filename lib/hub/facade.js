@@ -201,7 +201,12 @@ class Hub {
 
   /** The function Rust calls when events wait. Never throws. */
   _drainer() {
-    return eventDrainer(() => this._native.takeEvents(), 6, (...e) => this._event(...e), '[nebula hub]')
+    return eventDrainer(
+      () => this._native.takeEvents(),
+      6,
+      (...e) => this._event(...e),
+      '[nebula hub]',
+    )
   }
 
   _event(kind, id, seq, a, b, c) {

@@ -173,6 +173,7 @@ function methodsWith(handlers, type) {
  * entries in memory; `new CachePlugin(new RedisCacheAdapter({ url }))` in Redis.
  */
 class CachePlugin {
+  /** @param {MemoryCacheAdapter | RedisCacheAdapter} [adapter] */
   constructor(adapter) {
     if (adapter === undefined || adapter === null) adapter = new MemoryCacheAdapter()
     if (!(adapter instanceof MemoryCacheAdapter || adapter instanceof RedisCacheAdapter)) {
@@ -180,7 +181,7 @@ class CachePlugin {
         'CachePlugin(adapter?): adapter must be a MemoryCacheAdapter or a RedisCacheAdapter (the cache runs in Rust: custom adapters are not supported)',
       )
     }
-    this.name = 'cache-plugin'
+    this.name = /** @type {const} */ ('cache-plugin')
     this.priority = PluginPriority.PERFORMANCE
     this.adapter = adapter
     this.options = adapter._native()
@@ -220,7 +221,7 @@ class CachePlugin {
       const opts = h.options || {}
       checkCacheOptions(opts, `@Cache on ${where}`)
       const mod = this._modules.get(h.module)
-      const modOpts = (mod && mod.options) || {}
+      const modOpts = mod?.options || {}
       if (!(opts.enabled ?? modOpts.cacheEnabled ?? true)) continue
       const ttl = Math.floor(opts.ttl ?? modOpts.cacheDefaultTtl ?? DEFAULT_TTL)
       const moduleName = mod ? mod.name : h.module.name
@@ -236,10 +237,16 @@ class CachePlugin {
         h.wrap((next, _instance, ...args) => this._cached(next, ttl, prefix, () => keyFn(...args), call))
         this._wrappers.push(native)
       } else {
-        const http = Boolean(routed.get(h.module) && routed.get(h.module).has(h.methodName))
-        const native = nativeLayer(this, 'cache', this.options, { ...layerOptions, http }, {
-          direct: (next, _instance, args, call) => this._cached(next, ttl, prefix, () => args, call),
-        })
+        const http = Boolean(routed.get(h.module)?.has(h.methodName))
+        const native = nativeLayer(
+          this,
+          'cache',
+          this.options,
+          { ...layerOptions, http },
+          {
+            direct: (next, _instance, args, call) => this._cached(next, ttl, prefix, () => args, call),
+          },
+        )
         h.wrap(native)
         this._wrappers.push(native)
       }

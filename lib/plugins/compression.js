@@ -14,6 +14,7 @@ const LEVEL = optionSchema(SPEC, 'level')
 /**
  * Validates compression options (throws a TypeError naming the option) and
  * returns them as plain JSON without the keys given as undefined.
+ * @returns {import('../../index').CompressionOptions}
  */
 function checkCompressionOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -47,8 +48,10 @@ const overrides = overridable({ plugin: 'CompressionPlugin', key: 'compression',
  * accepts it. Per module (`@Module(name, { compression })`) and per route
  * (`@Route({ compression })`): `false` turns it off, an object overrides
  * options (route over module).
+ * @extends {ReconfigurableNativeRoutePlugin<'compression', typeof PluginPriority.PERFORMANCE, import('../../index').CompressionOptions>}
  */
 class CompressionPlugin extends ReconfigurableNativeRoutePlugin {
+  /** @param {import('../../index').CompressionOptions} [options] */
   constructor(options = {}) {
     super({ name: 'compression', priority: PluginPriority.PERFORMANCE, kind: SPEC.kind, options: checkCompressionOptions(options) })
   }

@@ -99,7 +99,7 @@ class ConcurrencyLockPlugin {
       checkLockOptions(opts, `@ConcurrencyLock on ${where}`)
       const mod = this._modules.get(h.module)
       const base = `${mod ? mod.name : h.module.name}.${String(h.methodName)}`
-      const timeout = opts.timeout ?? (mod?.options.concurrencyLockDefaultTimeout) ?? DEFAULT_TIMEOUT
+      const timeout = opts.timeout ?? mod?.options.concurrencyLockDefaultTimeout ?? DEFAULT_TIMEOUT
       const waitMs = opts.waitMs ?? 0
       const keyOf = typeof opts.key === 'function' ? (args) => lockKey(base, opts.key(...args)) : () => opts.key ?? base
       h.wrap(async (next, _instance, ...args) => {

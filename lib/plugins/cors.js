@@ -46,9 +46,7 @@ function checkOrigins(v) {
         )
       }
     } else if (s !== 'null' && !isOrigin(s)) {
-      throw new TypeError(
-        `CorsPlugin: origins[${i}] ${JSON.stringify(s)} is not an origin: scheme://host[:port], without a path or a trailing slash`,
-      )
+      throw new TypeError(`CorsPlugin: origins[${i}] ${JSON.stringify(s)} is not an origin: scheme://host[:port], without a path or a trailing slash`)
     }
   })
 }
@@ -64,6 +62,7 @@ function checkTokens(v, name) {
 /**
  * Validates CORS options (throws a TypeError naming the option) and returns
  * them as plain JSON without the keys given as undefined.
+ * @returns {import('../../index').CorsOptions}
  */
 function checkCorsOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -93,8 +92,10 @@ const overrides = overridable({ plugin: 'CorsPlugin', key: 'cors', what: 'CORS o
  * `Access-Control-*` headers added to every answer for an allowed origin.
  * Per module (`@Module(name, { cors })`) and per route (`@Route({ cors })`):
  * `false` turns it off, an object overrides options (route over module).
+ * @extends {ReconfigurableNativeRoutePlugin<'cors', typeof PluginPriority.SECURITY, import('../../index').CorsOptions>}
  */
 class CorsPlugin extends ReconfigurableNativeRoutePlugin {
+  /** @param {import('../../index').CorsOptions} [options] */
   constructor(options = {}) {
     super({ name: 'cors', priority: PluginPriority.SECURITY, kind: SPEC.kind, options: checkCorsOptions(options) })
   }

@@ -41,7 +41,7 @@ class GracefulShutdownPlugin {
     }
     if (typeof enabled !== 'boolean') throw new TypeError(`${who}: enabled must be a boolean`)
     this.name = /** @type {const} */ ('graceful-shutdown-plugin')
-    this.priority = /** @type {50} */ (PluginPriority.SYSTEM)
+    this.priority = PluginPriority.SYSTEM
     this.options = { shutdownTimeout: Math.min(shutdownTimeout, MAX_TIMEOUT), enabled }
     this._engine = undefined
     this._wrappers = []

@@ -15,6 +15,7 @@ const MIN_SECRET_BYTES = 32
 const MAX_LEEWAY = optionSchema(SPEC, 'leeway').maximum
 const MIN_RSA_BITS = 2048
 
+/** @type {(message: string) => never} */
 const fail = (message) => {
   throw new TypeError(`JwtAuthPlugin: ${message}`)
 }
@@ -34,7 +35,8 @@ function checkPublicKey(algorithm, pem) {
   const details = key.asymmetricKeyDetails || {}
   if (algorithm === 'RS256') {
     if (key.asymmetricKeyType !== 'rsa') fail('publicKey is not an RSA public key PEM (RS256)')
-    if (details.modulusLength < MIN_RSA_BITS) fail(`publicKey RSA modulus must be at least ${MIN_RSA_BITS} bits`)
+    // Node gives every RSA key its modulus length; a key without one is refused too.
+    if ((details.modulusLength ?? 0) < MIN_RSA_BITS) fail(`publicKey RSA modulus must be at least ${MIN_RSA_BITS} bits`)
   } else if (key.asymmetricKeyType !== 'ec' || details.namedCurve !== 'prime256v1') {
     fail('publicKey is not an EC P-256 public key PEM (ES256)')
   }
@@ -43,6 +45,7 @@ function checkPublicKey(algorithm, pem) {
 /**
  * Validates the plugin options (throws a TypeError naming the option) and
  * returns them as plain JSON without the keys given as undefined.
+ * @returns {Readonly<import('../../index').JwtAuthOptions>}
  */
 function checkJwtOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -73,7 +76,7 @@ function checkJwtOptions(options) {
   for (const k of ['claimsPermissions', 'claimsRoles']) {
     if (out[k] !== undefined && !isNonEmptyString(out[k])) fail(`${k} must be a non-empty string`)
   }
-  return out
+  return /** @type {import('../../index').JwtAuthOptions} */ (out) // algorithm checked above
 }
 
 /** undefined, or an array of non-empty strings; else the error message. */
@@ -89,8 +92,10 @@ function checkList(v, what) {
  * (all required), `roles: [...]` (any one required). Module options
  * `jwtPermissions` / `jwtRoles` apply to the module's routes that do not set
  * their own `permissions` / `roles`.
+ * @extends {ReconfigurableNativeRoutePlugin<'jwt-auth', typeof PluginPriority.SECURITY, Readonly<import('../../index').JwtAuthOptions>>}
  */
 class JwtAuthPlugin extends ReconfigurableNativeRoutePlugin {
+  /** @param {import('../../index').JwtAuthOptions} options */
   constructor(options) {
     super({ name: 'jwt-auth', priority: PluginPriority.SECURITY, kind: SPEC.kind, options: checkJwtOptions(options) })
   }

@@ -20,6 +20,7 @@ const flag = routeFlag({ key: 'accessLog', check: checkAccessLog })
 /**
  * Validates the plugin options (a TypeError naming the option) and returns
  * them with defaults. Keys the plugin does not read are ignored.
+ * @returns {Readonly<Required<import('../../index').LoggerPluginOptions>>}
  */
 function checkLoggerOptions(options) {
   if (options === null || typeof options !== 'object') throw new TypeError('LoggerPlugin options must be an object')
@@ -39,8 +40,10 @@ function checkLoggerOptions(options) {
  *
  * Module or route option `accessLog: false` silences the log for those
  * handlers (the request id is still set).
+ * @extends {ReconfigurableNativeRoutePlugin<'logger', typeof PluginPriority.LOGGING, Readonly<Required<import('../../index').LoggerPluginOptions>>>}
  */
 class LoggerPlugin extends ReconfigurableNativeRoutePlugin {
+  /** @param {import('../../index').LoggerPluginOptions} [options] */
   constructor(options = {}) {
     super({ name: 'logger', priority: PluginPriority.LOGGING, kind: SPEC.kind, options: checkLoggerOptions(options) })
   }

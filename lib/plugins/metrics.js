@@ -26,7 +26,10 @@ function checkBuckets(buckets) {
   }
 }
 
-/** Validates the plugin options (a TypeError naming the option) and returns them with defaults. Keys the plugin does not read are ignored. */
+/**
+ * Validates the plugin options (a TypeError naming the option) and returns them with defaults. Keys the plugin does not read are ignored.
+ * @returns {import('../../index').MetricsPlugin['options']}
+ */
 function checkMetricsOptions(options) {
   if (options === null || typeof options !== 'object') throw new TypeError('MetricsPlugin options must be an object')
   const { path = defaultOf(SPEC, 'path'), prefix = defaultOf(SPEC, 'prefix') } = options
@@ -50,8 +53,10 @@ const flag = routeFlag({ key: 'metrics', check: checkMetrics })
  *
  * Priority SYSTEM, so it is the outermost layer and times everything. Module
  * or route option `metrics: false` leaves those handlers out.
+ * @extends {NativeRoutePlugin<'metrics', typeof PluginPriority.SYSTEM, import('../../index').MetricsPlugin['options']>}
  */
 class MetricsPlugin extends NativeRoutePlugin {
+  /** @param {import('../../index').MetricsPluginOptions} [options] */
   constructor(options = {}) {
     super({ name: 'metrics', priority: PluginPriority.SYSTEM, kind: SPEC.kind, options: checkMetricsOptions(options) })
     // Serves `path` even when no handler gets a metrics layer.

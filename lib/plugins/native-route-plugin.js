@@ -18,12 +18,19 @@ const { nativeLayer } = require('../native-layer')
 
 /** The options of a module (its metadata as onModuleLoad got it), `{}` when it has none. */
 function moduleOptions(module) {
-  return (module && module.options) || {}
+  return module?.options || {}
 }
 
+/**
+ * A subclass names its types (`@extends {NativeRoutePlugin<'cors', 100, CorsOptions>}`), so that
+ * its `name`, `priority` and `options` are typed as index.d.ts declares them.
+ * @template {string} [Name=string]
+ * @template {number} [Priority=number]
+ * @template {{}} [Options={}]
+ */
 class NativeRoutePlugin {
   /**
-   * @param {{ name: string, priority: number, kind: string, options: object }} spec
+   * @param {{ name: Name, priority: Priority, kind: string, options: Options }} spec
    *   `options` already checked by the subclass (its constructor throws first when they are invalid)
    */
   constructor({ name, priority, kind, options }) {
@@ -38,6 +45,11 @@ class NativeRoutePlugin {
     return { _type: {}, validate: (options) => this.validateModule(options) }
   }
 
+  /**
+   * A module's options: true, or what is wrong with them.
+   * @param {any} _options
+   * @returns {true | string}
+   */
   validateModule(_options) {
     return true
   }
@@ -51,10 +63,16 @@ class NativeRoutePlugin {
     return { kind: this._kind, pluginOptions: this.options, layerOptions: this.hookLayerOptions() }
   }
 
+  /** @returns {{}} */
   hookLayerOptions() {
     return this.options
   }
 
+  /**
+   * @param {import('../../index').HandlerMetadata} _h
+   * @param {import('../../index').ModuleMetadata | undefined} _module
+   * @returns {{} | undefined}
+   */
   layerOptions(_h, _module) {
     return this.options
   }
@@ -69,7 +87,13 @@ class NativeRoutePlugin {
   }
 }
 
-/** A native route plugin whose options may change while the engine serves. */
+/**
+ * A native route plugin whose options may change while the engine serves.
+ * @template {string} [Name=string]
+ * @template {number} [Priority=number]
+ * @template {{}} [Options={}]
+ * @extends {NativeRoutePlugin<Name, Priority, Options>}
+ */
 class ReconfigurableNativeRoutePlugin extends NativeRoutePlugin {
   /**
    * New options while the engine serves: every route's layer changes at once (counters and

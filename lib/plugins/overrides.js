@@ -24,6 +24,7 @@ function overridable({ plugin, key, what, check }) {
   /** getModuleOptionsSchema().validate for the module-level key. */
   function validateModule(base) {
     return (moduleOptions) => {
+      // biome-ignore lint/complexity/useOptionalChain: `null` options must be refused by checkOverride(null), not read as "no override".
       const v = moduleOptions && moduleOptions[key]
       try {
         checkOverride(v, 'module option')
@@ -40,8 +41,8 @@ function overridable({ plugin, key, what, check }) {
    * there. `base` itself when nothing overrides it (handlers then share a layer).
    */
   function layerOptions(base, moduleOptions, h) {
-    const fromModule = (moduleOptions || {})[key]
-    const fromRoute = (h.options || {})[key]
+    const fromModule = moduleOptions?.[key]
+    const fromRoute = h.options?.[key]
     try {
       checkOverride(fromRoute, 'route option')
       const on = fromRoute !== undefined ? fromRoute !== false : fromModule !== false
@@ -70,7 +71,7 @@ function routeFlag({ key, check }) {
       const routeOptions = h.options || {}
       const bad = check(routeOptions[key], `route ${String(h.methodName)}`)
       if (bad !== true) throw new TypeError(bad)
-      const value = routeOptions[key] ?? (moduleOptions || {})[key]
+      const value = routeOptions[key] ?? moduleOptions?.[key]
       return value === undefined ? {} : { [key]: value }
     },
   }

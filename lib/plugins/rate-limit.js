@@ -29,8 +29,7 @@ function checkRate(max, windowMs, name) {
 
 function checkKey(key) {
   if (key === 'ip') return key
-  const bad = () =>
-    new TypeError('RateLimitPlugin: key must be "ip", { header: "<name>" } or { claim: "<name>" }')
+  const bad = () => new TypeError('RateLimitPlugin: key must be "ip", { header: "<name>" } or { claim: "<name>" }')
   if (key === null || typeof key !== 'object' || Array.isArray(key) || Object.keys(key).length !== 1) throw bad()
   if ('header' in key) {
     if (typeof key.header !== 'string' || !TOKEN.test(key.header)) {
@@ -47,7 +46,10 @@ function checkKey(key) {
   throw bad()
 }
 
-/** Validates the plugin options (TypeError naming the option); returns them with defaults. */
+/**
+ * Validates the plugin options (TypeError naming the option); returns them with defaults.
+ * @returns {Readonly<Required<import('../../index').RateLimitOptions>>}
+ */
 function checkRateLimitOptions(options) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new TypeError('RateLimitPlugin: options must be an object')
@@ -93,8 +95,10 @@ function ownLimit(opts, base, where) {
  * counters for its routes; a route with them gets its own; `@Route({
  * rateLimit: false })` is not limited. Over the limit: 429 with `Retry-After`.
  * Every answer carries `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`.
+ * @extends {ReconfigurableNativeRoutePlugin<'rate-limit', typeof PluginPriority.SECURITY, Readonly<Required<import('../../index').RateLimitOptions>>>}
  */
 class RateLimitPlugin extends ReconfigurableNativeRoutePlugin {
+  /** @param {import('../../index').RateLimitOptions} [options] */
   constructor(options = {}) {
     super({ name: 'rate-limit', priority: PluginPriority.SECURITY, kind: SPEC.kind, options: checkRateLimitOptions(options) })
     this._owners = new Map()

@@ -159,7 +159,7 @@ class SchedulePlugin {
     // Releasing a job while it still runs would let another node start it alongside.
     const running = this._jobs.map((j) => j.running).filter(Boolean)
     if (running.length > 0) {
-      const bound = (this._engine?.options.shutdownTimeout) || 30_000
+      const bound = this._engine?.options.shutdownTimeout || 30_000
       let t
       await Promise.race([Promise.allSettled(running), new Promise((r) => (t = timer(r, bound)))])
       clearTimeout(t)

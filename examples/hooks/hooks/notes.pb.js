@@ -7,11 +7,16 @@ const needKey = (e) => {
   return e.next();
 };
 
-routerAdd("POST", "/api/notes", (e) => {
-  const body = e.request.json();
-  if (!body || typeof body.text !== "string") return e.json(400, { error: "text is required" });
-  const note = { id: utils.uuid(), text: normalize(body.text) };
-  events.emit("note", note);
-  hub.broadcast("note", note); // to every WebSocket client of the hub
-  return e.json(201, note);
-}, needKey);
+routerAdd(
+  "POST",
+  "/api/notes",
+  (e) => {
+    const body = e.request.json();
+    if (!body || typeof body.text !== "string") return e.json(400, { error: "text is required" });
+    const note = { id: utils.uuid(), text: normalize(body.text) };
+    events.emit("note", note);
+    hub.broadcast("note", note); // to every WebSocket client of the hub
+    return e.json(201, note);
+  },
+  needKey,
+);

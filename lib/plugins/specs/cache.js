@@ -48,7 +48,7 @@ const config = {
   name: 'CachePlugin',
   kind: 'cache',
   type: 'CacheConfig',
-  typeDoc: 'Options of `plugins.cache`: the store and its adapter\'s options.',
+  typeDoc: "Options of `plugins.cache`: the store and its adapter's options.",
   section: 'cache',
   options: {
     store: {

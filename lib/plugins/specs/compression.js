@@ -13,7 +13,7 @@ module.exports = {
       schema: { type: 'integer', minimum: 0, default: 1024 },
     },
     encodings: {
-      doc: "Codings offered, in the server's preference order. Default `[\"br\", \"gzip\"]`.",
+      doc: 'Codings offered, in the server\'s preference order. Default `["br", "gzip"]`.',
       schema: { type: 'array', minItems: 1, items: { enum: ['br', 'gzip'] }, default: ['br', 'gzip'] },
     },
     level: {
