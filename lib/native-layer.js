@@ -36,8 +36,9 @@ function declaredNative(plugin) {
  * @param {string[]} flat
  */
 function headerRecord(flat) {
+  // No prototype: a header named `constructor` or `__proto__` is a header like any other.
   /** @type {Record<string, string>} */
-  const out = {}
+  const out = Object.create(null)
   for (let i = 0; i < flat.length; i += 2) {
     const k = flat[i]
     out[k] = out[k] === undefined ? flat[i + 1] : `${out[k]}, ${flat[i + 1]}`

@@ -16,8 +16,9 @@ const { messageOf, statusOf } = require('./fault')
  * @param {Record<string, unknown>} [own]
  */
 function flatten(ctxHeaders, own) {
+  // No prototype: any header name is a header (`constructor`, `__proto__`).
   /** @type {Record<string, string>} */
-  const merged = ctxHeaders ? { ...ctxHeaders } : {}
+  const merged = Object.assign(Object.create(null), ctxHeaders)
   if (own) for (const k of Object.keys(own)) merged[k.toLowerCase()] = String(own[k])
   /** @type {string[]} */
   const flat = []
@@ -99,7 +100,7 @@ async function fromWebResponse(ctx, res) {
 /** @param {Record<string, unknown> | undefined} headers */
 function lowerKeys(headers) {
   /** @type {Record<string, unknown>} */
-  const out = {}
+  const out = Object.create(null)
   if (headers) for (const k of Object.keys(headers)) out[k.toLowerCase()] = headers[k]
   return out
 }

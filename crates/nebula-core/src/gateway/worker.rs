@@ -69,9 +69,15 @@ impl WorkerTask {
             let fatal = failure.is_fatal();
             let reason = failure.to_string();
             socket::remove(&self.addr);
+            // The process is gone: in the same update, the instance stops
+            // being `ready` (a status read in between must never show a
+            // ready instance without a pid, nor the old restart count).
             self.shared.update(self.id, |s| {
                 s.pid = None;
                 s.last_crash = Some(reason.clone());
+                s.state = InstanceState::Restarting {
+                    attempt: restarts + 1,
+                };
             });
             if was_ready {
                 backoff.reset();
