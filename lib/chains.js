@@ -1,7 +1,7 @@
 'use strict'
 
 // Applying the planned chains: each module method's wrappers nest in the
-// order Rust planned (src/engine/chain.rs); native layers get their Rust
+// order Rust planned (crates/nebula-core/src/engine/chain.rs); native layers get their Rust
 // plugin and layer; over HTTP the native prefix is left to Rust.
 
 const binding = require('./native')

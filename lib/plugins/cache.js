@@ -1,6 +1,6 @@
 'use strict'
 
-// CachePlugin: the JS face of the native "cache" plugin (src/plugins/cache.rs).
+// CachePlugin: the JS face of the native "cache" plugin (crates/nebula-core/src/plugins/cache.rs).
 // Route requests of `@Cache` methods are answered from the store in Rust
 // (a hit never enters JavaScript); `engine.handler()` calls are cached by
 // arguments through the layer's get/set operations. The store is in memory

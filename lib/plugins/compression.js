@@ -1,7 +1,7 @@
 'use strict'
 
 // CompressionPlugin: the JS face of the native "compression" plugin
-// (src/plugins/compression.rs): gzip / brotli in Rust on the way out.
+// (crates/nebula-core/src/plugins/compression.rs): gzip / brotli in Rust on the way out.
 
 const { PluginPriority } = require('../priority')
 const { ReconfigurableNativeRoutePlugin, moduleOptions } = require('./native-route-plugin')

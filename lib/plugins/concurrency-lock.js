@@ -3,7 +3,7 @@
 // ConcurrencyLockPlugin: a `@ConcurrencyLock` method runs for one caller at
 // a time per key, across every node sharing the coordinator (in process by
 // default, Redis or NATS KV for several processes). The lock is a lease
-// (src/coord/) with a random owner token: released (compare-and-delete) in
+// (crates/nebula-core/src/coord/) with a random owner token: released (compare-and-delete) in
 // `finally`, and its TTL (`timeout`) frees it when the holder died.
 
 const crypto = require('node:crypto')

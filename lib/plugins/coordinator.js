@@ -1,7 +1,7 @@
 'use strict'
 
 // The `coordinator` option of SchedulePlugin and ConcurrencyLockPlugin:
-// where leases live (src/coord/). Checked in Rust (errors name the option);
+// where leases live (crates/nebula-core/src/coord/). Checked in Rust (errors name the option);
 // nothing connects until the first lease operation.
 
 const os = require('node:os')

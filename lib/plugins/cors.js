@@ -1,6 +1,6 @@
 'use strict'
 
-// CorsPlugin: the JS face of the native "cors" plugin (src/plugins/cors.rs).
+// CorsPlugin: the JS face of the native "cors" plugin (crates/nebula-core/src/plugins/cors.rs).
 // Preflights are answered in Rust; every answer for an allowed origin gets
 // its Access-Control-* headers there too.
 

@@ -1,7 +1,7 @@
 'use strict'
 
 // GracefulShutdownPlugin: the JS face of the native "shutdown" plugin
-// (src/plugins/shutdown.rs). Its layer (outermost: SYSTEM) counts requests in
+// (crates/nebula-core/src/plugins/shutdown.rs). Its layer (outermost: SYSTEM) counts requests in
 // flight and, once shutdown() began, answers new ones with 503 in Rust.
 //
 // shutdown() (also what SIGINT / SIGTERM do):

@@ -1,7 +1,7 @@
 'use strict'
 
-// JwtAuthPlugin: the JS face of the native "jwt" plugin (src/plugins/jwt.rs,
-// verifier in src/auth/jwt.rs). Tokens are verified in Rust; a refused
+// JwtAuthPlugin: the JS face of the native "jwt" plugin (crates/nebula-core/src/plugins/jwt.rs,
+// verifier in crates/nebula-core/src/auth/jwt.rs). Tokens are verified in Rust; a refused
 // request (401/403) never enters JavaScript; the verified claims reach the
 // handler as ctx.get('user').
 

@@ -1,7 +1,7 @@
 'use strict'
 
 // RateLimitPlugin: the JS face of the native "rate_limit" plugin
-// (src/plugins/rate_limit.rs). Requests are counted and refused (429) in
+// (crates/nebula-core/src/plugins/rate_limit.rs). Requests are counted and refused (429) in
 // Rust, before anything reaches JavaScript while the outer layers are native.
 
 const { PluginPriority } = require('../priority')

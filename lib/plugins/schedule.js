@@ -2,7 +2,7 @@
 
 // SchedulePlugin: `@Schedule` methods run on a timer (an interval or a cron
 // expression) on exactly one node of the service. Each job has a lease
-// (`schedule:<name>`) in the coordinator (src/coord/: in process, Redis or
+// (`schedule:<name>`) in the coordinator (crates/nebula-core/src/coord/: in process, Redis or
 // NATS KV): a node runs a job only while it holds the lease. The holder
 // renews every ttl/3, the others try to take it every ttl/3, so a dead
 // leader's job moves to another node within ttl + ttl/3; a stopping node
