@@ -123,7 +123,7 @@ async fn get_with(
     layer: &Arc<dyn NativeLayer>,
     origin: &Origin,
     target: &str,
-    headers: &[(&str, &str)],
+    headers: &[(&'static str, &'static str)],
 ) -> Reply {
     send(layer, origin, Method::GET, target, headers).await
 }
