@@ -12,7 +12,7 @@ use hyper::{Method, StatusCode};
 use super::endpoint::Endpoint;
 use super::forward::forward;
 use super::proxy::{Failure, ForwardOptions};
-use crate::http::dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes};
+use crate::http::dynamic::{DynCall, DynMatch, DynRequest, DynamicRoutes, ROUTE_METHODS};
 use crate::kernel::{BoxFuture, Reply};
 
 /// The services' routes as configured now, and their ready workers.
@@ -100,15 +100,7 @@ impl DynamicRoutes for GatewayRoutes {
 
     fn allowed(&self, path: &str) -> Vec<Method> {
         if best_match(&self.upstreams.routes(), path).is_some() {
-            vec![
-                Method::GET,
-                Method::HEAD,
-                Method::POST,
-                Method::PUT,
-                Method::PATCH,
-                Method::DELETE,
-                Method::OPTIONS,
-            ]
+            ROUTE_METHODS.to_vec()
         } else {
             Vec::new()
         }

@@ -49,6 +49,18 @@ pub struct DynMatch {
     pub call: Box<dyn DynCall>,
 }
 
+/// The methods a route may be declared for (every one but CONNECT and TRACE):
+/// what a catch-all route allows, and what `check_mounts` tries.
+pub const ROUTE_METHODS: [Method; 7] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+    Method::OPTIONS,
+];
+
 /// The current set of dynamic routes.
 pub trait DynamicRoutes: Send + Sync + 'static {
     fn lookup(&self, method: &Method, path: &str) -> Option<DynMatch>;

@@ -12,7 +12,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::body::Body;
 use super::config::ServerConfig;
 use super::dispatch::{Dispatcher, JsResponse, Pending};
-use super::dynamic::DynamicRoutes;
+use super::dynamic::{DynamicRoutes, ROUTE_METHODS};
 use super::mount::Mount;
 use super::router::{trie::TrieRouter, Lookup, RouteError, Router};
 use super::static_files::StaticFiles;
@@ -123,15 +123,7 @@ impl ServiceBuilder {
                     .map(|seg| if seg.starts_with(':') { "x" } else { seg })
                     .collect();
                 let sample = sample.join("/");
-                for method in [
-                    Method::GET,
-                    Method::HEAD,
-                    Method::POST,
-                    Method::PUT,
-                    Method::PATCH,
-                    Method::DELETE,
-                    Method::OPTIONS,
-                ] {
+                for method in ROUTE_METHODS {
                     if let Lookup::Found(m) = self.router.lookup(&method, &sample) {
                         let pattern = self
                             .routes

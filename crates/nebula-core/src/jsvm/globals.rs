@@ -4,6 +4,7 @@
 use std::rc::Rc;
 
 use rquickjs::context::EvalOptions;
+use rquickjs::function::IntoJsFunc;
 use rquickjs::prelude::Rest;
 use rquickjs::{Ctx, Exception, Function, Object, Result, Value};
 
@@ -21,153 +22,130 @@ const MAX_LOG: usize = 8 << 10;
 /// File name of the prelude in stacks.
 pub const PRELUDE_NAME: &str = "<jsvm prelude>";
 
+/// Sets `o[name]` to a native function.
+pub(super) fn define<'js, P, F>(o: &Object<'js>, name: &str, f: F) -> Result<()>
+where
+    F: IntoJsFunc<'js, P> + 'js,
+{
+    o.set(name, Function::new(o.ctx().clone(), f)?)
+}
+
 pub fn install<'js>(ctx: &Ctx<'js>, host: &Rc<Host>) -> Result<()> {
     let n = Object::new(ctx.clone())?;
     n.set("maxArrayLength", host.max_array_len)?;
     n.set("maxHeaders", super::reply::MAX_HEADERS as f64)?;
-    n.set(
-        "isProxy",
-        Function::new(ctx.clone(), |v: Value<'js>| v.is_proxy())?,
-    )?;
+    define(&n, "isProxy", |v: Value<'js>| v.is_proxy())?;
     let h = host.clone();
-    n.set(
-        "deadline",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>| -> Result<()> {
-            if h.gate.late() {
-                return Err(Exception::throw_internal(
-                    &ctx,
-                    "the script ran past its deadline",
-                ));
-            }
-            Ok(())
-        })?,
-    )?;
+    define(&n, "deadline", move |ctx: Ctx<'js>| -> Result<()> {
+        if h.gate.late() {
+            return Err(Exception::throw_internal(
+                &ctx,
+                "the script ran past its deadline",
+            ));
+        }
+        Ok(())
+    })?;
     let h = host.clone();
-    n.set(
-        "exists",
-        Function::new(ctx.clone(), move |p: String| {
-            h.snapshot.files.contains_key(&p)
-        })?,
-    )?;
+    define(&n, "exists", move |p: String| {
+        h.snapshot.files.contains_key(&p)
+    })?;
     let h = host.clone();
-    n.set(
-        "source",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, p: String| {
-            match h.snapshot.source(&p) {
-                Some(s) => Ok(s.to_string()),
-                None => Err(Exception::throw_message(&ctx, &format!("no file {p:?}"))),
-            }
-        })?,
-    )?;
+    define(&n, "source", move |ctx: Ctx<'js>, p: String| {
+        match h.snapshot.source(&p) {
+            Some(s) => Ok(s.to_string()),
+            None => Err(Exception::throw_message(&ctx, &format!("no file {p:?}"))),
+        }
+    })?;
     let h = host.clone();
-    n.set(
+    define(
+        &n,
         "evalModule",
-        Function::new(
-            ctx.clone(),
-            move |ctx: Ctx<'js>, p: String| -> Result<Value<'js>> {
-                let Some(src) = h.snapshot.source(&p) else {
-                    return Err(Exception::throw_message(&ctx, &format!("no file {p:?}")));
-                };
-                let mut o = EvalOptions::default();
-                o.filename = Some(p);
-                o.strict = false;
-                ctx.eval_with_options(format!("{WRAP_HEAD}{src}\n}})"), o)
-            },
-        )?,
+        move |ctx: Ctx<'js>, p: String| -> Result<Value<'js>> {
+            let Some(src) = h.snapshot.source(&p) else {
+                return Err(Exception::throw_message(&ctx, &format!("no file {p:?}")));
+            };
+            let mut o = EvalOptions::default();
+            o.filename = Some(p);
+            o.strict = false;
+            ctx.eval_with_options(format!("{WRAP_HEAD}{src}\n}})"), o)
+        },
     )?;
     let h = host.clone();
-    n.set(
+    define(
+        &n,
         "done",
-        Function::new(
-            ctx.clone(),
-            move |id: f64, status: f64, ctype: String, body: String, headers: String| {
-                h.outbox.borrow_mut().push(Outcome::Done {
-                    id: id as u64,
-                    status: status as u16,
-                    ctype,
-                    body,
-                    headers,
-                });
-            },
-        )?,
+        move |id: f64, status: f64, ctype: String, body: String, headers: String| {
+            h.outbox.borrow_mut().push(Outcome::Done {
+                id: id as u64,
+                status: status as u16,
+                ctype,
+                body,
+                headers,
+            });
+        },
     )?;
     let h = host.clone();
-    n.set(
+    define(
+        &n,
         "fail",
-        Function::new(
-            ctx.clone(),
-            move |id: f64, kind: String, message: String, stack: String| {
-                let failure = match kind.as_str() {
-                    "bad_request" => Failure::BadRequest,
-                    "memory" => Failure::Memory,
-                    // Caught by the prelude, so the stack unwound: a plain
-                    // script error, whatever its message says.
-                    _ => Failure::Thrown,
-                };
-                h.outbox.borrow_mut().push(Outcome::Failed {
-                    id: id as u64,
-                    failure,
-                    message,
-                    stack,
-                });
-            },
-        )?,
+        move |id: f64, kind: String, message: String, stack: String| {
+            let failure = match kind.as_str() {
+                "bad_request" => Failure::BadRequest,
+                "memory" => Failure::Memory,
+                // Caught by the prelude, so the stack unwound: a plain
+                // script error, whatever its message says.
+                _ => Failure::Thrown,
+            };
+            h.outbox.borrow_mut().push(Outcome::Failed {
+                id: id as u64,
+                failure,
+                message,
+                stack,
+            });
+        },
     )?;
     let h = host.clone();
-    n.set(
-        "timer",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, ms: f64| -> Result<f64> {
-            let Some(exec) = h.current.get() else {
-                return Err(Exception::throw_message(
-                    &ctx,
-                    "sleep() works only in a handler, not while the files load",
-                ));
-            };
-            let timer = h.timer_id();
-            let ms = if ms.is_finite() {
-                ms.clamp(0.0, 86_400_000.0)
-            } else {
-                0.0
-            };
-            let mut after = std::time::Duration::from_secs_f64(ms / 1000.0);
-            // Never past the execution's deadline (it ends there anyway).
-            if let Some(d) = h.deadline.get() {
-                after = after.min(d.saturating_duration_since(std::time::Instant::now()));
-            }
-            h.new_timers
-                .borrow_mut()
-                .push(NewTimer { exec, timer, after });
-            Ok(timer as f64)
-        })?,
-    )?;
+    define(&n, "timer", move |ctx: Ctx<'js>, ms: f64| -> Result<f64> {
+        let Some(exec) = h.current.get() else {
+            return Err(Exception::throw_message(
+                &ctx,
+                "sleep() works only in a handler, not while the files load",
+            ));
+        };
+        let timer = h.timer_id();
+        let ms = if ms.is_finite() {
+            ms.clamp(0.0, 86_400_000.0)
+        } else {
+            0.0
+        };
+        let mut after = std::time::Duration::from_secs_f64(ms / 1000.0);
+        // Never past the execution's deadline (it ends there anyway).
+        if let Some(d) = h.deadline.get() {
+            after = after.min(d.saturating_duration_since(std::time::Instant::now()));
+        }
+        h.new_timers
+            .borrow_mut()
+            .push(NewTimer { exec, timer, after });
+        Ok(timer as f64)
+    })?;
     let h = host.clone();
-    n.set(
-        "emit",
-        Function::new(ctx.clone(), move |name: String, json: String| {
-            h.events.emitted(&name, &json);
-        })?,
-    )?;
+    define(&n, "emit", move |name: String, json: String| {
+        h.events.emitted(&name, &json);
+    })?;
     n.set(
         "uuid",
         Function::new(ctx.clone(), crate::support::ids::uuid_v4)?.with_name("uuid")?,
     )?;
-    n.set(
-        "cronCheck",
-        Function::new(ctx.clone(), |expr: String| match parse_cron(&expr) {
-            Ok(_) => String::new(),
-            Err(e) => e.to_string(),
-        })?,
-    )?;
+    define(&n, "cronCheck", |expr: String| match parse_cron(&expr) {
+        Ok(_) => String::new(),
+        Err(e) => e.to_string(),
+    })?;
     let h = host.clone();
-    n.set(
-        "cronRemove",
-        Function::new(ctx.clone(), move |id: String| h.cron.remove(&id))?,
-    )?;
+    define(&n, "cronRemove", move |id: String| h.cron.remove(&id))?;
     let h = host.clone();
-    n.set(
-        "pluginEnabled",
-        Function::new(ctx.clone(), move |id: String| h.plugins.enabled(&id))?,
-    )?;
+    define(&n, "pluginEnabled", move |id: String| {
+        h.plugins.enabled(&id)
+    })?;
     if let Some(hub) = &host.hub {
         super::hub_api::install(ctx, &n, hub)?;
     }

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 use hyper::Method;
 use serde_json::json;
 
-use super::support::{get, json, send, start, start_with, text, Req};
+use super::support::{get, get_with, json, post, send, start, start_with, text, Req};
 
 const SEC: Duration = Duration::from_secs(5);
 
@@ -58,33 +58,11 @@ async fn params_query_headers_and_json_body() {
     assert_eq!(get(&vm.jsvm, "/api/none").await.status, 204);
     assert!(vm.jsvm.lookup(&Method::GET, "/api/nope").is_none());
     // A body that is not JSON is the client's error.
-    let bad = send(
-        &vm.jsvm,
-        Req {
-            method: Method::POST,
-            target: "/api/items/1",
-            headers: vec![],
-            body: "{",
-            locals: vec![],
-        },
-    )
-    .await
-    .expect("route");
+    let bad = post(&vm.jsvm, "/api/items/1", "{").await;
     assert_eq!(bad.status, 400, "{}", text(&bad));
     // Too deeply nested for the stack: still the client's error, and no reset.
     let deep = "[".repeat(200_000);
-    let bad = send(
-        &vm.jsvm,
-        Req {
-            method: Method::POST,
-            target: "/api/items/1",
-            headers: vec![],
-            body: &deep,
-            locals: vec![],
-        },
-    )
-    .await
-    .expect("route");
+    let bad = post(&vm.jsvm, "/api/items/1", &deep).await;
     assert_eq!(bad.status, 400, "{}", text(&bad));
     assert_eq!(vm.jsvm.stats()["runtimeResets"], 0);
 }
@@ -115,26 +93,10 @@ async fn chains_run_by_priority_and_stop_without_next() {
         json(&r),
         json!(["p-5", "p0", "p10", "use", "mw", "handler"])
     );
-    let stop = send(
-        &vm.jsvm,
-        Req {
-            headers: vec![("x-stop", "1")],
-            ..Req::get("/api/chain")
-        },
-    )
-    .await
-    .expect("route");
+    let stop = get_with(&vm.jsvm, "/api/chain", &[("x-stop", "1")]).await;
     assert_eq!(stop.status, 401);
     assert_eq!(json(&stop)["trail"], json!(["p-5", "p0", "p10", "use"]));
-    let thrown = send(
-        &vm.jsvm,
-        Req {
-            headers: vec![("x-throw", "1")],
-            ..Req::get("/api/chain")
-        },
-    )
-    .await
-    .expect("route");
+    let thrown = get_with(&vm.jsvm, "/api/chain", &[("x-throw", "1")]).await;
     assert_eq!(thrown.status, 500);
     assert_eq!(json(&thrown)["message"], "Error: use failed");
     assert!(!text(&thrown).contains("a.pb.js"), "no stack to the client");

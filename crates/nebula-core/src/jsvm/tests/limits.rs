@@ -24,6 +24,34 @@ struct Outcome {
     stats: serde_json::Value,
 }
 
+impl Outcome {
+    /// The error message names `needle`.
+    #[track_caller]
+    fn says(&self, needle: &str) {
+        assert!(
+            self.body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(needle)),
+            "{}",
+            self.body
+        );
+    }
+
+    /// A 503, and the runtime was replaced (one reset).
+    #[track_caller]
+    fn replaced(&self) {
+        assert_eq!(self.status, 503, "{}", self.body);
+        assert_eq!(self.resets, 1);
+    }
+
+    /// Replaced, the worker stopped rather than given up.
+    #[track_caller]
+    fn stopped_in_place(&self) {
+        self.replaced();
+        assert_eq!(self.stats["abandonedWorkers"], 0, "stopped, not given up");
+    }
+}
+
 async fn dos(bad: &str) -> Outcome {
     let _one = SERIAL.lock().await;
     let src = format!(
@@ -55,19 +83,7 @@ async fn dos(bad: &str) -> Outcome {
         t0.elapsed()
     );
     // Afterwards, both runtimes answer.
-    let mut rids = HashSet::new();
-    let calls: Vec<_> = (0..10)
-        .map(|_| {
-            let j = vm.jsvm.clone();
-            tokio::spawn(async move { get(&j, "/api/ok").await })
-        })
-        .collect();
-    for c in calls {
-        let r = c.await.expect("join");
-        assert_eq!(r.status, 200, "{}", text(&r));
-        rids.insert(json(&r)["rid"].to_string());
-    }
-    assert_eq!(rids.len(), 2, "both runtimes serve again");
+    both_runtimes_answer(&vm.jsvm).await;
     let resets = vm.jsvm.stats()["runtimeResets"].as_u64().unwrap_or(0) - resets0;
     let body = serde_json::from_slice(&reply.body).unwrap_or(json!(null));
     assert!(
@@ -86,43 +102,33 @@ async fn dos(bad: &str) -> Outcome {
 #[tokio::test]
 async fn dos_01_infinite_loop() {
     let o = dos("while (true) {}").await;
-    assert_eq!(o.status, 503);
-    assert_eq!(o.resets, 1);
+    o.replaced();
 }
 
 #[tokio::test]
 async fn dos_02_promise_job_flood() {
     let o = dos("(function f() { Promise.resolve().then(f); })(); await sleep(1000);").await;
-    assert_eq!(o.status, 503, "{}", o.body);
-    assert_eq!(o.resets, 1);
+    o.replaced();
 }
 
 #[tokio::test]
 async fn dos_03_await_loop_then_clean_teardown() {
     // rquickjs#663: an interrupted await loop once broke teardown.
     let o = dos("while (true) await Promise.resolve();").await;
-    assert_eq!(o.status, 503);
-    assert_eq!(o.resets, 1);
+    o.replaced();
 }
 
 #[tokio::test]
 async fn dos_04_catastrophic_regex() {
     let o = dos("e.json(200, /(a+)+$/.test('a'.repeat(40) + '!'));").await;
-    assert_eq!(o.status, 503);
-    assert_eq!(o.resets, 1);
+    o.replaced();
 }
 
 #[tokio::test]
 async fn dos_05_deep_recursion() {
     let o = dos("function r(n) { return r(n + 1) + 1; } r(0);").await;
     assert_eq!(o.status, 500);
-    assert!(
-        o.body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("stack")),
-        "{}",
-        o.body
-    );
+    o.says("stack");
     // The prelude caught it and the stack unwound: a plain script error.
     assert_eq!(o.resets, 0);
 }
@@ -131,8 +137,7 @@ async fn dos_05_deep_recursion() {
 async fn dos_05b_recursion_caught_in_a_loop() {
     let o =
         dos("function r(n) { return r(n + 1) + 1; } for (;;) { try { r(0); } catch (_) {} }").await;
-    assert_eq!(o.status, 503);
-    assert_eq!(o.resets, 1);
+    o.replaced();
 }
 
 #[tokio::test]
@@ -145,13 +150,7 @@ async fn dos_06_deep_json_parse() {
 async fn dos_07_huge_string() {
     let o = dos("const s = 'x'.repeat(2 ** 29); e.json(200, s.length);").await;
     assert_eq!(o.status, 500, "{}", o.body);
-    assert!(
-        o.body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("memory")),
-        "{}",
-        o.body
-    );
+    o.says("memory");
     assert_eq!(o.resets, 1);
 }
 
@@ -159,13 +158,7 @@ async fn dos_07_huge_string() {
 async fn dos_08_huge_array_buffer() {
     let o = dos("new ArrayBuffer(2 ** 31);").await;
     assert_eq!(o.status, 500);
-    assert!(
-        o.body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("RangeError")),
-        "{}",
-        o.body
-    );
+    o.says("RangeError");
     let o = dos("const b = new ArrayBuffer(2 ** 31 - 1); e.json(200, b.byteLength);").await;
     assert_eq!(o.status, 500, "{}", o.body);
     assert_eq!(o.resets, 1);
@@ -182,28 +175,15 @@ async fn dos_09_array_grown_until_out_of_memory() {
 async fn dos_10_array_join_on_a_huge_length() {
     let o = dos("Array.prototype.join.call({ length: 2 ** 53 - 1 }, '');").await;
     assert_eq!(o.status, 500);
-    assert!(
-        o.body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("too large")),
-        "{}",
-        o.body
-    );
+    o.says("too large");
 }
 
 #[tokio::test]
 async fn dos_11_native_code_that_never_polls() {
     let o = dos("__block(1500);").await;
-    assert_eq!(o.status, 503);
-    assert_eq!(o.resets, 1);
+    o.replaced();
     assert_eq!(o.stats["abandonedWorkers"], 1);
-    assert!(
-        o.body["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("stuck")),
-        "{}",
-        o.body
-    );
+    o.says("stuck");
 }
 
 /// QuickJS polls the interrupt handler once per 10 000 branches or calls;
@@ -213,18 +193,14 @@ async fn dos_11_native_code_that_never_polls() {
 #[tokio::test]
 async fn dos_15_native_allocating_call_in_a_loop() {
     let o = dos("for (;;) new Uint8Array(8 << 20).fill(1);").await;
-    assert_eq!(o.status, 503, "{}", o.body);
-    assert_eq!(o.resets, 1);
-    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+    o.stopped_in_place();
     assert_eq!(o.stats["nativeStops"], 1);
 }
 
 #[tokio::test]
 async fn dos_16_native_allocating_call_in_a_loop_that_catches() {
     let o = dos("for (;;) { try { 'x'.repeat(4 << 20).toUpperCase(); } catch (_) {} }").await;
-    assert_eq!(o.status, 503, "{}", o.body);
-    assert_eq!(o.resets, 1);
-    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+    o.stopped_in_place();
 }
 
 /// The same loop around a native call that allocates nothing: the prelude
@@ -232,9 +208,7 @@ async fn dos_16_native_allocating_call_in_a_loop_that_catches() {
 #[tokio::test]
 async fn dos_17_native_call_without_allocation_in_a_loop() {
     let o = dos("const a = new Uint8Array(8 << 20); for (;;) a.fill(1);").await;
-    assert_eq!(o.status, 503, "{}", o.body);
-    assert_eq!(o.resets, 1);
-    assert_eq!(o.stats["abandonedWorkers"], 0, "stopped, not given up");
+    o.stopped_in_place();
     let o = dos("const a = new Float64Array(1 << 20); for (;;) { try { a.sort(); } catch (_) {} }")
         .await;
     assert_eq!(o.status, 503, "{}", o.body);

@@ -3,8 +3,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::support::{get, json, start_with, text, write};
+use super::support::{get, json, start_with, text, write, Vm};
 use crate::jsvm::cron::utc;
+use crate::kernel::Reply;
 
 const SEC: Duration = Duration::from_secs(5);
 
@@ -148,8 +149,11 @@ async fn log_lines_carry_the_file_name() {
     );
 }
 
-#[tokio::test]
-async fn a_full_queue_answers_503_with_retry_after() {
+/// A pool of one worker (2 s timeout), busy for 300 ms with a first
+/// `/api/busy` call: returned with that call once it runs.
+async fn one_busy_worker(
+    tune: impl FnOnce(&mut crate::jsvm::JsvmConfig),
+) -> (Vm, tokio::task::JoinHandle<Reply>) {
     let vm = start_with(
         &[(
             "a.pb.js",
@@ -157,13 +161,19 @@ async fn a_full_queue_answers_503_with_retry_after() {
         )],
         |c| {
             c.pool_size = 1;
-            c.queue_limit = 1;
             c.timeout = Duration::from_secs(2);
+            tune(c);
         },
     );
     let j = vm.jsvm.clone();
     let first = tokio::spawn(async move { get(&j, "/api/busy").await });
     vm.events.next("busy", SEC).await;
+    (vm, first)
+}
+
+#[tokio::test]
+async fn a_full_queue_answers_503_with_retry_after() {
+    let (vm, first) = one_busy_worker(|c| c.queue_limit = 1).await;
     let j = vm.jsvm.clone();
     let second = tokio::spawn(async move { get(&j, "/api/busy").await });
     // The spawned call runs up to its wait for the reply: it is queued.
@@ -182,20 +192,7 @@ async fn a_full_queue_answers_503_with_retry_after() {
 
 #[tokio::test]
 async fn a_task_queued_too_long_answers_503() {
-    let vm = start_with(
-        &[(
-            "a.pb.js",
-            "routerAdd('GET', '/api/busy', (e) => { events.emit('busy', 1); __block(300); e.json(200, {}); });",
-        )],
-        |c| {
-            c.pool_size = 1;
-            c.timeout = Duration::from_secs(2);
-            c.queue_timeout = Duration::from_millis(100);
-        },
-    );
-    let j = vm.jsvm.clone();
-    let first = tokio::spawn(async move { get(&j, "/api/busy").await });
-    vm.events.next("busy", SEC).await;
+    let (vm, first) = one_busy_worker(|c| c.queue_timeout = Duration::from_millis(100)).await;
     let late = get(&vm.jsvm, "/api/busy").await;
     assert_eq!(late.status, 503, "{}", text(&late));
     assert!(late.headers.get("retry-after").is_some());

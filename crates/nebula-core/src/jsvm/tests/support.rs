@@ -141,9 +141,34 @@ pub async fn send(jsvm: &Jsvm, r: Req<'_>) -> Option<Reply> {
 }
 
 pub async fn get(jsvm: &Jsvm, target: &str) -> Reply {
-    send(jsvm, Req::get(target))
+    get_with(jsvm, target, &[]).await
+}
+
+/// [`send`], for a route that must exist.
+pub async fn call(jsvm: &Jsvm, r: Req<'_>) -> Reply {
+    let target = r.target.to_owned();
+    send(jsvm, r)
         .await
         .unwrap_or_else(|| panic!("no hook route for {target}"))
+}
+
+/// A POST of `body` (no headers).
+pub async fn post(jsvm: &Jsvm, target: &str, body: &str) -> Reply {
+    let r = Req {
+        method: Method::POST,
+        body,
+        ..Req::get(target)
+    };
+    call(jsvm, r).await
+}
+
+/// A GET with these request headers.
+pub async fn get_with(jsvm: &Jsvm, target: &str, headers: &[(&str, &str)]) -> Reply {
+    let r = Req {
+        headers: headers.to_vec(),
+        ..Req::get(target)
+    };
+    call(jsvm, r).await
 }
 
 pub fn json(r: &Reply) -> serde_json::Value {

@@ -115,7 +115,17 @@ async fn send(
 }
 
 async fn get(layer: &Arc<dyn NativeLayer>, origin: &Origin, target: &str) -> Reply {
-    send(layer, origin, Method::GET, target, &[]).await
+    get_with(layer, origin, target, &[]).await
+}
+
+/// A GET with these request headers.
+async fn get_with(
+    layer: &Arc<dyn NativeLayer>,
+    origin: &Origin,
+    target: &str,
+    headers: &[(&'static str, &'static str)],
+) -> Reply {
+    send(layer, origin, Method::GET, target, headers).await
 }
 
 fn x_cache(r: &Reply) -> Option<&str> {
@@ -209,50 +219,22 @@ async fn client_cache_control_is_honoured() {
     let origin = Origin::ok("x");
     get(&l, &origin, "/a").await;
     // no-cache: goes to the handler, and its reply refreshes the entry.
-    let r = send(
-        &l,
-        &origin,
-        Method::GET,
-        "/a",
-        &[("cache-control", "no-cache")],
-    )
-    .await;
+    let r = get_with(&l, &origin, "/a", &[("cache-control", "no-cache")]).await;
     assert_eq!((origin.calls(), x_cache(&r)), (2, Some("MISS")));
-    let r = send(&l, &origin, Method::GET, "/a", &[("pragma", "no-cache")]).await;
+    let r = get_with(&l, &origin, "/a", &[("pragma", "no-cache")]).await;
     assert_eq!((origin.calls(), x_cache(&r)), (3, Some("MISS")));
     clock.advance_ms(5000);
     // max-age=2: the 5 s old entry is too old for this client, fine for others.
-    send(
-        &l,
-        &origin,
-        Method::GET,
-        "/a",
-        &[("cache-control", "max-age=2")],
-    )
-    .await;
+    get_with(&l, &origin, "/a", &[("cache-control", "max-age=2")]).await;
     assert_eq!(origin.calls(), 4);
     clock.advance_ms(1000);
-    let r = send(
-        &l,
-        &origin,
-        Method::GET,
-        "/a",
-        &[("cache-control", "max-age=2")],
-    )
-    .await;
+    let r = get_with(&l, &origin, "/a", &[("cache-control", "max-age=2")]).await;
     assert_eq!((origin.calls(), x_cache(&r)), (4, Some("HIT")));
     // no-store: neither served nor stored.
     let (p, _) = plugin(json!({}));
     let l = layer(&p, json!({}));
     let fresh = Origin::ok("y");
-    send(
-        &l,
-        &fresh,
-        Method::GET,
-        "/a",
-        &[("cache-control", "no-store")],
-    )
-    .await;
+    get_with(&l, &fresh, "/a", &[("cache-control", "no-store")]).await;
     get(&l, &fresh, "/a").await;
     assert_eq!(fresh.calls(), 2);
 }
@@ -263,26 +245,19 @@ async fn authorized_requests_only_share_public_replies() {
     let l = layer(&p, json!({}));
     let origin = Origin::ok("mine");
     let auth = [("authorization", "Bearer a")];
-    send(&l, &origin, Method::GET, "/me", &auth).await;
-    send(&l, &origin, Method::GET, "/me", &auth).await;
+    get_with(&l, &origin, "/me", &auth).await;
+    get_with(&l, &origin, "/me", &auth).await;
     assert_eq!(origin.calls(), 2, "a private answer is not stored");
     get(&l, &origin, "/me").await;
-    let r = send(&l, &origin, Method::GET, "/me", &auth).await;
+    let r = get_with(&l, &origin, "/me", &auth).await;
     assert_eq!(
         (origin.calls(), x_cache(&r)),
         (4, Some("MISS")),
         "nor served to Authorization"
     );
     let public = Origin::ok("all").with("cache-control", "public");
-    send(&l, &public, Method::GET, "/pub", &auth).await;
-    let r = send(
-        &l,
-        &public,
-        Method::GET,
-        "/pub",
-        &[("authorization", "Bearer b")],
-    )
-    .await;
+    get_with(&l, &public, "/pub", &auth).await;
+    let r = get_with(&l, &public, "/pub", &[("authorization", "Bearer b")]).await;
     assert_eq!((public.calls(), x_cache(&r)), (1, Some("HIT")));
 }
 
@@ -291,24 +266,10 @@ async fn vary_keeps_one_variant_per_request_header_value() {
     let (p, _) = plugin(json!({}));
     let l = layer(&p, json!({}));
     let origin = Origin::ok("gz").with("vary", "Accept-Encoding");
-    send(
-        &l,
-        &origin,
-        Method::GET,
-        "/a",
-        &[("accept-encoding", "gzip")],
-    )
-    .await;
-    let r = send(
-        &l,
-        &origin,
-        Method::GET,
-        "/a",
-        &[("accept-encoding", "gzip")],
-    )
-    .await;
+    get_with(&l, &origin, "/a", &[("accept-encoding", "gzip")]).await;
+    let r = get_with(&l, &origin, "/a", &[("accept-encoding", "gzip")]).await;
     assert_eq!(x_cache(&r), Some("HIT"));
-    let r = send(&l, &origin, Method::GET, "/a", &[]).await;
+    let r = get_with(&l, &origin, "/a", &[]).await;
     assert_eq!((origin.calls(), x_cache(&r)), (2, Some("MISS")));
 }
 
