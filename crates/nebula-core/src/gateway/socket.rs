@@ -209,23 +209,12 @@ mod tests {
         let base = Path::new("/srv/app");
         let s = spec(SocketSpec::Auto);
         let unix = |p: &str| EndpointAddr::Unix(PathBuf::from(p));
-        assert_eq!(
-            address(&s, run, base, 1, 0).unwrap(),
-            unix("/run/n/api-1.sock")
-        );
-        assert_eq!(
-            address(&s, run, base, 1, 1).unwrap(),
-            unix("/run/n/api-1.b.sock")
-        );
+        let at = |s: &ServiceSpec, instance, slot| address(s, run, base, instance, slot).unwrap();
+        assert_eq!(at(&s, 1, 0), unix("/run/n/api-1.sock"));
+        assert_eq!(at(&s, 1, 1), unix("/run/n/api-1.b.sock"));
         let s = spec(SocketSpec::Path("sock/w.sock".into()));
-        assert_eq!(
-            address(&s, run, base, 0, 0).unwrap(),
-            unix("/srv/app/sock/w-0.sock")
-        );
-        assert_eq!(
-            address(&s, run, base, 0, 1).unwrap(),
-            unix("/srv/app/sock/w-0.b.sock")
-        );
+        assert_eq!(at(&s, 0, 0), unix("/srv/app/sock/w-0.sock"));
+        assert_eq!(at(&s, 0, 1), unix("/srv/app/sock/w-0.b.sock"));
         let s = spec(SocketSpec::Tcp {
             host: "127.0.0.1".into(),
             port: 9000,
@@ -234,8 +223,8 @@ mod tests {
             host: "127.0.0.1".into(),
             port,
         };
-        assert_eq!(address(&s, run, base, 1, 0).unwrap(), tcp(9001));
-        assert_eq!(address(&s, run, base, 1, 1).unwrap(), tcp(9003));
+        assert_eq!(at(&s, 1, 0), tcp(9001));
+        assert_eq!(at(&s, 1, 1), tcp(9003));
     }
 
     #[test]

@@ -38,6 +38,15 @@ fn ignored() -> impl Waker {
     || Ok(())
 }
 
+/// Builds `app` (wake-ups ignored) and serves it on a free loopback port.
+async fn serve(app: &mut App) -> u16 {
+    app.build(ignored()).expect("built");
+    app.listen("127.0.0.1".into(), 0, ())
+        .expect("built")
+        .await
+        .expect("listening")
+}
+
 async fn woken(n: &Notify) {
     tokio::time::timeout(GUARD, n.notified())
         .await

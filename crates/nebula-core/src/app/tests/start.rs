@@ -58,12 +58,7 @@ async fn listening_starts_the_workers_and_resolves_to_the_port() {
     app.attach_gateway(gw.clone(), Vec::new())
         .expect("attached");
     assert_eq!(workers(&gw), 0, "workers start when the app listens");
-    app.build(ignored()).expect("built");
-    let port = app
-        .listen("127.0.0.1".into(), 0, ())
-        .expect("built")
-        .await
-        .expect("listening");
+    let port = serve(&mut app).await;
     assert_eq!(workers(&gw), 1);
     // The server answers (a path of no route: 404).
     assert_eq!(http_status(port, "/nothing/here").await, 404);
@@ -172,12 +167,7 @@ async fn scripts_see_the_first_hub_attached() {
     let (jsvm, events) = app
         .attach_jsvm(config, None, Vec::new(), signal_waker)
         .expect("loaded: the scripts have a hub");
-    app.build(ignored()).expect("built");
-    let port = app
-        .listen("127.0.0.1".into(), 0, ())
-        .expect("built")
-        .await
-        .expect("listening");
+    let port = serve(&mut app).await;
     // The second hub's client first: its connection runs no script.
     let _second = ws_open(port, "/ws2?client_id=second").await;
     let _first = ws_open(port, "/ws?client_id=first").await;

@@ -229,12 +229,9 @@ mod tests {
     #[test]
     fn urls_and_objects_pick_the_bus() {
         let c = read(json!("redis://127.0.0.1:6379")).unwrap().unwrap();
-        assert_eq!(
-            c.kind,
-            BusKind::Redis {
-                url: "redis://127.0.0.1:6379".into()
-            }
-        );
+        let redis = |url: &str| BusKind::Redis { url: url.into() };
+        let nats = |url: &str| BusKind::Nats { url: url.into() };
+        assert_eq!(c.kind, redis("redis://127.0.0.1:6379"));
         assert_eq!(c.prefix, "nebula");
         assert_eq!(c.heartbeat, Duration::from_secs(1));
         assert_eq!(c.presence_ttl, Duration::from_secs(5));
@@ -243,23 +240,13 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(
-            c.kind,
-            BusKind::Nats {
-                url: "nats://h:4222".into()
-            }
-        );
+        assert_eq!(c.kind, nats("nats://h:4222"));
         assert_eq!(c.node_id, "n1");
         assert_eq!(c.presence_ttl, Duration::from_millis(1000));
         let env = BusConfig::from_json(None, Some("nats://x:1"))
             .unwrap()
             .unwrap();
-        assert_eq!(
-            env.kind,
-            BusKind::Nats {
-                url: "nats://x:1".into()
-            }
-        );
+        assert_eq!(env.kind, nats("nats://x:1"));
     }
 
     #[test]

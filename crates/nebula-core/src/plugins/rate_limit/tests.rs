@@ -66,6 +66,11 @@ impl Req {
 }
 
 /// Runs `layers` around a handler that answers 200 and counts its calls.
+/// The status `send` answers with, for a request built in place.
+fn status(layers: &[Arc<dyn NativeLayer>], mut req: Req, calls: &AtomicU64) -> StatusCode {
+    send(layers, &mut req, calls).status
+}
+
 fn send(layers: &[Arc<dyn NativeLayer>], req: &mut Req, calls: &AtomicU64) -> Reply {
     let method = Method::GET;
     let mut scratch = hyper::http::Extensions::new();
@@ -153,21 +158,15 @@ fn clients_are_counted_apart() {
     let (p, _) = plugin(json!({ "maxRequests": 1 }));
     let l = [layer(&p, json!({}))];
     let calls = AtomicU64::new(0);
+    assert_eq!(status(&l, Req::from("10.0.0.1"), &calls), StatusCode::OK);
     assert_eq!(
-        send(&l, &mut Req::from("10.0.0.1"), &calls).status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        send(&l, &mut Req::from("10.0.0.1"), &calls).status,
+        status(&l, Req::from("10.0.0.1"), &calls),
         StatusCode::TOO_MANY_REQUESTS
     );
+    assert_eq!(status(&l, Req::from("10.0.0.2"), &calls), StatusCode::OK);
+    assert_eq!(status(&l, Req::default(), &calls), StatusCode::OK);
     assert_eq!(
-        send(&l, &mut Req::from("10.0.0.2"), &calls).status,
-        StatusCode::OK
-    );
-    assert_eq!(send(&l, &mut Req::default(), &calls).status, StatusCode::OK);
-    assert_eq!(
-        send(&l, &mut Req::default(), &calls).status,
+        status(&l, Req::default(), &calls),
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -180,27 +179,17 @@ fn header_key_with_address_fallback() {
     let ok = StatusCode::OK;
     let no = StatusCode::TOO_MANY_REQUESTS;
     let a = || Req::from("10.0.0.1").header("x-api-key", "a");
-    assert_eq!(send(&l, &mut a(), &calls).status, ok);
-    assert_eq!(send(&l, &mut a(), &calls).status, no);
+    assert_eq!(status(&l, a(), &calls), ok);
+    assert_eq!(status(&l, a(), &calls), no);
     // Same address, other key: its own quota.
     assert_eq!(
-        send(
-            &l,
-            &mut Req::from("10.0.0.1").header("x-api-key", "b"),
-            &calls
-        )
-        .status,
+        status(&l, Req::from("10.0.0.1").header("x-api-key", "b"), &calls),
         ok
     );
     // No key: counted by address, apart from the header keys.
-    assert_eq!(send(&l, &mut Req::from("10.0.0.1"), &calls).status, ok);
+    assert_eq!(status(&l, Req::from("10.0.0.1"), &calls), ok);
     assert_eq!(
-        send(
-            &l,
-            &mut Req::from("10.0.0.1").header("x-api-key", ""),
-            &calls
-        )
-        .status,
+        status(&l, Req::from("10.0.0.1").header("x-api-key", ""), &calls),
         no
     );
 }
@@ -215,18 +204,15 @@ fn claim_key_reads_the_user_local() {
         locals: vec![("user".into(), json!({ "sub": sub }))],
         ..Req::default()
     };
-    assert_eq!(send(&l, &mut user("alice"), &calls).status, StatusCode::OK);
+    assert_eq!(status(&l, user("alice"), &calls), StatusCode::OK);
     assert_eq!(
-        send(&l, &mut user("alice"), &calls).status,
+        status(&l, user("alice"), &calls),
         StatusCode::TOO_MANY_REQUESTS
     );
-    assert_eq!(send(&l, &mut user("bob"), &calls).status, StatusCode::OK);
+    assert_eq!(status(&l, user("bob"), &calls), StatusCode::OK);
+    assert_eq!(status(&l, Req::from("10.0.0.1"), &calls), StatusCode::OK);
     assert_eq!(
-        send(&l, &mut Req::from("10.0.0.1"), &calls).status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        send(&l, &mut Req::from("10.0.0.1"), &calls).status,
+        status(&l, Req::from("10.0.0.1"), &calls),
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -369,7 +355,7 @@ fn whole_floats_are_integers() {
     let calls = AtomicU64::new(0);
     send(&l, &mut Req::default(), &calls);
     assert_eq!(
-        send(&l, &mut Req::default(), &calls).status,
+        status(&l, Req::default(), &calls),
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -385,7 +371,7 @@ fn create_uses_the_real_clock() {
         _ => panic!("no layer"),
     }];
     let calls = AtomicU64::new(0);
-    assert_eq!(send(&l, &mut Req::default(), &calls).status, StatusCode::OK);
+    assert_eq!(status(&l, Req::default(), &calls), StatusCode::OK);
     let r = send(&l, &mut Req::default(), &calls);
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = header(&r, "retry-after").parse().unwrap_or(0);
