@@ -267,6 +267,24 @@ describe('start() and stop()', () => {
     expect(errSpy).toHaveBeenCalled()
   })
 
+  it('gives up on an onDestroy that never settles after shutdownTimeout, logs it, and runs the next one', async () => {
+    const log: string[] = []
+    const errSpy = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const plugins = [
+      { name: 'first', priority: 300, onDestroy: () => void log.push('first') },
+      // A thenable whose then never calls back: awaiting it alone would wait forever.
+      { name: 'stuck', priority: 400, onDestroy: () => (log.push('stuck'), { then() {} }) },
+    ]
+    const { engine } = Testing.createTestEngine({ plugins, options: { name: 'svc', version: '1.0.0', shutdownTimeout: 150 } })
+    await engine.start(0)
+    const t0 = Date.now()
+    await expect(engine.stop()).resolves.toBeUndefined()
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140)
+    expect(log).toEqual(['stuck', 'first'])
+    const lines = errSpy.mock.calls.map((c) => String(c[0]))
+    expect(lines).toContain('[nebula] Plugin stuck onDestroy did not settle within shutdownTimeout (150 ms); stop() goes on without it')
+  })
+
   it('rejects a second start() with "Engine is already started"', async () => {
     const { engine } = setup([])
     await start(engine)

@@ -348,10 +348,14 @@ class Microservice {
     if (native && this.#internals.nativePlugins.size > 0) await native.flushPlugins()
     this.#port = 0
     const plugins = [...this.#plugins.values()].reverse()
+    const limit = this.options.shutdownTimeout
     for (const p of plugins) {
-      if (typeof p.onDestroy !== 'function') continue
+      const onDestroy = p.onDestroy
+      if (typeof onDestroy !== 'function') continue
       try {
-        await p.onDestroy()
+        if ((await withinLimit(() => onDestroy.call(p), limit)) === GAVE_UP) {
+          logError(`[nebula] Plugin ${p.name} onDestroy did not settle within shutdownTimeout (${limit} ms); stop() goes on without it`)
+        }
       } catch (err) {
         logError(`[nebula] Plugin ${p.name} failed in onDestroy:`, err)
       }
@@ -446,6 +450,24 @@ function staticMount(s) {
 function checkPlugin(plugin) {
   if (!plugin || typeof plugin !== 'object') throw new TypeError('plugin(p) expects a plugin object')
   if (typeof plugin.name !== 'string' || plugin.name.trim() === '') throw new PluginNameRequiredError()
+}
+
+const GAVE_UP = Symbol('gave up')
+
+/**
+ * What `run()` settles to, or GAVE_UP after `ms` (a hook's promise that never settles must not
+ * hold stop() forever). The timer does not keep Node alive.
+ * @param {() => unknown} run
+ * @param {number} ms
+ */
+function withinLimit(run, ms) {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer
+  const late = new Promise((resolve) => {
+    timer = setTimeout(() => resolve(GAVE_UP), ms)
+    timer.unref()
+  })
+  return Promise.race([Promise.resolve().then(run), late]).finally(() => clearTimeout(timer))
 }
 
 module.exports = { Microservice, PluginPriority, defaultPlugins }

@@ -378,7 +378,8 @@ describe('property: whatever a handler throws or returns, the client gets an ans
       failOrValue,
       async () => {
         const hook = hooks[current!.value.label.length % hooks.length]
-        const { engine } = setup({ plugins: [{ name: 'hostile-hooks', [hook]: () => run() }] })
+        // An onDestroy returning a thenable that never settles is given up after shutdownTimeout.
+        const { engine } = setup({ options: { shutdownTimeout: 300 }, plugins: [{ name: 'hostile-hooks', [hook]: () => run() }] })
         const started = await engine.start(0).then(
           () => undefined,
           (err: unknown) => err,
