@@ -285,6 +285,17 @@ describe('start() and stop()', () => {
     expect(lines).toContain('[nebula] Plugin stuck onDestroy did not settle within shutdownTimeout (150 ms); stop() goes on without it')
   })
 
+  it('waits for a slow onDestroy under the largest shutdownTimeout (no timer overflow)', async () => {
+    const errSpy = vi.spyOn(console, 'error').mockImplementation(() => {})
+    let done = false
+    const plugins = [{ name: 'slow', onDestroy: () => new Promise<void>((r) => setTimeout(() => ((done = true), r()), 30)) }]
+    const { engine } = Testing.createTestEngine({ plugins, options: { name: 'svc', version: '1.0.0', shutdownTimeout: 0xffffffff } })
+    await engine.start(0)
+    await engine.stop()
+    expect(done).toBe(true)
+    expect(errSpy).not.toHaveBeenCalled()
+  })
+
   it('rejects a second start() with "Engine is already started"', async () => {
     const { engine } = setup([])
     await start(engine)

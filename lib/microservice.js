@@ -11,6 +11,7 @@ const { RoutePlugin } = require('./route-plugin')
 const { DEFAULT_KEY } = require('./decorators')
 const { PluginNameRequiredError } = require('./errors')
 const { messageOf, logError, thenOf } = require('./fault')
+const { withinLimit, GAVE_UP } = require('./deadline')
 const { Lifecycle } = require('./lifecycle')
 const { createInternals } = require('./engine-internals')
 const { loadModules, validateModules, collectHandlers } = require('./modules')
@@ -450,24 +451,6 @@ function staticMount(s) {
 function checkPlugin(plugin) {
   if (!plugin || typeof plugin !== 'object') throw new TypeError('plugin(p) expects a plugin object')
   if (typeof plugin.name !== 'string' || plugin.name.trim() === '') throw new PluginNameRequiredError()
-}
-
-const GAVE_UP = Symbol('gave up')
-
-/**
- * What `run()` settles to, or GAVE_UP after `ms` (a hook's promise that never settles must not
- * hold stop() forever). The timer does not keep Node alive.
- * @param {() => unknown} run
- * @param {number} ms
- */
-function withinLimit(run, ms) {
-  /** @type {NodeJS.Timeout | undefined} */
-  let timer
-  const late = new Promise((resolve) => {
-    timer = setTimeout(() => resolve(GAVE_UP), ms)
-    timer.unref()
-  })
-  return Promise.race([Promise.resolve().then(run), late]).finally(() => clearTimeout(timer))
 }
 
 module.exports = { Microservice, PluginPriority, defaultPlugins }

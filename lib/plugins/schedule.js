@@ -14,10 +14,10 @@ const { PluginPriority } = require('../priority')
 const { Handler } = require('../decorators')
 const { createCoordinator, defaultNodeId, checkIdString, checkKeys, checkMs, isPlainObject } = require('./coordinator')
 const { logError, messageOf } = require('../fault')
+const { withinLimit, MAX_DELAY } = require('../deadline')
 
 const ScheduleMode = Object.freeze({ FIXED_RATE: 'FIXED_RATE', FIXED_DELAY: 'FIXED_DELAY' })
 const MODES = Object.values(ScheduleMode)
-const MAX_DELAY = 2 ** 31 - 1
 
 /** `@Schedule` options: exactly one of interval (ms) and cron; mode, name, enabled. */
 function checkScheduleOptions(options, who) {
@@ -160,9 +160,7 @@ class SchedulePlugin {
     const running = this._jobs.map((j) => j.running).filter(Boolean)
     if (running.length > 0) {
       const bound = this._engine?.options.shutdownTimeout || 30_000
-      let t
-      await Promise.race([Promise.allSettled(running), new Promise((r) => (t = timer(r, bound)))])
-      clearTimeout(t)
+      await withinLimit(() => Promise.allSettled(running), bound)
     }
     await Promise.all(
       this._jobs.map(async (job) => {
