@@ -79,6 +79,14 @@ struct Queued<T> {
     bytes: usize,
 }
 
+impl<T> Queued<T> {
+    fn take_all(&mut self) -> Vec<T> {
+        self.counted = 0;
+        self.bytes = 0;
+        std::mem::take(&mut self.items)
+    }
+}
+
 pub struct WakeQueue<T> {
     queued: Mutex<Queued<T>>,
     bound: Bound<T>,
@@ -138,10 +146,7 @@ impl<T> WakeQueue<T> {
     pub fn take_all(&self) -> Vec<T> {
         // Re-armed first: an item queued after this line schedules a new wake-up.
         self.scheduled.store(false, Ordering::SeqCst);
-        let mut q = self.queued.lock();
-        q.counted = 0;
-        q.bytes = 0;
-        std::mem::take(&mut q.items)
+        self.queued.lock().take_all()
     }
 
     /// For the owner: the oldest items whose sizes sum to at most `budget`
@@ -159,9 +164,7 @@ impl<T> WakeQueue<T> {
             })
             .map_or(q.items.len(), |n| n.max(1));
         if fit == q.items.len() {
-            q.counted = 0;
-            q.bytes = 0;
-            return std::mem::take(&mut q.items);
+            return q.take_all();
         }
         let taken: Vec<T> = q.items.drain(..fit).collect();
         for item in &taken {
