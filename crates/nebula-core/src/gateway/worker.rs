@@ -69,43 +69,55 @@ impl WorkerTask {
             let fatal = failure.is_fatal();
             let reason = failure.to_string();
             socket::remove(&self.addr);
-            // The process is gone: in the same update, the instance stops
-            // being `ready` (a status read in between must never show a
-            // ready instance without a pid, nor the old restart count).
-            self.shared.update(self.id, |s| {
-                s.pid = None;
-                s.last_crash = Some(reason.clone());
-                s.state = InstanceState::Restarting {
-                    attempt: restarts + 1,
-                };
-            });
             if was_ready {
                 backoff.reset();
             }
-            if let Some(tx) = self.first_ready.take() {
+            // Decide first, then publish once: the process is gone, so in the
+            // same update the instance stops being `ready`, loses its pid and
+            // shows what comes next. A status read in between must never
+            // show a ready instance without a pid, nor a restart that the
+            // crash-loop limit is about to refuse.
+            let next = if let Some(tx) = self.first_ready.take() {
                 let _ = tx.send(Err(failure));
-                return self.finish(InstanceState::Failed { reason });
-            }
-            if self.token.is_cancelled() || self.shared.is_draining(self.id) {
-                return self.finish(InstanceState::Stopped);
-            }
-            let give_up = if fatal {
-                Err("cannot be started".to_string())
+                InstanceState::Failed {
+                    reason: reason.clone(),
+                }
+            } else if self.token.is_cancelled() || self.shared.is_draining(self.id) {
+                InstanceState::Stopped
             } else {
-                window.crashed(Instant::now())
+                let give_up = if fatal {
+                    Err("cannot be started".to_string())
+                } else {
+                    window.crashed(Instant::now())
+                };
+                match give_up {
+                    Err(limit) => {
+                        let reason = format!("{limit}: {reason}");
+                        tracing::error!(target: "nebula::gateway", service = %spec.name,
+                            instance = self.instance, "[{}#{}] {reason}", spec.name, self.instance);
+                        InstanceState::Failed { reason }
+                    }
+                    Ok(()) => InstanceState::Restarting {
+                        attempt: restarts + 1,
+                    },
+                }
             };
-            if let Err(limit) = give_up {
-                let reason = format!("{limit}: {reason}");
-                tracing::error!(target: "nebula::gateway", service = %spec.name,
-                    instance = self.instance, "[{}#{}] {reason}", spec.name, self.instance);
-                return self.finish(InstanceState::Failed { reason });
-            }
-            restarts += 1;
+            let InstanceState::Restarting { attempt } = next else {
+                // The end (the socket is already removed).
+                return self.shared.update(self.id, |s| {
+                    s.pid = None;
+                    s.last_crash = Some(reason);
+                    s.state = next;
+                });
+            };
+            restarts = attempt;
             let delay = backoff.next_delay();
             tracing::warn!(target: "nebula::gateway", service = %spec.name, instance = self.instance,
                 "[{}#{}] {reason}; restart {restarts} in {}", spec.name, self.instance, human(delay));
             self.shared.update(self.id, |s| {
-                s.state = InstanceState::Restarting { attempt: restarts };
+                s.pid = None;
+                s.last_crash = Some(reason);
+                s.state = InstanceState::Restarting { attempt };
                 s.restarts = restarts;
             });
             tokio::select! {
