@@ -8,7 +8,7 @@
 
 const { Context, HttpRequest } = require('./context')
 const { Answers } = require('./answers')
-const { toWire, errorWire } = require('./respond')
+const { toWire, errorWire, StreamedAnswer, streamHead } = require('./respond')
 const { settle } = require('./fault')
 const { internalsOf } = require('./engine-internals')
 const { sharedDefinitions } = require('./native')
@@ -52,7 +52,24 @@ function drainer(engine) {
     }
   }
 
+  // A streamed answer: its head goes now, its body as the handler writes it.
+  function stream(id, ctx, value) {
+    let sink
+    try {
+      const [status, headers] = streamHead(ctx, value)
+      sink = native.openStream(id, status, headers)
+    } catch (err) {
+      send(id, errorWire(err))
+    }
+    if (sink) value.pump(sink)
+    else value.cancel()
+  }
+
   function answer(id, ctx, value) {
+    if (value instanceof StreamedAnswer) {
+      stream(id, ctx, value)
+      return
+    }
     let wire
     try {
       wire = toWire(ctx, value)

@@ -158,4 +158,36 @@ function errorWire(err) {
   return [status, JSON_ONLY, body]
 }
 
-module.exports = { toWire, errorWire }
+/**
+ * An answer whose body is written after its head (a streamed action): the
+ * dispatcher opens the response (`status`, `headers`) and hands `pump` the
+ * sink it writes to (`write(chunk) → Promise<boolean>`, false once the client
+ * has gone; `closed()`, `end()`). `cancel()` is called instead when nobody
+ * waits for the answer any more. `pump` must not reject.
+ */
+class StreamedAnswer {
+  /**
+   * @param {number} status
+   * @param {Record<string, string>} headers
+   * @param {(sink: import('../binding').BodySink) => Promise<void>} pump
+   * @param {() => void} cancel
+   */
+  constructor(status, headers, pump, cancel) {
+    this.status = status
+    this.headers = headers
+    this.pump = pump
+    this.cancel = cancel
+  }
+}
+
+/**
+ * The head of a streamed answer: its status, and its headers over those set with ctx.header().
+ * @param {Context} ctx
+ * @param {StreamedAnswer} answer
+ * @returns {[number, string[]]}
+ */
+function streamHead(ctx, answer) {
+  return [answer.status, flatten(ctx._headers, lowerKeys(answer.headers))]
+}
+
+module.exports = { toWire, errorWire, StreamedAnswer, streamHead }

@@ -173,6 +173,7 @@ pub(super) fn unpack(meta: &[u32], text: String, extras: &Array) -> Vec<(u32, Js
                 status: u16::try_from(p.status).unwrap_or(500),
                 headers,
                 body,
+                stream: None,
             },
         };
         answers.push((p.id, answer));

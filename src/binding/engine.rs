@@ -195,6 +195,26 @@ impl NativeEngine {
         Ok(delivered)
     }
 
+    /// Answers request `id` with a body written later, through the sink
+    /// returned (a streamed action); None when nobody waits for `id` any more.
+    #[napi]
+    pub fn open_stream(
+        &self,
+        id: u32,
+        status: u32,
+        headers: Vec<String>,
+    ) -> Result<Option<super::stream::BodySink>> {
+        let service = self.service()?;
+        let (sink, body) = super::stream::channel();
+        let answer = nebula_core::http::JsResponse {
+            status: u16::try_from(status).unwrap_or(500),
+            headers: header_pairs(headers),
+            body: Bytes::new(),
+            stream: Some(body),
+        };
+        Ok(service.complete(id, answer).then_some(sink))
+    }
+
     /// Runs one request through the same router, limits and handlers as the server, without a socket.
     #[napi(ts_return_type = "Promise<InjectResult>")]
     pub fn inject<'env>(

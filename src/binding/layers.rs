@@ -282,6 +282,7 @@ impl NativeEngine {
             status: u16::try_from(reply.status).unwrap_or(500),
             headers: header_pairs(reply.headers),
             body: Bytes::copy_from_slice(&reply.body),
+            stream: None,
         });
         js_chain::after(&*layer, req, held, &mut reply);
         Ok(to_wire(reply))

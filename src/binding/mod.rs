@@ -15,5 +15,6 @@ mod log;
 mod plan;
 mod runtime;
 mod shared;
+mod stream;
 mod teardown;
 mod wake;

@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::kernel::JSON_TYPE;
+use crate::kernel::{Streamed, JSON_TYPE};
 
 /// A routed request on its way to a handler.
 #[derive(Debug)]
@@ -38,11 +38,13 @@ pub struct JsRequest {
 pub type AnswerHeader = (Cow<'static, str>, Cow<'static, str>);
 
 /// A handler's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JsResponse {
     pub status: u16,
     pub headers: Vec<AnswerHeader>,
     pub body: Bytes,
+    /// A body the handler still writes (a streamed action): `body` is empty then.
+    pub stream: Option<Streamed>,
 }
 
 impl JsResponse {
@@ -52,6 +54,7 @@ impl JsResponse {
             status,
             headers: vec![("content-type".into(), JSON_TYPE.into())],
             body: Bytes::from(crate::kernel::error_json(error, message).to_string()),
+            stream: None,
         }
     }
 }
@@ -230,6 +233,7 @@ mod tests {
             status,
             headers: vec![],
             body: Bytes::new(),
+            stream: None,
         }
     }
 

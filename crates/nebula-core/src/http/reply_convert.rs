@@ -54,7 +54,7 @@ pub fn into_reply(answer: JsResponse) -> Reply {
         status,
         headers,
         body: answer.body,
-        stream: None,
+        stream: answer.stream,
     }
 }
 

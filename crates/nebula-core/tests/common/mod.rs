@@ -54,6 +54,7 @@ pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> JsResponse {
             .map(|(k, v)| (k.to_string().into(), v.to_string().into()))
             .collect(),
         body: Bytes::copy_from_slice(body.as_bytes()),
+        stream: None,
     }
 }
 

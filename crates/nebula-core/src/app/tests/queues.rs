@@ -148,6 +148,7 @@ async fn requests_wait_for_one_wake_up_and_go_in_one_batch() {
             status: 200,
             headers: Vec::new(),
             body: Bytes::from(req.target.clone()),
+            stream: None,
         };
         assert!(service.complete(req.id, answer));
     }
