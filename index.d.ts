@@ -1355,3 +1355,77 @@ export interface RunningConfig extends BuiltEngine {
 
 /** Loads the config, builds and starts the engine, and hot-reloads the file (what the `nebula` CLI runs). */
 export declare function startFromConfig(options?: StartFromConfigOptions): Promise<RunningConfig>
+
+// ---------------------------------------------------------------- actions (nebula's ActionPlugin) and the generated client
+
+/** A zod schema (any copy of zod 4, or anything with zod's `safeParse`). */
+export interface ActionSchema {
+  safeParse(value: unknown): { success: true; data: unknown } | { success: false; error: { issues: ReadonlyArray<{ path?: PropertyKey[]; message: string; code?: string }> } }
+}
+
+export interface ActionOptions {
+  description?: string
+  /** One zod schema per argument, in order; arguments travel as `{"0": a, "1": b}` (EJSON). Default []. */
+  params: ActionSchema[]
+  /** Checks the result: a refused result answers 400 "Return value validation failed: …". */
+  returns?: ActionSchema
+  /** The method is an async generator; its values are streamed as EJSON `{value, done}` frames. */
+  stream?: boolean
+  /** Safe to retry: the generated client retries it on connection failures and timeouts. */
+  idempotence?: boolean
+  /** Middlewares of this action (after the module's `actionMiddlewares`). */
+  middlewares?: Middleware[]
+}
+
+export interface ActionModuleOptions {
+  /** Middlewares of every action of the module (before each action's own). */
+  actionMiddlewares?: Middleware[]
+}
+
+/**
+ * What an action receives first when it declares one more parameter than `params`
+ * (nebula's rule): the request's context, with the call's AbortSignal (aborted when the
+ * client of a streamed action goes away).
+ */
+export interface ActionContext extends Context {
+  readonly signal: AbortSignal
+}
+
+/**
+ * Marks a module method as an action: served by ActionPlugin on GET and POST `{prefix}/{module}/{method}`.
+ * Answers `{"success": true, "data": …}`, or `{"success": false, "error": …}` with 400 (arguments or result refused) or 500 (it threw).
+ */
+export declare function Action(options: ActionOptions): UniversalMethodDecorator
+
+/** Serves `@Action` methods (nebula-engine's ActionPlugin, priority ROUTE - 10). */
+export declare class ActionPlugin implements Plugin<ActionModuleOptions> {
+  constructor()
+  readonly name: 'action-plugin'
+  readonly priority: number
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<ActionModuleOptions>
+  onInit(engine: Microservice): void
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  onBeforeStart(engine: Microservice): void
+}
+
+export interface ClientCodePluginOptions {
+  /** Where to write the generated client when the engine starts (folders are created). */
+  clientSavePath?: string
+}
+
+/**
+ * Serves a generated TypeScript client of every action at GET `{prefix}/client.ts` (it imports
+ * `nebula-native/client`), and writes it to `clientSavePath` when given.
+ */
+export declare class ClientCodePlugin implements Plugin {
+  constructor(options?: ClientCodePluginOptions)
+  readonly name: 'client-code-plugin'
+  readonly priority: typeof PluginPriority.ROUTE
+  readonly clientSavePath: string | undefined
+  onInit(engine: Microservice): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  onAfterStart(): Promise<void>
+  /** The generated client's source (generated on first use). */
+  getCode(): string
+}

@@ -45,5 +45,8 @@ export const {
   buildEngine,
   startFromConfig,
   ConfigError,
+  ActionPlugin,
+  Action,
+  ClientCodePlugin,
 } = nebula
 export default nebula
