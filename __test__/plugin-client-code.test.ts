@@ -11,7 +11,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { Action, ActionPlugin, ClientCodePlugin, Testing } from '../index.js'
+import { Action, ActionPlugin, ClientCodePlugin, Route, RoutePlugin, Testing } from '../index.js'
 
 const run = promisify(execFile)
 const ROOT = path.resolve(__dirname, '..')
@@ -38,7 +38,7 @@ const User = z.object({ id: z.string(), name: z.string(), age: z.number(), creat
 
 function service(prefix = '', savePath?: string) {
   const t = Testing.createTestEngine({
-    plugins: [new ActionPlugin(), new ClientCodePlugin(savePath ? { clientSavePath: savePath } : undefined)],
+    plugins: [new RoutePlugin({ prefix: '/r' }), new ActionPlugin(), new ClientCodePlugin(savePath ? { clientSavePath: savePath } : undefined)],
     options: { name: 'svc', version: '1.0.0', prefix },
   })
   engines.push(t.engine)
@@ -46,8 +46,28 @@ function service(prefix = '', savePath?: string) {
   const tickerEnded = new Promise<void>((r) => {
     stopped = r
   })
-  @t.Module('user-service')
+  @t.Module('user-service', { routePrefix: '/users' })
   class UserService {
+    @Route({
+      path: '/:id',
+      description: 'Reads a user',
+      validate: { params: z.object({ id: z.string() }), query: z.object({ verbose: z.string().optional() }) },
+    })
+    getUser(ctx: any) {
+      return { id: ctx.req.param('id'), verbose: ctx.req.query('verbose') ?? null }
+    }
+
+    @Route({ method: 'POST', path: '/', validate: { body: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } } })
+    async addUser(ctx: any) {
+      const body = await ctx.req.json()
+      return { added: body.name }
+    }
+
+    @Route({ path: '/plain/text' })
+    plainRoute() {
+      return 'no schema: not in the client'
+    }
+
     @Action({ description: 'Creates a user', params: [z.string(), z.number().min(0)], returns: User })
     createUser(name: string, age: number) {
       return { id: '1', name, age, createdAt: new Date(Date.UTC(2024, 0, 2)) }
@@ -114,7 +134,9 @@ async function main(): Promise<void> {
     if (err instanceof ClientError) refused = err.message
   }
   const placed: 'ok' | null = await client.orderService.place({ sku: 'a', qty: 1 }, 'fast')
-  console.log(JSON.stringify({ name: user.name, age, isDate: created instanceof Date, year: created.getUTCFullYear(), found: found.length, counted, ticks, refused, placed }))
+  const got = await client.routes.userService.getUser({ params: { id: 'u/7' }, query: { verbose: 'yes' } })
+  const added = await client.routes.userService.addUser({ body: { name: 'Zed' } })
+  console.log(JSON.stringify({ name: user.name, age, isDate: created instanceof Date, year: created.getUTCFullYear(), found: found.length, counted, ticks, refused, placed, got, added }))
 }
 
 // Never called: the types refuse wrong calls.
@@ -125,6 +147,10 @@ export function typeChecks(client: MicroserviceClient): void {
   void client.userService.nothing()
   // @ts-expect-error: shipping is "fast" | "cheap" | null
   void client.orderService.place({ sku: 'a', qty: 1 }, 'slow')
+  // @ts-expect-error: the body's name is required
+  void client.routes.userService.addUser({ body: {} })
+  // @ts-expect-error: params.id is required
+  void client.routes.userService.getUser({})
 }
 
 main().catch((err) => {
@@ -171,6 +197,12 @@ describe('ClientCodePlugin', () => {
     expect(code).toContain('find: { idempotent: true, stream: false },')
     expect(code).toContain('count: { idempotent: false, stream: true },')
     expect(code).not.toMatch(/empty-service|EmptyService|emptyService/)
+    // Routes with schemas: typed functions by module, at their full path; a route without schemas is left out.
+    expect(code).toContain('getUser: (input: { params: { id: string }; query?: { verbose?: string }; headers?: Record<string, string> }) => Promise<unknown>;')
+    expect(code).toContain('addUser: (input: { body: { name: string }; headers?: Record<string, string> }) => Promise<unknown>;')
+    expect(code).toContain('getUser: { method: "GET", path: "/r/users/:id" },')
+    expect(code).toContain('addUser: { method: "POST", path: "/r/users" },')
+    expect(code).not.toContain('plainRoute')
   })
 
   it('serves at {prefix}/client.ts, and the generated client defaults to that prefix', async () => {
@@ -199,6 +231,8 @@ describe('ClientCodePlugin', () => {
       ticks: [0, 1],
       refused: expect.stringContaining('参数[1]'),
       placed: 'ok',
+      got: { id: 'u/7', verbose: 'yes' },
+      added: { added: 'Zed' },
     })
     // The caller left the ticker after two values: the server's generator ended.
     await tickerEnded

@@ -192,6 +192,97 @@ class BaseMicroserviceClient {
     return retry(once, this.config.retry)
   }
 
+  /**
+   * Calls a @Route: `:name` segments filled from `input.params`, `input.query` as the query
+   * string, `input.body` as JSON. Resolves to the answer (JSON parsed, text otherwise,
+   * undefined for 204); an error status rejects (ClientError for 4xx, ConnectionError for 5xx).
+   * @param {string} method
+   * @param {string} path
+   * @param {import('./index').RouteInput} [input]
+   */
+  async callRoute(method, path, input = {}) {
+    const params = input.params ?? {}
+    const filled = path
+      .replace(/:([A-Za-z_$][\w$]*)/g, (_, name) => {
+        const v = /** @type {Record<string, unknown>} */ (params)[name]
+        if (v === undefined || v === null) throw new ClientError(`${method} ${path}: params.${name} is missing`)
+        return encodeURIComponent(String(v))
+      })
+      .replace(/\*$/, () => String(/** @type {Record<string, unknown>} */ (params)['*'] ?? ''))
+    const search = new URLSearchParams()
+    for (const [k, v] of Object.entries(input.query ?? {})) {
+      for (const item of Array.isArray(v) ? v : [v]) {
+        if (item !== undefined) search.append(k, item instanceof Date ? item.toISOString() : String(item))
+      }
+    }
+    const qs = search.toString()
+    const url = `${this.baseUrl}${filled}${qs ? `?${qs}` : ''}`
+    const hasBody = input.body !== undefined && method !== 'GET' && method !== 'HEAD'
+    /** @type {Record<string, string>} */
+    const headers = { ...this.headers, ...input.headers }
+    if (!hasBody) delete headers['Content-Type']
+    const config = { url, method, headers, body: input.body }
+    const interceptors = this.config.interceptors ?? []
+    return this.queue.add(
+      async (signal) => {
+        try {
+          for (const i of interceptors) if (i.onRequest) await i.onRequest(config)
+          let response
+          try {
+            response = await this.fetch(config.url, {
+              method: config.method,
+              headers: config.headers,
+              body: hasBody ? JSON.stringify(config.body) : undefined,
+              signal,
+            })
+          } catch (err) {
+            if (signal.aborted) throw new TimeoutError(`Request timeout for ${url}`)
+            throw new ConnectionError(err instanceof Error ? err.message : String(err))
+          }
+          for (const i of interceptors) if (i.onResponse) response = await i.onResponse(response)
+          if (response.status === 204 || method === 'HEAD') return undefined
+          const text = await response.text()
+          const isJson = /\bjson\b/i.test(response.headers.get('content-type') ?? '')
+          let data = text
+          if (isJson && text !== '') {
+            try {
+              data = JSON.parse(text)
+            } catch {
+              data = text
+            }
+          }
+          if (!response.ok) {
+            const d = /** @type {any} */ (data)
+            const why = d && typeof d === 'object' ? (d.message ?? d.error) : undefined
+            const message = why !== undefined ? String(why) : `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`
+            throw response.status < 500 ? new ClientError(message) : new ConnectionError(message)
+          }
+          return data
+        } catch (error) {
+          let err = error instanceof Error ? error : new Error(String(error))
+          for (const i of interceptors) if (i.onError) err = await i.onError(err)
+          throw err
+        }
+      },
+      this.config.request.timeout,
+      url,
+    )
+  }
+
+  /**
+   * The functions of the schema'd routes, by module, as the generated client declares them.
+   * @param {Record<string, Record<string, { method: string, path: string }>>} modules
+   */
+  registerRoutes(modules) {
+    /** @type {Record<string, Record<string, (input?: import('./index').RouteInput) => Promise<unknown>>>} */
+    const out = {}
+    for (const [moduleName, routes] of Object.entries(modules)) {
+      out[moduleName] = {}
+      for (const [name, r] of Object.entries(routes)) out[moduleName][name] = (input) => this.callRoute(r.method, r.path, input)
+    }
+    return out
+  }
+
   /** Nothing to close (calls hold no connection between them); kept for nebula-client compatibility. */
   close() {}
 

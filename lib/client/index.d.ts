@@ -59,6 +59,21 @@ export declare class BaseMicroserviceClient {
   protected registerModuleMethod(moduleName: string, methodName: string, options: ModuleMethodOptions): (...args: unknown[]) => Promise<unknown>
   /** What generated clients call for each module. */
   protected registerModule<T>(moduleName: string, methods: Record<string, ModuleMethodOptions>): T
+  /**
+   * Calls a @Route by its method and path (`:name` segments from `input.params`); resolves to the
+   * answer (JSON parsed, text otherwise). 4xx rejects with ClientError, 5xx with ConnectionError.
+   */
+  callRoute(method: string, path: string, input?: RouteInput): Promise<unknown>
+  /** What generated clients call for the schema'd routes, by module. */
+  protected registerRoutes<T>(modules: Record<string, Record<string, { method: string; path: string }>>): T
+}
+
+/** What a route's function takes. */
+export interface RouteInput {
+  params?: Record<string, unknown>
+  query?: Record<string, unknown>
+  body?: unknown
+  headers?: Record<string, string>
 }
 
 /** @deprecated nebula-client's old name of BaseMicroserviceClient. */

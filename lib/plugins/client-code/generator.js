@@ -7,6 +7,7 @@
 // The output compiles with `tsc --strict`.
 
 const { getZodTypeString } = require('./zod-type')
+const { inputType, typeOf } = require('./routes')
 
 const CLIENT_MODULE = 'nebula-native/client'
 const HEADER = '// 这个文件是自动生成的，请不要手动修改'
@@ -91,16 +92,59 @@ function parameters(action) {
  */
 function methodSignature(actionName, action) {
   if (!action.params) throw new Error(`Missing params for action ${actionName}`)
-  const result = action.returns ? getZodTypeString(action.returns) : 'void'
+  // Without `returns`: nebula's `void` for a call; the values of a stream are `unknown`.
+  const result = action.returns ? getZodTypeString(action.returns) : action.stream ? 'unknown' : 'void'
   const promised = action.stream ? `AsyncIterable<${result}>` : result
-  return [`  /**`, `   * ${commentText(action.description || '')}`, `   */`, `  ${member(actionName)}: (${parameters(action)}) => Promise<${promised}>;`].join(
-    '\n',
-  )
+  const signature = `  ${member(actionName)}: (${parameters(action)}) => Promise<${promised}>;`
+  if (!action.description) return signature
+  return [`  /**`, `   * ${commentText(action.description)}`, `   */`, signature].join('\n')
+}
+
+/**
+ * One route's function in its module's `…Routes` interface.
+ * @param {import('./routes').RouteInfo} r
+ */
+function routeSignature(r) {
+  const input = inputType(r)
+  const result = r.response === undefined ? 'unknown' : typeOf(r.response)
+  const signature = `  ${member(r.name)}: (input${input.required ? '' : '?'}: ${input.type}) => Promise<${result}>;`
+  const about = `${r.method} ${r.path}${r.description ? `: ${r.description}` : ''}`
+  return [`  /**`, `   * ${commentText(about)}`, `   */`, signature].join('\n')
+}
+
+/**
+ * The schema'd routes by module: their interfaces and the `routes` property.
+ * @param {import('./routes').RouteInfo[]} routes
+ */
+function routeParts(routes) {
+  /** @type {Map<string, import('./routes').RouteInfo[]>} */
+  const byModule = new Map()
+  for (const r of routes) {
+    const list = byModule.get(r.module) ?? []
+    if (!list.some((x) => x.name === r.name)) list.push(r)
+    byModule.set(r.module, list)
+  }
+  const interfaces = []
+  const members = []
+  const values = []
+  for (const [name, list] of byModule) {
+    const iface = `${toPascalCase(name)}Routes`
+    interfaces.push(`export interface ${iface} {`, list.map(routeSignature).join('\n\n'), '}', '')
+    members.push(`${toCamelCase(name)}: ${iface}`)
+    values.push(
+      `    ${toCamelCase(name)}: {`,
+      ...list.map((r) => `      ${member(r.name)}: { method: ${JSON.stringify(r.method)}, path: ${JSON.stringify(r.path)} },`),
+      '    },',
+    )
+  }
+  if (members.length === 0) return { interfaces, property: [] }
+  const property = ['', `  public readonly routes = this.registerRoutes<{ ${members.join('; ')} }>({`, ...values, '  });']
+  return { interfaces, property }
 }
 
 /**
  * @param {Record<string, ModuleInfo>} modules by module name
- * @param {{ prefix?: string }} [options] the engine's prefix: the client's default
+ * @param {{ prefix?: string, routes?: import('./routes').RouteInfo[] }} [options] the engine's prefix (the client's default), the schema'd routes
  * @returns {string}
  */
 function generateClientCode(modules, options = {}) {
@@ -122,6 +166,8 @@ function generateClientCode(modules, options = {}) {
     )
     out.push('}', '')
   }
+  const routes = routeParts(options.routes ?? [])
+  out.push(...routes.interfaces)
   out.push('export class MicroserviceClient extends BaseMicroserviceClient {')
   out.push('  constructor(options: ClientConfig) {')
   out.push(`    super({ prefix: ${JSON.stringify(options.prefix ?? '')}, ...options });`)
@@ -132,6 +178,7 @@ function generateClientCode(modules, options = {}) {
     )
     out.push('', `  public readonly ${toCamelCase(name)} = this.registerModule<${toPascalCase(name)}Module>(${JSON.stringify(name)}, {`, ...methods, '  });')
   }
+  out.push(...routes.property)
   out.push('}', '')
   return out.join('\n')
 }

@@ -11,6 +11,7 @@ const { HttpResponse } = require('../../context')
 const { logError } = require('../../fault')
 const { generateClientCode } = require('./generator')
 const { parameterNames } = require('./param-names')
+const { collectRoutes } = require('./routes')
 
 /** @typedef {import('../../../index').HandlerMetadata<import('../../../index').ActionOptions>} ActionHandler */
 /** @typedef {import('./generator').ModuleInfo} ModuleInfo */
@@ -60,6 +61,8 @@ class ClientCodePlugin {
     this._engine = undefined
     /** @type {ActionHandler[]} */
     this._actions = []
+    /** @type {import('../../../index').HandlerMetadata[]} the @Route handlers (those with schemas get a function) */
+    this._routes = []
     /** @type {string | null} */
     this._code = null
   }
@@ -72,6 +75,7 @@ class ClientCodePlugin {
   /** @param {import('../../../index').HandlerMetadata[]} handlers */
   onHandlerLoad(handlers) {
     this._actions = /** @type {ActionHandler[]} */ (handlers.filter((h) => h.type === 'action'))
+    this._routes = handlers.filter((h) => h.type === 'route')
     const engine = /** @type {import('../../microservice').Microservice} */ (this._engine)
     const prefix = engine.options.prefix || ''
     const route = `${prefix.replace(/\/+$/, '')}/client.ts`.replace(/\/{2,}/g, '/')
@@ -103,12 +107,12 @@ class ClientCodePlugin {
   getCode() {
     if (this._code === null) {
       const engine = /** @type {import('../../microservice').Microservice} */ (this._engine)
-      const names = new Map(engine.getModules().map((m) => [m.clazz, m.name]))
+      const modules = new Map(engine.getModules().map((m) => [m.clazz, m]))
+      const routePlugin = /** @type {{ options?: { prefix?: string } } | undefined} */ (engine.getPlugins().find((p) => p.name === 'route-plugin'))
       try {
-        this._code = generateClientCode(
-          moduleInfos(this._actions, (c) => names.get(c)),
-          { prefix: engine.options.prefix || '' },
-        )
+        const actions = moduleInfos(this._actions, (c) => modules.get(c)?.name)
+        const routes = routePlugin ? collectRoutes(this._routes, (c) => modules.get(c), routePlugin.options?.prefix) : []
+        this._code = generateClientCode(actions, { prefix: engine.options.prefix || '', routes })
       } catch (err) {
         logError('[nebula] ClientCodePlugin could not generate the client:', err)
         this._code = `// Error: Failed to generate client code: ${String(err instanceof Error ? err.message : err).replace(/\n/g, ' ')}\n`
