@@ -297,7 +297,7 @@ export declare const Factory: {
 }
 
 export declare const Testing: {
-  createTestEngine(spec?: { plugins?: Plugin[]; options?: MicroserviceOptions }): {
+  createTestEngine(spec?: { plugins?: Plugin[]; options?: Partial<MicroserviceOptions> }): {
     Module: typeof Module
     Microservice: typeof Microservice
     engine: Microservice
@@ -1377,7 +1377,8 @@ export interface ActionOptions {
   middlewares?: Middleware[]
 }
 
-export interface ActionModuleOptions {
+/** A type, not an interface, so a value of it passes as `@Module` options. */
+export type ActionModuleOptions = {
   /** Middlewares of every action of the module (before each action's own). */
   actionMiddlewares?: Middleware[]
 }

@@ -10,8 +10,11 @@ const cjsEntry = join(root, 'index.js')
 const esmEntry = pathToFileURL(join(root, 'index.mjs')).href
 
 const EXPECTED_NAMES = [
+  'Action',
+  'ActionPlugin',
   'Cache',
   'CachePlugin',
+  'ClientCodePlugin',
   'CompressionPlugin',
   'ConcurrencyLock',
   'ConcurrencyLockError',

@@ -253,6 +253,17 @@ describe('ClientCodePlugin', () => {
     expect(M).toBeDefined()
   })
 
+  it('exports nebula-native/client to require() and import alike', async () => {
+    const names = 'Object.keys(m).filter((k) => k !== "default").sort().join()'
+    const cjs = await run(process.execPath, ['-e', `const m = require('nebula-native/client'); console.log(${names})`], { cwd: ROOT })
+    const esm = await run(process.execPath, ['--input-type=module', '-e', `const m = await import('nebula-native/client'); console.log(${names})`], {
+      cwd: ROOT,
+    })
+    const expected = 'BaseMicroserviceClient,ClientError,ConnectionError,MicroserviceClient,StreamError,TimeoutError,takeFrame'
+    expect(cjs.stdout.trim()).toBe(expected)
+    expect(esm.stdout.trim()).toBe(expected)
+  })
+
   it('refuses a bad clientSavePath', () => {
     expect(() => new ClientCodePlugin({ clientSavePath: 42 as any })).toThrow(/clientSavePath must be a non-empty path/)
     expect(new ClientCodePlugin().name).toBe('client-code-plugin')

@@ -29,6 +29,7 @@ impl Dispatcher for Hello {
                     "application/json; charset=utf-8".into(),
                 )],
                 body: Bytes::from_static(br#"{"hello":"world"}"#),
+                stream: None,
             },
         );
         Ok(())

@@ -25,11 +25,12 @@ const Factory = {
 const Testing = {
   /**
    * An engine with exactly `plugins`, and the Module that binds classes to it.
-   * @param {{ plugins?: import('../index').Plugin[], options?: import('../index').MicroserviceOptions }} [spec]
+   * @param {{ plugins?: import('../index').Plugin[], options?: Partial<import('../index').MicroserviceOptions> }} [spec]
    */
   createTestEngine({ plugins = [], options } = {}) {
     const { Module, Microservice: M } = Factory.create(...plugins)
-    const engine = new M(options || { name: 'test-service', version: '1.0.0' })
+    // nebula's defaults under the options given: `{ options: { prefix: "/api" } }` needs no name.
+    const engine = new M({ name: 'test-service', version: '1.0.0', ...options })
     return { Module, Microservice: M, engine }
   },
 }

@@ -2,7 +2,6 @@
 
 const { ActionPlugin } = require('./plugin')
 const { Action } = require('./decorator')
-const { coerceArgs } = require('./coerce')
-const { parseArgs, buildActionPath } = require('./params')
+const compat = require('./compat')
 
-module.exports = { ActionPlugin, Action, coerceArgs, parseArgs, buildActionPath }
+module.exports = { ActionPlugin, Action, ...compat }

@@ -61,6 +61,27 @@ function resultPath(path) {
 }
 
 /**
+ * Each argument checked by its schema (already coerced); the issues' paths start with the argument's index ("0", "1", …).
+ * @param {readonly unknown[]} input
+ * @param {readonly ZodLike[]} schemas
+ * @returns {{ success: true, data: unknown[] } | { success: false, error: { issues: Issue[] } }}
+ */
+function validateArgs(input, schemas) {
+  /** @type {Issue[]} */
+  const issues = []
+  const data = []
+  for (let i = 0; i < schemas.length; i++) {
+    const r = schemas[i].safeParse(input[i])
+    if (r.success) {
+      data.push(r.data)
+    } else {
+      for (const issue of r.error.issues || []) issues.push({ ...issue, path: [String(i), ...(issue.path || [])] })
+    }
+  }
+  return issues.length === 0 ? { success: true, data } : { success: false, error: { issues } }
+}
+
+/**
  * The arguments of a call, coerced and checked.
  * @param {unknown} body `{"0": a, "1": b, …}` as received
  * @param {readonly ZodLike[]} schemas
@@ -68,22 +89,11 @@ function resultPath(path) {
  */
 function parseArgs(body, schemas) {
   if (schemas.length === 0) return { ok: true, args: [] }
-  const input = coerceArgs(body, schemas)
-  /** @type {Issue[]} */
-  const issues = []
-  const args = []
-  for (let i = 0; i < schemas.length; i++) {
-    const r = schemas[i].safeParse(input[i])
-    if (r.success) {
-      args.push(r.data)
-    } else {
-      for (const issue of r.error.issues || []) issues.push({ ...issue, path: [String(i), ...(issue.path || [])] })
-    }
-  }
-  if (issues.length === 0) return { ok: true, args }
+  const checked = validateArgs(coerceArgs(body, schemas), schemas)
+  if (checked.success) return { ok: true, args: checked.data }
   /** @type {Record<string, unknown>} */
   const original = body !== null && typeof body === 'object' ? /** @type {Record<string, unknown>} */ (body) : {}
-  return { ok: false, error: `Validation failed: ${issues.map((e) => describeIssue(e, original, argumentPath)).join(', ')}` }
+  return { ok: false, error: `Validation failed: ${checked.error.issues.map((e) => describeIssue(e, original, argumentPath)).join(', ')}` }
 }
 
 /**
@@ -110,4 +120,4 @@ function buildActionPath(prefix, moduleName, action) {
   return `/${p}/${moduleName}/${action}`.replace(/\/+/g, '/')
 }
 
-module.exports = { parseArgs, checkResult, buildActionPath }
+module.exports = { parseArgs, validateArgs, checkResult, buildActionPath }
