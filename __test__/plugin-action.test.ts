@@ -147,6 +147,22 @@ describe('ActionPlugin: paths, methods, wire format', () => {
     expect(M).toBeDefined()
   })
 
+  it('answers 500 in the same shape when a schema itself fails (an async refinement checked synchronously)', async () => {
+    const { Module, engine } = setup()
+    @Module('m')
+    class M {
+      @Action({ params: [z.string().refine(async () => true)] })
+      check(s: string) {
+        return s
+      }
+    }
+    const r = await call(engine, '/m/check', { '0': 'x' })
+    expect(r.status).toBe(500)
+    expect(r.body.success).toBe(false)
+    expect(r.body.error).toMatch(/\S/)
+    expect(M).toBeDefined()
+  })
+
   it('passes the context first when the method declares one more parameter than params', async () => {
     const { Module, engine } = setup()
     @Module('m')

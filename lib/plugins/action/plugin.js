@@ -142,7 +142,8 @@ class ActionPlugin {
     // nebula's rule: a method declaring more parameters than `params` gets the context first.
     const withContext = h.method.length > schemas.length
     const who = `${mod.name}.${String(h.methodName)}`
-    return async (ctx) => {
+    /** @param {Context} ctx */
+    const answer = async (ctx) => {
       const read = await readArgs(ctx)
       if (!read.ok) return failure(400, read.error)
       const parsed = parseArgs(read.body, schemas)
@@ -169,6 +170,9 @@ class ActionPlugin {
       }
       return reply(200, { success: true, data: result })
     }
+    // Whatever fails on the way (a schema that throws, an async refinement zod refuses to run
+    // synchronously) answers in nebula's shape, as its catch-all does.
+    return (ctx) => answer(ctx).catch((err) => failure(500, messageOf(err)))
   }
 }
 
