@@ -1375,6 +1375,8 @@ export interface ActionOptions {
   idempotence?: boolean
   /** Middlewares of this action (after the module's `actionMiddlewares`). */
   middlewares?: Middleware[]
+  /** Options read by other plugins, as on routes (e.g. JwtAuthPlugin's `public`, `roles`). */
+  [option: string]: unknown
 }
 
 /** A type, not an interface, so a value of it passes as `@Module` options. */

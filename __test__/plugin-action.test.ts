@@ -8,7 +8,7 @@ import http from 'node:http'
 import * as ejson from 'ejson'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { Action, ActionPlugin, type ActionContext, Handler, ModuleConfigValidationError, Testing } from '../index.js'
+import { Action, ActionPlugin, type ActionContext, Handler, ModuleConfigValidationError, RateLimitPlugin, Testing } from '../index.js'
 
 const engines: any[] = []
 
@@ -197,6 +197,24 @@ describe('ActionPlugin: options', () => {
     }
     expect((await call(engine, '/m/run', {})).body).toEqual({ success: true, data: 1 })
     expect(order).toEqual(['module>', 'action>', 'method', '<action', '<module'])
+    expect(M).toBeDefined()
+  })
+
+  it("gets the native route plugins' layers (a rate limit answers 429 in Rust before the action runs)", async () => {
+    let calls = 0
+    const { Module, engine } = setup(undefined, [new ActionPlugin(), new RateLimitPlugin({ maxRequests: 1, windowMs: 60_000 })])
+    @Module('m')
+    class M {
+      @Action({ params: [] })
+      hit() {
+        calls++
+        return calls
+      }
+    }
+    const port = await engine.start()
+    expect((await fetch(`http://127.0.0.1:${port}/m/hit`, { method: 'POST' })).status).toBe(200)
+    expect((await fetch(`http://127.0.0.1:${port}/m/hit`, { method: 'POST' })).status).toBe(429)
+    expect(calls).toBe(1)
     expect(M).toBeDefined()
   })
 

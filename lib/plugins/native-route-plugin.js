@@ -79,7 +79,8 @@ class NativeRoutePlugin {
 
   onHandlerLoad(handlers) {
     for (const h of handlers) {
-      if (h.type !== 'route') continue
+      // Actions (ActionPlugin) are HTTP routes too: CORS, JWT, rate limits and logs apply to them alike.
+      if (h.type !== 'route' && h.type !== 'action') continue
       const layerOptions = this.layerOptions(h, this._modules.get(h.module))
       if (layerOptions === undefined) continue
       h.wrap(nativeLayer(this, this._kind, this.options, layerOptions))
