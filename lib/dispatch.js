@@ -9,7 +9,7 @@
 const { Context, HttpRequest } = require('./context')
 const { Answers } = require('./answers')
 const { toWire, errorWire, StreamedAnswer, streamHead } = require('./respond')
-const { settle } = require('./fault')
+const { settle, logError } = require('./fault')
 const { internalsOf } = require('./engine-internals')
 const { sharedDefinitions } = require('./native')
 
@@ -61,8 +61,13 @@ function drainer(engine) {
     } catch (err) {
       send(id, errorWire(err))
     }
-    if (sink) value.pump(sink)
-    else value.cancel()
+    // pump and cancel are the engine's own (lib/plugins/action/stream.js); still, nothing may throw here.
+    try {
+      if (sink) Promise.resolve(value.pump(sink)).catch((err) => logError('[nebula] a streamed answer failed:', err))
+      else value.cancel()
+    } catch (err) {
+      logError('[nebula] a streamed answer failed:', err)
+    }
   }
 
   function answer(id, ctx, value) {

@@ -52,6 +52,17 @@ function streamAnswer(iterable, controller, who) {
 
   /** @param {import('../../../binding').BodySink} sink */
   async function pump(sink) {
+    try {
+      await write(sink)
+    } catch (err) {
+      // Not expected: every step of write() handles its own failures.
+      logError(`[nebula] ${who}: the stream failed:`, err)
+      finish(iterator)
+    }
+  }
+
+  /** @param {import('../../../binding').BodySink} sink */
+  async function write(sink) {
     let over = false
     let gone = false
     let completed = false
