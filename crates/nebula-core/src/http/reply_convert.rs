@@ -95,3 +95,40 @@ pub(crate) fn is_framing(name: &str) -> bool {
 pub fn into_response(answer: JsResponse) -> Response<Body> {
     into_reply(answer).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Streamed;
+    use bytes::Bytes;
+    use http_body_util::BodyExt;
+    use hyper::body::Frame;
+
+    #[tokio::test]
+    async fn a_streamed_answer_is_sent_as_its_chunks_without_a_length() {
+        let frames = futures_util::stream::iter(
+            [&b"{\"value\":1,\"done\":false}"[..], b"{\"done\":true}"]
+                .map(|c| Ok::<_, std::io::Error>(Frame::data(Bytes::from_static(c)))),
+        );
+        let body = http_body_util::StreamBody::new(frames).boxed_unsync();
+        let res = into_response(JsResponse {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "text/event-stream".into()),
+                ("content-length".into(), "5".into()),
+            ],
+            body: Bytes::new(),
+            stream: Some(Streamed::new(body)),
+        });
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[CONTENT_TYPE], "text/event-stream");
+        assert!(res.headers().get("content-length").is_none());
+        let sent = res
+            .into_body()
+            .collect()
+            .await
+            .expect("the body")
+            .to_bytes();
+        assert_eq!(&sent[..], b"{\"value\":1,\"done\":false}{\"done\":true}");
+    }
+}
