@@ -41,7 +41,7 @@ function mayOmit(s) {
   const def = s._def ?? s.def
   if (def?.type !== 'object') return false
   const shape = typeof def.shape === 'function' ? def.shape() : def.shape || {}
-  return Object.values(shape).every((f) => ['optional', 'default'].includes(/** @type {any} */ ((f)._def ?? /** @type {any} */ (f).def)?.type))
+  return Object.values(shape).every((f) => ['optional', 'default'].includes(/** @type {any} */ (f._def ?? /** @type {any} */ (f).def)?.type))
 }
 
 /**
