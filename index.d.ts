@@ -1432,3 +1432,43 @@ export declare class ClientCodePlugin implements Plugin {
   /** The generated client's source (generated on first use). */
   getCode(): string
 }
+
+/** nebula's coercion switches (its defaults: string → number, string → boolean, number → boolean, null → undefined for optional). */
+export interface CoerceOptions {
+  coerceStringToNumber?: boolean
+  coerceNumberToString?: boolean
+  coerceStringToBoolean?: boolean
+  coerceNumberToBoolean?: boolean
+  coerceNullToOptional?: boolean
+}
+
+/** The body `{"0": a, "1": b}` with each argument coerced toward its schema (nebula's coerceBody); other keys kept. */
+export declare function coerceBody(body: any, schemas: ActionSchema[], options?: CoerceOptions): any
+
+/** One action as the client generator reads it. */
+export interface ActionInfo {
+  description?: string
+  params: ActionSchema[]
+  returns?: ActionSchema
+  stream?: boolean
+  idempotence?: boolean
+  /** The method's parameter names (else the schema's description, else argN). */
+  paramNames?: (string | undefined)[]
+}
+
+export interface ModuleInfo {
+  name: string
+  actions: Record<string, ActionInfo>
+}
+
+/** The generated client's source (nebula's generateClientCode); `prefix` is the generated client's default. */
+export declare function generateClientCode(modules: Record<string, ModuleInfo>, options?: { prefix?: string }): Promise<string>
+/** A zod schema as a TypeScript type (`{ id: string; tags?: string[] }`); `defaultOptional`: fields with a default may be left out. */
+export declare function getZodTypeString(schema: ActionSchema, defaultOptional?: boolean): string
+/** The actions among `handlers`, each module named after its class ("UserService" → "user"). */
+export declare function convertHandlersToModuleInfo(handlers: HandlerMetadata[]): Record<string, ModuleInfo>
+/** The actions among `handlers`, by the module name `getModuleMetadata` gives (handlers of unknown modules left out). */
+export declare function convertHandlersToModuleInfoWithMetadata(
+  handlers: HandlerMetadata[],
+  getModuleMetadata: (moduleClass: any) => { name: string } | undefined,
+): Record<string, ModuleInfo>

@@ -31,8 +31,14 @@ const { ServicesPlugin } = require('./lib/plugins/services')
 // nebula.config.json: load and validate, build an engine, start with hot reload (the `nebula` CLI's core).
 const { loadConfig, parseConfig, buildEngine, startFromConfig, ConfigError } = require('./lib/config')
 // nebula's RPC: @Action methods over HTTP (EJSON), and the generated TypeScript client of them.
-const { ActionPlugin, Action } = require('./lib/plugins/action')
-const { ClientCodePlugin } = require('./lib/plugins/client-code')
+const { ActionPlugin, Action, coerceBody } = require('./lib/plugins/action')
+const {
+  ClientCodePlugin,
+  generateClientCode,
+  getZodTypeString,
+  convertHandlersToModuleInfo,
+  convertHandlersToModuleInfoWithMetadata,
+} = require('./lib/plugins/client-code')
 
 // The public names, written here only: index.mjs is generated from this list
 // (npm run gen) and index.d.ts is checked against it (__test__/generated.test.ts).
@@ -84,4 +90,9 @@ module.exports = {
   ActionPlugin,
   Action,
   ClientCodePlugin,
+  coerceBody,
+  generateClientCode,
+  getZodTypeString,
+  convertHandlersToModuleInfo,
+  convertHandlersToModuleInfoWithMetadata,
 }

@@ -48,5 +48,10 @@ export const {
   ActionPlugin,
   Action,
   ClientCodePlugin,
+  coerceBody,
+  generateClientCode,
+  getZodTypeString,
+  convertHandlersToModuleInfo,
+  convertHandlersToModuleInfoWithMetadata,
 } = nebula
 export default nebula

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { Action, ActionPlugin, ClientCodePlugin, Route, RoutePlugin, Testing } from '../index.js'
+import { Action, ActionPlugin, ClientCodePlugin, generateClientCode, getZodTypeString, Route, RoutePlugin, Testing } from '../index.js'
 
 const run = promisify(execFile)
 const ROOT = path.resolve(__dirname, '..')
@@ -262,6 +262,14 @@ describe('ClientCodePlugin', () => {
     const expected = 'BaseMicroserviceClient,ClientError,ConnectionError,MicroserviceClient,StreamError,TimeoutError,takeFrame'
     expect(cjs.stdout.trim()).toBe(expected)
     expect(esm.stdout.trim()).toBe(expected)
+  })
+
+  it("offers nebula's generator functions: generateClientCode (a promise) and getZodTypeString", async () => {
+    const code = await generateClientCode({
+      'user-service': { name: 'user-service', actions: { get: { params: [z.string().describe('id')], returns: z.string() } } },
+    })
+    expect(code).toContain('get: (id: string) => Promise<string>;')
+    expect(getZodTypeString(z.object({ a: z.string().default('x'), b: z.map(z.number(), z.date()) }), true)).toBe('{ a?: string; b: Map<number, Date> }')
   })
 
   it('refuses a bad clientSavePath', () => {

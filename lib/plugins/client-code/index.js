@@ -1,6 +1,18 @@
 'use strict'
 
-const { ClientCodePlugin } = require('./plugin')
-const { generateClientCode, getZodTypeString } = require('./generator')
+const { ClientCodePlugin, convertHandlersToModuleInfo, convertHandlersToModuleInfoWithMetadata } = require('./plugin')
+const generator = require('./generator')
 
-module.exports = { ClientCodePlugin, generateClientCode, getZodTypeString }
+/**
+ * nebula's generateClientCode (a promise, as nebula's formats with prettier): the client's source.
+ * @param {Record<string, import('./generator').ModuleInfo>} modules
+ * @param {{ prefix?: string }} [options]
+ * @returns {Promise<string>}
+ */
+async function generateClientCode(modules, options) {
+  return generator.generateClientCode(modules, options)
+}
+
+const { getZodTypeString } = generator
+
+module.exports = { ClientCodePlugin, generateClientCode, getZodTypeString, convertHandlersToModuleInfo, convertHandlersToModuleInfoWithMetadata }

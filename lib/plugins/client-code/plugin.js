@@ -122,4 +122,21 @@ class ClientCodePlugin {
   }
 }
 
-module.exports = { ClientCodePlugin, moduleInfos }
+/**
+ * nebula's convertHandlersToModuleInfoWithMetadata: the actions among `handlers`, by the module name `getModuleMetadata` gives.
+ * @param {import('../../../index').HandlerMetadata[]} handlers
+ * @param {(moduleClass: any) => { name: string } | undefined} getModuleMetadata
+ */
+function convertHandlersToModuleInfoWithMetadata(handlers, getModuleMetadata) {
+  return moduleInfos(/** @type {ActionHandler[]} */ (handlers), (c) => getModuleMetadata(c)?.name)
+}
+
+/**
+ * nebula's convertHandlersToModuleInfo: as above, each module named after its class ("UserService" → "user").
+ * @param {import('../../../index').HandlerMetadata[]} handlers
+ */
+function convertHandlersToModuleInfo(handlers) {
+  return moduleInfos(/** @type {ActionHandler[]} */ (handlers), (c) => c.name.toLowerCase().replace(/service$/, ''))
+}
+
+module.exports = { ClientCodePlugin, moduleInfos, convertHandlersToModuleInfo, convertHandlersToModuleInfoWithMetadata }
