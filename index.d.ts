@@ -217,6 +217,16 @@ export declare function Route(options: RouteOptions): UniversalMethodDecorator
 /** A GET route. */
 export declare function Page(options: string | Omit<RouteOptions, 'method'>): UniversalMethodDecorator
 
+/** What the decorators recorded on a handler method (no `wrap`: that exists only during start). */
+export type DecoratedHandlerMetadata<TOptions = any> = Omit<HandlerMetadata<TOptions>, 'wrap'>
+/**
+ * The handler metadata of `target`'s method, in decorator order; empty when it is not decorated.
+ * `target` is a class, its prototype or an instance (nebula-engine's `getHandlerMetadata`).
+ */
+export declare function getHandlerMetadata(target: object, methodName: string | symbol): DecoratedHandlerMetadata[]
+/** Every decorated method of `target` (own and inherited) → its handler metadata. */
+export declare function getAllHandlerMetadata(target: object): Map<string | symbol, DecoratedHandlerMetadata[]>
+
 // ---------------------------------------------------------------- HTTP
 
 /** Hono-style middleware: return a value to answer, or `await next()` to go on. */

@@ -5,7 +5,7 @@
 
 const { Microservice } = require('./lib/microservice')
 const { PluginPriority } = require('./lib/priority')
-const { Module, Handler, Route, Page } = require('./lib/decorators')
+const { Module, Handler, Route, Page, getHandlerMetadata, getAllHandlerMetadata } = require('./lib/decorators')
 const { RoutePlugin } = require('./lib/route-plugin')
 const { Factory, Testing } = require('./lib/factory')
 const { Context, HttpRequest, HttpResponse } = require('./lib/context')
@@ -41,6 +41,8 @@ module.exports = {
   Handler,
   Route,
   Page,
+  getHandlerMetadata,
+  getAllHandlerMetadata,
   RoutePlugin,
   Factory,
   Testing,

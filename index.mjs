@@ -8,6 +8,8 @@ export const {
   Handler,
   Route,
   Page,
+  getHandlerMetadata,
+  getAllHandlerMetadata,
   RoutePlugin,
   Factory,
   Testing,
