@@ -634,6 +634,17 @@ export declare class CachePlugin implements Plugin<CacheModuleOptions> {
   delete(key: string): Promise<boolean>
   /** Resolves once the Redis writes started so far are done (memory: at once). */
   flush(): Promise<void>
+  /**
+   * The fresh entries, oldest first, route replies included (Redis: every process's, under the
+   * prefix); at most 100 000 are listed. Empty before the engine loaded its `@Cache` methods.
+   */
+  getStats(): Promise<CacheStats>
+}
+
+/** `CachePlugin.getStats()` (nebula-engine's shape); times in ms since the epoch. */
+export interface CacheStats {
+  size: number
+  entries: Array<{ key: string; createdAt: number; expiresAt: number }>
 }
 
 export interface GracefulShutdownPluginOptions {
@@ -793,6 +804,26 @@ export type ConcurrencyLockPluginOptions =
 export declare class ConcurrencyLockError extends HttpError {
   readonly status: 409
   readonly key: string
+}
+
+/**
+ * nebula-engine's in-process lock store, for code that uses it directly (ConcurrencyLockPlugin
+ * keeps its leases in Rust and does not need it). An expired lock counts as free.
+ */
+export declare class MemoryLockAdapter {
+  /** Takes `key` for `ttl` ms when it is free; true when taken. */
+  acquire(key: string, ttl: number): Promise<boolean>
+  /** Frees `key` (whoever holds it); true when it was held. */
+  release(key: string): Promise<boolean>
+  /** True while `key` is held and not expired. */
+  isLocked(key: string): Promise<boolean>
+  /** True when `key` is not held (released, expired or never taken). */
+  isExpired(key: string): Promise<boolean>
+  /** Waits until `key` is free, at most `waitTimeout` ms: true when free, false on timeout. `lockTtl` is unused. */
+  waitForUnlock(key: string, waitTimeout: number, lockTtl?: number): Promise<boolean>
+  /** Drops every lock. */
+  clear(): Promise<void>
+  getStats(): { size: number; locks: Array<{ key: string; expiresAt: number }> }
 }
 
 export declare class ConcurrencyLockPlugin implements Plugin<ConcurrencyLockModuleOptions> {

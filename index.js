@@ -22,6 +22,7 @@ const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
 // Distributed plugins: leases in process, in Redis or in NATS KV (src/coord/).
 const { SchedulePlugin, Schedule, ScheduleMode } = require('./lib/plugins/schedule')
 const { ConcurrencyLockPlugin, ConcurrencyLock, ConcurrencyLockError } = require('./lib/plugins/concurrency-lock')
+const { MemoryLockAdapter } = require('./lib/plugins/memory-lock-adapter')
 // The WebSocket hub (Rust), on the engine's own port.
 const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 // The script VM: hook files run by QuickJS runtimes on Rust threads.
@@ -70,6 +71,7 @@ module.exports = {
   ConcurrencyLockPlugin,
   ConcurrencyLock,
   ConcurrencyLockError,
+  MemoryLockAdapter,
   HubPlugin,
   WsHandler,
   HubError,

@@ -37,6 +37,7 @@ export const {
   ConcurrencyLockPlugin,
   ConcurrencyLock,
   ConcurrencyLockError,
+  MemoryLockAdapter,
   HubPlugin,
   WsHandler,
   HubError,
