@@ -395,10 +395,16 @@ class Microservice {
    * @returns {T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never}
    */
   handler(clazz, methodName) {
-    const instance = this.get(clazz)
-    const fn = instance[methodName]
-    if (typeof fn !== 'function') throw new Error(`${clazz.name} has no method ${String(methodName)}`)
-    return /** @type {any} */ (async (/** @type {unknown[]} */ ...args) => fn.apply(instance, args))
+    // As nebula-engine: looked up at the call, so a missing method (or an engine that cannot
+    // load) rejects the call rather than throwing here.
+    return /** @type {any} */ (
+      async (/** @type {unknown[]} */ ...args) => {
+        const instance = this.get(clazz)
+        const fn = instance[methodName]
+        if (typeof fn !== 'function') throw new Error(`Handler ${String(methodName)} not found in module ${clazz.name}`)
+        return fn.apply(instance, args)
+      }
+    )
   }
 
   /**
