@@ -826,6 +826,33 @@ export declare class MemoryLockAdapter {
   getStats(): { size: number; locks: Array<{ key: string; expiresAt: number }> }
 }
 
+export interface OpenApiPluginOptions {
+  /** Where the document is served (GET). Default "/openapi.json". */
+  path?: string
+  /** OpenAPI `info`, over `{ title: <service name>, version: <service version> }`. */
+  info?: { title?: string; version?: string; description?: string; [field: string]: unknown }
+  /** A Swagger UI page (needs the swagger-ui-dist package): `true` serves it at "/docs". */
+  ui?: boolean | { path?: string }
+}
+
+/**
+ * Serves the OpenAPI 3.1 document of the routes (RoutePlugin) and actions: paths, parameters
+ * (`validate.params/query/headers`), request bodies (`validate.body`), responses (`returns`),
+ * descriptions, and JwtAuthPlugin's bearer scheme on the routes that are not `public`.
+ */
+export declare class OpenApiPlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: OpenApiPluginOptions)
+  readonly name: 'openapi-plugin'
+  readonly priority: typeof PluginPriority.ROUTE
+  readonly options: Readonly<{ path: string; info?: OpenApiPluginOptions['info']; ui?: { path: string } }>
+  onInit(engine: Microservice): void
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  /** The document served, built at start; undefined before. */
+  getDocument(): Record<string, unknown> | undefined
+}
+
 export declare class ConcurrencyLockPlugin implements Plugin<ConcurrencyLockModuleOptions> {
   /** Throws a TypeError naming the option when `options` is invalid. */
   constructor(options?: ConcurrencyLockPluginOptions)

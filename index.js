@@ -23,6 +23,8 @@ const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
 const { SchedulePlugin, Schedule, ScheduleMode } = require('./lib/plugins/schedule')
 const { ConcurrencyLockPlugin, ConcurrencyLock, ConcurrencyLockError } = require('./lib/plugins/concurrency-lock')
 const { MemoryLockAdapter } = require('./lib/plugins/memory-lock-adapter')
+// The OpenAPI 3.1 document of the routes and actions (and a Swagger UI page).
+const { OpenApiPlugin } = require('./lib/plugins/openapi/plugin')
 // The WebSocket hub (Rust), on the engine's own port.
 const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 // The script VM: hook files run by QuickJS runtimes on Rust threads.
@@ -72,6 +74,7 @@ module.exports = {
   ConcurrencyLock,
   ConcurrencyLockError,
   MemoryLockAdapter,
+  OpenApiPlugin,
   HubPlugin,
   WsHandler,
   HubError,

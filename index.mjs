@@ -38,6 +38,7 @@ export const {
   ConcurrencyLock,
   ConcurrencyLockError,
   MemoryLockAdapter,
+  OpenApiPlugin,
   HubPlugin,
   WsHandler,
   HubError,

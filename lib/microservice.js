@@ -273,7 +273,8 @@ class Microservice {
       const native = internals.loadedNative()
       native.setInfo(this.options.name, this.options.version, this.options.prefix)
       const statics = this.options.static
-      if (statics) native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
+      const mounts = [...(statics ? (Array.isArray(statics) ? statics : [statics]) : []), ...internals.staticMounts]
+      if (mounts.length > 0) native.addStatic(mounts.map(staticMount))
       native.build(drainer(this))
       life.move('preparing', 'prepared')
     } catch (err) {
