@@ -75,7 +75,15 @@ function parseArgs(argv) {
 /** A reader of nebula's files: from a work tree when the file is there, else from git's HEAD. */
 function sourceReader(source) {
   if (!fs.existsSync(source)) usage(`${source} does not exist`)
-  if (fs.existsSync(path.join(source, FILES[0]))) return (file) => fs.readFileSync(path.join(source, file), 'utf8')
+  if (fs.existsSync(path.join(source, FILES[0]))) {
+    return (file) => {
+      try {
+        return fs.readFileSync(path.join(source, file), 'utf8')
+      } catch (e) {
+        throw new Error(`cannot read ${file} from ${source}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`)
+      }
+    }
+  }
   return (file) => {
     try {
       return execFileSync('git', ['-C', source, 'show', `HEAD:${file}`], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -248,7 +256,12 @@ function main() {
   const files = args.only.length ? FILES.filter((f) => args.only.some((s) => f.includes(s))) : FILES
   if (files.length === 0) usage(`--only ${args.only.join(', ')} matches none of: ${FILES.join(', ')}`)
   console.log(`nebula-engine tests from ${args.source} → ${path.relative(ROOT, OUT)}/`)
-  writeProject(read, files)
+  try {
+    writeProject(read, files)
+  } catch (e) {
+    console.error(`nebula-tests: ${e.message}`)
+    process.exit(2)
+  }
   const report = runVitest()
   const { failed, loadErrors } = summarize(report, files, args.messages)
   process.exit(failed === 0 && loadErrors === 0 ? 0 : 1)
