@@ -47,6 +47,9 @@ function declareShop(Module: any) {
       return { id: '2' }
     }
 
+    @Route({ method: 'DELETE', path: '/:id', permissions: ['users:delete'], roles: ['admin'] })
+    remove() {}
+
     @Route({ path: '/files/*', public: true })
     files() {
       return 'file'
@@ -122,6 +125,8 @@ describe('OpenApiPlugin: the document', () => {
     const get = doc.paths['/api/users/{id}'].get
     expect(get.security).toEqual([{ bearerAuth: [] }])
     expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['401', '403']))
+    // the permissions and roles the token needs, as OpenAPI 3.1's role names
+    expect(doc.paths['/api/users/{id}'].delete.security).toEqual([{ bearerAuth: ['users:delete', 'admin'] }])
     const files = doc.paths['/api/users/files/{wildcard}'].get
     expect(files.security).toBeUndefined()
     expect(files.responses['401']).toBeUndefined()
@@ -187,7 +192,7 @@ describe('OpenApiPlugin: the Swagger UI page', () => {
         await page.goto(`http://127.0.0.1:${port}/reference`)
         await page.waitForSelector('.opblock-summary-path')
         const paths = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path')))
-        expect(paths.sort()).toEqual(['/api/users', '/api/users', '/api/users/files/{wildcard}', '/api/users/{id}', '/math/add'])
+        expect(paths.sort()).toEqual(['/api/users', '/api/users', '/api/users/files/{wildcard}', '/api/users/{id}', '/api/users/{id}', '/math/add'])
         expect(await page.textContent('.title')).toContain('shop')
       } finally {
         await browser.close()

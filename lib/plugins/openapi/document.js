@@ -15,6 +15,7 @@ const { toJsonSchema } = require('../../schema')
  * @property {string} methodName
  * @property {Record<string, any>} options the `@Route` options
  * @property {boolean} secured JwtAuthPlugin asks this route for a bearer token
+ * @property {string[]} [scopes] the permissions and roles the token needs
  *
  * @typedef {object} ActionInfo
  * @property {string} path `{prefix}/{module}/{method}`
@@ -196,7 +197,7 @@ function buildDocument({ info, routes, actions, jwt }) {
         op.requestBody = { required: true, content: jsonOf(bare(toJsonSchema(validate.body, `${where} validate.body`, 'input'))) }
       }
       op.responses = responses(returns, validated, secured, where, true)
-      if (secured) op.security = [{ [BEARER]: [] }]
+      if (secured) op.security = [{ [BEARER]: route.scopes ?? [] }]
       addOperation(paths, template, lower, op, where)
     }
   }

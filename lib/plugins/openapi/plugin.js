@@ -55,6 +55,19 @@ function checkUi(ui) {
   return { path: checkPath(/** @type {{ path?: unknown }} */ (ui).path ?? '/docs', 'ui.path') }
 }
 
+/**
+ * The permissions and roles JwtAuthPlugin asks a route for (its own, else its module's): the
+ * role names OpenAPI 3.1 lets a bearer requirement list.
+ * @param {Record<string, any>} options
+ * @param {import('../../../index').ModuleMetadata | undefined} mod
+ * @returns {string[]}
+ */
+function jwtScopes(options, mod) {
+  const modOpts = /** @type {Record<string, any>} */ (mod?.options ?? {})
+  const list = (/** @type {unknown} */ v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [])
+  return [...list(options.permissions ?? modOpts.jwtPermissions), ...list(options.roles ?? modOpts.jwtRoles)]
+}
+
 class OpenApiPlugin {
   /** @param {import('../../../index').OpenApiPluginOptions} [options] */
   constructor(options = {}) {
@@ -112,7 +125,7 @@ class OpenApiPlugin {
         const paths = Array.isArray(options.path) ? options.path : [options.path]
         for (const p of paths) {
           const full = joinPath(routePlugin.options?.prefix, /** @type {any} */ (mod?.options)?.routePrefix, p)
-          routes.push({ methods, path: full, module: moduleName, methodName, options, secured: options.public !== true })
+          routes.push({ methods, path: full, module: moduleName, methodName, options, secured: options.public !== true, scopes: jwtScopes(options, mod) })
         }
       } else if (h.type === 'action') {
         const full = joinPath(engine.options.prefix, moduleName, methodName)
