@@ -294,6 +294,8 @@ export declare class Context {
   json(value: unknown, status?: number, headers?: Record<string, string>): HttpResponse
   text(value: string, status?: number, headers?: Record<string, string>): HttpResponse
   html(value: string, status?: number, headers?: Record<string, string>): HttpResponse
+  /** hono's html`` or a hono/jsx node (rendered by its toString()), or a promise of HTML: a promise when rendering is. */
+  html(value: unknown, status?: number, headers?: Record<string, string>): HttpResponse | Promise<HttpResponse>
   body(data: string | Uint8Array | ArrayBuffer | null, status?: number, headers?: Record<string, string>): HttpResponse
   redirect(location: string, status?: number): HttpResponse
   notFound(): HttpResponse

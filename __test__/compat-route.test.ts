@@ -106,6 +106,35 @@ describe('escaped HTML results', () => {
   })
 })
 
+describe('ctx.html(value) with hono values', () => {
+  it('renders html``, JSX (async components too) and promises of them, with the status and headers given', async () => {
+    const { Module, engine } = setup()
+    const Name = async () => jsx('b', null, 'Ada')
+    @Module('pages')
+    class Pages {
+      @Route({ path: '/tagged' })
+      tagged(ctx: any) {
+        return ctx.html(html`<i>${'<x>'}</i>`, 201, { 'X-Page': 'tagged' })
+      }
+      @Route({ path: '/async-jsx' })
+      asyncJsx(ctx: any) {
+        return ctx.html(jsx('p', null, jsx(Name as any, {})))
+      }
+      @Route({ path: '/promise' })
+      promised(ctx: any) {
+        return ctx.html(Promise.resolve('<hr>'))
+      }
+    }
+    const a = await engine.request('/tagged')
+    expect([a.status, a.headers.get('x-page'), a.headers.get('content-type')]).toEqual([201, 'tagged', 'text/html; charset=utf-8'])
+    expect(await a.text()).toBe('<i>&lt;x&gt;</i>')
+    const b = await engine.request('/async-jsx')
+    expect(b.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(await b.text()).toBe('<p><b>Ada</b></p>')
+    expect(await (await engine.request('/promise')).text()).toBe('<hr>')
+  })
+})
+
 describe('an errorTransformer that throws', () => {
   for (const [kind, transformer] of [
     [
