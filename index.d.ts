@@ -217,6 +217,16 @@ export declare function Route(options: RouteOptions): UniversalMethodDecorator
 /** A GET route. */
 export declare function Page(options: string | Omit<RouteOptions, 'method'>): UniversalMethodDecorator
 
+/** What the decorators recorded on a handler method (no `wrap`: that exists only during start). */
+export type DecoratedHandlerMetadata<TOptions = any> = Omit<HandlerMetadata<TOptions>, 'wrap'>
+/**
+ * The handler metadata of `target`'s method, in decorator order; empty when it is not decorated.
+ * `target` is a class, its prototype or an instance (nebula-engine's `getHandlerMetadata`).
+ */
+export declare function getHandlerMetadata(target: object, methodName: string | symbol): DecoratedHandlerMetadata[]
+/** Every decorated method of `target` (own and inherited) → its handler metadata. */
+export declare function getAllHandlerMetadata(target: object): Map<string | symbol, DecoratedHandlerMetadata[]>
+
 // ---------------------------------------------------------------- HTTP
 
 /** Hono-style middleware: return a value to answer, or `await next()` to go on. */
@@ -284,6 +294,8 @@ export declare class Context {
   json(value: unknown, status?: number, headers?: Record<string, string>): HttpResponse
   text(value: string, status?: number, headers?: Record<string, string>): HttpResponse
   html(value: string, status?: number, headers?: Record<string, string>): HttpResponse
+  /** hono's html`` or a hono/jsx node (rendered by its toString()), or a promise of HTML: a promise when rendering is. */
+  html(value: unknown, status?: number, headers?: Record<string, string>): HttpResponse | Promise<HttpResponse>
   body(data: string | Uint8Array | ArrayBuffer | null, status?: number, headers?: Record<string, string>): HttpResponse
   redirect(location: string, status?: number): HttpResponse
   notFound(): HttpResponse
@@ -624,6 +636,17 @@ export declare class CachePlugin implements Plugin<CacheModuleOptions> {
   delete(key: string): Promise<boolean>
   /** Resolves once the Redis writes started so far are done (memory: at once). */
   flush(): Promise<void>
+  /**
+   * The fresh entries, oldest first, route replies included (Redis: every process's, under the
+   * prefix); at most 100 000 are listed. Empty before the engine loaded its `@Cache` methods.
+   */
+  getStats(): Promise<CacheStats>
+}
+
+/** `CachePlugin.getStats()` (nebula-engine's shape); times in ms since the epoch. */
+export interface CacheStats {
+  size: number
+  entries: Array<{ key: string; createdAt: number; expiresAt: number }>
 }
 
 export interface GracefulShutdownPluginOptions {
@@ -783,6 +806,53 @@ export type ConcurrencyLockPluginOptions =
 export declare class ConcurrencyLockError extends HttpError {
   readonly status: 409
   readonly key: string
+}
+
+/**
+ * nebula-engine's in-process lock store, for code that uses it directly (ConcurrencyLockPlugin
+ * keeps its leases in Rust and does not need it). An expired lock counts as free.
+ */
+export declare class MemoryLockAdapter {
+  /** Takes `key` for `ttl` ms when it is free; true when taken. */
+  acquire(key: string, ttl: number): Promise<boolean>
+  /** Frees `key` (whoever holds it); true when it was held. */
+  release(key: string): Promise<boolean>
+  /** True while `key` is held and not expired. */
+  isLocked(key: string): Promise<boolean>
+  /** True when `key` is not held (released, expired or never taken). */
+  isExpired(key: string): Promise<boolean>
+  /** Waits until `key` is free, at most `waitTimeout` ms: true when free, false on timeout. `lockTtl` is unused. */
+  waitForUnlock(key: string, waitTimeout: number, lockTtl?: number): Promise<boolean>
+  /** Drops every lock. */
+  clear(): Promise<void>
+  getStats(): { size: number; locks: Array<{ key: string; expiresAt: number }> }
+}
+
+export interface OpenApiPluginOptions {
+  /** Where the document is served (GET). Default "/openapi.json". */
+  path?: string
+  /** OpenAPI `info`, over `{ title: <service name>, version: <service version> }`. */
+  info?: { title?: string; version?: string; description?: string; [field: string]: unknown }
+  /** A Swagger UI page (needs the swagger-ui-dist package): `true` serves it at "/docs". */
+  ui?: boolean | { path?: string }
+}
+
+/**
+ * Serves the OpenAPI 3.1 document of the routes (RoutePlugin) and actions: paths, parameters
+ * (`validate.params/query/headers`), request bodies (`validate.body`), responses (`returns`),
+ * descriptions, and JwtAuthPlugin's bearer scheme on the routes that are not `public`.
+ */
+export declare class OpenApiPlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: OpenApiPluginOptions)
+  readonly name: 'openapi-plugin'
+  readonly priority: typeof PluginPriority.ROUTE
+  readonly options: Readonly<{ path: string; info?: OpenApiPluginOptions['info']; ui?: { path: string } }>
+  onInit(engine: Microservice): void
+  onModuleLoad(modules: ModuleMetadata[]): void
+  onHandlerLoad(handlers: HandlerMetadata[]): void
+  /** The document served, built at start; undefined before. */
+  getDocument(): Record<string, unknown> | undefined
 }
 
 export declare class ConcurrencyLockPlugin implements Plugin<ConcurrencyLockModuleOptions> {

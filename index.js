@@ -5,7 +5,7 @@
 
 const { Microservice } = require('./lib/microservice')
 const { PluginPriority } = require('./lib/priority')
-const { Module, Handler, Route, Page } = require('./lib/decorators')
+const { Module, Handler, Route, Page, getHandlerMetadata, getAllHandlerMetadata } = require('./lib/decorators')
 const { RoutePlugin } = require('./lib/route-plugin')
 const { Factory, Testing } = require('./lib/factory')
 const { Context, HttpRequest, HttpResponse } = require('./lib/context')
@@ -22,6 +22,9 @@ const { GracefulShutdownPlugin } = require('./lib/plugins/graceful-shutdown')
 // Distributed plugins: leases in process, in Redis or in NATS KV (src/coord/).
 const { SchedulePlugin, Schedule, ScheduleMode } = require('./lib/plugins/schedule')
 const { ConcurrencyLockPlugin, ConcurrencyLock, ConcurrencyLockError } = require('./lib/plugins/concurrency-lock')
+const { MemoryLockAdapter } = require('./lib/plugins/memory-lock-adapter')
+// The OpenAPI 3.1 document of the routes and actions (and a Swagger UI page).
+const { OpenApiPlugin } = require('./lib/plugins/openapi/plugin')
 // The WebSocket hub (Rust), on the engine's own port.
 const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 // The script VM: hook files run by QuickJS runtimes on Rust threads.
@@ -50,6 +53,8 @@ module.exports = {
   Handler,
   Route,
   Page,
+  getHandlerMetadata,
+  getAllHandlerMetadata,
   RoutePlugin,
   Factory,
   Testing,
@@ -77,6 +82,8 @@ module.exports = {
   ConcurrencyLockPlugin,
   ConcurrencyLock,
   ConcurrencyLockError,
+  MemoryLockAdapter,
+  OpenApiPlugin,
   HubPlugin,
   WsHandler,
   HubError,

@@ -1,6 +1,19 @@
 'use strict'
 
 const { HttpError } = require('./errors')
+const { thenOf } = require('./fault')
+
+/**
+ * Text of an HTML value: an object renders with its toString() (hono's html`` and JSX nodes;
+ * an async component makes that a promise), a promise is awaited first.
+ * @param {unknown} value
+ * @returns {unknown} the text, or a promise of it
+ */
+function renderHtml(value) {
+  const once = (/** @type {unknown} */ v) => (v !== null && typeof v === 'object' && !thenOf(v) ? v.toString() : v)
+  if (thenOf(value)) return Promise.resolve(value).then(once)
+  return once(value)
+}
 
 /** A response built by `ctx.json()`, `ctx.text()`… : status, headers, body. */
 class HttpResponse {
@@ -296,15 +309,18 @@ class Context {
   }
 
   /**
-   * @param {string} value
+   * HTML: a string, hono's html`` or a hono/jsx node (rendered by its toString()), or a promise
+   * of one; then the response comes as a promise too (hono's `c.html` takes the same).
+   * @param {unknown} value
    * @param {number} [status]
    * @param {Record<string, string>} [headers]
+   * @returns {any}
    */
   html(value, status, headers) {
-    return new HttpResponse(String(value), status ?? this._status ?? 200, {
-      'content-type': 'text/html; charset=utf-8',
-      ...headers,
-    })
+    const code = status ?? this._status ?? 200
+    const answer = (/** @type {unknown} */ text) => new HttpResponse(String(text), code, { 'content-type': 'text/html; charset=utf-8', ...headers })
+    const rendered = renderHtml(value)
+    return thenOf(rendered) ? Promise.resolve(rendered).then(answer) : answer(rendered)
   }
 
   /**

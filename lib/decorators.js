@@ -98,6 +98,43 @@ function collectHandlerMarks(clazz) {
   return found
 }
 
+/** The class behind `target`: a class is itself, a prototype or an instance names its constructor. */
+function classOf(target) {
+  if (typeof target === 'function') return target
+  if (target !== null && typeof target === 'object' && typeof target.constructor === 'function') return target.constructor
+  throw new TypeError('expected a class, its prototype or an instance')
+}
+
+/**
+ * The handler metadata (decorator order) of `target`'s method `methodName`: `[{ type, options,
+ * method, methodName, module }]`, empty when the method is not decorated (nebula-engine's
+ * `getHandlerMetadata`). `target` is a class, its prototype or an instance.
+ * @param {unknown} target
+ * @param {string | symbol} methodName
+ */
+function getHandlerMetadata(target, methodName) {
+  const found = collectHandlerMarks(classOf(target)).find((h) => h.methodName === methodName)
+  return found ? metadataOf(classOf(target), found) : []
+}
+
+/**
+ * Every decorated method of `target` (own and inherited): method name → its handler metadata
+ * (nebula-engine's `getAllHandlerMetadata`).
+ * @param {unknown} target
+ */
+function getAllHandlerMetadata(target) {
+  const clazz = classOf(target)
+  /** @type {Map<string | symbol, ReturnType<typeof metadataOf>>} */
+  const all = new Map()
+  for (const found of collectHandlerMarks(clazz)) all.set(found.methodName, metadataOf(clazz, found))
+  return all
+}
+
+/** @param {Function} clazz @param {{ methodName: string | symbol, method: Function, marks: { type: string, options: unknown }[] }} found */
+function metadataOf(clazz, { methodName, method, marks }) {
+  return marks.map(({ type, options }) => ({ type, options, method, methodName, module: clazz }))
+}
+
 function modulesFor(key) {
   return moduleRegistry.filter((m) => m.key === key)
 }
@@ -110,6 +147,8 @@ module.exports = {
   Route,
   Page,
   collectHandlerMarks,
+  getHandlerMetadata,
+  getAllHandlerMetadata,
   modulesFor,
   moduleRegistry,
 }

@@ -65,6 +65,8 @@ class EngineInternals {
     this.sorted = []
     /** @type {RouteEntry[]} by route id */
     this.routes = []
+    /** @type {{ prefix: string, path: string, cache?: boolean | number }[]} static mounts plugins add (before onBeforeStart ends), after the engine's own */
+    this.staticMounts = []
   }
 
   /** The Rust engine; throws before the engine loads. */

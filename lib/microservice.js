@@ -273,7 +273,8 @@ class Microservice {
       const native = internals.loadedNative()
       native.setInfo(this.options.name, this.options.version, this.options.prefix)
       const statics = this.options.static
-      if (statics) native.addStatic((Array.isArray(statics) ? statics : [statics]).map(staticMount))
+      const mounts = [...(statics ? (Array.isArray(statics) ? statics : [statics]) : []), ...internals.staticMounts]
+      if (mounts.length > 0) native.addStatic(mounts.map(staticMount))
       native.build(drainer(this))
       life.move('preparing', 'prepared')
     } catch (err) {
@@ -395,10 +396,16 @@ class Microservice {
    * @returns {T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never}
    */
   handler(clazz, methodName) {
-    const instance = this.get(clazz)
-    const fn = instance[methodName]
-    if (typeof fn !== 'function') throw new Error(`${clazz.name} has no method ${String(methodName)}`)
-    return /** @type {any} */ (async (/** @type {unknown[]} */ ...args) => fn.apply(instance, args))
+    // As nebula-engine: looked up at the call, so a missing method (or an engine that cannot
+    // load) rejects the call rather than throwing here.
+    return /** @type {any} */ (
+      async (/** @type {unknown[]} */ ...args) => {
+        const instance = this.get(clazz)
+        const fn = instance[methodName]
+        if (typeof fn !== 'function') throw new Error(`Handler ${String(methodName)} not found in module ${clazz.name}`)
+        return fn.apply(instance, args)
+      }
+    )
   }
 
   /**

@@ -6,7 +6,7 @@
 const { STATUS_CODES } = require('node:http')
 const { HttpResponse } = require('./context')
 const { JSON_TYPE, TEXT_TYPE, JSON_ONLY, TEXT_ONLY, NO_HEADERS } = require('./answers')
-const { messageOf, statusOf } = require('./fault')
+const { messageOf, statusOf, thenOf } = require('./fault')
 
 /** @typedef {import('./answers').Wire} Wire */
 /** @typedef {import('./context').Context} Context */
@@ -106,7 +106,8 @@ function lowerKeys(headers) {
 }
 
 /**
- * Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream, else JSON.
+ * Return mapping: undefined/null → 204, Response → as is, string → text, bytes → octet-stream,
+ * escaped HTML (hono's html`` and JSX) → text/html, else JSON.
  * A streamed Response gives a promise of the wire.
  * @param {Context} ctx
  * @param {unknown} value
@@ -130,10 +131,40 @@ function toWire(ctx, value) {
     const own = { 'content-type': 'application/octet-stream', ...pick(ctx) }
     return [ctx._status ?? 200, flatten(ctx._headers, own), bodyOf(value, own)]
   }
+  if (isHtml(value)) {
+    // hono's html`` (a String object) or a hono/jsx node: rendered by its own toString(),
+    // which gives a promise when an async component is inside.
+    const rendered = value.toString()
+    if (thenOf(rendered)) return Promise.resolve(rendered).then((text) => htmlWire(ctx, text))
+    return htmlWire(ctx, rendered)
+  }
   const json = JSON.stringify(value)
   if (json === undefined) throw new TypeError(`a handler returned a ${typeof value}, which cannot be sent as JSON`)
   if (!ctx._headers) return [ctx._status ?? 200, JSON_ONLY, json]
   return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': JSON_TYPE, ...pick(ctx) }), json]
+}
+
+const HTML_TYPE = 'text/html; charset=utf-8'
+
+/**
+ * Already-escaped HTML, told by its shape (hono's HtmlEscaped protocol, without importing
+ * hono): an object marked `isEscaped: true` that renders itself with toString(). Both
+ * hono/html's html`` and hono/jsx's nodes carry the mark; a plain object with a `type`
+ * field does not (it stays JSON).
+ * @param {unknown} value
+ * @returns {value is { isEscaped: true, toString(): unknown }}
+ */
+function isHtml(value) {
+  return typeof value === 'object' && value !== null && /** @type {any} */ (value).isEscaped === true && typeof value.toString === 'function'
+}
+
+/**
+ * @param {Context} ctx
+ * @param {unknown} text the rendered HTML (a string or a String object)
+ * @returns {Wire}
+ */
+function htmlWire(ctx, text) {
+  return [ctx._status ?? 200, flatten(ctx._headers, { 'content-type': HTML_TYPE, ...pick(ctx) }), String(text)]
 }
 
 /**

@@ -2,6 +2,7 @@
 
 const { PluginPriority } = require('./priority')
 const { composeMiddlewares } = require('./compose')
+const { logError } = require('./fault')
 
 function joinPath(...parts) {
   let out = ''
@@ -11,6 +12,11 @@ function joinPath(...parts) {
     out += (p.startsWith('/') ? '' : '/') + p.replace(/\/+$/, '')
   }
   return out.replace(/\/{2,}/g, '/') || '/'
+}
+
+/** `Class.method` of a handler, for logs. @param {{ module: Function, methodName: string | symbol }} h */
+function describe(h) {
+  return `${h.module?.name || '(anonymous class)'}.${String(h.methodName)}`
 }
 
 function checkMiddlewares(list, what) {
@@ -41,8 +47,12 @@ class RoutePlugin {
   getModuleOptionsSchema() {
     return {
       _type: {},
+      // nebula-engine's checks and messages; the functions check is ours (a non-function fails
+      // at the first request otherwise).
       validate(opts) {
         if (opts.routePrefix !== undefined && typeof opts.routePrefix !== 'string') return 'routePrefix must be a string'
+        if (opts.routePrefix && !opts.routePrefix.startsWith('/')) return "routePrefix must start with '/'"
+        if (opts.routeMiddlewares !== undefined && !Array.isArray(opts.routeMiddlewares)) return 'routeMiddlewares must be an array'
         return checkMiddlewares(opts.routeMiddlewares, 'routeMiddlewares')
       },
     }
@@ -74,7 +84,15 @@ class RoutePlugin {
       const handle = transform
         ? (ctx) => {
             const onError = async (err) => {
-              const answer = await transform(ctx, err, h)
+              let answer
+              try {
+                answer = await transform(ctx, err, h)
+              } catch (failed) {
+                // A transformer that fails answers with the default reply for the handler's own
+                // error (as nebula-engine does); its failure is logged, not sent.
+                logError(`[nebula] RoutePlugin errorTransformer failed for ${describe(h)}:`, failed)
+                throw err
+              }
               // Nothing from the transformer: the default error reply, not a silent 204.
               if (answer === undefined) throw err
               return answer

@@ -281,6 +281,16 @@ class CachePlugin {
     await this._call('flush', {})
   }
 
+  /**
+   * nebula-engine's `getStats()`: `{ size, entries: [{ key, createdAt, expiresAt }] }`, the fresh
+   * entries oldest first, route replies included (listed by the store in Rust; at most 100 000).
+   * Empty before the engine loaded its `@Cache` methods (the store comes with them).
+   * @returns {Promise<import('../../index').CacheStats>}
+   */
+  async getStats() {
+    return (await this._call('stats', {})) ?? { size: 0, entries: [] }
+  }
+
   /** An operation on any layer of this plugin (they share one store); undefined before the engine loaded. */
   _call(op, arg) {
     for (const w of this._wrappers) {

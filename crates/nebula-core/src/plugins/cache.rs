@@ -17,7 +17,9 @@
 //! Method calls (`engine.handler()`): the JS face computes the key and calls
 //! [`NativeLayer::call`]: `get {key}` → JSON text or null, `set {key,
 //! value}` (JSON text, the layer's ttl), `delete {key}`, `clear`, `flush`
-//! (waits for pending Redis writes) and `connect`.
+//! (waits for pending Redis writes), `connect` and `stats` (the fresh
+//! entries' keys and times, routes' included: `{size, entries: [{key,
+//! createdAt, expiresAt}]}`, at most 100 000).
 mod entry;
 mod ops;
 mod policy;

@@ -3,18 +3,20 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::{encode, key_id, Backend, CacheLayer, Entry, Payload};
 use crate::kernel::{BoxFuture, LayerError};
 
 /// Keys of `engine.handler()` calls are `module:method:sha256`: far shorter.
 const MAX_KEY_LEN: usize = 4096;
+/// Entries `stats` lists at most.
+const MAX_LISTED: usize = 100_000;
 /// How long `flush` waits for pending Redis writes.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl CacheLayer {
-    /// `get`, `set`, `delete`, `clear`, `flush`, `connect`.
+    /// `get`, `set`, `delete`, `clear`, `flush`, `connect`, `stats`.
     pub(super) fn operation(&self, op: &str, arg: Value) -> BoxFuture<Result<Value, LayerError>> {
         let key = match op {
             "get" | "set" | "delete" => match arg.get("key").and_then(Value::as_str) {
@@ -91,6 +93,21 @@ impl CacheLayer {
                 let remote = remote.clone();
                 Box::pin(async move { Ok(Value::Bool(remote.flush(FLUSH_TIMEOUT).await)) })
             }
+            ("stats", Backend::Memory(store)) => {
+                let now = self.shared.clock.now_ms();
+                ready(Ok(stats(
+                    store.entries(now, MAX_LISTED).iter().map(|e| &**e),
+                )))
+            }
+            ("stats", Backend::Redis(remote)) => {
+                let remote = remote.clone();
+                let clock = self.shared.clock.clone();
+                Box::pin(async move {
+                    let found = remote.entries(MAX_LISTED).await?;
+                    let now = clock.now_ms();
+                    Ok(stats(found.iter().filter(|e| e.expires_at > now)))
+                })
+            }
             ("connect", Backend::Memory(_)) => ready(Ok(Value::Bool(true))),
             ("connect", Backend::Redis(remote)) => {
                 let remote = remote.clone();
@@ -102,6 +119,20 @@ impl CacheLayer {
             })),
         }
     }
+}
+
+/// `{size, entries: [{key, createdAt, expiresAt}]}` (nebula-engine's `getStats()` shape).
+fn stats<'a>(entries: impl Iterator<Item = &'a Entry>) -> Value {
+    let entries: Vec<Value> = entries
+        .map(|e| {
+            json!({
+                "key": &*e.key,
+                "createdAt": e.stored_at,
+                "expiresAt": e.expires_at,
+            })
+        })
+        .collect();
+    json!({ "size": entries.len(), "entries": entries })
 }
 
 /// A method result's JSON text.

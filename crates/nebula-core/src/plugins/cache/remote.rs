@@ -254,6 +254,47 @@ impl RemoteStore {
         }
     }
 
+    /// The readable entries under the prefix (SCAN + MGET in batches), at
+    /// most `limit` of them, in Redis's order.
+    pub async fn entries(&self, limit: usize) -> Result<Vec<Entry>, RemoteError> {
+        let mut conn = self.connection().await.ok_or(RemoteError::Unreachable)?;
+        let pattern = format!("{}*", glob_escape(&self.prefix));
+        let mut cursor: u64 = 0;
+        let mut found = Vec::new();
+        loop {
+            let mut scan = redis::cmd("SCAN");
+            scan.arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            let (next, keys): (u64, Vec<String>) =
+                self.bounded(scan.query_async(&mut conn)).await?;
+            if !keys.is_empty() {
+                let mut mget = redis::cmd("MGET");
+                mget.arg(&keys);
+                let values: Vec<Option<Vec<u8>>> =
+                    self.bounded(mget.query_async(&mut conn)).await?;
+                for (redis_key, value) in keys.iter().zip(values) {
+                    let (Some(key), Some(bytes)) = (redis_key.strip_prefix(&self.prefix), value)
+                    else {
+                        continue;
+                    };
+                    if let Ok(entry) = decode(key, &bytes) {
+                        found.push(entry);
+                        if found.len() >= limit {
+                            return Ok(found);
+                        }
+                    }
+                }
+            }
+            if next == 0 {
+                return Ok(found);
+            }
+            cursor = next;
+        }
+    }
+
     async fn bounded<T>(
         &self,
         f: impl std::future::Future<Output = redis::RedisResult<T>>,

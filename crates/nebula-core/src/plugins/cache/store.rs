@@ -184,6 +184,26 @@ impl MemoryStore {
         n
     }
 
+    /// The fresh entries, oldest first (by insertion), at most `limit` of
+    /// them. Each shard is locked on its own, so a concurrent insert may or
+    /// may not be seen; stale entries are left for `get` and eviction.
+    pub fn entries(&self, now: u64, limit: usize) -> Vec<Arc<Entry>> {
+        let mut found: Vec<(u64, Arc<Entry>)> = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.lock();
+            found.extend(
+                shard
+                    .map
+                    .values()
+                    .filter(|slot| slot.entry.expires_at > now)
+                    .map(|slot| (slot.gen, slot.entry.clone())),
+            );
+        }
+        found.sort_unstable_by_key(|(gen, _)| *gen);
+        found.truncate(limit);
+        found.into_iter().map(|(_, e)| e).collect()
+    }
+
     /// Entries stored now (fresh or not yet noticed stale).
     pub fn len(&self) -> usize {
         self.entries.load(Ordering::Relaxed)

@@ -37,6 +37,26 @@ fn evicts_the_oldest_entry_when_over_max_entries() {
 }
 
 #[test]
+fn entries_lists_fresh_entries_oldest_first_up_to_a_limit() {
+    let store = MemoryStore::new(limits(10, 1 << 20), 4);
+    for (k, ttl) in [("a", 100), ("b", 10), ("c", 100), ("d", 100)] {
+        assert!(store.insert(key_id(k), value_entry(k, "1", 0, ttl), 0));
+    }
+    // "a" again: it is now the newest.
+    assert!(store.insert(key_id("a"), value_entry("a", "2", 0, 100), 0));
+    let keys = |now, limit| -> Vec<String> {
+        store
+            .entries(now, limit)
+            .iter()
+            .map(|e| e.key.to_string())
+            .collect()
+    };
+    assert_eq!(keys(0, 100), ["b", "c", "d", "a"]);
+    assert_eq!(keys(10, 100), ["c", "d", "a"]);
+    assert_eq!(keys(10, 2), ["c", "d"]);
+}
+
+#[test]
 fn evicts_the_oldest_entries_when_over_max_bytes() {
     let one = value_entry("k0", &"x".repeat(1000), 0, 1000).size();
     let store = MemoryStore::new(limits(1000, one * 3), 1);

@@ -67,6 +67,48 @@ async fn method_results_are_stored_and_found_by_key() {
 }
 
 #[tokio::test]
+async fn stats_lists_the_fresh_entries_of_calls_and_routes_oldest_first() {
+    let (p, clock) = plugin(json!({}));
+    let calls = layer(
+        &p,
+        json!({ "ttl": 1000, "http": false, "module": "users", "method": "get" }),
+    );
+    let routes = layer(
+        &p,
+        json!({ "ttl": 5000, "module": "pages", "method": "home" }),
+    );
+    assert_eq!(
+        calls.call("stats", Value::Null).await,
+        Ok(json!({ "size": 0, "entries": [] }))
+    );
+    calls
+        .call("set", json!({ "key": "users:get:a", "value": "1" }))
+        .await
+        .ok();
+    clock.advance_ms(10);
+    get(&routes, &Origin::ok("x"), "/home").await;
+    let Ok(stats) = routes.call("stats", Value::Null).await else {
+        panic!("stats failed")
+    };
+    let now = clock.now_ms();
+    assert_eq!(stats["size"], json!(2));
+    assert_eq!(
+        stats["entries"][0],
+        json!({ "key": "users:get:a", "createdAt": now - 10, "expiresAt": now - 10 + 1000 })
+    );
+    let route_key = stats["entries"][1]["key"].as_str().unwrap_or_default();
+    assert!(route_key.starts_with("pages:home:"), "{route_key}");
+    assert_eq!(stats["entries"][1]["expiresAt"], json!(now + 5000));
+    // Expired entries are not listed.
+    clock.advance_ms(991);
+    let Ok(stats) = calls.call("stats", Value::Null).await else {
+        panic!("stats failed")
+    };
+    assert_eq!(stats["size"], json!(1));
+    assert_eq!(stats["entries"][0]["key"], json!(route_key));
+}
+
+#[tokio::test]
 async fn method_call_operations_check_their_arguments() {
     let (p, _) = plugin(json!({}));
     let l = layer(&p, json!({}));
