@@ -130,6 +130,23 @@ describe('GracefulShutdownPlugin', () => {
     svc.gate.resolve()
   })
 
+  it("after its own shutdownTimeout, stop() does not wait again for the engine's (nebula's forced stop)", async () => {
+    // The engine keeps its default shutdownTimeout (30 s); the plugin's 50 ms is what the user asked for.
+    const { Module, engine, plugin } = setup({ shutdownTimeout: 50 })
+    const svc = slowModule(Module)
+    const { port } = await listen(engine)
+    const stuck = await RawClient.connect(port)
+    stuck.write(head('GET', '/slow'))
+    await svc.entered(1)
+    const t0 = performance.now()
+    await plugin.shutdown()
+    // Before: stop() waited for /slow up to the engine's 30 s (the test timed out).
+    expect(performance.now() - t0).toBeLessThan(5000)
+    expect(await canConnect(port)).toBe(false)
+    await stuck.closed
+    svc.gate.resolve()
+  })
+
   it('installs SIGINT/SIGTERM listeners on start and removes them on stop; none when disabled', async () => {
     const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')]
     const { Module, engine } = setup()

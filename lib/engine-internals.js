@@ -49,6 +49,11 @@ class EngineInternals {
   constructor() {
     /** @type {NativeEngine | undefined} the Rust engine, from the moment the engine loads */
     this.native = undefined
+    /**
+     * @type {number | undefined} at stop(), the most the requests in flight are given (ms; the shutdown
+     * timeout when unset): GracefulShutdownPlugin sets 0 once its own drain timeout has passed
+     */
+    this.stopGraceMs = undefined
     /** @type {Map<object, number>} the Rust plugin behind each JS plugin object backed by one */
     this.nativePlugins = new Map()
     /** @type {{ plugin: object, layer: number }[]} layers plugins put on routes answered in Rust (hook and gateway routes) */

@@ -343,7 +343,7 @@ class Microservice {
     if (this.#starting) await this.#starting.catch(() => {})
     const native = this.#internals.native
     const drains = []
-    if (native && this.#port !== 0) drains.push(native.close())
+    if (native && this.#port !== 0) drains.push(native.close(this.#internals.stopGraceMs))
     if (this.#injecting.size > 0) drains.push(Promise.allSettled([...this.#injecting]))
     await Promise.all(drains)
     // Native plugins finish buffered work (e.g. queued access-log lines) before onDestroy.

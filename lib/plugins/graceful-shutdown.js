@@ -19,6 +19,7 @@ const { PluginPriority } = require('../priority')
 const { nativeLayer, nativeSpec } = require('../native-layer')
 const { HttpError } = require('../errors')
 const { logError } = require('../fault')
+const { internalsOf } = require('../engine-internals')
 
 const SIGNALS = ['SIGINT', 'SIGTERM']
 const DEFAULT_TIMEOUT = 10 * 60 * 1000
@@ -126,7 +127,12 @@ class GracefulShutdownPlugin {
       await flagged
       const rust = this._call('drain', { timeoutMs: timeout })
       await Promise.all([rust, this._directDrained(timeout)])
-      if (this._engine) await this._engine.stop()
+      if (this._engine) {
+        // This plugin's timeout has passed (or nothing is in flight): stop() does not wait again, up to the
+        // engine's own shutdownTimeout; what still runs is cut off.
+        internalsOf(this._engine).stopGraceMs = 0
+        await this._engine.stop()
+      }
     })()
     return this._shutdown
   }

@@ -277,10 +277,18 @@ impl NativeEngine {
         env.spawn_future(async move { start.await.map(u32::from).map_err(app_error) })
     }
 
-    /// Stops listening after in-flight requests finish.
+    /// Stops listening after in-flight requests finish: at most `grace_ms`
+    /// when given (and never more than the shutdown timeout).
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn close<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let stop = self.app.stop();
+    pub fn close<'env>(
+        &self,
+        env: &'env Env,
+        grace_ms: Option<u32>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let grace = grace_ms.map_or(std::time::Duration::MAX, |ms| {
+            std::time::Duration::from_millis(u64::from(ms))
+        });
+        let stop = self.app.stop_within(grace);
         env.spawn_future(async move {
             stop.await;
             Ok(())

@@ -158,6 +158,20 @@ async fn stop_closes_busy_connection_after_shutdown_timeout() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_within_gives_busy_connections_less_than_the_shutdown_timeout() {
+    // The shutdown timeout is the default 30 s; the caller (the graceful-shutdown
+    // plugin, which has waited already) asks for none.
+    let (_svc, mut rx, handle) = start(ServerConfig::default()).await;
+    let mut conn = RawConn::connect(handle.local_addr()).await;
+    conn.send(&get("/stuck")).await;
+    let _held = recv(&mut rx).await;
+    tokio::time::timeout(GUARD, handle.stop_within(Duration::ZERO))
+        .await
+        .expect("stop_within(0) does not wait for the busy connection");
+    assert!(conn.expect_closed().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn response_is_sent_while_a_partial_next_request_is_buffered() {
     let (svc, rx, handle) = start(ServerConfig::default()).await;
     spawn_echo(svc, rx);

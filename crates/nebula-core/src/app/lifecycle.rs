@@ -116,6 +116,12 @@ impl Running {
     /// `close()`: WebSocket clients get their closing handshakes, then the
     /// server stops after the requests in flight, then the workers and VMs.
     pub fn stop(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.stop_within(Duration::MAX)
+    }
+
+    /// [`Running::stop`], with the requests in flight given at most `grace`
+    /// (see [`crate::http::server::ServerHandle::stop_within`]).
+    pub fn stop_within(&self, grace: Duration) -> impl Future<Output = ()> + Send + 'static {
         let taken = self.take();
         async move {
             for hub in &taken.hubs {
@@ -126,7 +132,7 @@ impl Running {
                 }
                 hub.stop_cluster(HUB_CLOSE_WAIT).await;
             }
-            taken.finish().await;
+            taken.finish(grace).await;
         }
     }
 
@@ -149,15 +155,15 @@ impl Running {
                 hub.stop_cluster(EXIT_WAIT / 2).await;
             }));
             futures_util::future::join(stop_server, leave).await;
-            taken.finish().await;
+            taken.finish(Duration::MAX).await;
         }
     }
 }
 
 impl Taken {
-    async fn finish(self) {
+    async fn finish(self, grace: Duration) {
         if let Some((handle, keep_alive)) = self.server {
-            handle.stop().await;
+            handle.stop_within(grace).await;
             drop(keep_alive);
         }
         // After the server: requests in flight to workers have finished.

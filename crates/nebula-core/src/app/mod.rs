@@ -18,6 +18,7 @@ pub mod script_events;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::gateway::Gateway;
 use crate::http::{JsRequest, ServerConfig, Service, ServiceBuilder};
@@ -161,6 +162,11 @@ impl App {
     /// Stops everything: hubs → server → gateways → script VMs (see [`lifecycle`]).
     pub fn stop(&self) -> impl Future<Output = ()> + Send + 'static {
         self.running.stop()
+    }
+
+    /// [`App::stop`], with the requests in flight given at most `grace`.
+    pub fn stop_within(&self, grace: Duration) -> impl Future<Output = ()> + Send + 'static {
+        self.running.stop_within(grace)
     }
 }
 

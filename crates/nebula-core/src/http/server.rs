@@ -17,7 +17,9 @@ use super::service::Service;
 /// accept loop running until the runtime ends.
 pub struct ServerHandle {
     addr: SocketAddr,
-    stop: watch::Sender<bool>,
+    /// `Some(grace)` once stopping: in-flight requests get at most `grace`
+    /// (and never more than the configured shutdown timeout).
+    stop: watch::Sender<Option<Duration>>,
     task: JoinHandle<()>,
 }
 
@@ -29,7 +31,15 @@ impl ServerHandle {
     /// Stops accepting, lets in-flight requests finish (up to the configured
     /// shutdown timeout), closes idle keep-alive connections, then returns.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop_within(Duration::MAX).await
+    }
+
+    /// [`ServerHandle::stop`], with in-flight requests given at most `grace`
+    /// (the smaller of it and the shutdown timeout); the connections still
+    /// busy then are closed. A caller that has already waited for them (the
+    /// graceful-shutdown plugin's own timeout) passes zero.
+    pub async fn stop_within(self, grace: Duration) {
+        let _ = self.stop.send(Some(grace));
         let _ = self.task.await;
     }
 }
@@ -40,7 +50,7 @@ pub async fn listen(service: Arc<Service>, host: &str, port: u16) -> std::io::Re
         std::io::Error::new(e.kind(), format!("could not listen on {host}:{port}: {e}"))
     })?;
     let addr = listener.local_addr()?;
-    let (stop, stop_rx) = watch::channel(false);
+    let (stop, stop_rx) = watch::channel(None);
     let task = tokio::spawn(accept_loop(listener, service, stop_rx));
     Ok(ServerHandle { addr, stop, task })
 }
@@ -48,7 +58,7 @@ pub async fn listen(service: Arc<Service>, host: &str, port: u16) -> std::io::Re
 async fn accept_loop(
     listener: TcpListener,
     service: Arc<Service>,
-    mut stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<Option<Duration>>,
 ) {
     let config = service.config().clone();
     let mut builder = http1::Builder::new();
@@ -110,7 +120,7 @@ async fn accept_loop(
         let mut stopping = stop.clone();
         // Stop asked, or the handle dropped (the accept loop has ended too).
         let stop_asked = async move {
-            let _ = stopping.wait_for(|s| *s).await;
+            let _ = stopping.wait_for(|s| s.is_some()).await;
         };
         connections.spawn(async move {
             tokio::pin!(conn);
@@ -129,12 +139,16 @@ async fn accept_loop(
         });
     }
     drop(listener);
+    // The handle dropped without a stop: the configured timeout.
+    let grace = stop.borrow().unwrap_or(Duration::MAX);
+    let limit = config.shutdown_timeout.min(grace);
     let drained = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(config.shutdown_timeout, drained)
-        .await
-        .is_err()
-    {
-        tracing::warn!("stop: some connections were still busy after the shutdown timeout");
+    if tokio::time::timeout(limit, drained).await.is_err() && !connections.is_empty() {
+        tracing::warn!(
+            "stop: {} connection(s) still busy after {} ms, closed",
+            connections.len(),
+            limit.as_millis()
+        );
     }
     // Dropping the set aborts the connections still open.
 }
