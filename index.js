@@ -30,6 +30,8 @@ const { JsvmPlugin } = require('./lib/jsvm/plugin')
 const { ServicesPlugin } = require('./lib/plugins/services')
 // nebula.config.json: load and validate, build an engine, start with hot reload (the `nebula` CLI's core).
 const { loadConfig, parseConfig, buildEngine, startFromConfig, ConfigError } = require('./lib/config')
+// Dynamic config: @Config fields read from the coordination store (in process, Redis, NATS KV), changes reach every node.
+const { DynamicConfigPlugin, Config } = require('./lib/plugins/dynamic-config')
 
 // The public names, written here only: index.mjs is generated from this list
 // (npm run gen) and index.d.ts is checked against it (__test__/generated.test.ts).
@@ -78,4 +80,6 @@ module.exports = {
   buildEngine,
   startFromConfig,
   ConfigError,
+  DynamicConfigPlugin,
+  Config,
 }

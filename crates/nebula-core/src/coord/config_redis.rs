@@ -8,7 +8,8 @@
 //! A watch is a subscriber task with its own connection; when it drops, the
 //! task reconnects (backing off up to 5 s) and marks the feed lagged, since
 //! changes may have passed meanwhile. Other operations share one
-//! multiplexed connection, made by the first, each bounded by `timeout`.
+//! multiplexed connection, made by the first, each bounded by `timeout`
+//! (a command the dropped connection refused is sent once more).
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,10 +127,18 @@ impl RedisConfigStore {
             .await
             .map_err(|_| fail(OpFailure::ConnectTimeout(self.timeout)))?
             .map_err(fail)?;
-        match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(fail(OpFailure::Backend(e.to_string()))),
-            Err(_) => Err(fail(OpFailure::Timeout(self.timeout))),
+        let mut retried = false;
+        loop {
+            match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
+                Ok(Ok(v)) => return Ok(v),
+                // The first command after the server went away fails while the
+                // connection manager reconnects: once more, within the same bound.
+                Ok(Err(e)) if !retried && (e.is_io_error() || e.is_connection_dropped()) => {
+                    retried = true;
+                }
+                Ok(Err(e)) => return Err(fail(OpFailure::Backend(e.to_string()))),
+                Err(_) => return Err(fail(OpFailure::Timeout(self.timeout))),
+            }
         }
     }
 
