@@ -45,5 +45,7 @@ export const {
   buildEngine,
   startFromConfig,
   ConfigError,
+  DynamicConfigPlugin,
+  Config,
 } = nebula
 export default nebula

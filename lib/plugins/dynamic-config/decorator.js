@@ -54,7 +54,8 @@ function Config(options) {
         )
       }
       const name = context.name
-      return function recordField(/** @type {unknown} */ initial) {
+      /** @this {object} @param {unknown} initial */
+      return function recordField(initial) {
         const fields = instanceFields.get(this) ?? new Map()
         fields.set(name, opts)
         instanceFields.set(this, fields)
