@@ -219,6 +219,33 @@ describe('DynamicConfigPlugin options and @Config misuse', () => {
   })
 })
 
+describe('DynamicConfigPlugin with a store that does not answer', () => {
+  it('start fails within the timeout, naming the key and the backend', async () => {
+    const net = await import('node:net')
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const addr = srv.address() as { port: number }
+        srv.close(() => resolve(addr.port))
+      })
+    })
+    const service = unique('svc')
+    const { Module, engine } = Testing.createTestEngine({
+      plugins: [new DynamicConfigPlugin({ coordinator: { type: 'redis', url: `redis://127.0.0.1:${port}`, timeoutMs: 300 } })],
+      options: { name: service, version: '1.0.0' },
+    })
+    engines.push(engine)
+    @Module('m')
+    class M {
+      @Config({ key: 'K', defaultValue: 1 })
+      k!: number
+    }
+    void M
+    const started = Date.now()
+    await expect(engine.start(0)).rejects.toThrow(new RegExp(`cannot read ${service}/m/K from the config store: redis get`))
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
+})
+
 /** Two nodes on one remote store: a change on a reaches b (getter, onChange), deletes too. */
 async function remoteContract(coordinator: any) {
   const service = unique('svc')

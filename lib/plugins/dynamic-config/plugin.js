@@ -165,11 +165,12 @@ class DynamicConfigPlugin {
     }
   }
 
-  /** Stops watching; the store stays usable (setConfig still writes). */
+  /** Stops watching and drops the connection; the store stays usable (setConfig connects again). */
   async onDestroy() {
     for (const unwatch of this._unwatch.values()) unwatch()
     this._unwatch.clear()
     await this.storage.destroy()
+    this.storage.close()
   }
 
   /** The stored value of `key` (`{service}/{module}/{key}`), null when absent. */
