@@ -35,6 +35,14 @@ function envValue(name) {
   }
 }
 
+/** A zod error as one line: `path: message; …`. @param {any} error */
+function issuesOf(error) {
+  if (Array.isArray(error?.issues)) {
+    return error.issues.map((/** @type {any} */ i) => `${Array.isArray(i.path) && i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ')
+  }
+  return messageOf(error)
+}
+
 /** @param {unknown} v */
 const present = (v) => v !== undefined && v !== null
 
@@ -95,7 +103,7 @@ class DynamicConfigPlugin {
     if (memo && memo.value === value) return memo.ok ? memo.data : undefined
     const r = opts.schema.safeParse(value)
     this._checked.set(configKey, { value, ok: r.success, data: r.data })
-    if (!r.success) logError(`[nebula] ${WHO}: the value of ${configKey} does not match its schema; ignored:`, opts.sensitive ? MASK : r.error?.message)
+    if (!r.success) logError(`[nebula] ${WHO}: the value of ${configKey} does not match its schema; ignored:`, opts.sensitive ? MASK : issuesOf(r.error))
     return r.success ? r.data : undefined
   }
 
@@ -190,7 +198,7 @@ class DynamicConfigPlugin {
     if (known?.options.schema && present(value)) {
       const r = known.options.schema.safeParse(value)
       if (!r.success) {
-        throw new TypeError(`${WHO}: ${key}: the value does not match its schema: ${known.options.sensitive ? MASK : r.error?.message}`)
+        throw new TypeError(`${WHO}: ${key}: the value does not match its schema: ${known.options.sensitive ? MASK : issuesOf(r.error)}`)
       }
     }
     await this.storage.set(key, value, metadata)
