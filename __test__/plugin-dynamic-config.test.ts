@@ -303,6 +303,18 @@ describe.skipIf(natsMissing())('DynamicConfigPlugin on NATS KV', () => {
   it('a change on one node reaches the other, with the old value', async () => {
     await remoteContract({ type: 'nats', url: nats.url, timeoutMs: 3000 })
   })
+
+  it('a change made while the server was away is seen once it is back', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const { service, a, b } = await remoteContract({ type: 'nats', url: nats.url, timeoutMs: 3000, prefix: `${unique('p')}:` })
+    await nats.stop()
+    await nats.start()
+    await eventually('a write after the restart', async () => {
+      await a.plugin.setConfig(`${service}/limits/MAX_CONNECTIONS`, 42)
+      return true
+    })
+    await eventually('b sees the value written after the restart', () => b.limits.maxConnections === 42)
+  })
 })
 
 if (redisMissing()) console.log(`skipping the Redis DynamicConfigPlugin tests: ${redisMissing()}`)
