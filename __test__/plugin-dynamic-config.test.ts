@@ -102,7 +102,8 @@ describe('DynamicConfigPlugin in one process', () => {
   it('a value failing the schema is refused by setConfig, and ignored when another node wrote it', async () => {
     const service = unique('svc')
     const coordinator = { type: 'local' as const, prefix: `${service}:` }
-    const { plugin, limits } = await node(service, new DynamicConfigPlugin({ coordinator }))
+    const seenByField = changes()
+    const { plugin, limits } = await node(service, new DynamicConfigPlugin({ coordinator }), seenByField.onChange)
     const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
     await expect(plugin.setConfig(`${service}/limits/MAX_CONNECTIONS`, -5)).rejects.toThrow(/MAX_CONNECTIONS.*does not match its schema/)
     expect(limits.maxConnections).toBe(100)
@@ -113,6 +114,11 @@ describe('DynamicConfigPlugin in one process', () => {
     await seen
     expect(limits.maxConnections).toBe(100)
     expect(errors.mock.calls.some((c) => String(c[0]).includes('does not match its schema'))).toBe(true)
+    // Nor does the field's onChange hear of it; a valid value after it, it does.
+    const next = seenByField.next()
+    await other.setConfig(`${service}/limits/MAX_CONNECTIONS`, 5)
+    expect(await next).toEqual([5, 'lots'])
+    expect(seenByField.calls).toEqual([[5, 'lots']])
   })
 
   it('values are EJSON: a Date survives the store', async () => {

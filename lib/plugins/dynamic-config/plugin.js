@@ -157,6 +157,8 @@ class DynamicConfigPlugin {
     for (const [configKey, { options: opts }] of this._fields) {
       if (!opts.onChange || this._unwatch.has(configKey)) continue
       const unwatch = this.storage.watch(configKey, async (newValue, oldValue) => {
+        // A value failing the schema is not this field's value (logged by the check).
+        if (present(newValue) && this._valid(configKey, opts, newValue) === undefined) return
         const shown = (v) => (opts.sensitive ? MASK : v)
         console.info(`[nebula] ${WHO}: config ${configKey} changed`, {
           sensitive: opts.sensitive ?? false,

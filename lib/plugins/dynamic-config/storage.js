@@ -12,6 +12,9 @@ const ejson = require('ejson')
 const binding = require('../../native')
 const { logError, messageOf } = require('../../fault')
 
+/** Writes of one key whose echo is awaited, at most. */
+const MAX_OWN = 64
+
 /** @param {unknown} value */
 function encode(value, key) {
   let text
@@ -54,8 +57,12 @@ class NativeConfigStorage {
 
   /** @param {string} key @param {string | null} text */
   _wrote(key, text) {
+    // Without a watch no echo comes back: nothing to wait for.
+    if (!this._watch) return
     const q = this._own.get(key) ?? []
     q.push(text)
+    // An echo lost (a write made while the watch was starting): bounded all the same.
+    if (q.length > MAX_OWN) q.shift()
     this._own.set(key, q)
   }
 
@@ -237,6 +244,7 @@ class NativeConfigStorage {
         }
         const before = this._cache
         this._cache = now
+        this._own.clear()
         for (const key of new Set([...before.keys(), ...now.keys()])) {
           const a = before.get(key)
           const b = now.get(key)
