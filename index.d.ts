@@ -1384,6 +1384,23 @@ export interface DynamicConfigOptions extends ConfigMetadata {
 /** Makes a class field a config value: store > environment variable > defaultValue, read synchronously after start. */
 export declare function Config(options: DynamicConfigOptions): UniversalFieldDecorator
 
+/** What DynamicConfigPlugin uses of an etcd3 client (nebula-engine's `Etcd3` type). */
+export interface Etcd3Like {
+  get(key: string): { string(): Promise<string | null> }
+  put(key: string): { value(value: string): Promise<unknown> }
+  delete(): { key(key: string): Promise<unknown> }
+  getAll(): { prefix(prefix: string): { strings(): Promise<Record<string, string>> } }
+  watch(): {
+    key(key: string): {
+      create(): Promise<{
+        on(event: 'put', callback: (kv: { key: Buffer; value: Buffer }) => void): unknown
+        on(event: 'delete', callback: (kv: { key: Buffer }) => void): unknown
+        cancel(): unknown
+      }>
+    }
+  }
+}
+
 export interface DynamicConfigPluginOptions {
   /** Where values live, shared by every node using it: `{ type: 'local' }` (this process), Redis or NATS KV (bucket default "nebula_config"). Default: a store of this plugin's own, in memory. */
   coordinator?: CoordinatorOptions
@@ -1391,8 +1408,8 @@ export interface DynamicConfigPluginOptions {
   useMockEtcd?: boolean
   /** Key prefix of every value. Default "/config". */
   etcdPrefix?: string
-  /** Not supported (refused unless useMockEtcd): use `coordinator`. */
-  etcdClient?: unknown
+  /** An etcd3 client (`new Etcd3(...)` of the etcd3 package) the values live in instead (ignored with useMockEtcd). */
+  etcdClient?: Etcd3Like
   /** Not supported (refused when true). */
   enablePersistence?: boolean
   /** Accepted and ignored, as nebula-engine does. */

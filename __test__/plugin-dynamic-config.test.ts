@@ -185,7 +185,8 @@ describe('DynamicConfigPlugin in one process', () => {
 describe('DynamicConfigPlugin options and @Config misuse', () => {
   it('refuses options it cannot honour, naming them', () => {
     expect(() => new DynamicConfigPlugin({ nope: 1 } as any)).toThrow(/unknown option "nope"/)
-    expect(() => new DynamicConfigPlugin({ etcdClient: {} } as any)).toThrow(/etcdClient is not supported.*coordinator/)
+    expect(() => new DynamicConfigPlugin({ etcdClient: {} } as any)).toThrow(/etcdClient must be an etcd3 client.*no get, put, delete, getAll, watch/)
+    expect(() => new DynamicConfigPlugin({ etcdClient: fakeEtcd(), coordinator: { type: 'local' } })).toThrow(/etcdClient or coordinator, not both/)
     expect(() => new DynamicConfigPlugin({ coordinator: { type: 'redis' } } as any)).toThrow(/coordinator.*url is required/)
     expect(() => new DynamicConfigPlugin({ coordinator: { type: 'nats', url: 'nats://127.0.0.1:1', bucket: 'a.b' } })).toThrow(/bucket/)
     expect(() => new DynamicConfigPlugin({ etcdPrefix: '' })).toThrow(/etcdPrefix/)
@@ -222,6 +223,72 @@ describe('DynamicConfigPlugin options and @Config misuse', () => {
     await engine.start(0)
     const both = engine.get(Both)
     expect([both.a, both.b]).toEqual(['s', 'l'])
+  })
+})
+
+/** An in-memory etcd with the etcd3 client's methods the plugin uses: one instance is one etcd cluster. */
+function fakeEtcd() {
+  const data = new Map<string, string>()
+  const watchers = new Map<string, Set<{ put?: (kv: any) => void; delete?: (kv: any) => void }>>()
+  const emit = (key: string, ev: 'put' | 'delete', kv: any) => {
+    for (const w of watchers.get(key) ?? []) queueMicrotask(() => w[ev]?.(kv))
+  }
+  return {
+    get: (k: string) => ({ string: async () => data.get(k) ?? null }),
+    put: (k: string) => ({
+      value: async (v: string) => {
+        data.set(k, v)
+        emit(k, 'put', { key: Buffer.from(k), value: Buffer.from(v) })
+      },
+    }),
+    delete: () => ({
+      key: async (k: string) => {
+        if (data.delete(k)) emit(k, 'delete', { key: Buffer.from(k) })
+      },
+    }),
+    getAll: () => ({ prefix: (p: string) => ({ strings: async () => Object.fromEntries([...data].filter(([k]) => k.startsWith(p))) }) }),
+    watch: () => ({
+      key: (k: string) => ({
+        create: async () => {
+          const w: { put?: (kv: any) => void; delete?: (kv: any) => void } = {}
+          const set = watchers.get(k) ?? new Set()
+          set.add(w)
+          watchers.set(k, set)
+          return {
+            on: (ev: 'put' | 'delete', cb: (kv: any) => void) => {
+              w[ev] = cb
+            },
+            cancel: () => set.delete(w),
+          }
+        },
+      }),
+    }),
+    data,
+  }
+}
+
+describe('DynamicConfigPlugin on an etcd client the user brings (nebula’s etcdClient)', () => {
+  it('values are EJSON under etcdPrefix; a change on one node reaches the other’s getter and onChange', async () => {
+    const etcd = fakeEtcd()
+    const service = unique('svc')
+    const a = await node(service, new DynamicConfigPlugin({ etcdClient: etcd, etcdPrefix: '/cfg' }))
+    const seen = changes()
+    const b = await node(service, new DynamicConfigPlugin({ etcdClient: etcd, etcdPrefix: '/cfg' }), seen.onChange)
+    expect(etcd.data.get(`/cfg/${service}/limits/MAX_CONNECTIONS`)).toBe('100')
+    expect(JSON.parse(etcd.data.get(`/cfg/${service}/limits/feature-flags`) as string)).toEqual({ beta: false })
+    let next = seen.next()
+    await a.plugin.setConfig(`${service}/limits/MAX_CONNECTIONS`, 9)
+    expect(await next).toEqual([9, 100])
+    expect(b.limits.maxConnections).toBe(9)
+    const flags = new Promise((r) => b.plugin.watchConfig(`${service}/limits/feature-flags`, r))
+    await a.plugin.setConfig(`${service}/limits/feature-flags`, { beta: true })
+    await flags
+    expect(b.limits.flags).toEqual({ beta: true })
+    next = seen.next()
+    await a.plugin.deleteConfig(`${service}/limits/MAX_CONNECTIONS`)
+    expect(await next).toEqual([null, 9])
+    expect(b.limits.maxConnections).toBe(100)
+    expect([...(await b.plugin.getAllConfigs(service)).keys()]).toEqual([`${service}/limits/feature-flags`])
   })
 })
 

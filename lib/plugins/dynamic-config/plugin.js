@@ -7,7 +7,8 @@
 // engine's coordination layer (in process, Redis or NATS KV; nebula's
 // `useMockEtcd` is an in-process store of this plugin's own), so a change
 // made on one node reaches every node, where the getters see it and
-// `onChange(newValue, oldValue)` runs. Keys: `{service}/{module}/{key}`,
+// `onChange(newValue, oldValue)` runs. nebula's `etcdClient` (a client the
+// user brings) works too (./etcd-storage.js). Keys: `{service}/{module}/{key}`,
 // stored under `{etcdPrefix}/`.
 
 const { PluginPriority } = require('../../priority')
@@ -15,6 +16,7 @@ const { checkKeys, isPlainObject } = require('../coordinator')
 const { logError, messageOf } = require('../../fault')
 const { configFieldsOf, checkConfigOptions } = require('./decorator')
 const { createStorage } = require('./storage')
+const { EtcdConfigStorage, checkEtcdClient } = require('./etcd-storage')
 
 const WHO = 'DynamicConfigPlugin'
 const MASK = '***'
@@ -56,19 +58,19 @@ class DynamicConfigPlugin {
     if (typeof etcdPrefix !== 'string' || etcdPrefix === '' || Buffer.byteLength(etcdPrefix) > 200) {
       throw new TypeError(`${WHO}: etcdPrefix must be a non-empty string of at most 200 bytes, got ${JSON.stringify(etcdPrefix)}`)
     }
-    if (etcdClient !== undefined && !useMockEtcd) {
-      throw new TypeError(
-        `${WHO}: etcdClient is not supported: nebula-native keeps config in its coordination store; pass coordinator: { type: 'local' | 'redis' | 'nats', ... } (or useMockEtcd: true)`,
-      )
-    }
     if (useMockEtcd && coordinator !== undefined) throw new TypeError(`${WHO}: give useMockEtcd or coordinator, not both`)
+    const etcd = etcdClient !== undefined && !useMockEtcd
+    if (etcd && coordinator !== undefined) throw new TypeError(`${WHO}: give etcdClient or coordinator, not both`)
+    if (etcd) checkEtcdClient(etcdClient, WHO)
     if (options.enablePersistence)
       throw new TypeError(`${WHO}: enablePersistence (MySQL) is not supported; the coordinator's store (Redis, NATS KV) keeps the values`)
     this.name = /** @type {const} */ ('dynamic-config-plugin')
     this.priority = PluginPriority.BUSINESS
     this.etcdPrefix = etcdPrefix
     // useMockEtcd, or no coordinator: a store of this plugin's own, as nebula's MemoryConfigStorage.
-    this.storage = createStorage({ coordinator, isolated: coordinator === undefined, prefix: etcdPrefix }, WHO)
+    this.storage = etcd
+      ? new EtcdConfigStorage(etcdClient, etcdPrefix)
+      : createStorage({ coordinator, isolated: coordinator === undefined, prefix: etcdPrefix }, WHO)
     this.options = Object.freeze({ ...options, etcdPrefix })
     /** @type {any} */
     this._engine = undefined
@@ -142,6 +144,7 @@ class DynamicConfigPlugin {
             }
           }
         }
+        this.storage.track(configKey)
         Object.defineProperty(instance, field, {
           get: () => this._current(configKey, opts),
           enumerable: true,

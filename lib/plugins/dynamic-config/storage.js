@@ -162,6 +162,9 @@ class NativeConfigStorage {
     }
   }
 
+  /** A key the getters read (the prefix watch covers it already). */
+  track(_key) {}
+
   /** Starts the native watch (once); resolves when changes made from now on are seen. */
   startWatching() {
     if (!this._watchStarted) {
