@@ -1418,12 +1418,23 @@ export interface DynamicConfigPluginOptions {
   syncInterval?: number
 }
 
+/** nebula-engine's ConfigStorage: what DynamicConfigPlugin reads and writes through (keys `{service}/{module}/{key}`). */
+export interface ConfigStorage {
+  get(key: string): Promise<any>
+  set(key: string, value: any, metadata?: ConfigMetadata): Promise<void>
+  delete(key: string): Promise<void>
+  getAll(prefix?: string): Promise<Map<string, any>>
+  watch(key: string, callback: (newValue: any, oldValue: any) => void): () => void
+  getCached(key: string): any
+}
+
 export declare class DynamicConfigPlugin implements Plugin {
   /** Throws a TypeError naming the option when `options` is invalid. */
   constructor(options?: DynamicConfigPluginOptions)
   readonly name: 'dynamic-config-plugin'
   readonly priority: typeof PluginPriority.BUSINESS
   readonly etcdPrefix: string
+  readonly storage: ConfigStorage
   getModuleOptionsSchema(): PluginModuleOptionsSchema<Record<string, never>>
   onInit(engine: Microservice): void
   /** Reads every @Config field (writing its initial value when the store has none), makes it a getter, starts the watch. */
