@@ -18,7 +18,7 @@ use nebula_core::coord::{ChangeFeed, ConfigStore, CoordConfig, Watching};
 /// At most this many changes (and bytes of keys and values) wait for JS;
 /// beyond, the watch is marked lagged and JS reads the store again.
 const FEED_ITEMS: usize = 10_000;
-const FEED_BYTES: usize = 64 << 20;
+const FEED_BYTES: usize = 16 << 20;
 
 #[napi]
 pub struct NativeConfigStore {
