@@ -1542,3 +1542,100 @@ export declare function convertHandlersToModuleInfoWithMetadata(
   handlers: HandlerMetadata[],
   getModuleMetadata: (moduleClass: any) => { name: string } | undefined,
 ): Record<string, ModuleInfo>
+// ---- Dynamic config: DynamicConfigPlugin, @Config --------------------------
+
+/** A decorator for a class field, in both forms: TC39 standard and TypeScript's `experimentalDecorators`. */
+export type UniversalFieldDecorator = {
+  (value: undefined, context: ClassFieldDecoratorContext): void | ((initial: any) => any)
+  (target: object, propertyKey: string | symbol): void
+}
+
+export interface ConfigMetadata {
+  /** The key: stored as `{etcdPrefix}/{service}/{module}/{key}`; the environment variable is key in UPPER_SNAKE_CASE (`-` → `_`). */
+  key: string
+  description?: string
+  /** A zod schema: a stored or environment value that fails it is ignored; setConfig refuses one (TypeError). */
+  schema?: { safeParse(value: unknown): { success: boolean; data?: unknown; error?: { message: string } } }
+  /** Used when neither the store nor the environment has a value (and written to the store at start). */
+  defaultValue?: any
+  /** Values are masked (`***`) in the plugin's logs. */
+  sensitive?: boolean
+}
+
+export interface DynamicConfigOptions extends ConfigMetadata {
+  /** Runs on every node when the value changes (on any node); newValue is null when the value was deleted. */
+  onChange?: (newValue: any, oldValue: any) => void | Promise<void>
+}
+
+/** Makes a class field a config value: store > environment variable > defaultValue, read synchronously after start. */
+export declare function Config(options: DynamicConfigOptions): UniversalFieldDecorator
+
+/** What DynamicConfigPlugin uses of an etcd3 client (nebula-engine's `Etcd3` type). */
+export interface Etcd3Like {
+  get(key: string): { string(): Promise<string | null> }
+  put(key: string): { value(value: string): Promise<unknown> }
+  delete(): { key(key: string): Promise<unknown> }
+  getAll(): { prefix(prefix: string): { strings(): Promise<Record<string, string>> } }
+  watch(): {
+    key(key: string): {
+      create(): Promise<{
+        on(event: 'put', callback: (kv: { key: Buffer; value: Buffer }) => void): unknown
+        on(event: 'delete', callback: (kv: { key: Buffer }) => void): unknown
+        cancel(): unknown
+      }>
+    }
+  }
+}
+
+export interface DynamicConfigPluginOptions {
+  /** Where values live, shared by every node using it: `{ type: 'local' }` (this process), Redis or NATS KV (bucket default "nebula_config"). Default: a store of this plugin's own, in memory. */
+  coordinator?: CoordinatorOptions
+  /** nebula-engine's test option: a store of this plugin's own, in memory (there is no etcd). */
+  useMockEtcd?: boolean
+  /** Key prefix of every value. Default "/config". */
+  etcdPrefix?: string
+  /** An etcd3 client (`new Etcd3(...)` of the etcd3 package) the values live in instead (ignored with useMockEtcd). */
+  etcdClient?: Etcd3Like
+  /** Not supported (refused when true). */
+  enablePersistence?: boolean
+  /** Accepted and ignored, as nebula-engine does. */
+  mysql?: { host: string; port: number; user: string; password: string; database: string }
+  /** Accepted and ignored, as nebula-engine does. */
+  syncInterval?: number
+}
+
+/** nebula-engine's ConfigStorage: what DynamicConfigPlugin reads and writes through (keys `{service}/{module}/{key}`). */
+export interface ConfigStorage {
+  get(key: string): Promise<any>
+  set(key: string, value: any, metadata?: ConfigMetadata): Promise<void>
+  delete(key: string): Promise<void>
+  getAll(prefix?: string): Promise<Map<string, any>>
+  watch(key: string, callback: (newValue: any, oldValue: any) => void): () => void
+  getCached(key: string): any
+}
+
+export declare class DynamicConfigPlugin implements Plugin {
+  /** Throws a TypeError naming the option when `options` is invalid. */
+  constructor(options?: DynamicConfigPluginOptions)
+  readonly name: 'dynamic-config-plugin'
+  readonly priority: typeof PluginPriority.BUSINESS
+  readonly etcdPrefix: string
+  readonly storage: ConfigStorage
+  getModuleOptionsSchema(): PluginModuleOptionsSchema<Record<string, never>>
+  onInit(engine: Microservice): void
+  /** Reads every @Config field (writing its initial value when the store has none), makes it a getter, starts the watch. */
+  onAfterStart(): Promise<void>
+  /** Stops watching; the store stays usable. */
+  onDestroy(): Promise<void>
+  /** The stored value (`{service}/{module}/{key}`), null when absent. */
+  getConfig(key: string): Promise<any>
+  /** The value this node last saw, without asking the store. */
+  getConfigCached(key: string): any
+  /** Writes a value for every node (EJSON: Dates, binary survive). */
+  setConfig(key: string, value: any, metadata?: ConfigMetadata): Promise<void>
+  deleteConfig(key: string): Promise<void>
+  /** Every stored value under `prefix` (all when omitted). */
+  getAllConfigs(prefix?: string): Promise<Map<string, any>>
+  /** `callback(newValue, oldValue)` on each change of `key` by any node; returns the unwatch function. */
+  watchConfig(key: string, callback: (newValue: any, oldValue: any) => void): () => void
+}

@@ -42,6 +42,8 @@ const {
   convertHandlersToModuleInfo,
   convertHandlersToModuleInfoWithMetadata,
 } = require('./lib/plugins/client-code')
+// Dynamic config: @Config fields read from the coordination store (in process, Redis, NATS KV), changes reach every node.
+const { DynamicConfigPlugin, Config } = require('./lib/plugins/dynamic-config')
 
 // The public names, written here only: index.mjs is generated from this list
 // (npm run gen) and index.d.ts is checked against it (__test__/generated.test.ts).
@@ -102,4 +104,6 @@ module.exports = {
   getZodTypeString,
   convertHandlersToModuleInfo,
   convertHandlersToModuleInfoWithMetadata,
+  DynamicConfigPlugin,
+  Config,
 }

@@ -57,5 +57,7 @@ export const {
   getZodTypeString,
   convertHandlersToModuleInfo,
   convertHandlersToModuleInfoWithMetadata,
+  DynamicConfigPlugin,
+  Config,
 } = nebula
 export default nebula

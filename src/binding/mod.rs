@@ -3,6 +3,7 @@
 //!
 //! May import `nebula_core` (any module) and napi; nothing imports it.
 mod answers;
+mod config_store;
 mod coord;
 mod dispatch;
 mod engine;

@@ -1,5 +1,6 @@
 //! Leases shared by the nodes of a service: SchedulePlugin's job leaders and
-//! ConcurrencyLockPlugin's locks.
+//! ConcurrencyLockPlugin's locks; and config values with a watch for
+//! DynamicConfigPlugin ([`ConfigStore`], `config_*.rs`, same backends and options).
 //!
 //! A lease is a key held by one owner (an opaque token) until its TTL runs
 //! out. [`Coordinator::acquire`] takes a free (or expired) key,
@@ -14,6 +15,13 @@
 //! (a scheduler stops running the job, a lock refuses the call).
 //!
 //! May import `kernel` and `support` (the table in `tests/layers.rs`, the picture in ARCHITECTURE.md).
+mod config_feed;
+mod config_local;
+mod config_nats;
+mod config_redis;
+mod config_store;
+#[cfg(test)]
+mod config_tests;
 mod error;
 mod local;
 mod nats;
@@ -30,6 +38,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use config_feed::{ChangeFeed, Taken};
+pub use config_local::LocalConfigStore;
+pub use config_nats::NatsConfigStore;
+pub use config_redis::RedisConfigStore;
+pub use config_store::{ConfigChange, ConfigStore, Watching, DEFAULT_CONFIG_BUCKET, MAX_VALUE};
 pub use error::{CoordConfigError, CoordError, CronNextError, OpFailure};
 pub use local::LocalCoordinator;
 pub use nats::NatsCoordinator;

@@ -101,6 +101,8 @@ pub struct NatsCoordinator {
     bucket: String,
     prefix: String,
     timeout: Duration,
+    /// The bucket's description, when this node creates it.
+    description: &'static str,
     store: tokio::sync::Mutex<Option<kv::Store>>,
 }
 
@@ -112,8 +114,20 @@ impl NatsCoordinator {
             bucket: bucket.to_owned(),
             prefix: prefix.to_owned(),
             timeout,
+            description: "nebula-native leases",
             store: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The same connection, for another use of a bucket (the config store's).
+    pub(crate) fn described(mut self, description: &'static str) -> NatsCoordinator {
+        self.description = description;
+        self
+    }
+
+    /// The bucket, connected (and created) on first use.
+    pub(crate) async fn kv_store(&self) -> std::result::Result<kv::Store, OpFailure> {
+        self.store().await
     }
 
     async fn connect(&self) -> std::result::Result<kv::Store, OpFailure> {
@@ -133,7 +147,7 @@ impl NatsCoordinator {
         // reply from a 2.9 server async-nats 0.51 cannot parse.
         let config = stream::Config {
             name: format!("KV_{}", self.bucket),
-            description: Some("nebula-native leases".into()),
+            description: Some(self.description.into()),
             subjects: vec![format!("$KV.{}.>", self.bucket)],
             max_messages_per_subject: 1,
             allow_rollup: true,
