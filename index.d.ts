@@ -314,6 +314,10 @@ export declare const Testing: {
     Microservice: typeof Microservice
     engine: Microservice
   }
+  /** nebula's defaults for a test engine's options: `{ name: "test-service", version: "1.0.0" }`. */
+  readonly DEFAULT_TEST_OPTIONS: Readonly<{ name: string; version: string }>
+  /** Resolves after `ms` milliseconds. */
+  wait(ms: number): Promise<void>
 }
 
 // ---------------------------------------------------------------- errors

@@ -106,6 +106,13 @@ describe('Testing.createTestEngine', () => {
     expect(Object.isFrozen(made.engine.options)).toBe(true)
   })
 
+  it("has nebula's Testing.wait(ms) and DEFAULT_TEST_OPTIONS (nebula's dynamic-config test uses wait)", async () => {
+    expect(Testing.DEFAULT_TEST_OPTIONS).toEqual({ name: 'test-service', version: '1.0.0' })
+    const t0 = performance.now()
+    await expect(Testing.wait(20)).resolves.toBeUndefined()
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(19)
+  })
+
   it('uses the options given instead of the defaults', () => {
     const { engine } = Testing.createTestEngine({ plugins: [], options: { name: 'custom', version: '9.9.9' } })
     expect(engine.options).toMatchObject({ name: 'custom', version: '9.9.9', hostname: '0.0.0.0' })

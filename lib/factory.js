@@ -33,6 +33,16 @@ const Testing = {
     const engine = new M({ name: 'test-service', version: '1.0.0', ...options })
     return { Module, Microservice: M, engine }
   },
+  /** nebula's defaults for a test engine's options. */
+  DEFAULT_TEST_OPTIONS: Object.freeze({ name: 'test-service', version: '1.0.0' }),
+  /**
+   * Resolves after `ms` milliseconds (nebula's Testing.wait).
+   * @param {number} ms
+   * @returns {Promise<void>}
+   */
+  wait(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms))
+  },
 }
 
 module.exports = { Factory, Testing }
