@@ -45,5 +45,6 @@ export const {
   buildEngine,
   startFromConfig,
   ConfigError,
+  routeSchemas,
 } = nebula
 export default nebula

@@ -237,7 +237,7 @@ class Microservice {
    * The low-level route API RoutePlugin uses: `handle(ctx)` answers one request.
    * @param {RouteRegistration} route
    */
-  addRoute({ methods, path, handle, handler }) {
+  addRoute({ methods, path, handle, handler, validate }) {
     const internals = this.#internals
     const native = internals.native
     if (!native) throw new Error(`addRoute() is only possible while the engine loads (from a plugin hook), not when it is ${this.#life.state}`)
@@ -246,8 +246,10 @@ class Microservice {
     const id = internals.routes.length
     const chain = handler && internals.chainOf(handler)
     const layers = chain?.nativeLayers && chain.nativeLayers.length > 0 ? chain.nativeLayers : null
-    native.addRoute(list, path, id, layers)
-    internals.routes.push({ handle, handler, path })
+    // JSON Schemas by part, compiled (once) and checked in Rust before `handle` runs.
+    const schemas = validate && Object.keys(validate).length > 0 ? validate : undefined
+    native.addRoute(list, path, id, layers, schemas ? JSON.stringify(schemas) : null)
+    internals.routes.push({ handle, handler, path, schemas })
   }
 
   // ---- start and stop ---------------------------------------------------
