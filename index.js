@@ -79,6 +79,6 @@ module.exports = {
   parseConfig,
   buildEngine,
   startFromConfig,
-  ConfigError,
   routeSchemas,
+  ConfigError,
 }

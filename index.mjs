@@ -44,7 +44,7 @@ export const {
   parseConfig,
   buildEngine,
   startFromConfig,
-  ConfigError,
   routeSchemas,
+  ConfigError,
 } = nebula
 export default nebula

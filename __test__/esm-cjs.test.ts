@@ -52,6 +52,7 @@ const EXPECTED_NAMES = [
   'buildEngine',
   'loadConfig',
   'parseConfig',
+  'routeSchemas',
   'startFromConfig',
 ]
 
