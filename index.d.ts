@@ -311,7 +311,9 @@ export type ValidTarget = 'json' | 'query' | 'param' | 'header'
 export type ValidTypes<V> = (V extends { readonly body: infer B } ? { json: Infer<B> } : {}) &
   (V extends { readonly query: infer Q } ? { query: Infer<Q> } : {}) &
   (V extends { readonly params: infer P } ? { param: Infer<P> } : {}) &
-  (V extends { readonly headers: infer H } ? { header: Infer<H> } : {})
+  (V extends { readonly headers: infer H } ? { header: LowercaseKeys<Infer<H>> } : {})
+/** Header names arrive lowercase, whatever case the schema wrote them in. */
+type LowercaseKeys<T> = T extends object ? { [K in keyof T as K extends string ? Lowercase<K> : K]: T[K] } : T
 /**
  * The context of a route whose options are `O` (declare them `as const` or with `satisfies RouteOptions`):
  * `ctx.req.valid('json')` is typed from `O.validate.body`, and so on.

@@ -37,6 +37,11 @@ const create = {
   returns: z.object({ id: z.number() }),
 } as const satisfies RouteOptions;
 
+const withHeaders = {
+  path: "/h",
+  validate: { headers: { type: "object", required: ["X-Tenant"], properties: { "X-Tenant": { type: "integer" } } } },
+} as const satisfies RouteOptions;
+
 @Module("items")
 export class Items {
   @Route(create)
@@ -49,6 +54,15 @@ export class Items {
     // @ts-expect-error: the route has no headers schema
     ctx.req.valid("header");
     return { id: shop + query.n + body.price };
+  }
+
+  @Route(withHeaders)
+  h(ctx: RouteContext<typeof withHeaders>): number {
+    const tenant = ctx.req.valid("header")["x-tenant"];
+    assertType<Equal<typeof tenant, number>>();
+    // @ts-expect-error: the route has no body schema
+    ctx.req.valid("json");
+    return tenant;
   }
 
   @Route({ path: "/free" })
