@@ -179,6 +179,20 @@ describe('@Route({ validate })', () => {
     await expect(engine.start(0)).rejects.toThrow('@Route POST /bad: validate.cookies is not a part of a request')
   })
 
+  it('fails start when a schema cannot be written as JSON (a cycle)', async () => {
+    const { Module, engine } = setup()
+    const cyclic: Record<string, unknown> = { type: 'object' }
+    cyclic.properties = { self: cyclic }
+    @Module('bad')
+    class Bad {
+      @Route({ method: 'POST', path: '/cycle', validate: { body: cyclic } })
+      bad() {
+        return 'x'
+      }
+    }
+    await expect(engine.start(0)).rejects.toThrow(/route POST \/cycle: validate is not JSON/)
+  })
+
   it('routeSchemas() gives the JSON Schemas for OpenAPI and clients', () => {
     const handler = {
       type: 'route',

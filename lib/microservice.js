@@ -248,7 +248,15 @@ class Microservice {
     const layers = chain?.nativeLayers && chain.nativeLayers.length > 0 ? chain.nativeLayers : null
     // JSON Schemas by part, compiled (once) and checked in Rust before `handle` runs.
     const schemas = validate && Object.keys(validate).length > 0 ? validate : undefined
-    native.addRoute(list, path, id, layers, schemas ? JSON.stringify(schemas) : null)
+    let text = null
+    if (schemas) {
+      try {
+        text = JSON.stringify(schemas)
+      } catch (err) {
+        throw new TypeError(`route ${list.join(',')} ${path}: validate is not JSON (${err instanceof Error ? err.message : String(err)})`)
+      }
+    }
+    native.addRoute(list, path, id, layers, text)
     internals.routes.push({ handle, handler, path, schemas })
   }
 
