@@ -131,6 +131,8 @@ export interface RouteRegistration {
   /** Answers one request; its result goes through the return mapping. */
   handle(ctx: Context): unknown
   handler?: HandlerMetadata
+  /** JSON Schemas (already converted, see `routeSchemas()`) checked in Rust before `handle` runs; a start error if one does not compile. */
+  validate?: { body?: JsonSchema; query?: JsonSchema; params?: JsonSchema; headers?: JsonSchema }
 }
 
 export declare class Microservice {
@@ -207,13 +209,118 @@ export interface RouteOptions {
   path: string | string[]
   middlewares?: Middleware[]
   description?: string
-  validate?: { query?: unknown; body?: unknown; params?: unknown }
+  /**
+   * Schemas (JSON Schema objects or zod schemas) the request is checked against in Rust, before
+   * JavaScript: a request that does not match gets `400 { error, message, errors: [{ in, path, message }] }`.
+   * Read the checked values with `ctx.req.valid('json' | 'query' | 'param' | 'header')`.
+   */
+  validate?: RouteValidate
+  /** The result's schema (JSON Schema or zod): types the result for clients and docs (not checked at run time). */
+  returns?: RouteSchema
   response?: unknown
   /** Options read by other plugins (e.g. `auth: true`). */
   [option: string]: unknown
 }
 
 export declare function Route(options: RouteOptions): UniversalMethodDecorator
+
+// ---------------------------------------------------------------- schemas
+
+/** A JSON Schema (as JSON: an object, or `true`/`false`). */
+export type JsonSchema = { readonly [keyword: string]: unknown } | boolean
+/** A zod schema, or any Standard Schema whose vendor is zod (told by shape, not by `instanceof`). */
+export interface ZodLikeSchema {
+  readonly '~standard': { readonly vendor: string; readonly types?: { readonly input: unknown; readonly output: unknown } | undefined }
+}
+export type RouteSchema = JsonSchema | ZodLikeSchema
+export interface RouteValidate {
+  body?: RouteSchema
+  query?: RouteSchema
+  params?: RouteSchema
+  /** Header names are matched case-insensitively. */
+  headers?: RouteSchema
+}
+/** `validate` after conversion to JSON Schema, and `returns`: what `routeSchemas()` gives (for OpenAPI, clients). */
+export interface RouteJsonSchemas {
+  body?: JsonSchema
+  query?: JsonSchema
+  params?: JsonSchema
+  headers?: JsonSchema
+  returns?: JsonSchema
+}
+
+/**
+ * A `@Route` handler's schemas as JSON Schema (zod converted once, then remembered): `validate`'s parts
+ * and `returns`. For plugins that describe routes (OpenAPI documents, clients).
+ */
+export declare function routeSchemas(handler: HandlerMetadata): RouteJsonSchemas
+
+/** The type a schema describes: zod's (Standard Schema) output type, or a JSON Schema `as const` mapped by `FromJsonSchema`. */
+export type Infer<S> = S extends { readonly '~standard': { readonly types?: infer T } }
+  ? NonNullable<T> extends { readonly output: infer O }
+    ? O
+    : unknown
+  : S extends { readonly _output: infer O }
+    ? O
+    : FromJsonSchema<S>
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {}
+type RequiredKeys<S> = S extends { readonly required: readonly (infer R)[] } ? R : never
+type FromJsonType<T, S> = T extends 'string'
+  ? string
+  : T extends 'integer' | 'number'
+    ? number
+    : T extends 'boolean'
+      ? boolean
+      : T extends 'null'
+        ? null
+        : T extends 'array'
+          ? S extends { readonly items: infer I }
+            ? FromJsonSchema<I>[]
+            : unknown[]
+          : T extends 'object'
+            ? S extends { readonly properties: infer P }
+              ? Simplify<
+                  { -readonly [K in keyof P as K extends RequiredKeys<S> ? K : never]: FromJsonSchema<P[K]> } & {
+                    -readonly [K in keyof P as K extends RequiredKeys<S> ? never : K]?: FromJsonSchema<P[K]>
+                  }
+                >
+              : Record<string, unknown>
+            : unknown
+/**
+ * The type of a JSON Schema written `as const`: `type` (one or a list), `properties`, `required`, `items`,
+ * `enum`, `const`, `anyOf`/`oneOf`; anything else is `unknown`.
+ */
+export type FromJsonSchema<S> = S extends { readonly const: infer C }
+  ? C
+  : S extends { readonly enum: readonly (infer E)[] }
+    ? E
+    : S extends { readonly anyOf: readonly (infer M)[] }
+      ? FromJsonSchema<M>
+      : S extends { readonly oneOf: readonly (infer M)[] }
+        ? FromJsonSchema<M>
+        : S extends { readonly type: readonly (infer T)[] }
+          ? FromJsonType<T, S>
+          : S extends { readonly type: infer T }
+            ? FromJsonType<T, S>
+            : unknown
+
+/** `ctx.req.valid()`'s targets (Hono's names) and the `validate` part each reads. */
+export type ValidTarget = 'json' | 'query' | 'param' | 'header'
+/** What `ctx.req.valid(target)` returns for a route's `validate`. */
+export type ValidTypes<V> = (V extends { readonly body: infer B } ? { json: Infer<B> } : {}) &
+  (V extends { readonly query: infer Q } ? { query: Infer<Q> } : {}) &
+  (V extends { readonly params: infer P } ? { param: Infer<P> } : {}) &
+  (V extends { readonly headers: infer H } ? { header: LowercaseKeys<Infer<H>> } : {})
+/** Header names arrive lowercase, whatever case the schema wrote them in. */
+type LowercaseKeys<T> = T extends object ? { [K in keyof T as K extends string ? Lowercase<K> : K]: T[K] } : T
+/**
+ * The context of a route whose options are `O` (declare them `as const` or with `satisfies RouteOptions`):
+ * `ctx.req.valid('json')` is typed from `O.validate.body`, and so on.
+ */
+export type RouteContext<O> = Context<O extends { readonly validate?: infer V } ? ValidTypes<NonNullable<V>> : {}>
+/** The result type `O.returns` describes (for clients). */
+export type RouteReturns<O> = O extends { readonly returns: infer R } ? Infer<R> : unknown
 /** A GET route. */
 export declare function Page(options: string | Omit<RouteOptions, 'method'>): UniversalMethodDecorator
 
@@ -250,7 +357,7 @@ export declare class RoutePlugin implements Plugin<ModuleOptions> {
   onHandlerLoad(handlers: HandlerMetadata[]): void
 }
 
-export declare class HttpRequest {
+export declare class HttpRequest<V = {}> {
   readonly method: string
   /** Full URL: http://{host}{path}{?query}. */
   readonly url: string
@@ -271,6 +378,12 @@ export declare class HttpRequest {
   header(): Record<string, string>
   /** Malformed or empty body → HttpError 400 (answered as JSON). */
   json<T = any>(): Promise<T>
+  /**
+   * What Rust checked against the route's `validate` before the handler ran: the JSON body, or the
+   * query, path parameters or headers coerced to their schema's types. Throws when the route has no
+   * schema for that part. Typed through `RouteContext<typeof options>`.
+   */
+  valid<K extends {} extends V ? ValidTarget : keyof V & ValidTarget>(target: K): K extends keyof V ? V[K] : any
   text(): Promise<string>
   arrayBuffer(): Promise<ArrayBuffer>
 }
@@ -283,8 +396,8 @@ export declare class HttpResponse {
   headers: Record<string, string>
 }
 
-export declare class Context {
-  readonly req: HttpRequest
+export declare class Context<V = {}> {
+  readonly req: HttpRequest<V>
   readonly handler: HandlerMetadata | undefined
   status(code: number): void
   header(name: string, value: string | undefined): void

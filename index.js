@@ -31,6 +31,8 @@ const { HubPlugin, WsHandler, HubError } = require('./lib/hub/plugin')
 const { JsvmPlugin } = require('./lib/jsvm/plugin')
 // The gateway: supervised workers in any language behind the engine's routes.
 const { ServicesPlugin } = require('./lib/plugins/services')
+// Route schemas (validate, returns) as JSON Schema, for plugins that describe routes.
+const { routeSchemas } = require('./lib/schema')
 // nebula.config.json: load and validate, build an engine, start with hot reload (the `nebula` CLI's core).
 const { loadConfig, parseConfig, buildEngine, startFromConfig, ConfigError } = require('./lib/config')
 // nebula's RPC: @Action methods over HTTP (EJSON), and the generated TypeScript client of them.
@@ -95,6 +97,7 @@ module.exports = {
   parseConfig,
   buildEngine,
   startFromConfig,
+  routeSchemas,
   ConfigError,
   ActionPlugin,
   Action,

@@ -48,6 +48,7 @@ export const {
   parseConfig,
   buildEngine,
   startFromConfig,
+  routeSchemas,
   ConfigError,
   ActionPlugin,
   Action,

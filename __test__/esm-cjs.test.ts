@@ -66,6 +66,7 @@ const EXPECTED_NAMES = [
   'getZodTypeString',
   'loadConfig',
   'parseConfig',
+  'routeSchemas',
   'startFromConfig',
 ]
 

@@ -11,6 +11,10 @@
 // The `gateway` scenario (bench/gateway.mjs) serves the hello body from one
 // node:http worker on a Unix socket through nebula's ServicesPlugin and through
 // nginx (if installed), beside the worker hit directly over TCP, with wrk.
+// The `validate` and `invalid` scenarios POST a JSON order checked against one
+// JSON Schema (servers/common.mjs): nebula in Rust (`@Route({ validate })`),
+// Fastify with its own `schema: { body }` (Ajv); `invalid` sends a body with
+// three violations, answered 400 by both.
 // A run of some scenarios keeps the other scenarios' last results in
 // bench/results/latest.{md,json} (each section carries its own date).
 //
@@ -25,12 +29,13 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createHmac } from 'node:crypto'
-import { cpus, totalmem } from 'node:os'
+import { cpus, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { clusterScenario } from './cluster.mjs'
 import { gatewayScenario } from './gateway.mjs'
 import { runHubLoad } from './hub-load.mjs'
+import { BAD_ORDER, ORDER } from './servers/common.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -66,15 +71,29 @@ const SCENARIOS = {
   },
   // wrk on GET /hello: nebula's gateway and nginx, each proxying to a worker on a Unix socket, and the worker alone.
   gateway: { title: '8. Gateway: hello from a worker over a Unix socket', kind: 'gateway', path: '/hello', auth: false },
+  // POST a JSON body checked against the same JSON Schema (servers/common.mjs ORDER_SCHEMA): nebula in Rust, Fastify with its Ajv.
+  validate: { title: '9. Validated JSON body (POST, same JSON Schema)', path: '/orders', auth: false, post: ORDER, contenders: ['nebula', 'fastify'] },
+  invalid: {
+    title: '10. Invalid JSON body (POST, same JSON Schema → 400)',
+    path: '/orders',
+    auth: false,
+    post: BAD_ORDER,
+    expect: 400,
+    contenders: ['nebula', 'fastify'],
+  },
 }
 const CONTENDERS = {
   nebula: {
     label: 'nebula-native',
     labels: { jsvm: 'TS route (nebula)' },
     cmd: ['node', 'servers/nebula.mjs'],
-    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm'],
+    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'validate', 'invalid'],
   },
-  fastify: { label: 'Fastify 5', cmd: ['node', 'servers/fastify.mjs'], scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm'] },
+  fastify: {
+    label: 'Fastify 5',
+    cmd: ['node', 'servers/fastify.mjs'],
+    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'validate', 'invalid'],
+  },
   koa: { label: 'Koa 3', cmd: ['node', 'servers/koa.mjs'], scenarios: ['hello', 'stack', 'rejected'] },
   express: { label: 'Express 5', cmd: ['node', 'servers/express.mjs'], scenarios: ['hello'] },
   hono: { label: 'Hono (@hono/node-server)', cmd: ['node', 'servers/hono.mjs'], scenarios: ['hello'] },
@@ -174,6 +193,7 @@ function wrk(port, scenario, seconds) {
   const s = SCENARIOS[scenario]
   const wrkArgs = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency']
   if (s.auth) wrkArgs.push('-H', `Authorization: Bearer ${token()}`)
+  if (s.post) wrkArgs.push('-s', postScript(s.post))
   wrkArgs.push(`http://127.0.0.1:${port}${s.path}`)
   const pinned = have('taskset') && cpus().length > 1
   const out = pinned
@@ -187,6 +207,16 @@ function wrk(port, scenario, seconds) {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out)
   const errors = socket ? socket.slice(1).reduce((n, x) => n + Number(x), 0) : 0
   return { rps, p50, p99, non2xx, total, errors }
+}
+
+/** A wrk script that POSTs `body` as JSON (written once per body, in the temp folder). */
+function postScript(body) {
+  const file = join(tmpdir(), `nebula-bench-post-${createHmac('sha256', 'x').update(JSON.stringify(body)).digest('hex').slice(0, 12)}.lua`)
+  if (!existsSync(file)) {
+    const lua = (s) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
+    writeFileSync(file, `wrk.method = "POST"\nwrk.body = ${lua(JSON.stringify(body))}\nwrk.headers["Content-Type"] = "application/json"\n`)
+  }
+  return file
 }
 
 function rssMb(pid) {
@@ -206,7 +236,9 @@ function median(xs) {
 async function checkAnswer(port, scenario) {
   const s = SCENARIOS[scenario]
   const headers = s.auth ? { authorization: `Bearer ${token()}` } : {}
-  const res = await fetch(`http://127.0.0.1:${port}${s.path}`, { headers })
+  if (s.post) headers['content-type'] = 'application/json'
+  const init = s.post ? { method: 'POST', headers, body: JSON.stringify(s.post) } : { headers }
+  const res = await fetch(`http://127.0.0.1:${port}${s.path}`, init)
   const expected = s.expect ?? 200
   if (res.status !== expected) throw new Error(`expected ${expected}, got ${res.status}: ${await res.text()}`)
   const text = await res.text()

@@ -31,6 +31,9 @@ class HttpResponse {
 
 const EMPTY = Buffer.alloc(0)
 
+/** `ctx.req.valid()` targets (Hono's names) → `@Route({ validate })` parts. */
+const VALID_PARTS = Object.freeze({ json: 'body', query: 'query', param: 'params', header: 'headers' })
+
 /** The request side of a Context (Hono-like). Parsing is lazy. */
 class HttpRequest {
   /**
@@ -57,6 +60,33 @@ class HttpRequest {
     this.routePath = ''
     /** @type {string | number | undefined} the client's address: a string, an IPv4 address as a number until read, undefined for in-process requests */
     this._ip = undefined
+    /** @type {Readonly<Record<string, unknown>> | undefined} the route's JSON Schemas by part (`@Route({ validate })`) */
+    this._schemas = undefined
+    /** @type {string | Record<string, unknown> | null} what Rust validated and coerced: `{"query":…,"param":…,"header":…}`, parsed when first read */
+    this._valid = null
+  }
+
+  /**
+   * What Rust validated against the route's `validate` schemas, before the
+   * handler ran: the JSON body (`'json'`), or the query, path parameters or
+   * headers (`'query'`, `'param'`, `'header'`) coerced to the schema's types.
+   * Throws when the route has no schema for that part.
+   * @param {'json' | 'query' | 'param' | 'header'} target
+   * @returns {any}
+   */
+  valid(target) {
+    const part = VALID_PARTS[/** @type {keyof typeof VALID_PARTS} */ (target)]
+    if (part === undefined) throw new TypeError(`ctx.req.valid(${JSON.stringify(target)}): use 'json', 'query', 'param' or 'header'`)
+    if (this._schemas?.[part] === undefined) {
+      throw new Error(`ctx.req.valid('${target}'): route ${this.method} ${this.routePath || this.path} has no validate.${part} schema`)
+    }
+    if (target === 'json') {
+      // Rust parsed and checked it already: this cannot fail.
+      if (this._json === undefined) this._json = JSON.parse(this._body.toString('utf8'))
+      return this._json
+    }
+    if (typeof this._valid === 'string') this._valid = JSON.parse(this._valid)
+    return /** @type {Record<string, unknown>} */ (this._valid)[target]
   }
 
   /**

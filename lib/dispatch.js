@@ -14,7 +14,7 @@ const { internalsOf } = require('./engine-internals')
 const { sharedDefinitions } = require('./native')
 
 // How takeBatch() packs a request (src/binding/dispatch.rs, handed over by src/binding/shared.rs).
-const { meta: META, body: BODY, locals: LOCALS, params: PARAMS, peerText: PEER_TEXT, peerIpv4: PEER_IPV4 } = sharedDefinitions().request
+const { meta: META, body: BODY, locals: LOCALS, params: PARAMS, peerText: PEER_TEXT, peerIpv4: PEER_IPV4, valid: VALID } = sharedDefinitions().request
 
 /** @type {readonly string[]} */
 const NO_PARAMS = Object.freeze([])
@@ -94,7 +94,7 @@ function drainer(engine) {
   }
 
   // A handler that returns a plain value is answered synchronously, without a promise.
-  function dispatch(id, routeId, method, target, params, headers, body, locals, peer) {
+  function dispatch(id, routeId, method, target, params, headers, body, locals, peer, valid) {
     let ctx
     let result
     try {
@@ -102,6 +102,8 @@ function drainer(engine) {
       const req = new HttpRequest(method, target, params, headers, body)
       req.routePath = route.path
       req._ip = peer ?? undefined
+      req._schemas = route.schemas
+      req._valid = valid
       ctx = new Context(req, route.handler)
       ctx._deadline = Date.now() + handlerTimeout + STREAM_GRACE_MS
       ctx._responseLimit = responseLimit
@@ -150,7 +152,8 @@ function drainer(engine) {
         const body = flags & BODY ? extras[x++] : null
         const locals = flags & LOCALS ? extras[x++] : null
         const params = flags & PARAMS ? extras[x++] : NO_PARAMS
-        dispatch(meta[i], meta[i + 1], method, target, params, headers, body, locals, peer)
+        const valid = flags & VALID ? extras[x++][0] : null
+        dispatch(meta[i], meta[i + 1], method, target, params, headers, body, locals, peer, valid)
       }
     } finally {
       draining = false

@@ -43,6 +43,7 @@
  * @property {(ctx: import('./context').Context) => unknown} handle
  * @property {HandlerMetadata | undefined} handler
  * @property {string} path
+ * @property {Readonly<Record<string, unknown>> | undefined} [schemas] the JSON Schemas Rust checks, by part (`validate`)
  */
 
 class EngineInternals {

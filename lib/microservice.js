@@ -237,7 +237,7 @@ class Microservice {
    * The low-level route API RoutePlugin uses: `handle(ctx)` answers one request.
    * @param {RouteRegistration} route
    */
-  addRoute({ methods, path, handle, handler }) {
+  addRoute({ methods, path, handle, handler, validate }) {
     const internals = this.#internals
     const native = internals.native
     if (!native) throw new Error(`addRoute() is only possible while the engine loads (from a plugin hook), not when it is ${this.#life.state}`)
@@ -246,8 +246,18 @@ class Microservice {
     const id = internals.routes.length
     const chain = handler && internals.chainOf(handler)
     const layers = chain?.nativeLayers && chain.nativeLayers.length > 0 ? chain.nativeLayers : null
-    native.addRoute(list, path, id, layers)
-    internals.routes.push({ handle, handler, path })
+    // JSON Schemas by part, compiled (once) and checked in Rust before `handle` runs.
+    const schemas = validate && Object.keys(validate).length > 0 ? validate : undefined
+    let text = null
+    if (schemas) {
+      try {
+        text = JSON.stringify(schemas)
+      } catch (err) {
+        throw new TypeError(`route ${list.join(',')} ${path}: validate is not JSON (${err instanceof Error ? err.message : String(err)})`)
+      }
+    }
+    native.addRoute(list, path, id, layers, text)
+    internals.routes.push({ handle, handler, path, schemas })
   }
 
   // ---- start and stop ---------------------------------------------------

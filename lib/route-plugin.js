@@ -3,6 +3,7 @@
 const { PluginPriority } = require('./priority')
 const { composeMiddlewares } = require('./compose')
 const { logError } = require('./fault')
+const { routeSchemas } = require('./schema')
 
 function joinPath(...parts) {
   let out = ''
@@ -78,6 +79,8 @@ class RoutePlugin {
       const methods = (Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']).map((m) => m.toUpperCase())
       const paths = Array.isArray(opts.path) ? opts.path : [opts.path]
       const middlewares = [...global, ...(modOpts.routeMiddlewares || []), ...(opts.middlewares || [])]
+      // Checked in Rust before the chain runs (`returns` only describes the result).
+      const { returns: _, ...validate } = routeSchemas(h)
       // The chain minus its native prefix, which runs in Rust before the request gets here.
       const call = engine.routeInvoker(h)
       const chain = composeMiddlewares(middlewares, call)
@@ -106,7 +109,7 @@ class RoutePlugin {
           }
         : chain
       for (const p of paths) {
-        engine.addRoute({ methods, path: joinPath(this.options.prefix, modOpts.routePrefix, p), handle, handler: h })
+        engine.addRoute({ methods, path: joinPath(this.options.prefix, modOpts.routePrefix, p), handle, handler: h, validate })
       }
     }
   }

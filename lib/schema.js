@@ -44,4 +44,45 @@ function toJsonSchema(schema, where, io = 'input') {
   )
 }
 
-module.exports = { isZodSchema, toJsonSchema }
+const PARTS = /** @type {const} */ (['body', 'query', 'params', 'headers'])
+
+/** @type {WeakMap<object, import('../index').RouteJsonSchemas>} */
+const converted = new WeakMap()
+
+/**
+ * A route's schemas as JSON Schema: `validate`'s parts (`body`, `query`, `params`, `headers`) and
+ * `returns`, from a `@Route` handler's metadata (zod schemas converted once, then remembered).
+ * What Rust checks requests against; what an OpenAPI document or a client generator reads.
+ * Throws a TypeError naming the route and the part for anything that is not a schema.
+ * @param {import('../index').HandlerMetadata} handler
+ * @returns {import('../index').RouteJsonSchemas}
+ */
+function routeSchemas(handler) {
+  const known = converted.get(handler)
+  if (known) return known
+  const opts = /** @type {Record<string, unknown>} */ (handler.options ?? {})
+  const methods = Array.isArray(opts.method) ? opts.method.join(',') : String(opts.method ?? 'GET')
+  const route = `@Route ${methods.toUpperCase()} ${Array.isArray(opts.path) ? opts.path.join(',') : String(opts.path)}`
+  /** @type {import('../index').RouteJsonSchemas} */
+  const out = {}
+  const validate = opts.validate
+  if (validate !== undefined && validate !== null) {
+    if (typeof validate !== 'object' || Array.isArray(validate))
+      throw new TypeError(`${route}: validate must be an object { body?, query?, params?, headers? }`)
+    for (const key of Object.keys(validate)) {
+      if (!(/** @type {readonly string[]} */ (PARTS).includes(key))) {
+        throw new TypeError(`${route}: validate.${key} is not a part of a request: use body, query, params or headers`)
+      }
+    }
+    const parts = /** @type {Record<string, unknown>} */ (validate)
+    for (const part of PARTS) {
+      if (parts[part] !== undefined) out[part] = toJsonSchema(parts[part], `${route} validate.${part}`)
+    }
+  }
+  if (opts.returns !== undefined) out.returns = toJsonSchema(opts.returns, `${route} returns`, 'output')
+  Object.freeze(out)
+  converted.set(handler, out)
+  return out
+}
+
+module.exports = { isZodSchema, toJsonSchema, routeSchemas }

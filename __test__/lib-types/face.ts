@@ -17,6 +17,7 @@ import { GracefulShutdownPlugin } from '../../lib/plugins/graceful-shutdown.js'
 import { SchedulePlugin, Schedule, ScheduleMode } from '../../lib/plugins/schedule.js'
 import { ConcurrencyLockPlugin, ConcurrencyLock, ConcurrencyLockError } from '../../lib/plugins/concurrency-lock.js'
 import { ServicesPlugin } from '../../lib/plugins/services.js'
+import { routeSchemas } from '../../lib/schema.js'
 
 /** A class whose instances the engine makes (index.d.ts declares no constructor for users). */
 type Made<T> = abstract new (...args: any[]) => T
@@ -54,6 +55,7 @@ export const face = {
   buildEngine: buildEngine satisfies typeof Api.buildEngine,
   startFromConfig: startFromConfig satisfies typeof Api.startFromConfig,
   ConfigError: ConfigError satisfies Made<Api.ConfigError>,
+  routeSchemas: routeSchemas satisfies typeof Api.routeSchemas,
 }
 
 // Classes the public API hands out but does not export.

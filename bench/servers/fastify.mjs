@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import { HELLO, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, ready } from './common.mjs'
+import { HELLO, ORDER_SCHEMA, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, orderAnswer, ready } from './common.mjs'
 
 const app = Fastify({ logger: false })
 if (SCENARIO === 'stack' || SCENARIO === 'rejected') {
@@ -37,5 +37,7 @@ if (SCENARIO === 'cached') {
   })
 }
 app.get('/', async () => HELLO)
+// validate / invalid: Fastify's own body validation (Ajv, compiled at start) with the same JSON Schema.
+app.post('/orders', { schema: { body: ORDER_SCHEMA } }, async (req) => orderAnswer(req.body))
 await app.listen({ port: PORT, host: '127.0.0.1' })
 ready(app.server.address().port)

@@ -1,7 +1,7 @@
 // nebula-native: TS-style handlers on the Rust core; native plugins for the stack.
 import nebula from '../../index.js'
 const { Factory, PluginPriority, Route, RoutePlugin } = nebula
-import { HELLO, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, ready } from './common.mjs'
+import { HELLO, ORDER_SCHEMA, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, orderAnswer, ready } from './common.mjs'
 
 // The docs' TS wrappers: a log plugin that times each call, and a transform plugin.
 let calls = 0
@@ -56,6 +56,13 @@ Module('bench')(Bench)
 const desc = Object.getOwnPropertyDescriptor(Bench.prototype, 'hello')
 Route({ path: '/' })(Bench.prototype, 'hello', desc)
 if (SCENARIO === 'cached') nebula.Cache({ ttl: 600_000 })(Bench.prototype, 'hello', desc)
+// validate / invalid: the body checked in Rust against the JSON Schema before the handler runs.
+Bench.prototype.order = (ctx) => orderAnswer(ctx.req.valid('json'))
+Route({ method: 'POST', path: '/orders', validate: { body: ORDER_SCHEMA } })(
+  Bench.prototype,
+  'order',
+  Object.getOwnPropertyDescriptor(Bench.prototype, 'order'),
+)
 
 const engine = new Microservice({ name: 'bench', version: '1.0.0', hostname: '127.0.0.1' })
 ready(await engine.start(PORT))

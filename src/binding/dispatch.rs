@@ -47,6 +47,7 @@ pub(super) const FLAG_LOCALS: u32 = 2;
 pub(super) const FLAG_PARAMS: u32 = 4;
 pub(super) const FLAG_PEER_TEXT: u32 = 8;
 pub(super) const FLAG_PEER_IPV4: u32 = 16;
+pub(super) const FLAG_VALID: u32 = 32;
 
 /// Queued requests packed for one crossing: numbers in a typed array, every
 /// string in one JS string (cut with `slice`), the rest apart. Per request,
@@ -56,7 +57,8 @@ pub(super) const FLAG_PEER_IPV4: u32 = 16;
 /// and values joined by NUL, which neither can hold) and the address text,
 /// then the IPv4 address (0 unless flag 16). `extras` holds, in request
 /// order, the body (Buffer) of each request with flag 1, its locals (flag
-/// 2), its params `[name, value, …]` (flag 4; they may hold any character).
+/// 2), its params `[name, value, …]` (flag 4; they may hold any character),
+/// its validated values `[json]` (flag 32, `@Route({ validate })`).
 #[derive(Default)]
 pub(super) struct PackedBatch {
     pub meta: Vec<u32>,
@@ -122,7 +124,8 @@ impl PackedBatch {
             | flag(!req.locals.is_empty(), FLAG_LOCALS)
             | flag(!req.params.is_empty(), FLAG_PARAMS)
             | flag(req.peer.is_some() && ipv4.is_none(), FLAG_PEER_TEXT)
-            | flag(ipv4.is_some(), FLAG_PEER_IPV4);
+            | flag(ipv4.is_some(), FLAG_PEER_IPV4)
+            | flag(req.valid.is_some(), FLAG_VALID);
         self.meta.extend([req.id, req.route as u32, flags]);
         let m = self.push_str(req.method.as_str());
         let t = self.push_str(&req.target);
@@ -145,6 +148,9 @@ impl PackedBatch {
                 params.push(v);
             }
             self.extras.push(Either::B(params));
+        }
+        if let Some(valid) = req.valid {
+            self.extras.push(Either::B(vec![valid]));
         }
     }
 }

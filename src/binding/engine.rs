@@ -18,6 +18,7 @@ use super::error::{to_js, to_js_in};
 
 use nebula_core::app::{App, AppError};
 use nebula_core::http::static_files::{CachePolicy, StaticFiles, StaticMount};
+use nebula_core::http::validate::RouteValidator;
 use nebula_core::http::{AppInfo, ServerConfig, Service, ServiceBuilder};
 
 /// Never called: while it exists, Node's event loop stays alive (the server is listening).
@@ -116,6 +117,7 @@ impl NativeEngine {
         path: String,
         id: u32,
         layers: Option<Vec<u32>>,
+        validate: Option<String>,
     ) -> Result<()> {
         let methods = methods
             .iter()
@@ -125,9 +127,34 @@ impl NativeEngine {
             })
             .collect::<Result<Vec<_>>>()?;
         let layers = self.natives.resolve(&layers.unwrap_or_default())?;
-        self.builder()?
+        // Compiled before the route is added: a schema that does not compile adds nothing.
+        let validator = match validate {
+            Some(text) => {
+                let route = || {
+                    format!(
+                        "route {} {path}",
+                        methods
+                            .iter()
+                            .map(Method::as_str)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                };
+                let schemas: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| invalid(format!("{}: validate is not JSON: {e}", route())))?;
+                RouteValidator::compile(&schemas)
+                    .map_err(|e| invalid(format!("{}: {e}", route())))?
+            }
+            None => None,
+        };
+        let builder = self.builder()?;
+        builder
             .add_route_with_layers(&methods, &path, id as usize, layers)
-            .map_err(|e| invalid(e.to_string()))
+            .map_err(|e| invalid(e.to_string()))?;
+        if let Some(v) = validator {
+            builder.validate_route(id as usize, v);
+        }
+        Ok(())
     }
 
     #[napi]

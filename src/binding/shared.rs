@@ -38,6 +38,8 @@ pub struct JsRequestLayout {
     pub params: u32,
     pub peer_text: u32,
     pub peer_ipv4: u32,
+    /// Flag: the validated values (`ctx.req.valid()`), one JSON text, are the next of `extras` (`[text]`).
+    pub valid: u32,
 }
 
 /// An answer in `respondBatch()`'s numbers (packed by `lib/answers.js`).
@@ -81,6 +83,7 @@ pub fn shared_definitions() -> JsSharedDefinitions {
             params: dispatch::FLAG_PARAMS,
             peer_text: dispatch::FLAG_PEER_TEXT,
             peer_ipv4: dispatch::FLAG_PEER_IPV4,
+            valid: dispatch::FLAG_VALID,
         },
         answer: JsAnswerLayout {
             meta: answers::META as u32,

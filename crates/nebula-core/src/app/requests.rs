@@ -137,6 +137,7 @@ mod tests {
             body: bytes::Bytes::new(),
             locals: Vec::new(),
             peer: None,
+            valid: None,
         }
     }
 

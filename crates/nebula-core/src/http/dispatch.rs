@@ -32,6 +32,10 @@ pub struct JsRequest {
     pub locals: Vec<(String, serde_json::Value)>,
     /// The client's address (None for in-process requests).
     pub peer: Option<std::net::IpAddr>,
+    /// The route's validated query, params and headers, coerced to their
+    /// schemas' types, as JSON `{"query":…,"param":…,"header":…}`
+    /// ([`super::validate`]); None when the route validates none of them.
+    pub valid: Option<String>,
 }
 
 /// A header of a handler's answer: the common ones are constants, not copies.

@@ -19,6 +19,7 @@ mod routing;
 pub mod server;
 pub mod service;
 pub mod static_files;
+pub mod validate;
 
 pub use config::ServerConfig;
 pub use dispatch::{AnswerHeader, DispatchError, Dispatcher, JsRequest, JsResponse};

@@ -15,6 +15,7 @@ use super::dispatch::JsRequest;
 use super::dynamic::{DynCall, DynRequest, RequestStream};
 use super::reply_convert::into_reply;
 use super::service::Service;
+use super::validate;
 use crate::kernel::{run_layers, LayerCtx, NativeLayer, Reply};
 use http_body_util::BodyExt;
 
@@ -157,6 +158,7 @@ impl Service {
                         body: Bytes::new(),
                         locals,
                         peer,
+                        valid: None,
                     };
                     self.run_handler(request, body).await
                 }
@@ -235,7 +237,8 @@ impl Service {
         )
     }
 
-    /// Reads the body, hands the request to JavaScript and waits for the answer.
+    /// Reads the body, checks the request against the route's schemas, hands
+    /// it to JavaScript and waits for the answer.
     async fn run_handler<B>(&self, mut request: JsRequest, body: B) -> Reply
     where
         B: http_body::Body<Data = Bytes>,
@@ -249,6 +252,24 @@ impl Service {
                 Ok(b) => b,
                 Err(reply) => return reply,
             };
+        }
+        if let Some(v) = self
+            .routes
+            .get(request.route)
+            .and_then(Option::as_ref)
+            .and_then(|r| r.validator.as_ref())
+        {
+            let checked = v.check(&validate::Request {
+                target: &request.target,
+                params: &request.params,
+                headers: &request.headers,
+                body: &request.body,
+            });
+            match checked {
+                Ok(valid) => request.valid = valid,
+                // Refused here: the request never crosses into JavaScript.
+                Err(violations) => return validate::refusal(&violations),
+            }
         }
         let (id, rx) = self.pending.register();
         let mut guard = PendingGuard {

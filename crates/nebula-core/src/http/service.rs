@@ -16,6 +16,7 @@ use super::dynamic::{DynamicRoutes, ROUTE_METHODS};
 use super::mount::Mount;
 use super::router::{trie::TrieRouter, Lookup, RouteError, Router};
 use super::static_files::StaticFiles;
+use super::validate::RouteValidator;
 use crate::kernel::{Endpoint, NativeLayer, Reply};
 use crate::kernel::{Stats, StatsSnapshot};
 
@@ -31,6 +32,8 @@ pub struct AppInfo {
 pub(super) struct RouteEntry {
     pub pattern: Arc<str>,
     pub layers: Vec<Arc<dyn NativeLayer>>,
+    /// The route's schemas (`@Route({ validate })`), checked before JavaScript.
+    pub validator: Option<RouteValidator>,
 }
 
 /// Collects routes and settings before the service starts serving.
@@ -94,8 +97,21 @@ impl ServiceBuilder {
         self.routes[id] = Some(RouteEntry {
             pattern: Arc::from(pattern),
             layers,
+            validator: None,
         });
         Ok(())
+    }
+
+    /// Checks route `id`'s requests against `validator` before its handler
+    /// runs (after its native layers). Returns false for an unknown route id.
+    pub fn validate_route(&mut self, id: usize, validator: RouteValidator) -> bool {
+        match self.routes.get_mut(id).and_then(Option::as_mut) {
+            Some(entry) => {
+                entry.validator = Some(validator);
+                true
+            }
+            None => false,
+        }
     }
 
     /// A route a plugin answers itself, in Rust (e.g. `GET /metrics`).
