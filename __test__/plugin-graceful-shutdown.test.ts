@@ -4,9 +4,12 @@
 import { describe, it, expect, afterEach } from 'vitest'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
-import { Testing, RoutePlugin, Route, Handler } from '../index.js'
+import fs from 'node:fs'
+import os from 'node:os'
+import { Testing, RoutePlugin, Route, Handler, ServicesPlugin } from '../index.js'
 import { GracefulShutdownPlugin } from '../lib/plugins/graceful-shutdown.js'
 import { listen, deferred, RawClient, head, canConnect } from './helpers/http'
+import { eventually } from './helpers/wait'
 
 const engines: any[] = []
 
@@ -145,6 +148,33 @@ describe('GracefulShutdownPlugin', () => {
     expect(await canConnect(port)).toBe(false)
     await stuck.closed
     svc.gate.resolve()
+  })
+
+  it('with no module method (gateway services only), refuses new requests and drains those in flight on the gateway routes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nbgs-'))
+    const mark = path.join(dir, 'arrived')
+    fs.mkdirSync(path.join(dir, 'pids'))
+    const hang = path.join(__dirname, 'fixtures', 'cli', 'hang-worker.js')
+    const services = new ServicesPlugin({
+      services: [{ name: 'hang', command: [process.execPath, hang], routes: ['/hang'], env: { MARK: mark, WORKER_PIDS: path.join(dir, 'pids') } }],
+      runtimeDir: path.join(dir, 'rt'),
+    })
+    const plugin = new GracefulShutdownPlugin({ shutdownTimeout: 1500 })
+    const { engine } = Testing.createTestEngine({ plugins: [plugin, services], options: { name: 'gw-only', version: '1.0.0' } })
+    engines.push(engine)
+    const { port } = await listen(engine)
+    await eventually('the worker ready', () => services.status().services[0].ready === 1)
+    const inFlight = fetch(`http://127.0.0.1:${port}/hang`).catch((e) => e)
+    await eventually('the request at the worker', () => fs.existsSync(mark))
+    const t0 = performance.now()
+    const down = plugin.shutdown()
+    // Before: the shutdown flag and the drain reached only module methods' layers, so this went to the worker.
+    const refused = await fetch(`http://127.0.0.1:${port}/hang`)
+    expect(refused.status).toBe(503)
+    await down
+    // It waited for the request in flight (up to its 1.5 s), instead of cutting it at once.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1400)
+    await inFlight
   })
 
   it('installs SIGINT/SIGTERM listeners on start and removes them on stop; none when disabled', async () => {

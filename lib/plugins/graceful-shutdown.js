@@ -185,6 +185,12 @@ class GracefulShutdownPlugin {
       const bound = nativeSpec(w).bound
       if (bound && bound.layer !== null) return bound.native.layerCall(bound.layer, op, arg)
     }
+    // No module method (a config of gateway services only, say): the layer on the routes answered in Rust.
+    if (this._engine) {
+      const internals = internalsOf(this._engine)
+      const hook = internals.hookLayers.find((h) => h.plugin === this)
+      if (hook && internals.native) return internals.native.layerCall(hook.layer, op, arg)
+    }
     return Promise.resolve(undefined)
   }
 }
