@@ -323,7 +323,7 @@ describe('OpenApiPlugin: schemas with definitions', () => {
       @Route({ method: 'POST', path: '/nodes', validate: { body: node } })
       add() {}
 
-      @Route({ path: '/legacy', validate: { query: legacy } })
+      @Route({ path: ['/legacy', '/legacy2'], validate: { query: legacy } })
       old() {}
     }
     void Docs
@@ -336,6 +336,9 @@ describe('OpenApiPlugin: schemas with definitions', () => {
     const a = doc.paths['/legacy'].get.parameters.find((p: { name: string }) => p.name === 'a')
     expect(a.schema.$ref).not.toBe('#/components/schemas/Error')
     expect(resolve(doc, a.schema.$ref)).toEqual({ type: 'integer' })
+    // stored once, though the route has two paths
+    expect(Object.keys(doc.components.schemas).filter((k) => k.startsWith('Error'))).toEqual(['Error', a.schema.$ref.split('/').pop()])
+    expect(doc.paths['/legacy2'].get.parameters[0].schema).toEqual(a.schema)
     // the route still validates as written
     expect((await engine.request('/nodes', { method: 'POST', body: '{"label":"","kids":[]}', headers: { 'content-type': 'application/json' } })).status).toBe(
       400,

@@ -81,7 +81,7 @@ function actionOperations(action, components, refs) {
       name: String(i),
       in: 'query',
       required: a.required,
-      description: `Argument ${i} (a string: numbers and booleans are read from it)`,
+      description: `Argument ${i}, as text: a number or a boolean is read from it (an object or an array needs POST)`,
       schema: a.schema,
     }))
   }

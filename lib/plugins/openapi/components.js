@@ -97,6 +97,8 @@ class Components {
   constructor() {
     /** @type {Record<string, unknown>} */
     this.schemas = {}
+    /** What a schema became (a route on several paths is adopted once). @type {Map<object, { use: unknown, content: unknown }>} */
+    this._adopted = new Map()
   }
 
   /**
@@ -132,7 +134,19 @@ class Components {
    */
   adopt(schema, base) {
     if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) return { use: schema, content: schema }
-    const s = /** @type {Record<string, unknown>} */ (schema)
+    const known = this._adopted.get(schema)
+    if (known) return known
+    const adopted = this._adopt(/** @type {Record<string, unknown>} */ (schema), base)
+    this._adopted.set(schema, adopted)
+    return adopted
+  }
+
+  /**
+   * @param {Record<string, unknown>} s
+   * @param {string} base
+   * @returns {{ use: unknown, content: unknown }}
+   */
+  _adopt(s, base) {
     /** @type {{ keyword: string, key: string, schema: unknown, name: string }[]} */
     const defs = []
     for (const keyword of ['$defs', 'definitions']) {
