@@ -955,9 +955,11 @@ export interface OpenApiPluginOptions {
 }
 
 /**
- * Serves the OpenAPI 3.1 document of the routes (RoutePlugin) and actions: paths, parameters
- * (`validate.params/query/headers`), request bodies (`validate.body`), responses (`returns`),
- * descriptions, and JwtAuthPlugin's bearer scheme on the routes that are not `public`.
+ * Serves the OpenAPI 3.1 document of the routes (RoutePlugin) and actions (ActionPlugin, GET and
+ * POST): paths, parameters (`validate.params/query/headers`), request bodies (`validate.body`),
+ * responses (`returns`, and the error bodies the engine answers with), descriptions, and
+ * JwtAuthPlugin's bearer scheme on the handlers that are not `public` (permissions and roles in
+ * `x-permissions` / `x-roles`). Schemas' `$defs` (and recursive schemas) become `components.schemas`.
  */
 export declare class OpenApiPlugin implements Plugin {
   /** Throws a TypeError naming the option when `options` is invalid. */

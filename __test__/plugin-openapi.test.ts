@@ -1,12 +1,13 @@
 // OpenApiPlugin: the OpenAPI 3.1 document of routes and actions, checked by an OpenAPI
-// validator, and its Swagger UI page opened in headless Chromium.
+// validator (and every local $ref resolved in it), the answers it declares compared with what
+// the engine answers, and its Swagger UI page opened in headless Chromium.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { Handler, JwtAuthPlugin, OpenApiPlugin, Route, RoutePlugin, Testing } from '../index.js'
+import { Action, ActionPlugin, Handler, JwtAuthPlugin, OpenApiPlugin, Route, RoutePlugin, Testing } from '../index.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const haveChromium = existsSync(CHROMIUM)
@@ -23,10 +24,37 @@ function setup(plugins: any[]) {
   return made
 }
 
+/** Every `$ref` of `doc` (not inside data keywords), with where it is. */
+function refsOf(node: unknown, at = '', out: [string, string][] = []): [string, string][] {
+  if (Array.isArray(node)) node.forEach((n, i) => refsOf(n, `${at}/${i}`, out))
+  else if (node !== null && typeof node === 'object') {
+    for (const [k, v] of Object.entries(node)) {
+      if (k === '$ref' && typeof v === 'string') out.push([at, v])
+      else if (!['const', 'enum', 'default', 'examples', 'example'].includes(k)) refsOf(v, `${at}/${k}`, out)
+    }
+  }
+  return out
+}
+
+/** What a local ref points at in `doc` (undefined: nothing). */
+function resolve(doc: any, ref: string): unknown {
+  if (!ref.startsWith('#/')) return undefined
+  let node = doc
+  for (const token of ref.slice(2).split('/')) {
+    const key = decodeURIComponent(token).replace(/~1/g, '/').replace(/~0/g, '~')
+    if (node === null || typeof node !== 'object' || !(key in node)) return undefined
+    node = node[key]
+  }
+  return node
+}
+
 async function validOpenApi(doc: unknown) {
   const result = await new Validator().validate(doc as any)
   expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([])
   expect(result.valid).toBe(true)
+  // Inside an OpenAPI document `#` is the document: every local ref must point into it, at a schema.
+  const dangling = refsOf(doc).filter(([, ref]) => ref.startsWith('#') && (ref === '#' || resolve(doc, ref) === undefined || !ref.startsWith('#/components/')))
+  expect(dangling, JSON.stringify(dangling)).toEqual([])
 }
 
 function declareShop(Module: any) {
@@ -67,7 +95,7 @@ function declareShop(Module: any) {
 
 describe('OpenApiPlugin: the document', () => {
   it('describes paths, parameters, bodies, responses and descriptions, and is valid OpenAPI 3.1', async () => {
-    const { Module, engine } = setup([new RoutePlugin({ prefix: '/api' }), new OpenApiPlugin({ info: { description: 'The shop' } })])
+    const { Module, engine } = setup([new RoutePlugin({ prefix: '/api' }), new ActionPlugin(), new OpenApiPlugin({ info: { description: 'The shop' } })])
     declareShop(Module)
     const res = await engine.request('/openapi.json')
     expect(res.status).toBe(200)
@@ -90,7 +118,12 @@ describe('OpenApiPlugin: the document', () => {
       properties: { id: { type: 'string' }, name: { type: 'string' } },
       required: ['id', 'name'],
     })
-    expect(get.responses['400'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' })
+    // the 400 route validation answers (crates/nebula-core/src/http/validate)
+    expect(get.responses['400'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ValidationError' })
+    expect(doc.components.schemas.ValidationError).toMatchObject({
+      required: ['error', 'message', 'errors'],
+      properties: { errors: { type: 'array', items: { required: ['in', 'path', 'message'] } } },
+    })
     expect(get.security).toBeUndefined()
 
     for (const method of ['post', 'put']) {
@@ -112,6 +145,20 @@ describe('OpenApiPlugin: the document', () => {
     expect(add.responses['200'].content['application/json'].schema.properties.data).toEqual({ type: 'number' })
   })
 
+  it('declares the 400 route validation really answers, and not on a route that validates nothing', async () => {
+    const { Module, engine } = setup([new RoutePlugin({ prefix: '/api' }), new OpenApiPlugin()])
+    declareShop(Module)
+    const doc = await (await engine.request('/openapi.json')).json()
+    const bad = await engine.request('/api/users/abc?limit=x')
+    expect(bad.status).toBe(400)
+    const answer = await bad.json()
+    const shape = doc.components.schemas.ValidationError
+    expect(Object.keys(answer).sort()).toEqual(Object.keys(shape.properties).sort())
+    for (const e of answer.errors) expect(Object.keys(e).sort()).toEqual(Object.keys(shape.properties.errors.items.properties).sort())
+    expect(shape.properties.errors.items.properties.in.enum).toEqual(expect.arrayContaining(answer.errors.map((e: { in: string }) => e.in)))
+    expect(doc.paths['/api/users/files/{wildcard}'].get.responses['400']).toBeUndefined()
+  })
+
   it("declares JwtAuthPlugin's bearer scheme on the routes that are not public", async () => {
     const { Module, engine } = setup([
       new RoutePlugin({ prefix: '/api' }),
@@ -124,14 +171,70 @@ describe('OpenApiPlugin: the document', () => {
     expect(doc.components.securitySchemes).toEqual({ bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } })
     const get = doc.paths['/api/users/{id}'].get
     expect(get.security).toEqual([{ bearerAuth: [] }])
-    expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['401', '403']))
-    // the permissions and roles the token needs, as OpenAPI 3.1's role names
-    expect(doc.paths['/api/users/{id}'].delete.security).toEqual([{ bearerAuth: ['users:delete', 'admin'] }])
+    expect(get.responses['401'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Error' })
+    // no permission or role needed: a token that is valid is enough, no 403
+    expect(get.responses['403']).toBeUndefined()
+    // the permissions and roles the token needs, as OpenAPI 3.1's role names (every permission, and one role)
+    const remove = doc.paths['/api/users/{id}'].delete
+    expect(remove.security).toEqual([{ bearerAuth: ['users:delete', 'admin'] }])
+    expect(remove['x-permissions']).toEqual(['users:delete'])
+    expect(remove['x-roles']).toEqual(['admin'])
+    expect(remove.description).toMatch(/every permission of "users:delete" and one of the roles "admin"/)
+    expect(remove.responses['403']).toBeDefined()
     const files = doc.paths['/api/users/files/{wildcard}'].get
     expect(files.security).toBeUndefined()
     expect(files.responses['401']).toBeUndefined()
     // the document itself needs no token (it is no route of a module)
     expect((await engine.request('/spec.json')).status).toBe(200)
+  })
+
+  it("keeps JwtAuthPlugin's permissions (all needed) apart from its roles (any one), for routes and actions, module defaults included", async () => {
+    const { Module, engine } = setup([
+      new RoutePlugin(),
+      new ActionPlugin(),
+      new JwtAuthPlugin({ algorithm: 'HS256', secret: 'x'.repeat(32) }),
+      new OpenApiPlugin(),
+    ])
+    @Module('admin', { jwtPermissions: ['admin:read'], jwtRoles: ['ops', 'sre'] })
+    class Admin {
+      @Route({ path: '/audit' })
+      audit() {}
+
+      @Route({ path: '/ping', public: true })
+      ping() {}
+
+      @Action({ params: [] })
+      inherited() {}
+
+      @Action({ params: [], permissions: ['a', 'b'], roles: [] } as any)
+      own() {}
+
+      @Action({ params: [], public: true } as any)
+      open() {}
+    }
+    void Admin
+    const doc = await (await engine.request('/openapi.json')).json()
+    await validOpenApi(doc)
+    const either = [{ bearerAuth: ['admin:read', 'ops'] }, { bearerAuth: ['admin:read', 'sre'] }]
+    expect(doc.paths['/audit'].get.security).toEqual(either)
+    expect(doc.paths['/audit'].get['x-roles']).toEqual(['ops', 'sre'])
+    for (const method of ['get', 'post']) {
+      const inherited = doc.paths['/admin/inherited'][method]
+      expect(inherited.security).toEqual(either)
+      expect(inherited['x-permissions']).toEqual(['admin:read'])
+      expect(inherited.responses['403']).toBeDefined()
+      const own = doc.paths['/admin/own'][method]
+      expect(own.security).toEqual([{ bearerAuth: ['a', 'b'] }])
+      expect(own['x-permissions']).toEqual(['a', 'b'])
+      expect(own['x-roles']).toBeUndefined()
+      const open = doc.paths['/admin/open'][method]
+      expect(open.security).toBeUndefined()
+      expect(open.responses['401']).toBeUndefined()
+    }
+    expect(doc.paths['/ping'].get.security).toBeUndefined()
+    // what the document says is what the engine does
+    expect((await engine.request('/admin/inherited', { method: 'POST' })).status).toBe(401)
+    expect((await engine.request('/admin/open', { method: 'POST' })).status).toBe(200)
   })
 
   it('an engine without routes still serves a valid document', async () => {
@@ -151,6 +254,176 @@ describe('OpenApiPlugin: the document', () => {
   })
 })
 
+describe('OpenApiPlugin: schemas with definitions', () => {
+  it('moves recursive zod schemas and their $defs into components.schemas, refs rewritten', async () => {
+    const { Module, engine } = setup([new RoutePlugin(), new ActionPlugin(), new OpenApiPlugin()])
+    type Tree = { name: string; children: Tree[] }
+    const Tree: z.ZodType<Tree> = z.object({
+      name: z.string(),
+      get children() {
+        return z.array(Tree)
+      },
+    })
+    type List = { value: number; next?: List }
+    const List: z.ZodType<List> = z.lazy(() => z.object({ value: z.number(), next: List.optional() }))
+    const User = z.object({ id: z.string() }).meta({ id: 'User' })
+    @Module('trees')
+    class Trees {
+      @Route({ method: 'POST', path: '/trees', validate: { body: Tree }, returns: Tree })
+      plant() {}
+
+      @Route({ method: 'POST', path: '/lists', validate: { body: z.object({ head: List }) }, returns: z.object({ owner: User, friends: z.array(User) }) })
+      link() {}
+
+      @Route({ path: '/users/:id', returns: User })
+      user() {}
+
+      @Action({ params: [Tree, List.optional()], returns: Tree })
+      count() {}
+    }
+    void Trees
+    const doc = await (await engine.request('/openapi.json')).json()
+    await validOpenApi(doc)
+    const schemas = doc.components.schemas
+    // a getter-recursive root becomes a component, and `#` points at it
+    const plant = doc.paths['/trees'].post
+    const treeRef = plant.requestBody.content['application/json'].schema.$ref
+    expect(treeRef).toMatch(/^#\/components\/schemas\//)
+    const tree = resolve(doc, treeRef) as any
+    expect(tree.properties.children.items).toEqual({ $ref: treeRef })
+    expect(tree.$schema).toBeUndefined()
+    // z.lazy's #/$defs/__schema0 is a component too
+    const list = doc.paths['/lists'].post.requestBody.content['application/json'].schema
+    expect(list.$defs).toBeUndefined()
+    const listNode = resolve(doc, list.properties.head.$ref) as any
+    expect(listNode.properties.next).toEqual({ $ref: list.properties.head.$ref })
+    // a schema with an id is stored once, under its id, wherever it is used
+    expect(schemas.User).toMatchObject({ type: 'object', properties: { id: { type: 'string' } }, required: ['id'] })
+    expect(doc.paths['/users/{id}'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/User' })
+    expect(doc.paths['/lists'].post.responses['200'].content['application/json'].schema.properties.owner).toEqual({ $ref: '#/components/schemas/User' })
+    // action arguments and results alike
+    const count = doc.paths['/trees/count'].post
+    expect(resolve(doc, count.requestBody.content['application/json'].schema.properties['0'].$ref)).toMatchObject({ type: 'object' })
+    expect(resolve(doc, count.responses['200'].content['application/json'].schema.properties.data.$ref)).toMatchObject({ type: 'object' })
+    expect(JSON.stringify(doc)).not.toMatch(/"#\/\$defs|"#\/definitions|"\$ref":"#"/)
+  })
+
+  it('does the same for JSON Schemas written with $defs or definitions, without touching them', async () => {
+    const { Module, engine } = setup([new RoutePlugin(), new OpenApiPlugin()])
+    const node = {
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      type: 'object',
+      properties: { label: { $ref: '#/$defs/Label' }, kids: { type: 'array', items: { $ref: '#' } } },
+      $defs: { Label: { type: 'string', minLength: 1 } },
+    }
+    const legacy = { type: 'object', properties: { a: { $ref: '#/definitions/Error' } }, definitions: { Error: { type: 'integer' } } }
+    const before = JSON.stringify([node, legacy])
+    @Module('docs')
+    class Docs {
+      @Route({ method: 'POST', path: '/nodes', validate: { body: node } })
+      add() {}
+
+      @Route({ path: ['/legacy', '/legacy2'], validate: { query: legacy } })
+      old() {}
+    }
+    void Docs
+    const doc = await (await engine.request('/openapi.json')).json()
+    await validOpenApi(doc)
+    expect(JSON.stringify([node, legacy])).toBe(before)
+    const body = resolve(doc, doc.paths['/nodes'].post.requestBody.content['application/json'].schema.$ref) as any
+    expect(resolve(doc, body.properties.label.$ref)).toEqual({ type: 'string', minLength: 1 })
+    // `Error` is the document's own: the user's definition gets another name
+    const a = doc.paths['/legacy'].get.parameters.find((p: { name: string }) => p.name === 'a')
+    expect(a.schema.$ref).not.toBe('#/components/schemas/Error')
+    expect(resolve(doc, a.schema.$ref)).toEqual({ type: 'integer' })
+    // stored once, though the route has two paths
+    expect(Object.keys(doc.components.schemas).filter((k) => k.startsWith('Error'))).toEqual(['Error', a.schema.$ref.split('/').pop()])
+    expect(doc.paths['/legacy2'].get.parameters[0].schema).toEqual(a.schema)
+    // the route still validates as written
+    expect((await engine.request('/nodes', { method: 'POST', body: '{"label":"","kids":[]}', headers: { 'content-type': 'application/json' } })).status).toBe(
+      400,
+    )
+  })
+})
+
+describe('OpenApiPlugin: actions', () => {
+  it('documents actions only when ActionPlugin serves them', async () => {
+    const { Module, engine } = setup([new RoutePlugin({ prefix: '/api' }), new OpenApiPlugin()])
+    declareShop(Module)
+    const doc = await (await engine.request('/openapi.json')).json()
+    await validOpenApi(doc)
+    expect(Object.keys(doc.paths).sort()).toEqual(['/api/users', '/api/users/files/{wildcard}', '/api/users/{id}'])
+    expect((await engine.request('/math/add', { method: 'POST', body: '{"0":1,"1":2}' })).status).toBe(404)
+  })
+
+  it('documents GET and POST, the required arguments, the envelopes and the stream frames, under the engine prefix', async () => {
+    const made = Testing.createTestEngine({ plugins: [new ActionPlugin(), new OpenApiPlugin()], options: { name: 'calc', version: '1.0.0', prefix: '/rpc' } })
+    engines.push(made.engine)
+    const { Module, engine } = made
+    @Module('calc')
+    class Calc {
+      @Action({ params: [z.number(), z.number().optional(), z.number().default(1)], returns: z.number() })
+      scale(a: number, b = 1, c = 1) {
+        return a * b * c
+      }
+
+      @Action({ params: [z.string().optional()] })
+      greet(name?: string) {
+        return `hi ${name ?? 'you'}`
+      }
+
+      @Action({ params: [z.number()], returns: z.object({ i: z.number() }), stream: true })
+      async *count(n: number) {
+        for (let i = 0; i < n; i++) yield { i }
+      }
+    }
+    void Calc
+    const doc = await (await engine.request('/openapi.json')).json()
+    await validOpenApi(doc)
+    expect(Object.keys(doc.paths).sort()).toEqual(['/rpc/calc/count', '/rpc/calc/greet', '/rpc/calc/scale'])
+
+    const scale = doc.paths['/rpc/calc/scale']
+    expect(scale.post.requestBody.required).toBe(true)
+    expect(scale.post.requestBody.content['application/json'].schema.required).toEqual(['0'])
+    expect(scale.get.parameters.map((p: any) => [p.name, p.in, p.required, p.schema.type])).toEqual([
+      ['0', 'query', true, 'number'],
+      ['1', 'query', false, 'number'],
+      ['2', 'query', false, 'number'],
+    ])
+    expect(scale.get.operationId).not.toBe(scale.post.operationId)
+    // the envelopes ActionPlugin answers with
+    for (const method of ['get', 'post']) {
+      const { responses } = scale[method]
+      expect(responses['200'].content['application/json'].schema).toMatchObject({ properties: { success: { const: true }, data: { type: 'number' } } })
+      expect(responses['400'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ActionError' })
+      expect(responses['500'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ActionError' })
+    }
+    expect(doc.components.schemas.ActionError).toEqual({
+      type: 'object',
+      properties: { success: { const: false }, error: { type: 'string' } },
+      required: ['success', 'error'],
+    })
+    const refused = await engine.request('/rpc/calc/scale?1=2')
+    expect(refused.status).toBe(400)
+    expect(Object.keys(await refused.json()).sort()).toEqual(['error', 'success'])
+    expect(await (await engine.request('/rpc/calc/scale?0=3&1=2')).json()).toEqual({ success: true, data: 6 })
+
+    // every argument optional: the body may be left out
+    const greet = doc.paths['/rpc/calc/greet']
+    expect(greet.post.requestBody.required).toBe(false)
+    expect(greet.post.requestBody.content['application/json'].schema.required).toBeUndefined()
+    expect(greet.get.parameters[0]).toMatchObject({ name: '0', required: false })
+    expect((await engine.request('/rpc/calc/greet', { method: 'POST' })).status).toBe(200)
+
+    // a stream: text/event-stream of {value, done} frames, value described by returns
+    const stream = doc.paths['/rpc/calc/count'].post.responses['200'].content
+    expect(stream['application/json']).toBeUndefined()
+    const frames = stream['text/event-stream'].schema.anyOf
+    expect(frames[0]).toMatchObject({ properties: { value: { type: 'object', properties: { i: { type: 'number' } } }, done: { const: false } } })
+    expect(frames).toContainEqual(expect.objectContaining({ properties: { error: { type: 'string' }, done: { const: true } }, required: ['error', 'done'] }))
+  })
+})
+
 describe('OpenApiPlugin: the Swagger UI page', () => {
   it('serves the page and its assets (static files)', async () => {
     const { Module, engine } = setup([new RoutePlugin(), new OpenApiPlugin({ ui: true })])
@@ -164,12 +437,30 @@ describe('OpenApiPlugin: the Swagger UI page', () => {
     const css = await fetch(`http://127.0.0.1:${port}/docs/assets/swagger-ui.css`)
     expect(css.status).toBe(200)
     expect(css.headers.get('content-type')).toMatch(/^text\/css/)
+    const js = await fetch(`http://127.0.0.1:${port}/docs/assets/swagger-ui-bundle.js`)
+    expect(js.status).toBe(200)
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/)
+    // revalidated by its ETag
+    const again = await fetch(`http://127.0.0.1:${port}/docs/assets/swagger-ui.css`, { headers: { 'if-none-match': String(css.headers.get('etag')) } })
+    expect(again.status).toBe(304)
+    await js.arrayBuffer()
+    await css.arrayBuffer()
+  })
+
+  it("serves only the page's files, not swagger-ui-dist's Petstore demo", async () => {
+    const { engine } = setup([new OpenApiPlugin({ ui: true })])
+    const port = await engine.start()
+    for (const file of ['index.html', 'swagger-initializer.js', 'package.json', 'swagger-ui-bundle.js.map', 'oauth2-redirect.html', '']) {
+      const res = await fetch(`http://127.0.0.1:${port}/docs/assets/${file}`)
+      expect(res.status, file).toBe(404)
+      expect(await res.text()).not.toMatch(/petstore/i)
+    }
   })
 
   it.skipIf(!haveChromium)(
     'lists the operations in headless Chromium',
     async () => {
-      const { Module, engine } = setup([new RoutePlugin({ prefix: '/api' }), new OpenApiPlugin({ ui: { path: '/reference' } })])
+      const { Module, engine } = setup([new RoutePlugin({ prefix: '/api' }), new ActionPlugin(), new OpenApiPlugin({ ui: { path: '/reference' } })])
       declareShop(Module)
       const port = await engine.start()
       const { chromium } = await import('playwright-core')
@@ -192,7 +483,15 @@ describe('OpenApiPlugin: the Swagger UI page', () => {
         await page.goto(`http://127.0.0.1:${port}/reference`)
         await page.waitForSelector('.opblock-summary-path')
         const paths = await page.$$eval('.opblock-summary-path', (els) => els.map((e) => e.getAttribute('data-path')))
-        expect(paths.sort()).toEqual(['/api/users', '/api/users', '/api/users/files/{wildcard}', '/api/users/{id}', '/api/users/{id}', '/math/add'])
+        expect(paths.sort()).toEqual([
+          '/api/users',
+          '/api/users',
+          '/api/users/files/{wildcard}',
+          '/api/users/{id}',
+          '/api/users/{id}',
+          '/math/add',
+          '/math/add',
+        ])
         expect(await page.textContent('.title')).toContain('shop')
       } finally {
         await browser.close()

@@ -2,27 +2,35 @@
 
 // The OpenAPI 3.1 document of an engine's routes and actions, built once at start from what
 // the handlers declare: paths and methods, path/query/header parameters, request bodies,
-// responses and descriptions, and the bearer scheme JwtAuthPlugin implies. A pure function of
-// its input (./plugin.js gathers it), so it is tested without an engine.
+// responses (the shapes the engine really answers with) and descriptions, and the bearer scheme
+// JwtAuthPlugin implies. A pure function of its input (./plugin.js gathers it, schemas already
+// JSON Schema), so it is tested without an engine.
 
-const { toJsonSchema } = require('../../schema')
+const { Components } = require('./components')
+const { actionOperations } = require('./actions')
+const { BEARER, ERROR_SCHEMA, VALIDATION_ERROR_SCHEMA, ACTION_ERROR_SCHEMA, jsonOf, secure } = require('./shapes')
 
 /**
+ * @typedef {{ permissions: string[], roles: string[] }} JwtNeeds what JwtAuthPlugin asks of a handler's token
+ *
  * @typedef {object} RouteInfo
  * @property {string[]} methods upper case
  * @property {string} path the full path, `:param` segments and a trailing `*`
  * @property {string} module the module's name (the tag)
  * @property {string} methodName
- * @property {Record<string, any>} options the `@Route` options
- * @property {boolean} secured JwtAuthPlugin asks this route for a bearer token
- * @property {string[]} [scopes] the permissions and roles the token needs
+ * @property {string} [description]
+ * @property {import('../../../index').RouteJsonSchemas} schemas routeSchemas(handler): validate's parts and returns
+ * @property {JwtNeeds} [jwt] absent: a public route
  *
  * @typedef {object} ActionInfo
  * @property {string} path `{prefix}/{module}/{method}`
  * @property {string} module
  * @property {string} methodName
- * @property {Record<string, any>} options the `@Action` options (`params`: positional schemas, `returns`, `description`)
- * @property {boolean} secured
+ * @property {string} [description]
+ * @property {{ schema: unknown, required: boolean }[]} args the positional arguments' JSON Schemas; required: undefined is refused
+ * @property {unknown} [returns] JSON Schema of the result (of each item, streamed)
+ * @property {boolean} stream
+ * @property {JwtNeeds} [jwt]
  *
  * @typedef {object} DocumentInput
  * @property {Record<string, unknown>} info OpenAPI `info` (title and version at least)
@@ -30,15 +38,6 @@ const { toJsonSchema } = require('../../schema')
  * @property {ActionInfo[]} actions
  * @property {boolean} jwt JwtAuthPlugin is registered: declare its bearer scheme
  */
-
-const BEARER = 'bearerAuth'
-const ERROR_SCHEMA = {
-  type: 'object',
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
-  required: ['error', 'message'],
-}
-const ERROR = { $ref: '#/components/schemas/Error' }
-const jsonOf = (/** @type {unknown} */ schema) => ({ 'application/json': { schema } })
 
 /**
  * `/users/:id/*` → `/users/{id}/{wildcard}` and the names of its path parameters.
@@ -76,25 +75,14 @@ function objectParts(schema) {
   return { properties, required }
 }
 
-/** A JSON Schema without the `$schema` keyword (the document's dialect applies). */
-function bare(/** @type {Record<string, unknown> | boolean} */ schema) {
-  if (typeof schema !== 'object') return schema
-  const { $schema: _dialect, ...rest } = schema
-  return rest
-}
-
 /**
  * `validate.{params,query,headers}` of a route as OpenAPI parameters; every path parameter is
  * listed (a string when `validate.params` does not describe it).
- * @param {RouteInfo} route
+ * @param {Record<string, unknown>} adopted the route's schemas, adopted (their content)
  * @param {string[]} pathNames
- * @param {string} where
  */
-function routeParameters(route, pathNames, where) {
-  const validate = route.options.validate ?? {}
-  const schemaOf = (/** @type {string} */ part) =>
-    validate[part] === undefined ? undefined : bare(toJsonSchema(validate[part], `${where} validate.${part}`, 'input'))
-  const params = objectParts(schemaOf('params'))
+function routeParameters(adopted, pathNames) {
+  const params = objectParts(adopted.params)
   /** @type {Record<string, unknown>[]} */
   const out = pathNames.map((name) => ({
     name,
@@ -103,15 +91,15 @@ function routeParameters(route, pathNames, where) {
     schema: params.properties[name] ?? { type: 'string' },
     ...(name === 'wildcard' && !params.properties[name] ? { description: 'The rest of the path' } : {}),
   }))
-  for (const [part, where_] of /** @type {const} */ ([
+  for (const [part, where] of /** @type {const} */ ([
     ['query', 'query'],
     ['headers', 'header'],
   ])) {
-    const { properties, required } = objectParts(schemaOf(part))
+    const { properties, required } = objectParts(adopted[part])
     for (const [name, schema] of Object.entries(properties)) {
       const p = /** @type {Record<string, unknown>} */ ({
-        name: where_ === 'header' ? name.toLowerCase() : name,
-        in: where_,
+        name: where === 'header' ? name.toLowerCase() : name,
+        in: where,
         required: required.includes(name),
         schema,
       })
@@ -124,26 +112,22 @@ function routeParameters(route, pathNames, where) {
 }
 
 /**
- * The responses of an operation: 200 (with `returns` when declared), 400 when its input is
- * validated, 401/403 when a bearer token is asked for, and 500.
- * @param {unknown} returns
+ * A route's responses: 200 (with `returns` when declared, else 204 too), 400 with the
+ * validation's answer when its input is validated, and 500.
+ * @param {unknown} returns adopted, or undefined
  * @param {boolean} validated
- * @param {boolean} secured
- * @param {string} where
- * @param {boolean} [noContentWhenUndeclared] a route without `returns` may answer 204
+ * @param {{ Error: unknown, ValidationError: unknown }} refs
  */
-function responses(returns, validated, secured, where, noContentWhenUndeclared = false) {
+function routeResponses(returns, validated, refs) {
   /** @type {Record<string, unknown>} */
   const out = {}
-  if (returns !== undefined) out['200'] = { description: 'OK', content: jsonOf(bare(toJsonSchema(returns, `${where} returns`, 'output'))) }
-  else out['200'] = { description: 'OK' }
-  if (noContentWhenUndeclared && returns === undefined) out['204'] = { description: 'No content (the handler returned nothing)' }
-  if (validated) out['400'] = { description: 'The request does not match its schema', content: jsonOf(ERROR) }
-  if (secured) {
-    out['401'] = { description: 'No valid bearer token', content: jsonOf(ERROR) }
-    out['403'] = { description: 'The token lacks a permission or role the route needs', content: jsonOf(ERROR) }
+  if (returns !== undefined) out['200'] = { description: 'OK', content: jsonOf(returns) }
+  else {
+    out['200'] = { description: 'OK' }
+    out['204'] = { description: 'No content (the handler returned nothing)' }
   }
-  out['500'] = { description: 'The handler failed', content: jsonOf(ERROR) }
+  if (validated) out['400'] = { description: 'The request does not match its schema: every violation is listed', content: jsonOf(refs.ValidationError) }
+  out['500'] = { description: 'The handler failed', content: jsonOf(refs.Error) }
   return out
 }
 
@@ -168,6 +152,8 @@ function uniqueId(/** @type {Set<string>} */ taken, /** @type {string} */ base) 
   return id
 }
 
+const PARTS = /** @type {const} */ (['body', 'query', 'params', 'headers'])
+
 /**
  * The OpenAPI 3.1 document.
  * @param {DocumentInput} input
@@ -176,74 +162,62 @@ function buildDocument({ info, routes, actions, jwt }) {
   /** @type {Record<string, any>} */
   const paths = {}
   const ids = new Set()
+  const components = new Components()
+  const refs = {
+    Error: components.define('Error', ERROR_SCHEMA),
+    ValidationError: components.define('ValidationError', VALIDATION_ERROR_SCHEMA),
+    ActionError: components.define('ActionError', ACTION_ERROR_SCHEMA),
+  }
   for (const route of routes) {
     const { template, names } = templatePath(route.path)
     const where = `@Route ${route.module}.${route.methodName}`
-    const parameters = routeParameters(route, names, where)
-    const validate = route.options.validate ?? {}
-    const returns = route.options.returns
-    const validated = ['body', 'query', 'params', 'headers'].some((k) => validate[k] !== undefined)
-    const secured = jwt && route.secured
+    const base = `${route.module}.${route.methodName}`
+    /** @type {Record<string, unknown>} */
+    const content = {}
+    /** @type {Record<string, unknown>} */
+    const use = {}
+    for (const part of [...PARTS, /** @type {const} */ ('returns')]) {
+      if (route.schemas[part] === undefined) continue
+      const adopted = components.adopt(route.schemas[part], `${base}.${part}`)
+      content[part] = adopted.content
+      use[part] = adopted.use
+    }
+    const parameters = routeParameters(content, names)
+    const validated = PARTS.some((k) => route.schemas[k] !== undefined)
     for (const method of route.methods) {
       const lower = method.toLowerCase()
       /** @type {Record<string, unknown>} */
-      const op = { operationId: uniqueId(ids, `${route.module}.${route.methodName}`), tags: [route.module] }
-      if (typeof route.options.description === 'string') {
-        op.summary = route.options.description
-        op.description = route.options.description
+      const op = { operationId: uniqueId(ids, base), tags: [route.module] }
+      if (route.description !== undefined) {
+        op.summary = route.description
+        op.description = route.description
       }
       if (parameters.length > 0) op.parameters = parameters
-      if (validate.body !== undefined && !['get', 'head', 'delete', 'options'].includes(lower)) {
-        op.requestBody = { required: true, content: jsonOf(bare(toJsonSchema(validate.body, `${where} validate.body`, 'input'))) }
+      if (use.body !== undefined && !['get', 'head', 'delete', 'options'].includes(lower)) {
+        op.requestBody = { required: true, content: jsonOf(use.body) }
       }
-      op.responses = responses(returns, validated, secured, where, true)
-      if (secured) op.security = [{ [BEARER]: route.scopes ?? [] }]
+      op.responses = routeResponses(use.returns, validated, refs)
+      if (jwt) secure(op, route.jwt, refs.Error)
       addOperation(paths, template, lower, op, where)
     }
   }
   for (const action of actions) {
     const where = `@Action ${action.module}.${action.methodName}`
-    const params = Array.isArray(action.options.params) ? action.options.params : []
-    /** @type {Record<string, unknown>} */
-    const properties = {}
-    params.forEach((schema, i) => {
-      properties[String(i)] = bare(toJsonSchema(schema, `${where} params[${i}]`, 'input'))
-    })
-    const body = { type: 'object', description: 'The arguments by position (EJSON): {"0": first, "1": second, …}', properties }
-    const data = action.options.returns === undefined ? {} : bare(toJsonSchema(action.options.returns, `${where} returns`, 'output'))
-    const success = { type: 'object', properties: { success: { const: true }, data }, required: ['success'] }
-    const failure = { type: 'object', properties: { success: { const: false }, error: { type: 'string' } }, required: ['success', 'error'] }
-    /** @type {Record<string, unknown>} */
-    const op = {
-      operationId: uniqueId(ids, `${action.module}.${action.methodName}`),
-      tags: [action.module],
-      requestBody: { required: params.length > 0, content: { 'application/json': { schema: body }, 'application/ejson': { schema: body } } },
-      responses: {
-        200: {
-          description: action.options.stream ? 'A stream of EJSON {value, done} chunks' : 'OK',
-          content: action.options.stream ? { 'text/event-stream': {} } : jsonOf(success),
-        },
-        400: { description: 'An argument does not match its schema', content: jsonOf(failure) },
-        ...(jwt && action.secured
-          ? {
-              401: { description: 'No valid bearer token', content: jsonOf(ERROR) },
-              403: { description: 'The token lacks a permission', content: jsonOf(ERROR) },
-            }
-          : {}),
-        500: { description: 'The action failed', content: jsonOf(failure) },
-      },
+    const { template } = templatePath(action.path)
+    const ops = actionOperations(action, components, refs)
+    for (const [method, op] of /** @type {const} */ ([
+      ['post', ops.post],
+      ['get', ops.get],
+    ])) {
+      op.operationId = uniqueId(ids, method === 'post' ? `${action.module}.${action.methodName}` : `${action.module}.${action.methodName}.get`)
+      if (jwt) secure(op, action.jwt, refs.Error)
+      addOperation(paths, template, method, op, where)
     }
-    if (typeof action.options.description === 'string') {
-      op.summary = action.options.description
-      op.description = action.options.description
-    }
-    if (jwt && action.secured) op.security = [{ [BEARER]: [] }]
-    addOperation(paths, templatePath(action.path).template, 'post', op, where)
   }
   /** @type {Record<string, any>} */
-  const components = { schemas: { Error: ERROR_SCHEMA } }
-  if (jwt) components.securitySchemes = { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
-  return { openapi: '3.1.0', info, paths, components }
+  const out = { schemas: components.schemas }
+  if (jwt) out.securitySchemes = { [BEARER]: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }
+  return { openapi: '3.1.0', info, paths, components: out }
 }
 
 module.exports = { buildDocument, templatePath }

@@ -1,16 +1,17 @@
 'use strict'
 
 // OpenApiPlugin: serves the OpenAPI 3.1 document of the engine's routes and actions
-// (./document.js) at `path`, and with `ui` a Swagger UI page whose files come from the
-// swagger-ui-dist package, served by the engine's static files (Rust).
+// (./document.js) at `path`, and with `ui` a Swagger UI page whose two files (bundle and
+// stylesheet) come from the swagger-ui-dist package (./ui.js).
 
 const path = require('node:path')
 const { PluginPriority } = require('../../priority')
 const { HttpResponse } = require('../../context')
-const { internalsOf } = require('../../engine-internals')
 const { joinPath } = require('../../route-plugin')
+const { routeSchemas, toJsonSchema } = require('../../schema')
+const { buildActionPath } = require('../action/params')
 const { buildDocument } = require('./document')
-const { swaggerUiPage } = require('./ui')
+const { swaggerUiPage, swaggerUiAssets } = require('./ui')
 
 const who = 'OpenApiPlugin'
 
@@ -55,17 +56,59 @@ function checkUi(ui) {
   return { path: checkPath(/** @type {{ path?: unknown }} */ (ui).path ?? '/docs', 'ui.path') }
 }
 
+/** @param {unknown} v */
+const names = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [])
+
 /**
- * The permissions and roles JwtAuthPlugin asks a route for (its own, else its module's): the
- * role names OpenAPI 3.1 lets a bearer requirement list.
- * @param {Record<string, any>} options
+ * What JwtAuthPlugin asks of a handler's token (lib/plugins/jwt-auth.js): nothing when it is
+ * `public`, else its own permissions (all needed) and roles (any one), or its module's
+ * `jwtPermissions` / `jwtRoles`. The same for routes and actions.
+ * @param {Record<string, any>} options the handler's options
  * @param {import('../../../index').ModuleMetadata | undefined} mod
- * @returns {string[]}
+ * @returns {import('./document').JwtNeeds | undefined}
  */
-function jwtScopes(options, mod) {
+function jwtNeeds(options, mod) {
+  if (options.public === true) return undefined
   const modOpts = /** @type {Record<string, any>} */ (mod?.options ?? {})
-  const list = (/** @type {unknown} */ v) => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : [])
-  return [...list(options.permissions ?? modOpts.jwtPermissions), ...list(options.roles ?? modOpts.jwtRoles)]
+  return { permissions: names(options.permissions ?? modOpts.jwtPermissions), roles: names(options.roles ?? modOpts.jwtRoles) }
+}
+
+/**
+ * True when the argument may be left out (zod accepts undefined: optional, a default).
+ * @param {unknown} schema
+ */
+function mayBeOmitted(schema) {
+  try {
+    const parsed = /** @type {{ safeParse(v: unknown): { success: boolean } }} */ (schema).safeParse(undefined)
+    return parsed.success === true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * An action as the document reads it: its schemas as JSON Schema.
+ * @param {import('../../../index').HandlerMetadata} h
+ * @param {string} path
+ * @param {string} moduleName
+ * @param {import('../../../index').ModuleMetadata | undefined} mod
+ * @returns {import('./document').ActionInfo}
+ */
+function actionInfo(h, path, moduleName, mod) {
+  const options = /** @type {Record<string, any>} */ (h.options ?? {})
+  const methodName = String(h.methodName)
+  const where = `@Action ${moduleName}.${methodName}`
+  const params = Array.isArray(options.params) ? options.params : []
+  return {
+    path,
+    module: moduleName,
+    methodName,
+    description: typeof options.description === 'string' ? options.description : undefined,
+    args: params.map((schema, i) => ({ schema: toJsonSchema(schema, `${where} params[${i}]`, 'input'), required: !mayBeOmitted(schema) })),
+    returns: options.returns === undefined ? undefined : toJsonSchema(options.returns, `${where} returns`, 'output'),
+    stream: options.stream === true,
+    jwt: jwtNeeds(options, mod),
+  }
 }
 
 class OpenApiPlugin {
@@ -112,8 +155,11 @@ class OpenApiPlugin {
     if (!engine) fail('onHandlerLoad before onInit')
     const plugins = engine.getPlugins()
     const routePlugin = /** @type {{ options?: { prefix?: string } } | undefined} */ (plugins.find((p) => p.name === 'route-plugin'))
+    const actionPlugin = plugins.some((p) => p.name === 'action-plugin')
     const jwt = plugins.some((p) => p.name === 'jwt-auth')
+    /** @type {import('./document').RouteInfo[]} */
     const routes = []
+    /** @type {import('./document').ActionInfo[]} */
     const actions = []
     for (const h of handlers) {
       const mod = this._modules.get(h.module)
@@ -123,13 +169,15 @@ class OpenApiPlugin {
       if (h.type === 'route' && routePlugin) {
         const methods = (Array.isArray(options.method) ? options.method : [options.method || 'GET']).map((m) => String(m).toUpperCase())
         const paths = Array.isArray(options.path) ? options.path : [options.path]
+        const schemas = routeSchemas(h)
+        const description = typeof options.description === 'string' ? options.description : undefined
         for (const p of paths) {
           const full = joinPath(routePlugin.options?.prefix, /** @type {any} */ (mod?.options)?.routePrefix, p)
-          routes.push({ methods, path: full, module: moduleName, methodName, options, secured: options.public !== true, scopes: jwtScopes(options, mod) })
+          routes.push({ methods, path: full, module: moduleName, methodName, description, schemas, jwt: jwtNeeds(options, mod) })
         }
-      } else if (h.type === 'action') {
-        const full = joinPath(engine.options.prefix, moduleName, methodName)
-        actions.push({ path: full, module: moduleName, methodName, options, secured: options.public !== true })
+      } else if (h.type === 'action' && actionPlugin && mod) {
+        // ActionPlugin serves the actions of loaded modules, at the path it builds.
+        actions.push(actionInfo(h, buildActionPath(engine.options.prefix ?? '', mod.name, methodName), moduleName, mod))
       }
     }
     const info = { title: engine.options.name, version: engine.options.version, ...this.options.info }
@@ -146,7 +194,8 @@ class OpenApiPlugin {
       const assets = `${ui.path}/assets`
       const page = swaggerUiPage({ title: String(info.title ?? 'API'), documentUrl: this.options.path, assets })
       engine.addRoute({ methods: ['GET'], path: ui.path, handle: () => new HttpResponse(page, 200, { 'content-type': 'text/html; charset=utf-8' }) })
-      internalsOf(/** @type {any} */ (engine)).staticMounts.push({ prefix: assets, path: swaggerUiDist(), cache: true })
+      // Only the files the page loads: swagger-ui-dist's demo page (index.html, swagger-initializer.js) is not served.
+      for (const route of swaggerUiAssets(swaggerUiDist(), assets)) engine.addRoute(route)
     }
   }
 }

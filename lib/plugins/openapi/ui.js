@@ -1,7 +1,19 @@
 'use strict'
 
-// The Swagger UI page: swagger-ui-dist's bundle and stylesheet (served by the engine's static
-// files under `assets`) pointed at the document.
+// The Swagger UI page: swagger-ui-dist's bundle and stylesheet (served under `assets`) pointed
+// at the document. Only these two files are served: the package's own index.html and
+// swagger-initializer.js would show its Petstore demo.
+
+const { createHash } = require('node:crypto')
+const { readFileSync } = require('node:fs')
+const path = require('node:path')
+const { HttpResponse } = require('../../context')
+
+/** The files the page loads, and their content types. */
+const ASSETS = Object.freeze({
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui.css': 'text/css; charset=utf-8',
+})
 
 /** @param {string} s */
 function escapeHtml(s) {
@@ -34,4 +46,27 @@ window.ui = SwaggerUIBundle({ url: ${url}, dom_id: '#swagger-ui', deepLinking: t
 `
 }
 
-module.exports = { swaggerUiPage }
+/**
+ * The routes of the page's files (read once), cached by the browser for a day and revalidated by their ETag.
+ * @param {string} dist the swagger-ui-dist folder
+ * @param {string} assets the URL prefix
+ * @returns {{ methods: string[], path: string, handle: (ctx: import('../../context').Context) => HttpResponse }[]}
+ */
+function swaggerUiAssets(dist, assets) {
+  return Object.entries(ASSETS).map(([file, type]) => {
+    const body = readFileSync(path.join(dist, file))
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+    const headers = { 'content-type': type, 'cache-control': 'public, max-age=86400', etag }
+    return {
+      methods: ['GET'],
+      path: `${assets}/${file}`,
+      handle: (ctx) => {
+        const known = ctx.req.header('if-none-match')
+        if (known?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return new HttpResponse('', 304, headers)
+        return new HttpResponse(body, 200, headers)
+      },
+    }
+  })
+}
+
+module.exports = { swaggerUiPage, swaggerUiAssets }
