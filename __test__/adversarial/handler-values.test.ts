@@ -332,13 +332,29 @@ describe('property: whatever a handler throws or returns, the client gets an ans
     }
     Module('direct')(Direct)
     const call = engine.handler(Direct, 'm')
+    const HUNG = Symbol('hung')
     await property(
       anyCase,
       async (m) => {
-        const thrown = await call().then(
-          () => undefined,
-          (err: unknown) => ({ err }),
-        )
+        let timer: NodeJS.Timeout | undefined
+        const thrown = await Promise.race([
+          call().then(
+            () => undefined,
+            (err: unknown) => ({ err }),
+          ),
+          new Promise<typeof HUNG>((resolve) => {
+            timer = setTimeout(() => resolve(HUNG), 2000)
+          }),
+        ])
+        clearTimeout(timer)
+        if (thrown === HUNG) {
+          // A method that returns a thenable whose then never calls back (`Object.create(null)` with `then: () => 1`)
+          // never settles, as awaiting it never does in JavaScript (nebula-engine alike): that case only.
+          // (Over HTTP the handlerTimeout answers 503: the properties above.)
+          expect(m === 'return' || m === 'return-after-await', current!.value.label).toBe(true)
+          expect(current!.value.label).toMatch(/then/)
+          return
+        }
         if (m === 'throw' || m === 'throw-after-await') expect(thrown).toBeDefined()
       },
       runs(1500),
