@@ -5,9 +5,10 @@
 //   curl -X POST http://localhost:3000/api/todo-service/list -d '{}'
 //   curl -N -X POST http://localhost:3000/api/todo-service/watch -d '{"0": 3}'
 //   curl http://localhost:3000/api/client.ts        (also written to examples/actions/generated/client.ts)
+//   curl http://localhost:3000/openapi.json         (and the Swagger UI page at http://localhost:3000/docs)
 import path from "node:path";
 import { z } from "zod";
-import { Action, ActionPlugin, ClientCodePlugin, Microservice, Module, type ActionContext } from "nebula-native";
+import { Action, ActionPlugin, ClientCodePlugin, Microservice, Module, OpenApiPlugin, type ActionContext } from "nebula-native";
 
 const Todo = z.object({ id: z.number(), title: z.string(), done: z.boolean(), at: z.date() });
 type Todo = z.infer<typeof Todo>;
@@ -46,7 +47,8 @@ export class TodoService {
 
 const engine = new Microservice({ name: "todos", version: "1.0.0", prefix: "/api" })
   .plugin(new ActionPlugin())
-  .plugin(new ClientCodePlugin({ clientSavePath: path.join(__dirname, "generated", "client.ts") }));
+  .plugin(new ClientCodePlugin({ clientSavePath: path.join(__dirname, "generated", "client.ts") }))
+  .plugin(new OpenApiPlugin({ info: { description: "A todo list over nebula's actions" }, ui: true }));
 
 engine.start(Number(process.env.PORT ?? 3000)).then(
   (port) => console.log(`todos on http://localhost:${port}/api (client: /api/client.ts)`),
