@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Deserialize;
 
 use super::config_store::{check_entry, check_prefix};
+use super::redis_conn::LazyConnection;
 use super::{
     ChangeFeed, ConfigChange, ConfigStore, CoordConfigError, CoordError, CoordFuture, OpFailure,
     Result, Watching,
@@ -65,11 +65,10 @@ fn scan_pattern(prefix: &str) -> String {
 }
 
 pub struct RedisConfigStore {
-    client: redis::Client,
     prefix: String,
     channel: String,
     timeout: Duration,
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    conn: LazyConnection,
 }
 
 impl RedisConfigStore {
@@ -83,35 +82,12 @@ impl RedisConfigStore {
             backend: BACKEND,
             reason,
         })?;
-        let client = redis::Client::open(url)
-            .map_err(|e| CoordConfigError::Invalid(format!("invalid redis url: {e}")))?;
         Ok(RedisConfigStore {
-            client,
             prefix: prefix.to_owned(),
             channel: format!("{prefix}config-changes"),
             timeout,
-            conn: tokio::sync::Mutex::new(None),
+            conn: LazyConnection::open(url, timeout)?,
         })
-    }
-
-    async fn connection(&self) -> std::result::Result<ConnectionManager, OpFailure> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
-        let made = tokio::time::timeout(
-            self.timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        .map_err(|_| OpFailure::ConnectTimeout(self.timeout))?
-        .map_err(|e| OpFailure::Connect(format!("cannot connect: {e}")))?;
-        *slot = Some(made.clone());
-        Ok(made)
     }
 
     /// Runs one command; connecting and the answer share the timeout.
@@ -123,10 +99,7 @@ impl RedisConfigStore {
     ) -> Result<T> {
         let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut conn = tokio::time::timeout_at(deadline, self.connection())
-            .await
-            .map_err(|_| fail(OpFailure::ConnectTimeout(self.timeout)))?
-            .map_err(fail)?;
+        let mut conn = self.conn.by(deadline).await.map_err(fail)?;
         let mut retried = false;
         loop {
             match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
@@ -212,11 +185,11 @@ impl RedisConfigStore {
         check_prefix(BACKEND, "watch", prefix)?;
         let fail = |reason: OpFailure| CoordError::new(BACKEND, "watch", prefix, reason);
         // The first subscription is made here, so a change after this resolves is seen.
-        let first = subscribe(&self.client, &self.channel, self.timeout)
+        let first = subscribe(self.conn.client(), &self.channel, self.timeout)
             .await
             .map_err(fail)?;
         let watcher = Watcher {
-            client: self.client.clone(),
+            client: self.conn.client().clone(),
             channel: self.channel.clone(),
             store_prefix: self.prefix.len(),
             full_prefix: self.full(prefix),
@@ -327,9 +300,7 @@ impl ConfigStore for RedisConfigStore {
     }
 
     fn close(&self) {
-        if let Ok(mut slot) = self.conn.try_lock() {
-            slot.take();
-        }
+        self.conn.close();
     }
 }
 

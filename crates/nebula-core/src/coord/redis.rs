@@ -8,8 +8,7 @@
 //! included, is bounded by `timeout`; a failure is an error.
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
+use super::redis_conn::LazyConnection;
 use super::{
     check_args, ttl_ms, CoordConfigError, CoordError, CoordFuture, Coordinator, OpFailure, Result,
 };
@@ -34,10 +33,9 @@ pub fn check_url(url: &str) -> std::result::Result<(), String> {
 }
 
 pub struct RedisCoordinator {
-    client: redis::Client,
     prefix: String,
     timeout: Duration,
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    conn: LazyConnection,
 }
 
 impl RedisCoordinator {
@@ -48,35 +46,11 @@ impl RedisCoordinator {
         timeout: Duration,
     ) -> std::result::Result<Self, CoordConfigError> {
         check_url(url)?;
-        let client = redis::Client::open(url)
-            .map_err(|e| CoordConfigError::Invalid(format!("invalid redis url: {e}")))?;
         Ok(RedisCoordinator {
-            client,
             prefix: prefix.to_owned(),
             timeout,
-            conn: tokio::sync::Mutex::new(None),
+            conn: LazyConnection::open(url, timeout)?,
         })
-    }
-
-    /// The connection, made on first use (one attempt at a time).
-    async fn connection(&self) -> std::result::Result<ConnectionManager, OpFailure> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
-        let made = tokio::time::timeout(
-            self.timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        .map_err(|_| OpFailure::ConnectTimeout(self.timeout))?
-        .map_err(|e| OpFailure::Connect(format!("cannot connect: {e}")))?;
-        *slot = Some(made.clone());
-        Ok(made)
     }
 
     /// Runs one command; connecting and the answer share the timeout.
@@ -88,10 +62,7 @@ impl RedisCoordinator {
     ) -> Result<T> {
         let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
         let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut conn = tokio::time::timeout_at(deadline, self.connection())
-            .await
-            .map_err(|_| fail(OpFailure::ConnectTimeout(self.timeout)))?
-            .map_err(fail)?;
+        let mut conn = self.conn.by(deadline).await.map_err(fail)?;
         match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(fail(OpFailure::Backend(e.to_string()))),
@@ -149,8 +120,6 @@ impl Coordinator for RedisCoordinator {
     }
 
     fn close(&self) {
-        if let Ok(mut slot) = self.conn.try_lock() {
-            slot.take();
-        }
+        self.conn.close();
     }
 }
