@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::config_store::{check_entry, check_prefix};
-use super::redis_conn::LazyConnection;
+use super::redis_conn::{LazyConnection, OnDropped};
 use super::{
     ChangeFeed, ConfigChange, ConfigStore, CoordConfigError, CoordError, CoordFuture, OpFailure,
     Result, Watching,
@@ -90,31 +90,6 @@ impl RedisConfigStore {
         })
     }
 
-    /// Runs one command; connecting and the answer share the timeout.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        op: &'static str,
-        key: &str,
-        cmd: redis::Cmd,
-    ) -> Result<T> {
-        let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut conn = self.conn.by(deadline).await.map_err(fail)?;
-        let mut retried = false;
-        loop {
-            match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
-                Ok(Ok(v)) => return Ok(v),
-                // The first command after the server went away fails while the
-                // connection manager reconnects: once more, within the same bound.
-                Ok(Err(e)) if !retried && (e.is_io_error() || e.is_connection_dropped()) => {
-                    retried = true;
-                }
-                Ok(Err(e)) => return Err(fail(OpFailure::Backend(e.to_string()))),
-                Err(_) => return Err(fail(OpFailure::Timeout(self.timeout))),
-            }
-        }
-    }
-
     fn full(&self, key: &str) -> String {
         format!("{}{key}", self.prefix)
     }
@@ -123,7 +98,7 @@ impl RedisConfigStore {
         check_entry(BACKEND, "get", key, None)?;
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.full(key));
-        self.run("get", key, cmd).await
+        self.conn.run("get", key, cmd, OnDropped::ResendOnce).await
     }
 
     async fn write(
@@ -140,7 +115,7 @@ impl RedisConfigStore {
             cmd.arg(v);
         }
         cmd.arg(&self.channel);
-        let n: i64 = self.run(op, key, cmd).await?;
+        let n: i64 = self.conn.run(op, key, cmd, OnDropped::ResendOnce).await?;
         Ok(n == 1)
     }
 
@@ -157,7 +132,10 @@ impl RedisConfigStore {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(SCAN_COUNT);
-            let (next, batch): (u64, Vec<String>) = self.run("list", prefix, cmd).await?;
+            let (next, batch): (u64, Vec<String>) = self
+                .conn
+                .run("list", prefix, cmd, OnDropped::ResendOnce)
+                .await?;
             keys.extend(batch.into_iter().filter(|k| k.starts_with(&full)));
             if next == 0 {
                 break;
@@ -170,7 +148,10 @@ impl RedisConfigStore {
         for chunk in keys.chunks(SCAN_COUNT) {
             let mut cmd = redis::cmd("MGET");
             cmd.arg(chunk);
-            let values: Vec<Option<String>> = self.run("list", prefix, cmd).await?;
+            let values: Vec<Option<String>> = self
+                .conn
+                .run("list", prefix, cmd, OnDropped::ResendOnce)
+                .await?;
             for (k, v) in chunk.iter().zip(values) {
                 // Deleted since the scan: not listed.
                 if let Some(v) = v {

@@ -8,10 +8,8 @@
 //! included, is bounded by `timeout`; a failure is an error.
 use std::time::Duration;
 
-use super::redis_conn::LazyConnection;
-use super::{
-    check_args, ttl_ms, CoordConfigError, CoordError, CoordFuture, Coordinator, OpFailure, Result,
-};
+use super::redis_conn::{LazyConnection, OnDropped};
+use super::{check_args, ttl_ms, CoordConfigError, CoordFuture, Coordinator, Result};
 
 const BACKEND: &str = "redis";
 
@@ -34,7 +32,6 @@ pub fn check_url(url: &str) -> std::result::Result<(), String> {
 
 pub struct RedisCoordinator {
     prefix: String,
-    timeout: Duration,
     conn: LazyConnection,
 }
 
@@ -48,26 +45,8 @@ impl RedisCoordinator {
         check_url(url)?;
         Ok(RedisCoordinator {
             prefix: prefix.to_owned(),
-            timeout,
             conn: LazyConnection::open(url, timeout)?,
         })
-    }
-
-    /// Runs one command; connecting and the answer share the timeout.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        op: &'static str,
-        key: &str,
-        cmd: redis::Cmd,
-    ) -> Result<T> {
-        let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut conn = self.conn.by(deadline).await.map_err(fail)?;
-        match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(fail(OpFailure::Backend(e.to_string()))),
-            Err(_) => Err(fail(OpFailure::Timeout(self.timeout))),
-        }
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -83,7 +62,7 @@ impl RedisCoordinator {
             .arg("PX")
             .arg(ttl_ms(ttl));
         // "OK" when set, nil when the key exists.
-        let set: Option<String> = self.run("acquire", key, cmd).await?;
+        let set: Option<String> = self.conn.run("acquire", key, cmd, OnDropped::Fail).await?;
         Ok(set.is_some())
     }
 
@@ -101,7 +80,7 @@ impl RedisCoordinator {
         if let Some(ttl) = ttl {
             cmd.arg(ttl_ms(ttl));
         }
-        let n: i64 = self.run(op, key, cmd).await?;
+        let n: i64 = self.conn.run(op, key, cmd, OnDropped::Fail).await?;
         Ok(n == 1)
     }
 }
