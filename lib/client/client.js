@@ -129,6 +129,41 @@ class BaseMicroserviceClient {
       body[i] = arg
     })
     const config = { url, method: 'POST', headers: { ...this.headers }, body }
+    return this._exchange(
+      url,
+      config,
+      (b) => ejson.stringify(/** @type {any} */ (b)),
+      async (response) => {
+        if (isStream && response.ok) return streamOf(response)
+        const text = await response.text()
+        const data = parseAnswer(text)
+        const why = data && typeof data === 'object' && data.error !== undefined ? String(data.error) : undefined
+        if (!response.ok) {
+          const message = why ?? `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`
+          if (response.status >= 400 && response.status < 500) throw new ClientError(message)
+          throw new ConnectionError(message)
+        }
+        if (!data || typeof data !== 'object') throw new ClientError(`the answer is not EJSON: ${text.slice(0, 200)}`)
+        if (!data.success) throw new ClientError(why ?? 'the action failed')
+        return data.data
+      },
+    )
+  }
+
+  /**
+   * One HTTP exchange in the queue, bounded by the request timeout: the request interceptors
+   * see `config` first, then it is fetched with the body `bodyOf` makes of `config.body`, the
+   * response interceptors see the response and `answer` reads it; an error from any step
+   * passes the error interceptors. A network failure is a ConnectionError, the timeout a
+   * TimeoutError.
+   * @template T
+   * @param {string} url for the timeout's message
+   * @param {{ url: string, method: string, headers: Record<string, string>, body: unknown }} config
+   * @param {(body: unknown) => string | undefined} bodyOf
+   * @param {(response: Response) => Promise<T>} answer
+   * @returns {Promise<T>}
+   */
+  _exchange(url, config, bodyOf, answer) {
     const interceptors = this.config.interceptors ?? []
     return this.queue.add(
       async (signal) => {
@@ -139,7 +174,7 @@ class BaseMicroserviceClient {
             response = await this.fetch(config.url, {
               method: config.method,
               headers: config.headers,
-              body: ejson.stringify(/** @type {any} */ (config.body)),
+              body: bodyOf(config.body),
               signal,
             })
           } catch (err) {
@@ -147,18 +182,7 @@ class BaseMicroserviceClient {
             throw new ConnectionError(err instanceof Error ? err.message : String(err))
           }
           for (const i of interceptors) if (i.onResponse) response = await i.onResponse(response)
-          if (isStream && response.ok) return streamOf(response)
-          const text = await response.text()
-          const data = parseAnswer(text)
-          const why = data && typeof data === 'object' && data.error !== undefined ? String(data.error) : undefined
-          if (!response.ok) {
-            const message = why ?? `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`
-            if (response.status >= 400 && response.status < 500) throw new ClientError(message)
-            throw new ConnectionError(message)
-          }
-          if (!data || typeof data !== 'object') throw new ClientError(`the answer is not EJSON: ${text.slice(0, 200)}`)
-          if (!data.success) throw new ClientError(why ?? 'the action failed')
-          return data.data
+          return await answer(response)
         } catch (error) {
           let err = error instanceof Error ? error : new Error(String(error))
           for (const i of interceptors) if (i.onError) err = await i.onError(err)
@@ -222,50 +246,30 @@ class BaseMicroserviceClient {
     const headers = { ...this.headers, ...input.headers }
     if (!hasBody) delete headers['Content-Type']
     const config = { url, method, headers, body: input.body }
-    const interceptors = this.config.interceptors ?? []
-    return this.queue.add(
-      async (signal) => {
-        try {
-          for (const i of interceptors) if (i.onRequest) await i.onRequest(config)
-          let response
-          try {
-            response = await this.fetch(config.url, {
-              method: config.method,
-              headers: config.headers,
-              body: hasBody ? JSON.stringify(config.body) : undefined,
-              signal,
-            })
-          } catch (err) {
-            if (signal.aborted) throw new TimeoutError(`Request timeout for ${url}`)
-            throw new ConnectionError(err instanceof Error ? err.message : String(err))
-          }
-          for (const i of interceptors) if (i.onResponse) response = await i.onResponse(response)
-          if (response.status === 204 || method === 'HEAD') return undefined
-          const text = await response.text()
-          const isJson = /\bjson\b/i.test(response.headers.get('content-type') ?? '')
-          let data = text
-          if (isJson && text !== '') {
-            try {
-              data = JSON.parse(text)
-            } catch {
-              data = text
-            }
-          }
-          if (!response.ok) {
-            const d = /** @type {any} */ (data)
-            const why = d && typeof d === 'object' ? (d.message ?? d.error) : undefined
-            const message = why !== undefined ? String(why) : `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`
-            throw response.status < 500 ? new ClientError(message) : new ConnectionError(message)
-          }
-          return data
-        } catch (error) {
-          let err = error instanceof Error ? error : new Error(String(error))
-          for (const i of interceptors) if (i.onError) err = await i.onError(err)
-          throw err
-        }
-      },
-      this.config.request.timeout,
+    return this._exchange(
       url,
+      config,
+      (b) => (hasBody ? JSON.stringify(b) : undefined),
+      async (response) => {
+        if (response.status === 204 || method === 'HEAD') return undefined
+        const text = await response.text()
+        const isJson = /\bjson\b/i.test(response.headers.get('content-type') ?? '')
+        let data = text
+        if (isJson && text !== '') {
+          try {
+            data = JSON.parse(text)
+          } catch {
+            data = text
+          }
+        }
+        if (!response.ok) {
+          const d = /** @type {any} */ (data)
+          const why = d && typeof d === 'object' ? (d.message ?? d.error) : undefined
+          const message = why !== undefined ? String(why) : `HTTP ${response.status}${text ? `: ${text.slice(0, 200)}` : ''}`
+          throw response.status < 500 ? new ClientError(message) : new ConnectionError(message)
+        }
+        return data
+      },
     )
   }
 

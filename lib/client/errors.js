@@ -5,36 +5,19 @@
 // failure (ConnectionError, retried for idempotent actions), a timeout, a
 // stream that failed midway.
 
+// Each error's `name` is its class's name.
 class ClientError extends Error {
   /** @param {string} message */
   constructor(message) {
     super(message)
-    this.name = 'ClientError'
+    this.name = new.target.name
   }
 }
 
-class ConnectionError extends ClientError {
-  /** @param {string} message */
-  constructor(message) {
-    super(message)
-    this.name = 'ConnectionError'
-  }
-}
+class ConnectionError extends ClientError {}
 
-class TimeoutError extends ClientError {
-  /** @param {string} message */
-  constructor(message) {
-    super(message)
-    this.name = 'TimeoutError'
-  }
-}
+class TimeoutError extends ClientError {}
 
-class StreamError extends ClientError {
-  /** @param {string} message */
-  constructor(message) {
-    super(message)
-    this.name = 'StreamError'
-  }
-}
+class StreamError extends ClientError {}
 
 module.exports = { ClientError, ConnectionError, TimeoutError, StreamError }

@@ -9,7 +9,7 @@
 // each @Config field and each watchConfig key.
 
 const { logError, messageOf } = require('../../fault')
-const { encode, decode } = require('./storage')
+const { encode, decode, readInto } = require('./storage')
 
 /** @param {unknown} client */
 function checkEtcdClient(client, who) {
@@ -41,13 +41,7 @@ class EtcdConfigStorage {
 
   async get(key) {
     const text = await this._client.get(this._full(key)).string()
-    if (text == null || text.trim() === '') {
-      this._cache.delete(key)
-      return null
-    }
-    const value = decode(text)
-    this._cache.set(key, value)
-    return value
+    return readInto(this._cache, key, text == null || text.trim() === '' ? null : text)
   }
 
   getCached(key) {

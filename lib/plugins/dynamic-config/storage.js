@@ -32,6 +32,21 @@ function decode(text) {
   return text.trim() === '' ? null : ejson.parse(text)
 }
 
+/**
+ * The value of a stored text (null: absent), kept in `cache` as this node's
+ * last-seen value of `key`; an absent key is forgotten.
+ * @param {Map<string, unknown>} cache @param {string} key @param {string | null | undefined} text
+ */
+function readInto(cache, key, text) {
+  if (text == null) {
+    cache.delete(key)
+    return null
+  }
+  const value = decode(text)
+  cache.set(key, value)
+  return value
+}
+
 class NativeConfigStorage {
   /**
    * @param {import('../../../binding').NativeConfigStore} native
@@ -76,14 +91,7 @@ class NativeConfigStorage {
 
   /** The stored value of `key`, null when absent (a backend failure rejects). */
   async get(key) {
-    const text = await this._native.get(this._full(key))
-    if (text == null) {
-      this._cache.delete(key)
-      return null
-    }
-    const value = decode(text)
-    this._cache.set(key, value)
-    return value
+    return readInto(this._cache, key, await this._native.get(this._full(key)))
   }
 
   /** The value this node last saw for `key` (undefined when none), without the store. */
@@ -296,4 +304,4 @@ function createStorage({ coordinator, isolated, prefix }, who) {
   return new NativeConfigStorage(native, prefix)
 }
 
-module.exports = { NativeConfigStorage, createStorage, encode, decode }
+module.exports = { NativeConfigStorage, createStorage, encode, decode, readInto }

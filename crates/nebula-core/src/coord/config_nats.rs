@@ -19,8 +19,7 @@ use futures_util::StreamExt;
 use super::config_store::{check_entry, check_prefix};
 use super::nats::kv_key;
 use super::{
-    ChangeFeed, ConfigChange, ConfigStore, CoordError, CoordFuture, NatsCoordinator, OpFailure,
-    Result, Watching,
+    ChangeFeed, ConfigChange, ConfigStore, CoordFuture, NatsCoordinator, Result, Watching,
 };
 
 const BACKEND: &str = "nats";
@@ -74,19 +73,7 @@ impl NatsConfigStore {
         F: FnOnce(kv::Store) -> Fut,
         Fut: std::future::Future<Output = std::result::Result<T, String>>,
     {
-        let work = async {
-            let store = self.conn.kv_store().await?;
-            f(store).await.map_err(OpFailure::Backend)
-        };
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(r) => r.map_err(|reason| CoordError::new(BACKEND, op, key, reason)),
-            Err(_) => Err(CoordError::new(
-                BACKEND,
-                op,
-                key,
-                OpFailure::Timeout(self.timeout),
-            )),
-        }
+        self.conn.on_store(op, key, f).await
     }
 
     fn kv(&self, key: &str) -> String {

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::Deserialize;
 
 use super::config_store::{check_entry, check_prefix};
+use super::redis_conn::{LazyConnection, OnDropped};
 use super::{
     ChangeFeed, ConfigChange, ConfigStore, CoordConfigError, CoordError, CoordFuture, OpFailure,
     Result, Watching,
@@ -65,11 +65,10 @@ fn scan_pattern(prefix: &str) -> String {
 }
 
 pub struct RedisConfigStore {
-    client: redis::Client,
     prefix: String,
     channel: String,
     timeout: Duration,
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    conn: LazyConnection,
 }
 
 impl RedisConfigStore {
@@ -83,63 +82,12 @@ impl RedisConfigStore {
             backend: BACKEND,
             reason,
         })?;
-        let client = redis::Client::open(url)
-            .map_err(|e| CoordConfigError::Invalid(format!("invalid redis url: {e}")))?;
         Ok(RedisConfigStore {
-            client,
             prefix: prefix.to_owned(),
             channel: format!("{prefix}config-changes"),
             timeout,
-            conn: tokio::sync::Mutex::new(None),
+            conn: LazyConnection::open(url, timeout)?,
         })
-    }
-
-    async fn connection(&self) -> std::result::Result<ConnectionManager, OpFailure> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
-        let made = tokio::time::timeout(
-            self.timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        .map_err(|_| OpFailure::ConnectTimeout(self.timeout))?
-        .map_err(|e| OpFailure::Connect(format!("cannot connect: {e}")))?;
-        *slot = Some(made.clone());
-        Ok(made)
-    }
-
-    /// Runs one command; connecting and the answer share the timeout.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        op: &'static str,
-        key: &str,
-        cmd: redis::Cmd,
-    ) -> Result<T> {
-        let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut conn = tokio::time::timeout_at(deadline, self.connection())
-            .await
-            .map_err(|_| fail(OpFailure::ConnectTimeout(self.timeout)))?
-            .map_err(fail)?;
-        let mut retried = false;
-        loop {
-            match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
-                Ok(Ok(v)) => return Ok(v),
-                // The first command after the server went away fails while the
-                // connection manager reconnects: once more, within the same bound.
-                Ok(Err(e)) if !retried && (e.is_io_error() || e.is_connection_dropped()) => {
-                    retried = true;
-                }
-                Ok(Err(e)) => return Err(fail(OpFailure::Backend(e.to_string()))),
-                Err(_) => return Err(fail(OpFailure::Timeout(self.timeout))),
-            }
-        }
     }
 
     fn full(&self, key: &str) -> String {
@@ -150,7 +98,7 @@ impl RedisConfigStore {
         check_entry(BACKEND, "get", key, None)?;
         let mut cmd = redis::cmd("GET");
         cmd.arg(self.full(key));
-        self.run("get", key, cmd).await
+        self.conn.run("get", key, cmd, OnDropped::ResendOnce).await
     }
 
     async fn write(
@@ -167,7 +115,7 @@ impl RedisConfigStore {
             cmd.arg(v);
         }
         cmd.arg(&self.channel);
-        let n: i64 = self.run(op, key, cmd).await?;
+        let n: i64 = self.conn.run(op, key, cmd, OnDropped::ResendOnce).await?;
         Ok(n == 1)
     }
 
@@ -184,7 +132,10 @@ impl RedisConfigStore {
                 .arg(&pattern)
                 .arg("COUNT")
                 .arg(SCAN_COUNT);
-            let (next, batch): (u64, Vec<String>) = self.run("list", prefix, cmd).await?;
+            let (next, batch): (u64, Vec<String>) = self
+                .conn
+                .run("list", prefix, cmd, OnDropped::ResendOnce)
+                .await?;
             keys.extend(batch.into_iter().filter(|k| k.starts_with(&full)));
             if next == 0 {
                 break;
@@ -197,7 +148,10 @@ impl RedisConfigStore {
         for chunk in keys.chunks(SCAN_COUNT) {
             let mut cmd = redis::cmd("MGET");
             cmd.arg(chunk);
-            let values: Vec<Option<String>> = self.run("list", prefix, cmd).await?;
+            let values: Vec<Option<String>> = self
+                .conn
+                .run("list", prefix, cmd, OnDropped::ResendOnce)
+                .await?;
             for (k, v) in chunk.iter().zip(values) {
                 // Deleted since the scan: not listed.
                 if let Some(v) = v {
@@ -212,11 +166,11 @@ impl RedisConfigStore {
         check_prefix(BACKEND, "watch", prefix)?;
         let fail = |reason: OpFailure| CoordError::new(BACKEND, "watch", prefix, reason);
         // The first subscription is made here, so a change after this resolves is seen.
-        let first = subscribe(&self.client, &self.channel, self.timeout)
+        let first = subscribe(self.conn.client(), &self.channel, self.timeout)
             .await
             .map_err(fail)?;
         let watcher = Watcher {
-            client: self.client.clone(),
+            client: self.conn.client().clone(),
             channel: self.channel.clone(),
             store_prefix: self.prefix.len(),
             full_prefix: self.full(prefix),
@@ -327,9 +281,7 @@ impl ConfigStore for RedisConfigStore {
     }
 
     fn close(&self) {
-        if let Ok(mut slot) = self.conn.try_lock() {
-            slot.take();
-        }
+        self.conn.close();
     }
 }
 

@@ -228,14 +228,7 @@ async fn nats_default_bucket_is_the_config_one() {
 
 #[tokio::test]
 async fn unreachable_backends_are_errors_within_the_timeout() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    for options in [
-        json!({"type": "redis", "url": format!("redis://127.0.0.1:{port}"), "timeoutMs": 300}),
-        json!({"type": "nats", "url": format!("nats://127.0.0.1:{port}"), "timeoutMs": 300}),
-    ] {
+    for options in test_servers::unreachable_options() {
         let s = build(options.clone());
         let started = Instant::now();
         let err = s.set("k", "v").await.expect_err("nobody listens");

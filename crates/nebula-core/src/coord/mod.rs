@@ -26,6 +26,7 @@ mod error;
 mod local;
 mod nats;
 mod redis;
+mod redis_conn;
 #[cfg(test)]
 mod test_servers;
 #[cfg(test)]

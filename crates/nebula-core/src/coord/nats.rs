@@ -186,9 +186,19 @@ impl NatsCoordinator {
         Fut: std::future::Future<Output = std::result::Result<T, String>>,
     {
         let k = kv_key(&format!("{}{key}", self.prefix));
+        self.on_store(op, key, |store| f(store, k)).await
+    }
+
+    /// Runs `f` on the bucket within the timeout (connecting included); the
+    /// config store's operations too.
+    pub(crate) async fn on_store<T, F, Fut>(&self, op: &'static str, key: &str, f: F) -> Result<T>
+    where
+        F: FnOnce(kv::Store) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, String>>,
+    {
         let work = async {
             let store = self.store().await?;
-            f(store, k).await.map_err(OpFailure::Backend)
+            f(store).await.map_err(OpFailure::Backend)
         };
         match tokio::time::timeout(self.timeout, work).await {
             Ok(r) => r.map_err(|reason| CoordError::new(BACKEND, op, key, reason)),

@@ -8,11 +8,8 @@
 //! included, is bounded by `timeout`; a failure is an error.
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-
-use super::{
-    check_args, ttl_ms, CoordConfigError, CoordError, CoordFuture, Coordinator, OpFailure, Result,
-};
+use super::redis_conn::{LazyConnection, OnDropped};
+use super::{check_args, ttl_ms, CoordConfigError, CoordFuture, Coordinator, Result};
 
 const BACKEND: &str = "redis";
 
@@ -34,10 +31,8 @@ pub fn check_url(url: &str) -> std::result::Result<(), String> {
 }
 
 pub struct RedisCoordinator {
-    client: redis::Client,
     prefix: String,
-    timeout: Duration,
-    conn: tokio::sync::Mutex<Option<ConnectionManager>>,
+    conn: LazyConnection,
 }
 
 impl RedisCoordinator {
@@ -48,55 +43,10 @@ impl RedisCoordinator {
         timeout: Duration,
     ) -> std::result::Result<Self, CoordConfigError> {
         check_url(url)?;
-        let client = redis::Client::open(url)
-            .map_err(|e| CoordConfigError::Invalid(format!("invalid redis url: {e}")))?;
         Ok(RedisCoordinator {
-            client,
             prefix: prefix.to_owned(),
-            timeout,
-            conn: tokio::sync::Mutex::new(None),
+            conn: LazyConnection::open(url, timeout)?,
         })
-    }
-
-    /// The connection, made on first use (one attempt at a time).
-    async fn connection(&self) -> std::result::Result<ConnectionManager, OpFailure> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref() {
-            return Ok(c.clone());
-        }
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout))
-            .set_response_timeout(Some(self.timeout))
-            .set_number_of_retries(1);
-        let made = tokio::time::timeout(
-            self.timeout,
-            ConnectionManager::new_with_config(self.client.clone(), config),
-        )
-        .await
-        .map_err(|_| OpFailure::ConnectTimeout(self.timeout))?
-        .map_err(|e| OpFailure::Connect(format!("cannot connect: {e}")))?;
-        *slot = Some(made.clone());
-        Ok(made)
-    }
-
-    /// Runs one command; connecting and the answer share the timeout.
-    async fn run<T: redis::FromRedisValue>(
-        &self,
-        op: &'static str,
-        key: &str,
-        cmd: redis::Cmd,
-    ) -> Result<T> {
-        let fail = |reason: OpFailure| CoordError::new(BACKEND, op, key, reason);
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        let mut conn = tokio::time::timeout_at(deadline, self.connection())
-            .await
-            .map_err(|_| fail(OpFailure::ConnectTimeout(self.timeout)))?
-            .map_err(fail)?;
-        match tokio::time::timeout_at(deadline, cmd.query_async::<T>(&mut conn)).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(fail(OpFailure::Backend(e.to_string()))),
-            Err(_) => Err(fail(OpFailure::Timeout(self.timeout))),
-        }
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -112,7 +62,7 @@ impl RedisCoordinator {
             .arg("PX")
             .arg(ttl_ms(ttl));
         // "OK" when set, nil when the key exists.
-        let set: Option<String> = self.run("acquire", key, cmd).await?;
+        let set: Option<String> = self.conn.run("acquire", key, cmd, OnDropped::Fail).await?;
         Ok(set.is_some())
     }
 
@@ -130,7 +80,7 @@ impl RedisCoordinator {
         if let Some(ttl) = ttl {
             cmd.arg(ttl_ms(ttl));
         }
-        let n: i64 = self.run(op, key, cmd).await?;
+        let n: i64 = self.conn.run(op, key, cmd, OnDropped::Fail).await?;
         Ok(n == 1)
     }
 }
@@ -149,8 +99,6 @@ impl Coordinator for RedisCoordinator {
     }
 
     fn close(&self) {
-        if let Ok(mut slot) = self.conn.try_lock() {
-            slot.take();
-        }
+        self.conn.close();
     }
 }

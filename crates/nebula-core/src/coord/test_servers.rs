@@ -141,3 +141,16 @@ pub fn nats() -> Option<Server> {
         )
     })
 }
+
+/// Options of a Redis and of a NATS backend at a port where nobody listens,
+/// with a short timeout: for the tests of unreachable backends.
+pub fn unreachable_options() -> [serde_json::Value; 2] {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    [
+        serde_json::json!({"type": "redis", "url": format!("redis://127.0.0.1:{port}"), "timeoutMs": 300}),
+        serde_json::json!({"type": "nats", "url": format!("nats://127.0.0.1:{port}"), "timeoutMs": 300}),
+    ]
+}

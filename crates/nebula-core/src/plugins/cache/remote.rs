@@ -234,12 +234,7 @@ impl RemoteStore {
         let mut cursor: u64 = 0;
         let mut removed = 0u64;
         loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT);
+            let scan = scan_cmd(cursor, &pattern);
             let (next, keys): (u64, Vec<Vec<u8>>) =
                 self.bounded(scan.query_async(&mut conn)).await?;
             if !keys.is_empty() {
@@ -262,12 +257,7 @@ impl RemoteStore {
         let mut cursor: u64 = 0;
         let mut found = Vec::new();
         loop {
-            let mut scan = redis::cmd("SCAN");
-            scan.arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT);
+            let scan = scan_cmd(cursor, &pattern);
             let (next, keys): (u64, Vec<String>) =
                 self.bounded(scan.query_async(&mut conn)).await?;
             if !keys.is_empty() {
@@ -313,6 +303,17 @@ impl Drop for Attempt<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
+}
+
+/// `SCAN cursor MATCH pattern COUNT SCAN_COUNT`: one batch of a walk over the keys.
+fn scan_cmd(cursor: u64, pattern: &str) -> redis::Cmd {
+    let mut scan = redis::cmd("SCAN");
+    scan.arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_COUNT);
+    scan
 }
 
 /// Escapes glob characters so MATCH takes the prefix literally.
