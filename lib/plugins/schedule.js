@@ -276,15 +276,23 @@ class SchedulePlugin {
   /** FIXED_RATE: tick k at t0 + k × interval from when the lease was taken; a tick while the last run goes on is skipped. */
   _rate(job, gen, t0, last = 0) {
     const now = performance.now()
-    // Timers may fire a little early (never the same tick twice) or late (missed ticks are not made up).
+    // A late timer does not make up the ticks it missed (never the same tick twice).
     const k = Math.max(last + 1, Math.floor((now - t0) / job.interval) + 1)
-    const delay = t0 + k * job.interval - now
-    job.nextRunAt = Date.now() + Math.round(delay)
-    job.runTimer = timer(() => {
+    const due = t0 + k * job.interval
+    job.nextRunAt = Date.now() + Math.round(due - now)
+    const tick = () => {
       if (job.gen !== gen) return
+      // A timer may fire early (libuv counts from its loop time, which can lag the clock by a few ms):
+      // wait out the rest, so a run never starts before its tick.
+      const early = due - performance.now()
+      if (early > 0) {
+        job.runTimer = timer(tick, early)
+        return
+      }
       this._fire(job)
       this._rate(job, gen, t0, k)
-    }, delay)
+    }
+    job.runTimer = timer(tick, due - now)
   }
 
   /** FIXED_DELAY: the next run starts `interval` after the last one finished (the first at once). */
