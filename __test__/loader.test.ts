@@ -3,11 +3,11 @@
 // the main tarball carries no .node and names the platform packages at its own version.
 import { describe, it, expect } from 'vitest'
 import { createRequire } from 'node:module'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const require = createRequire(import.meta.url)
@@ -151,6 +151,30 @@ describe('the packages agree', () => {
       expect(sub.cpu).toEqual([cpu])
       if (os === 'linux') expect(sub.libc).toEqual([libc === 'musl' ? 'musl' : 'glibc'])
       expect(pkg.napi.targets.some((t: string) => t.includes(cpu === 'x64' ? 'x86_64' : 'aarch64') && t.includes(os === 'darwin' ? 'apple' : libc))).toBe(true)
+    }
+  })
+
+  it('sync-versions --check (run by `npm run package`) accepts the optionalDependencies in any order, and refuses a wrong version', () => {
+    // npm sorts them by name on any `npm install --save`; the check compared them in TARGETS order and failed the release.
+    const dir = mkdtempSync(join(tmpdir(), 'nebula-sync-test-'))
+    try {
+      for (const f of ['package.json', 'scripts/sync-versions.mjs', 'scripts/targets.mjs', ...loader.SUPPORTED.map((k: string) => `npm/${k}/package.json`)]) {
+        mkdirSync(dirname(join(dir, f)), { recursive: true })
+        copyFileSync(join(root, f), join(dir, f))
+      }
+      const check = () => spawnSync(process.execPath, [join(dir, 'scripts/sync-versions.mjs'), '--check'], { encoding: 'utf8' })
+      const copy = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+      const entries = Object.entries(copy.optionalDependencies)
+      copy.optionalDependencies = Object.fromEntries(entries.reverse())
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(copy))
+      expect(check().status).toBe(0)
+      copy.optionalDependencies[entries[0][0]] = '0.0.1'
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(copy))
+      const wrong = check()
+      expect(wrong.status).toBe(1)
+      expect(wrong.stderr).toMatch(/platform packages are not at nebula-native/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 

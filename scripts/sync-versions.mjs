@@ -25,9 +25,10 @@ for (const t of TARGETS) {
     if (!check) fs.writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`)
   }
 }
-const optional = {}
-for (const t of TARGETS) optional[`nebula-native-${t.key}`] = version
-if (JSON.stringify(rootPkg.optionalDependencies) !== JSON.stringify(optional)) {
+// Sorted by name, as npm writes them back on any `npm install --save`; compared whatever their order.
+const optional = Object.fromEntries(TARGETS.map((t) => [`nebula-native-${t.key}`, version]).sort(([a], [b]) => (a < b ? -1 : 1)))
+const sorted = (deps) => JSON.stringify(Object.entries(deps ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
+if (sorted(rootPkg.optionalDependencies) !== sorted(optional)) {
   wrong.push(`package.json optionalDependencies are ${JSON.stringify(rootPkg.optionalDependencies)}`)
   rootPkg.optionalDependencies = optional
   if (!check) fs.writeFileSync(rootPkgPath, `${JSON.stringify(rootPkg, null, 2)}\n`)
