@@ -57,7 +57,12 @@ function service(prefix = '', savePath?: string) {
       return { id: ctx.req.param('id'), verbose: ctx.req.query('verbose') ?? null }
     }
 
-    @Route({ method: 'POST', path: '/', validate: { body: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } } })
+    @Route({
+      method: 'POST',
+      path: '/',
+      validate: { body: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } },
+      returns: { type: 'object', properties: { added: { type: 'string' } }, required: ['added'] },
+    })
     async addUser(ctx: any) {
       const body = await ctx.req.json()
       return { added: body.name }
@@ -136,6 +141,9 @@ async function main(): Promise<void> {
   const placed: 'ok' | null = await client.orderService.place({ sku: 'a', qty: 1 }, 'fast')
   const got = await client.routes.userService.getUser({ params: { id: 'u/7' }, query: { verbose: 'yes' } })
   const added = await client.routes.userService.addUser({ body: { name: 'Zed' } })
+  // Typed from the route's returns schema (unknown before: a compile error under --strict).
+  const addedName: string = added.added
+  void addedName
   console.log(JSON.stringify({ name: user.name, age, isDate: created instanceof Date, year: created.getUTCFullYear(), found: found.length, counted, ticks, refused, placed, got, added }))
 }
 
@@ -199,7 +207,8 @@ describe('ClientCodePlugin', () => {
     expect(code).not.toMatch(/empty-service|EmptyService|emptyService/)
     // Routes with schemas: typed functions by module, at their full path; a route without schemas is left out.
     expect(code).toContain('getUser: (input: { params: { id: string }; query?: { verbose?: string }; headers?: Record<string, string> }) => Promise<unknown>;')
-    expect(code).toContain('addUser: (input: { body: { name: string }; headers?: Record<string, string> }) => Promise<unknown>;')
+    // A route's returns schema types its result; without one (getUser) it is unknown.
+    expect(code).toContain('addUser: (input: { body: { name: string }; headers?: Record<string, string> }) => Promise<{ added: string }>;')
     expect(code).toContain('getUser: { method: "GET", path: "/r/users/:id" },')
     expect(code).toContain('addUser: { method: "POST", path: "/r/users" },')
     expect(code).not.toContain('plainRoute')

@@ -63,7 +63,8 @@ function collectRoutes(handlers, moduleOf, routePrefix) {
     if (!mod) continue
     const methods = Array.isArray(opts.method) ? opts.method : [opts.method || 'GET']
     const paths = Array.isArray(opts.path) ? opts.path : [opts.path]
-    const response = isZodSchema(opts.response) ? opts.response : undefined
+    // `returns` (zod or JSON Schema) types the result; nebula's `response` when it is a zod schema.
+    const response = opts.returns ?? (isZodSchema(opts.response) ? opts.response : undefined)
     out.push({
       module: mod.name,
       name: String(h.methodName),
