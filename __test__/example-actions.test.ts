@@ -1,32 +1,15 @@
 // Keeps examples/actions runnable: starts it as its header says (tsx) and talks to it: an action over GET and
 // POST (EJSON), a streamed one, the generated client it serves and writes, and its OpenAPI document and page.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import fs from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { root, startExample } from './helpers/example'
 
 describe('examples/actions', () => {
   it('serves its actions, a stream and the generated client', async () => {
-    const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/actions/main.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const exited = once(child, 'exit')
+    const { child, port: listening, exited } = startExample('actions', /todos on http:\/\/localhost:(\d+)/)
     try {
-      let out = ''
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-          out += d
-          const m = /todos on http:\/\/localhost:(\d+)/.exec(out)
-          if (m) resolve(Number(m[1]))
-        })
-        child.once('exit', (code) => reject(new Error(`the example exited with ${code} before listening`)))
-      })
+      const port = await listening
       const api = `http://127.0.0.1:${port}/api/todo-service`
       const added = await (await fetch(`${api}/add?0=milk`)).json()
       expect(added).toMatchObject({ success: true, data: { id: 1, title: 'milk', done: false } })

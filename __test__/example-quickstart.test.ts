@@ -1,30 +1,12 @@
 // Keeps examples/quickstart runnable: starts it the way `npm start` does and talks to it.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+import { startExample } from './helpers/example'
 
 describe('examples/quickstart', () => {
   it('serves its routes and plugins, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), 'examples/quickstart/main.ts'], {
-      cwd: root,
-      env: { ...process.env, PORT: '0', API_KEY: 'k' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const exited = once(child, 'exit')
+    const { child, port: listening, exited } = startExample('quickstart', /listening on http:\/\/localhost:(\d+)/, { API_KEY: 'k' })
     try {
-      let out = ''
-      const port = await new Promise<number>((resolve, reject) => {
-        child.stdout.on('data', (d) => {
-          out += d
-          const m = /listening on http:\/\/localhost:(\d+)/.exec(out)
-          if (m) resolve(Number(m[1]))
-        })
-        child.once('exit', (code) => reject(new Error(`quickstart exited with ${code} before listening`)))
-      })
+      const port = await listening
       const base = `http://127.0.0.1:${port}`
       expect(await (await fetch(`${base}/api/users`)).json()).toEqual({ users: [{ id: '1', name: 'Ada' }] })
       expect(await (await fetch(`${base}/hello/bob`)).text()).toBe('Hello, bob!')
