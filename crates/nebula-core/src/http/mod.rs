@@ -7,6 +7,8 @@ pub mod body_stream;
 pub mod config;
 pub mod dispatch;
 pub mod dynamic;
+#[cfg(unix)]
+pub mod h1;
 pub mod js_chain;
 pub mod mount;
 pub mod normalize;

@@ -1,6 +1,6 @@
 //! The socket side: accept loop, connection limit, timeouts, graceful stop.
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{oneshot, watch, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::service::Service;
@@ -20,7 +20,16 @@ pub struct ServerHandle {
     /// `Some(grace)` once stopping: in-flight requests get at most `grace`
     /// (and never more than the configured shutdown timeout).
     stop: watch::Sender<Option<Duration>>,
-    task: JoinHandle<()>,
+    ended: Ended,
+}
+
+/// How a stopping server tells it has ended.
+enum Ended {
+    /// The accept loop's task (threads mode).
+    Task(JoinHandle<()>),
+    /// The loop server (`h1::LoopServer`), turned by the thread that owns
+    /// it: poked so that it sees the stop, then signals its end.
+    Signal(oneshot::Receiver<()>, Box<dyn Fn() + Send + Sync>),
 }
 
 impl ServerHandle {
@@ -40,7 +49,30 @@ impl ServerHandle {
     /// graceful-shutdown plugin's own timeout) passes zero.
     pub async fn stop_within(self, grace: Duration) {
         let _ = self.stop.send(Some(grace));
-        let _ = self.task.await;
+        match self.ended {
+            Ended::Task(task) => {
+                let _ = task.await;
+            }
+            Ended::Signal(ended, poke) => {
+                poke();
+                // Err: the loop server is gone (its thread's environment exited).
+                let _ = ended.await;
+            }
+        }
+    }
+
+    /// The handle of a loop server: `poke` makes its owner turn it.
+    pub(super) fn signalled(
+        addr: SocketAddr,
+        stop: watch::Sender<Option<Duration>>,
+        ended: oneshot::Receiver<()>,
+        poke: Box<dyn Fn() + Send + Sync>,
+    ) -> ServerHandle {
+        ServerHandle {
+            addr,
+            stop,
+            ended: Ended::Signal(ended, poke),
+        }
     }
 }
 
@@ -52,7 +84,11 @@ pub async fn listen(service: Arc<Service>, host: &str, port: u16) -> std::io::Re
     let addr = listener.local_addr()?;
     let (stop, stop_rx) = watch::channel(None);
     let task = tokio::spawn(accept_loop(listener, service, stop_rx));
-    Ok(ServerHandle { addr, stop, task })
+    Ok(ServerHandle {
+        addr,
+        stop,
+        ended: Ended::Task(task),
+    })
 }
 
 async fn accept_loop(
@@ -61,27 +97,7 @@ async fn accept_loop(
     mut stop: watch::Receiver<Option<Duration>>,
 ) {
     let config = service.config().clone();
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout)
-        .max_headers(config.max_headers)
-        // No pipeline_flush: with it hyper holds a response back while more
-        // input is buffered (a stray CRLF, a partial next request, a parse error).
-        // Head and body copied into one buffer and sent with one write: for
-        // the small answers a service mostly sends, cheaper than a writev of
-        // the parts (the pure-Rust hello route needed ~10 % less CPU); a large
-        // body costs one more copy.
-        .writev(false)
-        // A client may send its request and shut its write side while it
-        // waits (RFC 9112 §9.6 allows it): without this, hyper takes the EOF
-        // for a vanished client and drops the request's future, so only
-        // answers ready within the same poll (the Rust built-ins) were sent.
-        // The cost: a client that closes entirely looks the same until the
-        // answer is written (the write then fails and the connection ends),
-        // so its request runs to its answer, which the handler timeout bounds.
-        .half_close(true)
-        .keep_alive(true);
+    let builder = Arc::new(http1_builder(&config));
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let mut connections = JoinSet::new();
     loop {
@@ -107,34 +123,10 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let peer = Some(peer.ip());
         let svc = service.clone();
-        let conn = builder
-            .serve_connection(
-                TokioIo::new(stream),
-                service_fn(move |req| {
-                    let svc = svc.clone();
-                    async move { Ok::<_, Infallible>(svc.handle_from(req, peer).await) }
-                }),
-            )
-            // WebSocket upgrades: the hub takes the connection over after its 101.
-            .with_upgrades();
-        let mut stopping = stop.clone();
-        // Stop asked, or the handle dropped (the accept loop has ended too).
-        let stop_asked = async move {
-            let _ = stopping.wait_for(|s| s.is_some()).await;
-        };
+        let builder = builder.clone();
+        let conn_stop = stop.clone();
         connections.spawn(async move {
-            tokio::pin!(conn);
-            // On stop: finish the request in flight, then close (idle ones close at once).
-            let ended = tokio::select! {
-                r = conn.as_mut() => r,
-                _ = stop_asked => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
+            serve(&builder, TokioIo::new(stream), svc, peer, conn_stop).await;
             drop(permit);
         });
     }
@@ -151,4 +143,69 @@ async fn accept_loop(
         );
     }
     // Dropping the set aborts the connections still open.
+}
+
+/// The HTTP/1 settings of every connection hyper serves.
+pub(super) fn http1_builder(config: &super::ServerConfig) -> http1::Builder {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .max_headers(config.max_headers)
+        // No pipeline_flush: with it hyper holds a response back while more
+        // input is buffered (a stray CRLF, a partial next request, a parse error).
+        // Head and body copied into one buffer and sent with one write: for
+        // the small answers a service mostly sends, cheaper than a writev of
+        // the parts (the pure-Rust hello route needed ~10 % less CPU); a large
+        // body costs one more copy.
+        .writev(false)
+        // A client may send its request and shut its write side while it
+        // waits (RFC 9112 §9.6 allows it): without this, hyper takes the EOF
+        // for a vanished client and drops the request's future, so only
+        // answers ready within the same poll (the Rust built-ins) were sent.
+        // The cost: a client that closes entirely looks the same until the
+        // answer is written (the write then fails and the connection ends),
+        // so its request runs to its answer, which the handler timeout bounds.
+        .half_close(true)
+        .keep_alive(true);
+    builder
+}
+
+/// Serves one connection with hyper until it ends, or until a stop is
+/// asked (then the request in flight finishes and the connection closes).
+pub(super) async fn serve<I>(
+    builder: &http1::Builder,
+    io: I,
+    service: Arc<Service>,
+    peer: Option<IpAddr>,
+    mut stop: watch::Receiver<Option<Duration>>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let conn = builder
+        .serve_connection(
+            io,
+            service_fn(move |req| {
+                let svc = service.clone();
+                async move { Ok::<_, Infallible>(svc.handle_from(req, peer).await) }
+            }),
+        )
+        // WebSocket upgrades: the hub takes the connection over after its 101.
+        .with_upgrades();
+    // Stop asked, or the handle dropped (the accept loop has ended too).
+    let stop_asked = async move {
+        let _ = stop.wait_for(|s| s.is_some()).await;
+    };
+    tokio::pin!(conn);
+    // On stop: finish the request in flight, then close (idle ones close at once).
+    let ended = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stop_asked => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, "connection ended with an error");
+    }
 }

@@ -1,0 +1,73 @@
+//! Wake-ups of the loop server: a future it polls (a request waiting for
+//! JavaScript, a Redis reply, a timer) is woken from any thread; the wake
+//! lands in one list and makes the server's poll fd readable once, so the
+//! thread that runs the loop (Node's) turns it.
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+use parking_lot::Mutex;
+
+/// What a wake names: a connection (and its generation, so a wake for a
+/// connection closed since is ignored) or one of the server's own timers.
+pub(super) type WakeId = (usize, u32);
+
+/// The id of the server's own timers (header timeouts, the stop deadline).
+pub(super) const SERVER: usize = usize::MAX;
+
+pub(super) struct WakeQueue {
+    list: Mutex<Vec<WakeId>>,
+    poke: mio::Waker,
+}
+
+impl WakeQueue {
+    pub(super) fn new(poke: mio::Waker) -> Arc<WakeQueue> {
+        Arc::new(WakeQueue {
+            list: Mutex::new(Vec::new()),
+            poke,
+        })
+    }
+
+    /// Queues `id`; the first wake since the last turn makes the poll fd readable.
+    pub(super) fn push(&self, id: WakeId) {
+        let first = {
+            let mut list = self.list.lock();
+            let first = list.is_empty();
+            list.push(id);
+            first
+        };
+        if first {
+            if let Err(e) = self.poke.wake() {
+                tracing::error!(error = %e, "loop server: could not wake the loop");
+            }
+        }
+    }
+
+    /// Takes the wakes queued since the last call (into `into`, emptied first).
+    pub(super) fn take(&self, into: &mut Vec<WakeId>) {
+        into.clear();
+        std::mem::swap(&mut *self.list.lock(), into);
+    }
+
+    /// A waker for `id`.
+    pub(super) fn waker(self: &Arc<Self>, id: WakeId) -> Waker {
+        Waker::from(Arc::new(TaskWake {
+            id,
+            queue: self.clone(),
+        }))
+    }
+}
+
+struct TaskWake {
+    id: WakeId,
+    queue: Arc<WakeQueue>,
+}
+
+impl Wake for TaskWake {
+    fn wake(self: Arc<Self>) {
+        self.queue.push(self.id);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.queue.push(self.id);
+    }
+}
