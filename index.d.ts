@@ -95,6 +95,13 @@ export interface MicroserviceOptions {
   shutdownTimeout?: number
   /** Largest streamed `Response` body a handler may return, in bytes; larger → 500. Default 16 MiB. */
   responseLimit?: number
+  /**
+   * Where HTTP runs. `'loop'`: on Node's event loop (one thread, no hand-off, as uWebSockets.js);
+   * `'threads'`: on the engine's worker threads (native answers spread over the cores).
+   * `'auto'` (default): loop on a machine of at most 2 cores, threads beyond. The environment
+   * variable `NEBULA_HTTP_MODE` overrides it (how the test suite runs in both modes).
+   */
+  httpMode?: 'auto' | 'loop' | 'threads'
 }
 
 export type ResolvedOptions = Readonly<
@@ -112,6 +119,7 @@ export type ResolvedOptions = Readonly<
         | 'maxConnections'
         | 'shutdownTimeout'
         | 'responseLimit'
+        | 'httpMode'
       >
     >
 >

@@ -47,7 +47,9 @@ export default defineConfig({
           name: 'forks',
           pool: 'forks',
           sequence: { groupOrder: 0 },
-          env: { XDG_RUNTIME_DIR: runtimeDir('forks') },
+          // Each HTTP mode gets one full run: loop (HTTP on Node's event loop,
+          // the default on a small machine) here, threads in the other project.
+          env: { XDG_RUNTIME_DIR: runtimeDir('forks'), NEBULA_HTTP_MODE: 'loop' },
         },
       },
       {
@@ -56,6 +58,7 @@ export default defineConfig({
           name: 'threads',
           pool: 'threads',
           sequence: { groupOrder: 1 },
+          env: { NEBULA_HTTP_MODE: 'threads' },
           // Whole-process tests gain nothing from a second run: the user's
           // project test installs and runs its own vitest suite (in threads)
           // in a new project, and workers.test.ts drives worker threads from

@@ -185,6 +185,9 @@ class Microservice {
       bodyTimeoutMs: this.options.bodyTimeout,
       maxConnections: this.options.maxConnections,
       shutdownTimeoutMs: this.options.shutdownTimeout,
+      // NEBULA_HTTP_MODE wins (the test suite runs in both modes); read here as
+      // well as natively: a worker thread's process.env is its own copy.
+      httpMode: process.env.NEBULA_HTTP_MODE || this.options.httpMode,
     })
 
     for (const p of plugins) {

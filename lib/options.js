@@ -13,11 +13,14 @@ const DEFAULTS = {
   shutdownTimeout: 30_000,
   responseLimit: 16 * 1024 * 1024,
   disableDefaultPlugins: false,
+  httpMode: 'auto',
 }
 
 // The native side takes these as 32-bit unsigned integers.
 const MAX = 0xffffffff
 const POSITIVE = /** @type {const} */ (['bodyLimit', 'responseLimit', 'handlerTimeout', 'headerTimeout', 'bodyTimeout', 'maxConnections', 'shutdownTimeout'])
+
+const HTTP_MODES = ['auto', 'loop', 'threads']
 
 /**
  * Validates the options and returns them frozen, with the defaults filled in.
@@ -40,6 +43,9 @@ function resolveOptions(options) {
   }
   if (options.modules !== undefined && !Array.isArray(options.modules)) {
     throw new TypeError('Microservice option "modules" must be an array of @Module classes')
+  }
+  if (options.httpMode !== undefined && !HTTP_MODES.includes(options.httpMode)) {
+    throw new TypeError(`Microservice option "httpMode" must be one of ${HTTP_MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(options.httpMode)}`)
   }
   if (options.prefix !== undefined && typeof options.prefix !== 'string') {
     throw new TypeError('Microservice option "prefix" must be a string')

@@ -32,6 +32,8 @@ pub struct EngineConfig {
     pub body_timeout_ms: Option<u32>,
     pub max_connections: Option<u32>,
     pub shutdown_timeout_ms: Option<u32>,
+    /// 'auto' (default), 'loop' or 'threads' (see `runtime::loop_mode`).
+    pub http_mode: Option<String>,
 }
 
 #[napi(object)]
@@ -61,6 +63,8 @@ pub struct NativeEngine {
     /// or when the environment that made the engine exits.
     pub(super) app: App,
     pub(super) natives: super::layers::Natives,
+    /// HTTP on Node's event loop (loop mode) rather than the runtime's threads.
+    loop_mode: bool,
 }
 
 pub(super) fn invalid(message: impl Into<String>) -> Error {
@@ -83,6 +87,7 @@ impl NativeEngine {
     #[napi(constructor)]
     pub fn new(env: &Env, config: EngineConfig) -> Result<Self> {
         let d = ServerConfig::default();
+        let loop_mode = super::runtime::loop_mode(config.http_mode.as_deref()).map_err(invalid)?;
         let config = ServerConfig {
             body_limit: config.body_limit.map_or(d.body_limit, |n| n as usize),
             handler_timeout: ms(config.handler_timeout_ms, d.handler_timeout),
@@ -99,6 +104,7 @@ impl NativeEngine {
         Ok(NativeEngine {
             app,
             natives: Default::default(),
+            loop_mode,
         })
     }
 
@@ -189,7 +195,17 @@ impl NativeEngine {
     /// Freezes the routes. `wake` is called (without arguments) when requests
     /// wait; it takes them with `takeBatch()`.
     #[napi]
-    pub fn build(&mut self, wake: Function<(), ()>) -> Result<()> {
+    pub fn build(&mut self, env: &Env, wake: Function<(), ()>) -> Result<()> {
+        #[cfg(unix)]
+        if self.loop_mode {
+            let drain = std::sync::Arc::new(super::uv_loop::LoopDrain::new(env, &wake)?);
+            let tsfn = super::wake::waker(wake)?;
+            return self
+                .app
+                .build(super::wake::LoopWaker { tsfn, drain })
+                .map_err(app_error);
+        }
+        let _ = env;
         let waker = super::wake::waker(wake)?;
         self.app.build(waker).map_err(app_error)
     }
@@ -214,10 +230,19 @@ impl NativeEngine {
     pub fn respond_batch(&self, meta: Uint32Array, text: String, extras: Array) -> Result<u32> {
         let service = self.service()?;
         let mut delivered = 0;
-        for (id, answer) in super::answers::unpack(&meta, text, &extras) {
-            if service.complete(id, answer) {
-                delivered += 1;
+        let answers = super::answers::unpack(&meta, text, &extras);
+        // Loop mode: the wakes of these answers are taken by the turn below.
+        nebula_core::http::h1::hushed(|| {
+            for (id, answer) in answers {
+                if service.complete(id, answer) {
+                    delivered += 1;
+                }
             }
+        });
+        // Loop mode: the answers are written now, not at the next loop iteration.
+        #[cfg(unix)]
+        if self.loop_mode && delivered > 0 {
+            super::uv_loop::turn_all();
         }
         Ok(delivered)
     }
@@ -300,8 +325,43 @@ impl NativeEngine {
             .build_threadsafe_function()
             .callee_handled::<false>()
             .build()?;
-        let start = self.app.listen(host, port, keep_alive).map_err(app_error)?;
+        let start = if self.loop_mode {
+            self.listen_on_loop(env, &host, port, keep_alive)?
+        } else {
+            self.app.listen(host, port, keep_alive).map_err(app_error)?
+        };
         env.spawn_future(async move { start.await.map(u32::from).map_err(app_error) })
+    }
+
+    /// Loop mode: binds here, on Node's thread, and watches the server on
+    /// this environment's event loop; the app then starts the rest.
+    #[cfg(unix)]
+    fn listen_on_loop(
+        &self,
+        env: &Env,
+        host: &str,
+        port: u16,
+        keep_alive: KeepAlive,
+    ) -> Result<nebula_core::app::Starting> {
+        let service = self.service()?;
+        let rt = super::runtime::handle().ok_or_else(|| {
+            Error::new(Status::GenericFailure, "loop mode: the tokio runtime is not running")
+        })?;
+        let (server, handle) = nebula_core::http::h1::LoopServer::bind(service, host, port, rt)
+            .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+        super::uv_loop::watch(env, server)?;
+        self.app.listen_on(handle, keep_alive).map_err(app_error)
+    }
+
+    #[cfg(not(unix))]
+    fn listen_on_loop(
+        &self,
+        _env: &Env,
+        host: &str,
+        port: u16,
+        keep_alive: KeepAlive,
+    ) -> Result<nebula_core::app::Starting> {
+        self.app.listen(host.to_owned(), port, keep_alive).map_err(app_error)
     }
 
     /// Stops listening after in-flight requests finish: at most `grace_ms`

@@ -18,4 +18,6 @@ mod runtime;
 mod shared;
 mod stream;
 mod teardown;
+#[cfg(unix)]
+mod uv_loop;
 mod wake;

@@ -53,6 +53,10 @@ fn env_exiting() {
     let engines = ENGINES
         .with(|engines| engines.borrow_mut().take())
         .unwrap_or_default();
+    // Loop mode: this thread's loop will not turn again, so its servers
+    // stop here, at once (their handles' stops then return at once).
+    #[cfg(unix)]
+    super::uv_loop::close_all();
     let stops: Vec<_> = engines
         .iter()
         .filter_map(Weak::upgrade)

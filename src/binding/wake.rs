@@ -31,3 +31,22 @@ impl Waker for JsWaker {
         }
     }
 }
+
+/// The request queue's waker in loop mode: during a loop server's turn on
+/// the engine's own thread, the drain runs right after the turn (see
+/// `uv_loop::LoopDrain`); otherwise through the ThreadsafeFunction.
+#[cfg(unix)]
+pub(super) struct LoopWaker {
+    pub(super) tsfn: JsWaker,
+    pub(super) drain: std::sync::Arc<super::uv_loop::LoopDrain>,
+}
+
+#[cfg(unix)]
+impl Waker for LoopWaker {
+    fn wake(&self) -> std::result::Result<(), WakeRefused> {
+        if self.drain.defer() {
+            return Ok(());
+        }
+        self.tsfn.wake()
+    }
+}

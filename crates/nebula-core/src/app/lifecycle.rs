@@ -37,6 +37,9 @@ pub const EXIT_WAIT: Duration = Duration::from_secs(2);
 /// handle that keeps Node's event loop alive); dropped once it has stopped.
 pub type KeepAlive = Box<dyn Send>;
 
+/// An app starting: resolves to the port it listens on.
+pub type Starting = std::pin::Pin<Box<dyn Future<Output = Result<u16, AppError>> + Send>>;
+
 /// The parts of an app that run and must be stopped.
 #[derive(Default)]
 pub struct Running {
@@ -67,14 +70,33 @@ impl Running {
         host: String,
         port: u16,
         keep_alive: KeepAlive,
-    ) -> impl Future<Output = Result<u16, AppError>> + Send + 'static {
+    ) -> Starting {
+        self.start_with(
+            async move { server::listen(service, &host, port).await },
+            keep_alive,
+        )
+    }
+
+    /// [`Running::start`] with a server already listening (loop mode).
+    pub(super) fn start_on(
+        self: &Arc<Self>,
+        _service: Arc<Service>,
+        server: ServerHandle,
+        keep_alive: KeepAlive,
+    ) -> Starting {
+        self.start_with(async move { Ok(server) }, keep_alive)
+    }
+
+    fn start_with(
+        self: &Arc<Self>,
+        listen: impl Future<Output = std::io::Result<ServerHandle>> + Send + 'static,
+        keep_alive: KeepAlive,
+    ) -> Starting {
         let running = self.clone();
         let hubs = self.hubs.lock().clone();
         let gateways = self.gateways.lock().clone();
-        async move {
-            let handle = server::listen(service, &host, port)
-                .await
-                .map_err(AppError::Listen)?;
+        Box::pin(async move {
+            let handle = listen.await.map_err(AppError::Listen)?;
             // Listening: workers start (on a runtime thread, so they die with
             // it). If one gateway cannot start, none is left running and the
             // server stops.
@@ -95,7 +117,7 @@ impl Running {
             let port = handle.local_addr().port();
             *running.server.lock() = Some((handle, keep_alive));
             Ok(port)
-        }
+        })
     }
 
     /// Takes everything out and tells WebSocket clients the app is going

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::gateway::Gateway;
+use crate::http::server::ServerHandle;
 use crate::http::{JsRequest, ServerConfig, Service, ServiceBuilder};
 use crate::hub::{Hub, HubConfig, HubMount};
 use crate::jsvm::{Jsvm, JsvmAdmin, JsvmConfig, JsvmRoutes};
@@ -28,6 +29,7 @@ use crate::kernel::NativeLayer;
 use crate::support::wake_queue::Waker;
 
 pub use error::AppError;
+pub use lifecycle::Starting;
 pub use hub_events::{HubEvent, HubEventQueue};
 pub use lifecycle::{KeepAlive, Running, EXIT_WAIT, HUB_CLOSE_WAIT};
 pub use requests::{QueueDispatcher, RequestQueue};
@@ -152,11 +154,24 @@ impl App {
         host: String,
         port: u16,
         keep_alive: impl Send + 'static,
-    ) -> Result<impl Future<Output = Result<u16, AppError>> + Send + 'static, AppError> {
+    ) -> Result<Starting, AppError> {
         let service = self.service()?.clone();
         Ok(self
             .running
             .start(service, host, port, Box::new(keep_alive)))
+    }
+
+    /// [`App::listen`] with a server already listening (the loop server,
+    /// bound by its owner on the thread that turns it).
+    pub fn listen_on(
+        &self,
+        server: ServerHandle,
+        keep_alive: impl Send + 'static,
+    ) -> Result<Starting, AppError> {
+        let service = self.service()?.clone();
+        Ok(self
+            .running
+            .start_on(service, server, Box::new(keep_alive)))
     }
 
     /// Stops everything: hubs → server → gateways → script VMs (see [`lifecycle`]).

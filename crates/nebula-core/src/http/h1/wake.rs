@@ -2,8 +2,10 @@
 //! JavaScript, a Redis reply, a timer) is woken from any thread; the wake
 //! lands in one list and makes the server's poll fd readable once, so the
 //! thread that runs the loop (Node's) turns it.
+use std::cell::Cell;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
+use std::thread::ThreadId;
 
 use parking_lot::Mutex;
 
@@ -17,6 +19,28 @@ pub(super) const SERVER: usize = usize::MAX;
 pub(super) struct WakeQueue {
     list: Mutex<Vec<WakeId>>,
     poke: mio::Waker,
+    /// The thread that turns the server.
+    owner: ThreadId,
+}
+
+thread_local! {
+    /// Set by [`hushed`]: the owner turns its servers right after, so wakes
+    /// on its own thread need not poke the poll fd.
+    static HUSH: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` (which wakes answers, e.g. by delivering JavaScript's) with the
+/// pokes of this thread's own servers held back; the caller turns them
+/// right after, which takes the wakes `f` queued.
+pub fn hushed<T>(f: impl FnOnce() -> T) -> T {
+    struct Unhush(bool);
+    impl Drop for Unhush {
+        fn drop(&mut self) {
+            HUSH.with(|h| h.set(self.0));
+        }
+    }
+    let _unhush = Unhush(HUSH.with(|h| h.replace(true)));
+    f()
 }
 
 impl WakeQueue {
@@ -24,6 +48,7 @@ impl WakeQueue {
         Arc::new(WakeQueue {
             list: Mutex::new(Vec::new()),
             poke,
+            owner: std::thread::current().id(),
         })
     }
 
@@ -35,7 +60,7 @@ impl WakeQueue {
             list.push(id);
             first
         };
-        if first {
+        if first && !(HUSH.with(Cell::get) && std::thread::current().id() == self.owner) {
             if let Err(e) = self.poke.wake() {
                 tracing::error!(error = %e, "loop server: could not wake the loop");
             }
