@@ -15,6 +15,18 @@
 // JSON Schema (servers/common.mjs): nebula in Rust (`@Route({ validate })`),
 // Fastify with its own `schema: { body }` (Ajv); `invalid` sends a body with
 // three violations, answered 400 by both.
+// uWebSockets.js (npm `uwebsockets`, servers/uws.mjs and servers/hub-uws.mjs)
+// is the speed bar of issue 20: it runs in hello, stack, cached, rejected,
+// jsvm, limited and the hub; where its binary cannot load (platform, Node ABI,
+// glibc) it is skipped with the reason. Every HTTP table reports server CPU per
+// request: the server process's user + system time (all threads, /proc) over
+// each wrk round ÷ the requests served, median (cpu.mjs); the gateway reports
+// the proxy's and the worker's apart. `limited` (a 429 from a tiny rate limit)
+// and `static` (a 17 B file) are, with cached and rejected, the answers nebula
+// gives in Rust alone. `nebula-threads` and `nebula-loop` are nebula with
+// NEBULA_HTTP_MODE=threads / loop (`nebula` is the engine's default mode).
+// latest.md opens with "Goals (issue 20)", computed from this run's numbers
+// (the hub's no-regression goal against the results file as it was before).
 // A run of some scenarios keeps the other scenarios' last results in
 // bench/results/latest.{md,json} (each section carries its own date).
 //
@@ -25,6 +37,8 @@
 //          jsvm: --gen-pools 1,2,4,8 (pool sizes for the generation cost) --gen-reloads K (default 20);
 //          with --only, name `generation` to include the generation cost
 //          gateway: contenders nebula, nginx, direct (for --only)
+//          HTTP contenders: nebula, nebula-threads, nebula-loop, uws, fastify, koa, express, hono, node-http, ceiling, jsvm-1, jsvm-2;
+//          hub: nebula, ws, socket.io, uws
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -181,7 +195,10 @@ function willRun(name, s) {
 function uwsProblem() {
   const r = spawnSync('node', ['-e', "require('uwebsockets').App()"], { cwd: here, encoding: 'utf8' })
   if (r.status === 0) return undefined
-  const lines = `${r.stderr ?? ''}${r.error?.message ?? ''}`.split('\n').map((l) => l.trim()).filter(Boolean)
+  const lines = `${r.stderr ?? ''}${r.error?.message ?? ''}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
   const errors = lines.filter((l) => /^Error:/.test(l))
   return (errors.length ? errors.slice(-2).join(' / ') : (lines.at(-1) ?? `exit ${r.status}`)).slice(0, 400)
 }
@@ -500,7 +517,7 @@ async function hubScenario(scenario, lines) {
 // ---- HTTP tables: req/s and server CPU per request ------------------------
 
 const CPU_NOTE =
-  'CPU µs/req: the server process\'s user + system CPU time (all its threads, /proc/<pid>/stat) over each wrk round ÷ the ' +
+  "CPU µs/req: the server process's user + system CPU time (all its threads, /proc/<pid>/stat) over each wrk round ÷ the " +
   'requests served in that round, median over the rounds (user / system split in latest.json). Lower is better; ' +
   '"× uWS" columns divide by uWebSockets.js in the same scenario.'
 
@@ -548,7 +565,7 @@ function goalsSection(results, previousJson, when) {
   const lines = ['## Goals (issue 20)', '']
   lines.push(
     `Ratios from the numbers of this run (${when} UTC) only; "not run" when the scenario (or a contender it needs) was not part of it. ` +
-      'CPU = the server process\'s user + system time per request (see each table).',
+      "CPU = the server process's user + system time per request (see each table).",
     '',
     '| goal | target | measured | status |',
     '| --- | --- | --- | --- |',
@@ -598,7 +615,12 @@ function goalsSection(results, previousJson, when) {
         .join('')
       parts.push(`${what}: ${x(r)} (${fmt(nebula.cpuUs, 2)} µs${modes}) ${r <= 0.8 ? 'met' : 'missed'}`)
     }
-    const status = oks.length === 0 ? 'not run' : oks.length < answers.length ? `${verdict(oks.every(Boolean))} (${oks.length} of ${answers.length} run)` : verdict(oks.every(Boolean))
+    const status =
+      oks.length === 0
+        ? 'not run'
+        : oks.length < answers.length
+          ? `${verdict(oks.every(Boolean))} (${oks.length} of ${answers.length} run)`
+          : verdict(oks.every(Boolean))
     lines.push(`| G2 Rust-only answers: CPU/req vs uWS.js hello${uws ? ` (${fmt(uws.cpuUs, 2)} µs)` : ''} | ≤ 0.8× each | ${parts.join('; ')} | ${status} |`)
   }
   // G3: the gateway against nginx.
@@ -635,7 +657,9 @@ function goalsSection(results, previousJson, when) {
         `KiB/idle conn ${x(kib)} vs ${previousJson.runs?.hub?.when ?? previousJson.when ?? 'the previous run'}`
       status = verdict(d >= 0.95 && p99 <= 1.1 && p99s <= 1.1 && kib <= 1.1)
     }
-    lines.push(`| G5 hub (scenario 5): no regression vs the previous results file | deliveries ≥ 0.95×, p99s and KiB/conn ≤ 1.10× (run-to-run noise) | ${measured} | ${status} |`)
+    lines.push(
+      `| G5 hub (scenario 5): no regression vs the previous results file | deliveries ≥ 0.95×, p99s and KiB/conn ≤ 1.10× (run-to-run noise) | ${measured} | ${status} |`,
+    )
   }
   lines.push('')
   return lines
