@@ -17,7 +17,7 @@
 // three violations, answered 400 by both.
 // uWebSockets.js (npm `uwebsockets`, servers/uws.mjs and servers/hub-uws.mjs)
 // is the speed bar of issue 20: it runs in hello, stack, cached, rejected,
-// jsvm, limited and the hub; where its binary cannot load (platform, Node ABI,
+// jsvm, limited, validate / invalid (Ajv) and the hub; where its binary cannot load (platform, Node ABI,
 // glibc) it is skipped with the reason. Every HTTP table reports server CPU per
 // request: the server process's user + system time (all threads, /proc) over
 // each wrk round ÷ the requests served, median (cpu.mjs); the gateway reports
@@ -109,7 +109,7 @@ const SCENARIOS = {
     path: '/orders',
     auth: false,
     post: ORDER,
-    contenders: ['nebula', 'nebula-threads', 'nebula-loop', 'fastify'],
+    contenders: ['nebula', 'nebula-threads', 'nebula-loop', 'fastify', 'uws'],
   },
   invalid: {
     title: '10. Invalid JSON body (POST, same JSON Schema → 400)',
@@ -117,7 +117,7 @@ const SCENARIOS = {
     auth: false,
     post: BAD_ORDER,
     expect: 400,
-    contenders: ['nebula', 'fastify'],
+    contenders: ['nebula', 'fastify', 'uws'],
   },
 }
 // Where cargo puts the examples (the ceiling, hub_load): CARGO_TARGET_DIR when set, as cargo does.
@@ -148,7 +148,7 @@ const CONTENDERS = {
     label: 'uWebSockets.js (uWS.js v20, JS handler)',
     labels: { jsvm: 'uWebSockets.js (JS handler)' },
     cmd: ['node', 'servers/uws.mjs'],
-    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'limited'],
+    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'limited', 'validate', 'invalid'],
   },
   fastify: {
     label: 'Fastify 5',

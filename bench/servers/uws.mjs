@@ -4,9 +4,12 @@
 // hello; stack (fixed-window rate limit by IP, JWT check with jsonwebtoken,
 // a timing log, a transform of the result, as servers/koa.mjs does them);
 // rejected (the stack's 401); cached (an in-memory cache hit, as Fastify's);
-// limited (429 from a tiny JS rate limit, as nebula's RateLimitPlugin answers).
+// limited (429 from a tiny JS rate limit, as nebula's RateLimitPlugin answers);
+// validate / invalid (POST /orders: the body read in chunks, JSON.parse, the
+// same JSON Schema checked by Ajv compiled at start with ajv-formats, all
+// violations reported in nebula's 400 shape).
 import { createRequire } from 'node:module'
-import { HELLO, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, ready } from './common.mjs'
+import { HELLO, ORDER_SCHEMA, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, orderAnswer, ready } from './common.mjs'
 
 const require = createRequire(import.meta.url)
 let uWS
@@ -97,6 +100,37 @@ if (SCENARIO === 'stack' || SCENARIO === 'rejected') {
   })
 } else {
   app.get('/', (res) => send(res, '200 OK', JSON.stringify(hello())))
+}
+if (SCENARIO === 'validate' || SCENARIO === 'invalid') {
+  const Ajv = require('ajv')
+  const addFormats = require('ajv-formats')
+  const ajv = new Ajv({ allErrors: true })
+  addFormats(ajv)
+  const check = ajv.compile(ORDER_SCHEMA)
+  const bad = (message, errors = []) => JSON.stringify({ error: 'Bad Request', errors, message })
+  app.post('/orders', (res) => {
+    let aborted = false
+    res.onAborted(() => {
+      aborted = true
+    })
+    const chunks = []
+    res.onData((chunk, last) => {
+      // uWS reuses the chunk's memory after this call: copy it.
+      chunks.push(Buffer.from(Buffer.from(chunk)))
+      if (!last || aborted) return
+      let body
+      try {
+        body = JSON.parse(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks))
+      } catch {
+        return send(res, '400 Bad Request', bad('the body is not JSON'))
+      }
+      if (!check(body)) {
+        const errors = check.errors.map((e) => ({ in: 'body', message: e.message, path: e.instancePath }))
+        return send(res, '400 Bad Request', bad(`the request does not match the route's schema (${errors.length} violations)`, errors))
+      }
+      send(res, '200 OK', JSON.stringify(orderAnswer(body)))
+    })
+  })
 }
 app.any('/*', (res) => {
   res.cork(() => res.writeStatus('404 Not Found').end())
