@@ -492,6 +492,7 @@ async function hubScenario(scenario, lines) {
     }
   }
   const base = rows.find((r) => r.name === 'ws')
+  const uws = rows.find((r) => r.name === 'uws')
   const { server, generator } = hubCpus()
   const pinning = generator ? `generator on core ${generator}, server on core${server.includes('-') ? 's' : ''} ${server}` : 'not pinned'
   lines.push(`## ${SCENARIOS[scenario].title}`, '')
@@ -501,12 +502,14 @@ async function hubScenario(scenario, lines) {
       `"1 in flight": the same with a window of 1 (2 s). KiB per idle connection: ΔRSS of a fresh server over ${fmt(CLIENTS)} idle joined clients.`,
     '',
   )
-  lines.push('| contender | deliveries/s | × ws | messages/s | p50 ms | p99 ms | p50 / p99 ms, 1 in flight | KiB per idle conn | RSS MiB | errors / lost |')
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  lines.push(
+    `| contender | deliveries/s | × ws |${uws ? ' × uWS |' : ''} messages/s | p50 ms | p99 ms | p50 / p99 ms, 1 in flight | KiB per idle conn | RSS MiB | errors / lost |`,
+  )
+  lines.push(`| --- | ---: | ---: |${uws ? ' ---: |' : ''} ---: | ---: | ---: | ---: | ---: | ---: | ---: |`)
   for (const r of [...rows].sort((a, b) => b.deliveries - a.deliveries)) {
     const ratio = base ? `${fmt(r.deliveries / base.deliveries, 2)}×` : 'n/a'
     lines.push(
-      `| ${r.label} | ${fmt(r.deliveries)} | ${ratio} | ${fmt(r.sent)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+      `| ${r.label} | ${fmt(r.deliveries)} | ${ratio} |${uws ? ` ${fmt(r.deliveries / uws.deliveries, 2)}× |` : ''} ${fmt(r.sent)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
         `${fmt(r.p50Single, 2)} / ${fmt(r.p99Single, 2)} | ${fmt(r.idleKiB, 1)} | ${fmt(r.rss)} | ${r.errors} / ${r.lost} |`,
     )
   }
@@ -559,7 +562,7 @@ const verdict = (ok) => (ok === undefined ? 'n/a' : ok ? '**met**' : '**missed**
 const x = (v) => (Number.isFinite(v) ? `${fmt(v, 2)}×` : 'n/a')
 
 /** The "Goals (issue 20)" section: one row per goal; `results` holds only what this run measured. */
-function goalsSection(results, previousJson, when) {
+function goalsSection(results, previousJson, when, machine) {
   const row = (scenario, name) => (Array.isArray(results[scenario]) ? results[scenario].find((r) => r.name === name) : undefined)
   const notRun = (scenario) => !Array.isArray(results[scenario])
   const lines = ['## Goals (issue 20)', '']
@@ -655,7 +658,8 @@ function goalsSection(results, previousJson, when) {
       measured =
         `deliveries/s ${x(d)} (${fmt(now.deliveries)} vs ${fmt(before.deliveries)}), p99 ${x(p99)}, p99 1 in flight ${x(p99s)}, ` +
         `KiB/idle conn ${x(kib)} vs ${previousJson.runs?.hub?.when ?? previousJson.when ?? 'the previous run'}`
-      status = verdict(d >= 0.95 && p99 <= 1.1 && p99s <= 1.1 && kib <= 1.1)
+      const then = previousJson.runs?.hub?.machine ?? previousJson.machine
+      status = then && then !== machine ? `not comparable: the previous run was on ${then}` : verdict(d >= 0.95 && p99 <= 1.1 && p99s <= 1.1 && kib <= 1.1)
     }
     lines.push(
       `| G5 hub (scenario 5): no regression vs the previous results file | deliveries ≥ 0.95×, p99s and KiB/conn ≤ 1.10× (run-to-run noise) | ${measured} | ${status} |`,
@@ -910,7 +914,7 @@ async function main() {
     section.push('')
     sections[scenario] = section
   }
-  const goals = goalsSection(results, previousJson, when)
+  const goals = goalsSection(results, previousJson, when, machine)
   // The scenarios not run now keep their last results.
   const kept = Object.keys(SCENARIOS).filter((k) => !sections[k] && previous[k])
   for (const k of kept) {
