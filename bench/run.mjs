@@ -214,6 +214,12 @@ function ensureTools() {
     console.log('installing wrk (Debian package)…')
     execFileSync('sh', ['-c', 'apt-get install -y wrk || (apt-get update && apt-get install -y wrk)'], { stdio: 'inherit' })
   }
+  // nginx for the gateway scenario (skipped with a note when it cannot be had).
+  if (scenarios.includes('gateway') && (!only || only.has('nginx')) && !have('nginx') && process.getuid?.() === 0) {
+    console.log('installing nginx (Debian package)…')
+    const r = spawnSync('sh', ['-c', 'apt-get install -y nginx || (apt-get update && apt-get install -y nginx)'], { stdio: 'inherit' })
+    if (r.status !== 0) console.log('nginx could not be installed: the gateway scenario runs without it')
+  }
   const deps = Object.keys(JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).dependencies)
   const competitors = scenarios.some((s) => SCENARIOS[s].kind !== 'gateway')
   if (competitors && deps.some((d) => !existsSync(join(here, 'node_modules', d, 'package.json')))) {
