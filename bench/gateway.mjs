@@ -13,6 +13,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import net from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { withCpu } from './cpu.mjs'
 import { freePort } from './free-port.mjs'
 
 const PATH = '/hello'
@@ -264,8 +265,10 @@ async function measure(name, contender, o) {
     await checkAnswer(started.port)
     o.wrk(started.port, 1) // warm-up
     const rounds = []
-    for (let i = 0; i < o.rounds; i++) rounds.push(o.wrk(started.port, o.duration))
+    // CPU per request of the proxy's processes (nginx: master and workers) and of the worker, apart.
     const proxyPids = started.proxyPids()
+    const groups = { proxy: () => proxyPids, worker: () => [started.workerPid] }
+    for (let i = 0; i < o.rounds; i++) rounds.push(withCpu(groups, () => o.wrk(started.port, o.duration)))
     return {
       name,
       label: contender.label,
@@ -274,6 +277,10 @@ async function measure(name, contender, o) {
       p99: o.median(rounds.map((r) => r.p99)),
       rss: proxyPids.length ? rssMb(proxyPids) : NaN,
       workerRss: rssMb([started.workerPid]),
+      proxyCpuUs: o.median(rounds.map((r) => r.cpu.proxy.us)),
+      workerCpuUs: o.median(rounds.map((r) => r.cpu.worker.us)),
+      proxyUserUs: o.median(rounds.map((r) => r.cpu.proxy.userUs)),
+      proxySysUs: o.median(rounds.map((r) => r.cpu.proxy.sysUs)),
       wrong: rounds.reduce((n, r) => n + r.non2xx, 0),
       errors: rounds.reduce((n, r) => n + (r.errors ?? 0), 0),
       rounds: rounds.map((r) => r.rps),
@@ -345,15 +352,20 @@ export async function gatewayScenario(title, lines, o) {
       `nginx: generated config, ${proxyThreads()} worker process${proxyThreads() > 1 ? 'es' : ''} (as many as nebula's tokio workers), ` +
       'access log off, `proxy_pass` to an upstream `server unix:…; keepalive 64;` with `proxy_http_version 1.1` and `Connection ""`. ' +
       `The body is checked before each contender; wrk pinned to the last core, nothing else pinned. Proxy RSS: the proxy's peak ` +
-      `(the engine's process; nginx's master and workers summed), the worker's apart.`,
+      `(the engine's process; nginx's master and workers summed), the worker's apart. Proxy CPU µs/req: user + system time of ` +
+      `the proxy's processes (the engine's process; nginx's master and workers) over each round ÷ requests served, median; ` +
+      `worker CPU µs/req: the same for the node:http worker behind it (for the reference row, the worker serving wrk itself).`,
     '',
   )
-  lines.push(`| contender | req/s | × ${baseName} | p50 ms | p99 ms | proxy RSS MiB | worker RSS MiB | non-2xx | socket errors |`)
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  lines.push(
+    `| contender | req/s | × ${baseName} | proxy CPU µs/req | worker CPU µs/req | p50 ms | p99 ms | proxy RSS MiB | worker RSS MiB | non-2xx | socket errors |`,
+  )
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
   for (const r of [...rows].sort((a, b) => b.rps - a.rps)) {
     const ratio = base ? `${o.fmt(r.rps / base.rps, 2)}×` : 'n/a'
     lines.push(
-      `| ${r.label} | ${o.fmt(r.rps)} | ${ratio} | ${o.fmt(r.p50, 2)} | ${o.fmt(r.p99, 2)} | ${Number.isFinite(r.rss) ? o.fmt(r.rss) : '–'} | ` +
+      `| ${r.label} | ${o.fmt(r.rps)} | ${ratio} | ${Number.isFinite(r.proxyCpuUs) ? o.fmt(r.proxyCpuUs, 2) : '–'} | ${o.fmt(r.workerCpuUs, 2)} | ` +
+        `${o.fmt(r.p50, 2)} | ${o.fmt(r.p99, 2)} | ${Number.isFinite(r.rss) ? o.fmt(r.rss) : '–'} | ` +
         `${o.fmt(r.workerRss)} | ${r.wrong} | ${r.errors} |`,
     )
   }

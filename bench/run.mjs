@@ -15,6 +15,18 @@
 // JSON Schema (servers/common.mjs): nebula in Rust (`@Route({ validate })`),
 // Fastify with its own `schema: { body }` (Ajv); `invalid` sends a body with
 // three violations, answered 400 by both.
+// uWebSockets.js (npm `uwebsockets`, servers/uws.mjs and servers/hub-uws.mjs)
+// is the speed bar of issue 20: it runs in hello, stack, cached, rejected,
+// jsvm, limited, validate / invalid (Ajv) and the hub; where its binary cannot load (platform, Node ABI,
+// glibc) it is skipped with the reason. Every HTTP table reports server CPU per
+// request: the server process's user + system time (all threads, /proc) over
+// each wrk round ÷ the requests served, median (cpu.mjs); the gateway reports
+// the proxy's and the worker's apart. `limited` (a 429 from a tiny rate limit)
+// and `static` (a 17 B file) are, with cached and rejected, the answers nebula
+// gives in Rust alone. `nebula-threads` and `nebula-loop` are nebula with
+// NEBULA_HTTP_MODE=threads / loop (`nebula` is the engine's default mode).
+// latest.md opens with "Goals (issue 20)", computed from this run's numbers
+// (the hub's no-regression goal against the results file as it was before).
 // A run of some scenarios keeps the other scenarios' last results in
 // bench/results/latest.{md,json} (each section carries its own date).
 //
@@ -25,6 +37,8 @@
 //          jsvm: --gen-pools 1,2,4,8 (pool sizes for the generation cost) --gen-reloads K (default 20);
 //          with --only, name `generation` to include the generation cost
 //          gateway: contenders nebula, nginx, direct (for --only)
+//          HTTP contenders: nebula, nebula-threads, nebula-loop, uws, fastify, koa, express, hono, node-http, ceiling, jsvm-1, jsvm-2;
+//          hub: nebula, ws, socket.io, uws
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -35,7 +49,8 @@ import { fileURLToPath } from 'node:url'
 import { clusterScenario } from './cluster.mjs'
 import { gatewayScenario } from './gateway.mjs'
 import { runHubLoad } from './hub-load.mjs'
-import { BAD_ORDER, ORDER } from './servers/common.mjs'
+import { withCpu } from './cpu.mjs'
+import { BAD_ORDER, HELLO, ORDER } from './servers/common.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -59,6 +74,23 @@ const SCENARIOS = {
   stack: { title: "2. Docs' stack: rate limit + JWT + log + transform", path: '/', auth: true },
   cached: { title: '3. Cached route (cache hit)', path: '/', auth: false },
   rejected: { title: '4. Rejected requests (no token → 401)', path: '/', auth: false, expect: 401 },
+  // Rust-only answers (issue 20, goal 2) beside cached and rejected: a 429 from a tiny rate limit
+  // (1 request per minute per address; `prime` sends the one allowed request before the check), a small static file.
+  limited: {
+    title: '11. Rate-limited requests (limit 1 per minute → 429)',
+    path: '/',
+    auth: false,
+    expect: 429,
+    prime: 1,
+    contenders: ['nebula', 'nebula-threads', 'nebula-loop', 'uws'],
+  },
+  static: {
+    title: '12. Small static file (17 B JSON file)',
+    path: '/static/hello.json',
+    auth: false,
+    body: HELLO,
+    contenders: ['nebula', 'nebula-threads', 'nebula-loop'],
+  },
   hub: { title: `5. WebSocket hub: 1 room, ${CLIENTS.toLocaleString('en-US').replace(/,/g, ' ')} clients, 1 sender`, kind: 'hub' },
   cluster: { title: `7. Hub cluster: room fan-out across 3 nodes over Redis and NATS`, kind: 'cluster' },
   // The hello body ({"hello":"world"}, checked) from a hook route, a TS route and Fastify.
@@ -67,27 +99,56 @@ const SCENARIOS = {
     path: '/',
     auth: false,
     body: { hello: 'world' },
-    contenders: ['jsvm-1', 'jsvm-2', 'nebula', 'fastify'],
+    contenders: ['jsvm-1', 'jsvm-2', 'nebula', 'fastify', 'uws'],
   },
   // wrk on GET /hello: nebula's gateway and nginx, each proxying to a worker on a Unix socket, and the worker alone.
   gateway: { title: '8. Gateway: hello from a worker over a Unix socket', kind: 'gateway', path: '/hello', auth: false },
   // POST a JSON body checked against the same JSON Schema (servers/common.mjs ORDER_SCHEMA): nebula in Rust, Fastify with its Ajv.
-  validate: { title: '9. Validated JSON body (POST, same JSON Schema)', path: '/orders', auth: false, post: ORDER, contenders: ['nebula', 'fastify'] },
+  validate: {
+    title: '9. Validated JSON body (POST, same JSON Schema)',
+    path: '/orders',
+    auth: false,
+    post: ORDER,
+    contenders: ['nebula', 'nebula-threads', 'nebula-loop', 'fastify', 'uws'],
+  },
   invalid: {
     title: '10. Invalid JSON body (POST, same JSON Schema → 400)',
     path: '/orders',
     auth: false,
     post: BAD_ORDER,
     expect: 400,
-    contenders: ['nebula', 'fastify'],
+    contenders: ['nebula', 'fastify', 'uws'],
   },
 }
+// Where cargo puts the examples (the ceiling, hub_load): CARGO_TARGET_DIR when set, as cargo does.
+const TARGET = process.env.CARGO_TARGET_DIR ?? join(root, 'target')
+// nebula's HTTP modes (issue 20): `nebula` runs the engine's default, the two others force one by NEBULA_HTTP_MODE.
+const NEBULA_MODES = ['hello', 'stack', 'cached', 'rejected', 'validate', 'limited', 'static']
 const CONTENDERS = {
   nebula: {
     label: 'nebula-native',
     labels: { jsvm: 'TS route (nebula)' },
     cmd: ['node', 'servers/nebula.mjs'],
-    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'validate', 'invalid'],
+    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'validate', 'invalid', 'limited', 'static'],
+  },
+  'nebula-threads': {
+    label: 'nebula-native, NEBULA_HTTP_MODE=threads',
+    cmd: ['node', 'servers/nebula.mjs'],
+    env: { NEBULA_HTTP_MODE: 'threads' },
+    scenarios: NEBULA_MODES,
+  },
+  'nebula-loop': {
+    label: 'nebula-native, NEBULA_HTTP_MODE=loop',
+    cmd: ['node', 'servers/nebula.mjs'],
+    env: { NEBULA_HTTP_MODE: 'loop' },
+    scenarios: NEBULA_MODES,
+  },
+  // The speed bar (issue 20): handlers in JS on uWS.js's own event loop (servers/uws.mjs).
+  uws: {
+    label: 'uWebSockets.js (uWS.js v20, JS handler)',
+    labels: { jsvm: 'uWebSockets.js (JS handler)' },
+    cmd: ['node', 'servers/uws.mjs'],
+    scenarios: ['hello', 'stack', 'cached', 'rejected', 'jsvm', 'limited', 'validate', 'invalid'],
   },
   fastify: {
     label: 'Fastify 5',
@@ -98,7 +159,7 @@ const CONTENDERS = {
   express: { label: 'Express 5', cmd: ['node', 'servers/express.mjs'], scenarios: ['hello'] },
   hono: { label: 'Hono (@hono/node-server)', cmd: ['node', 'servers/hono.mjs'], scenarios: ['hello'] },
   'node-http': { label: 'node:http (bare)', cmd: ['node', 'servers/node-http.mjs'], scenarios: ['hello'] },
-  ceiling: { label: 'pure Rust (nebula server, no JS)', cmd: [join(root, 'target/release/examples/ceiling')], scenarios: ['hello'] },
+  ceiling: { label: 'pure Rust (nebula server, no JS)', cmd: [join(TARGET, 'release/examples/ceiling')], scenarios: ['hello'] },
   // The hello route as a hook route (bench/hooks/hello.pb.js) in the script VM.
   'jsvm-1': {
     label: 'hook route (JsvmPlugin, poolSize 1)',
@@ -114,12 +175,33 @@ const HUB_CONTENDERS = {
   nebula: { label: 'nebula-native (HubPlugin)', cmd: ['node', 'servers/hub-nebula.mjs'], protocol: 'gohub' },
   ws: { label: 'ws 8 (hub in JS)', cmd: ['node', 'servers/hub-ws.mjs'], protocol: 'gohub' },
   'socket.io': { label: 'socket.io 4 (websocket only)', cmd: ['node', 'servers/hub-socketio.mjs'], protocol: 'socketio' },
+  uws: { label: 'uWebSockets.js (pub/sub hub in JS)', cmd: ['node', 'servers/hub-uws.mjs'], protocol: 'gohub' },
 }
-const HUB_LOAD = join(root, 'target/release/examples/hub_load')
+const HUB_LOAD = join(TARGET, 'release/examples/hub_load')
 const PER_NODE = Number(args['per-node'] ?? 300)
 
 const scenarios = (args.scenarios ? args.scenarios.split(',') : Object.keys(SCENARIOS)).filter((s) => SCENARIOS[s])
 const only = args.only ? new Set(args.only.split(',')) : undefined
+
+/** Whether contender `name` runs in HTTP scenario `s` (its list, the scenario's list, --only). */
+function willRun(name, s) {
+  return CONTENDERS[name].scenarios.includes(s) && (SCENARIOS[s].contenders ?? Object.keys(CONTENDERS)).includes(name) && (!only || only.has(name))
+}
+
+/**
+ * Why uWS.js cannot run here (undefined when it can): the package loads its
+ * binary for this platform and Node ABI at require time, nothing at install.
+ */
+function uwsProblem() {
+  const r = spawnSync('node', ['-e', "require('uwebsockets').App()"], { cwd: here, encoding: 'utf8' })
+  if (r.status === 0) return undefined
+  const lines = `${r.stderr ?? ''}${r.error?.message ?? ''}`
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+  const errors = lines.filter((l) => /^Error:/.test(l))
+  return (errors.length ? errors.slice(-2).join(' / ') : (lines.at(-1) ?? `exit ${r.status}`)).slice(0, 400)
+}
 
 function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0
@@ -132,13 +214,19 @@ function ensureTools() {
     console.log('installing wrk (Debian package)…')
     execFileSync('sh', ['-c', 'apt-get install -y wrk || (apt-get update && apt-get install -y wrk)'], { stdio: 'inherit' })
   }
+  // nginx for the gateway scenario (skipped with a note when it cannot be had).
+  if (scenarios.includes('gateway') && (!only || only.has('nginx')) && !have('nginx') && process.getuid?.() === 0) {
+    console.log('installing nginx (Debian package)…')
+    const r = spawnSync('sh', ['-c', 'apt-get install -y nginx || (apt-get update && apt-get install -y nginx)'], { stdio: 'inherit' })
+    if (r.status !== 0) console.log('nginx could not be installed: the gateway scenario runs without it')
+  }
   const deps = Object.keys(JSON.parse(readFileSync(join(here, 'package.json'), 'utf8')).dependencies)
   const competitors = scenarios.some((s) => SCENARIOS[s].kind !== 'gateway')
   if (competitors && deps.some((d) => !existsSync(join(here, 'node_modules', d, 'package.json')))) {
     console.log('installing the competitors (bench/package.json)…')
     execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' })
   }
-  if (scenarios.some((s) => !SCENARIOS[s].kind && (SCENARIOS[s].contenders ?? ['ceiling']).includes('ceiling'))) {
+  if (scenarios.some((s) => !SCENARIOS[s].kind && willRun('ceiling', s))) {
     console.log('building the pure-Rust ceiling (cargo example)…')
     execFileSync('cargo', ['build', '--release', '--example', 'ceiling', '--quiet'], { cwd: root, stdio: 'inherit' })
   }
@@ -249,10 +337,12 @@ async function measure(name, scenario) {
   const contender = CONTENDERS[name]
   const { child, port } = await startServer(contender, scenario)
   try {
+    for (let i = 0; i < (SCENARIOS[scenario].prime ?? 0); i++) await (await fetch(`http://127.0.0.1:${port}${SCENARIOS[scenario].path}`)).text()
     await checkAnswer(port, scenario)
     wrk(port, scenario, 1) // warm-up
     const rounds = []
-    for (let i = 0; i < ROUNDS; i++) rounds.push(wrk(port, scenario, DURATION))
+    // Server CPU: the process's user + system time (all threads) over each round ÷ the requests it served.
+    for (let i = 0; i < ROUNDS; i++) rounds.push(withCpu({ server: () => [child.pid] }, () => wrk(port, scenario, DURATION)))
     const expected = SCENARIOS[scenario].expect ?? 200
     const wrong = rounds.reduce((n, r) => n + (expected === 200 ? r.non2xx : r.total - r.non2xx), 0)
     return {
@@ -262,8 +352,12 @@ async function measure(name, scenario) {
       p50: median(rounds.map((r) => r.p50)),
       p99: median(rounds.map((r) => r.p99)),
       rss: rssMb(child.pid),
+      cpuUs: median(rounds.map((r) => r.cpu.server.us)),
+      userUs: median(rounds.map((r) => r.cpu.server.userUs)),
+      sysUs: median(rounds.map((r) => r.cpu.server.sysUs)),
       wrong,
       rounds: rounds.map((r) => r.rps),
+      cpuRounds: rounds.map((r) => r.cpu.server.us),
     }
   } finally {
     await stopServer(child)
@@ -388,6 +482,10 @@ async function hubScenario(scenario, lines) {
   const rows = []
   for (const name of names) {
     process.stdout.write(`${scenario} · ${HUB_CONTENDERS[name].label} … `)
+    if (name === 'uws' && uwsSkip) {
+      console.log(`skipped: ${uwsSkip}`)
+      continue
+    }
     try {
       const r = await measureHub(name)
       rows.push(r)
@@ -400,6 +498,7 @@ async function hubScenario(scenario, lines) {
     }
   }
   const base = rows.find((r) => r.name === 'ws')
+  const uws = rows.find((r) => r.name === 'uws')
   const { server, generator } = hubCpus()
   const pinning = generator ? `generator on core ${generator}, server on core${server.includes('-') ? 's' : ''} ${server}` : 'not pinned'
   lines.push(`## ${SCENARIOS[scenario].title}`, '')
@@ -409,17 +508,171 @@ async function hubScenario(scenario, lines) {
       `"1 in flight": the same with a window of 1 (2 s). KiB per idle connection: ΔRSS of a fresh server over ${fmt(CLIENTS)} idle joined clients.`,
     '',
   )
-  lines.push('| contender | deliveries/s | × ws | messages/s | p50 ms | p99 ms | p50 / p99 ms, 1 in flight | KiB per idle conn | RSS MiB | errors / lost |')
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
+  lines.push(
+    `| contender | deliveries/s | × ws |${uws ? ' × uWS |' : ''} messages/s | p50 ms | p99 ms | p50 / p99 ms, 1 in flight | KiB per idle conn | RSS MiB | errors / lost |`,
+  )
+  lines.push(`| --- | ---: | ---: |${uws ? ' ---: |' : ''} ---: | ---: | ---: | ---: | ---: | ---: | ---: |`)
   for (const r of [...rows].sort((a, b) => b.deliveries - a.deliveries)) {
     const ratio = base ? `${fmt(r.deliveries / base.deliveries, 2)}×` : 'n/a'
     lines.push(
-      `| ${r.label} | ${fmt(r.deliveries)} | ${ratio} | ${fmt(r.sent)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
+      `| ${r.label} | ${fmt(r.deliveries)} | ${ratio} |${uws ? ` ${fmt(r.deliveries / uws.deliveries, 2)}× |` : ''} ${fmt(r.sent)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ` +
         `${fmt(r.p50Single, 2)} / ${fmt(r.p99Single, 2)} | ${fmt(r.idleKiB, 1)} | ${fmt(r.rss)} | ${r.errors} / ${r.lost} |`,
     )
   }
   lines.push('')
   return rows
+}
+
+// ---- HTTP tables: req/s and server CPU per request ------------------------
+
+const CPU_NOTE =
+  "CPU µs/req: the server process's user + system CPU time (all its threads, /proc/<pid>/stat) over each wrk round ÷ the " +
+  'requests served in that round, median over the rounds (user / system split in latest.json). Lower is better; ' +
+  '"× uWS" columns divide by uWebSockets.js in the same scenario.'
+
+/** The markdown table of an HTTP scenario: ratios to Fastify and, where it ran, to uWS.js. */
+function httpTable(rows) {
+  const fastify = rows.find((r) => r.name === 'fastify')
+  const uws = rows.find((r) => r.name === 'uws')
+  const head = ['contender', 'req/s']
+  if (fastify) head.push('× Fastify')
+  if (uws) head.push('× uWS req/s')
+  head.push('CPU µs/req')
+  if (uws) head.push('× uWS CPU')
+  head.push('p50 ms', 'p99 ms', 'RSS MiB', 'wrong answers')
+  const out = [`| ${head.join(' | ')} |`, `| --- |${' ---: |'.repeat(head.length - 1)}`]
+  for (const r of [...rows].sort((a, b) => b.rps - a.rps)) {
+    const cells = [r.label, fmt(r.rps)]
+    if (fastify) cells.push(`${fmt(r.rps / fastify.rps, 2)}×`)
+    if (uws) cells.push(`${fmt(r.rps / uws.rps, 2)}×`)
+    cells.push(fmt(r.cpuUs, 2))
+    if (uws) cells.push(`${fmt(r.cpuUs / uws.cpuUs, 2)}×`)
+    cells.push(fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.rss), String(r.wrong))
+    out.push(`| ${cells.join(' | ')} |`)
+  }
+  return out
+}
+
+// ---- Goals (issue 20): computed from this run's numbers only ---------------
+
+/** The results file as it was before this run (for the hub's no-regression goal). */
+function previousResults() {
+  try {
+    return JSON.parse(readFileSync(join(here, 'results/latest.json'), 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+const verdict = (ok) => (ok === undefined ? 'n/a' : ok ? '**met**' : '**missed**')
+const x = (v) => (Number.isFinite(v) ? `${fmt(v, 2)}×` : 'n/a')
+
+/** The "Goals (issue 20)" section: one row per goal; `results` holds only what this run measured. */
+function goalsSection(results, previousJson, when, machine) {
+  const row = (scenario, name) => (Array.isArray(results[scenario]) ? results[scenario].find((r) => r.name === name) : undefined)
+  const notRun = (scenario) => !Array.isArray(results[scenario])
+  const lines = ['## Goals (issue 20)', '']
+  lines.push(
+    `Ratios from the numbers of this run (${when} UTC) only; "not run" when the scenario (or a contender it needs) was not part of it. ` +
+      "CPU = the server process's user + system time per request (see each table).",
+    '',
+    '| goal | target | measured | status |',
+    '| --- | --- | --- | --- |',
+  )
+  // G1: the TS JSON route (hello) against uWS.js.
+  {
+    const uws = row('hello', 'uws')
+    const nebula = row('hello', 'nebula')
+    let measured = 'not run'
+    let status = 'not run'
+    if (nebula && uws) {
+      const rps = nebula.rps / uws.rps
+      const cpu = nebula.cpuUs / uws.cpuUs
+      const modes = ['nebula-threads', 'nebula-loop']
+        .map((n) => row('hello', n))
+        .filter(Boolean)
+        .map((r) => `; ${r.name.slice(7)}: ${x(r.rps / uws.rps)} req/s, ${x(r.cpuUs / uws.cpuUs)} CPU`)
+        .join('')
+      measured = `${x(rps)} req/s (${fmt(nebula.rps)} vs ${fmt(uws.rps)}), ${x(cpu)} CPU/req (${fmt(nebula.cpuUs, 2)} vs ${fmt(uws.cpuUs, 2)} µs)${modes}`
+      status = verdict(rps >= 1 && cpu <= 1)
+    } else if (!notRun('hello')) measured = status = nebula ? 'not run (uWS.js did not run)' : 'not run (nebula did not run)'
+    lines.push(`| G1 TS JSON route (scenario 1) vs uWS.js | req/s ≥ 1.0×, CPU/req ≤ 1.0× | ${measured} | ${status} |`)
+  }
+  // G2: each Rust-only answer's CPU per request against uWS.js's hello.
+  {
+    const uws = row('hello', 'uws')
+    const answers = [
+      ['cached', 'cache hit'],
+      ['rejected', '401 JwtAuth'],
+      ['limited', '429 rate limit'],
+      ['static', 'static file'],
+    ]
+    const parts = []
+    const oks = []
+    for (const [scenario, what] of answers) {
+      const nebula = row(scenario, 'nebula')
+      if (!nebula || !uws) {
+        parts.push(`${what}: not run`)
+        continue
+      }
+      const r = nebula.cpuUs / uws.cpuUs
+      oks.push(r <= 0.8)
+      const modes = ['nebula-threads', 'nebula-loop']
+        .map((n) => row(scenario, n))
+        .filter(Boolean)
+        .map((m) => `, ${m.name.slice(7)} ${x(m.cpuUs / uws.cpuUs)}`)
+        .join('')
+      parts.push(`${what}: ${x(r)} (${fmt(nebula.cpuUs, 2)} µs${modes}) ${r <= 0.8 ? 'met' : 'missed'}`)
+    }
+    const status =
+      oks.length === 0
+        ? 'not run'
+        : oks.length < answers.length
+          ? `${verdict(oks.every(Boolean))} (${oks.length} of ${answers.length} run)`
+          : verdict(oks.every(Boolean))
+    lines.push(`| G2 Rust-only answers: CPU/req vs uWS.js hello${uws ? ` (${fmt(uws.cpuUs, 2)} µs)` : ''} | ≤ 0.8× each | ${parts.join('; ')} | ${status} |`)
+  }
+  // G3: the gateway against nginx.
+  {
+    const nebula = row('gateway', 'nebula')
+    const nginx = row('gateway', 'nginx')
+    const measured =
+      nebula && nginx
+        ? `${x(nebula.rps / nginx.rps)} req/s (${fmt(nebula.rps)} vs ${fmt(nginx.rps)}); proxy CPU/req ${x(nebula.proxyCpuUs / nginx.proxyCpuUs)}`
+        : 'not run'
+    lines.push(`| G3 gateway (scenario 8) vs nginx | req/s ≥ 1.0× | ${measured} | ${nebula && nginx ? verdict(nebula.rps >= nginx.rps) : 'not run'} |`)
+  }
+  // G4: the hook route (poolSize 1) against the TS route, both in the jsvm scenario.
+  {
+    const hook = row('jsvm', 'jsvm-1')
+    const ts = row('jsvm', 'nebula')
+    const measured = hook && ts ? `${x(hook.rps / ts.rps)} req/s (${fmt(hook.rps)} vs ${fmt(ts.rps)}), ${x(hook.cpuUs / ts.cpuUs)} CPU/req` : 'not run'
+    lines.push(`| G4 hook route (jsvm-1) vs TS route (scenario 6) | req/s ≥ 1.0× | ${measured} | ${hook && ts ? verdict(hook.rps >= ts.rps) : 'not run'} |`)
+  }
+  // G5: nebula's hub against the previous results file.
+  {
+    const now = row('hub', 'nebula')
+    const before = previousJson?.results?.hub?.find?.((r) => r.name === 'nebula')
+    let measured = 'not run'
+    let status = 'not run'
+    if (now && !before) measured = status = 'no previous hub results to compare'
+    else if (now && before) {
+      const d = now.deliveries / before.deliveries
+      const p99 = now.p99 / before.p99
+      const p99s = now.p99Single / before.p99Single
+      const kib = now.idleKiB / before.idleKiB
+      measured =
+        `deliveries/s ${x(d)} (${fmt(now.deliveries)} vs ${fmt(before.deliveries)}), p99 ${x(p99)}, p99 1 in flight ${x(p99s)}, ` +
+        `KiB/idle conn ${x(kib)} vs ${previousJson.runs?.hub?.when ?? previousJson.when ?? 'the previous run'}`
+      const then = previousJson.runs?.hub?.machine ?? previousJson.machine
+      status = then && then !== machine ? `not comparable: the previous run was on ${then}` : verdict(d >= 0.95 && p99 <= 1.1 && p99s <= 1.1 && kib <= 1.1)
+    }
+    lines.push(
+      `| G5 hub (scenario 5): no regression vs the previous results file | deliveries ≥ 0.95×, p99s and KiB/conn ≤ 1.10× (run-to-run noise) | ${measured} | ${status} |`,
+    )
+  }
+  lines.push('')
+  return lines
 }
 
 function fmt(n, digits = 0) {
@@ -558,8 +811,17 @@ function previousSections() {
   return sections
 }
 
+/** uWS.js's reason not to run on this machine (set in main; undefined when it loads). */
+let uwsSkip
+
 async function main() {
   ensureTools()
+  const wantsUws = scenarios.some((s) => (SCENARIOS[s].kind === 'hub' ? !only || only.has('uws') : !SCENARIOS[s].kind && willRun('uws', s)))
+  if (wantsUws) {
+    uwsSkip = uwsProblem()
+    if (uwsSkip) console.log(`uWebSockets.js skipped on this machine: ${uwsSkip}`)
+  }
+  const previousJson = previousResults()
   const when = new Date().toISOString().slice(0, 16).replace('T', ' ')
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`
   const wrkSettings = `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${DURATION} s, median`
@@ -613,27 +875,29 @@ async function main() {
       sections[scenario] = section
       continue
     }
-    const names = (s.contenders ?? Object.keys(CONTENDERS)).filter((n) => CONTENDERS[n].scenarios.includes(scenario) && (!only || only.has(n)))
+    const names = (s.contenders ?? Object.keys(CONTENDERS)).filter((n) => willRun(n, scenario))
     const rows = []
+    const notes = []
     for (const name of names) {
       process.stdout.write(`${scenario} · ${labelOf(name, scenario)} … `)
+      if (name === 'uws' && uwsSkip) {
+        console.log(`skipped: ${uwsSkip}`)
+        notes.push(`uWebSockets.js: skipped, it cannot load on this machine (${uwsSkip}).`)
+        continue
+      }
       try {
         const r = await measure(name, scenario)
         rows.push(r)
-        console.log(`${fmt(r.rps)} req/s, p99 ${fmt(r.p99, 2)} ms`)
+        console.log(`${fmt(r.rps)} req/s, ${fmt(r.cpuUs, 2)} µs CPU/req, p99 ${fmt(r.p99, 2)} ms${r.wrong ? `, ${r.wrong} wrong answers` : ''}`)
       } catch (err) {
         console.log(`skipped: ${err.message}`)
+        notes.push(`${labelOf(name, scenario)}: skipped, ${err.message}.`)
       }
     }
     results[scenario] = rows
-    const base = rows.find((r) => r.name === 'fastify')
     section.push(`## ${s.title}`, '', `${when} UTC · ${machine} · ${wrkSettings}`, '')
-    section.push('| contender | req/s | × Fastify | p50 ms | p99 ms | RSS MiB | wrong answers |')
-    section.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-    for (const r of [...rows].sort((a, b) => b.rps - a.rps)) {
-      const ratio = base ? `${fmt(r.rps / base.rps, 2)}×` : 'n/a'
-      section.push(`| ${r.label} | ${fmt(r.rps)} | ${ratio} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.rss)} | ${r.wrong} |`)
-    }
+    section.push(...httpTable(rows), '', CPU_NOTE)
+    if (notes.length) section.push('', ...notes)
     const ceiling = rows.find((r) => r.name === 'ceiling')
     const nebula = rows.find((r) => r.name === 'nebula')
     if (ceiling && nebula) section.push('', `nebula-native reaches ${fmt((100 * nebula.rps) / ceiling.rps, 1)} % of the pure-Rust ceiling.`)
@@ -656,6 +920,7 @@ async function main() {
     section.push('')
     sections[scenario] = section
   }
+  const goals = goalsSection(results, previousJson, when, machine)
   // The scenarios not run now keep their last results.
   const kept = Object.keys(SCENARIOS).filter((k) => !sections[k] && previous[k])
   for (const k of kept) {
@@ -670,6 +935,7 @@ async function main() {
       ? `Scenarios ${scenarios.join(', ')} run ${when} UTC; ${kept.join(', ')} kept from earlier runs (each section shows its date).`
       : `${when} UTC · ${machine}`,
     '',
+    ...goals,
   ]
   for (const k of Object.keys(SCENARIOS)) {
     if (!sections[k]) continue

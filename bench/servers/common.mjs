@@ -6,6 +6,8 @@ export const HELLO = { hello: 'world' }
 /** High enough never to trigger during a run: the cost of counting is what is measured. */
 export const RATE_MAX = 1_000_000_000
 export const RATE_WINDOW_MS = 60_000
+/** The `static` scenario's folder: hello.json holds the hello body. */
+export const STATIC_DIR = new URL('./static', import.meta.url).pathname
 
 /** The `validate` and `invalid` scenarios: one JSON Schema, checked by each contender's own validation. */
 export const ORDER_SCHEMA = {

@@ -1,7 +1,7 @@
 // nebula-native: TS-style handlers on the Rust core; native plugins for the stack.
 import nebula from '../../index.js'
 const { Factory, PluginPriority, Route, RoutePlugin } = nebula
-import { HELLO, ORDER_SCHEMA, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, orderAnswer, ready } from './common.mjs'
+import { HELLO, ORDER_SCHEMA, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, STATIC_DIR, orderAnswer, ready } from './common.mjs'
 
 // The docs' TS wrappers: a log plugin that times each call, and a transform plugin.
 let calls = 0
@@ -44,6 +44,8 @@ if (SCENARIO === 'stack' || SCENARIO === 'rejected') {
   )
 }
 if (SCENARIO === 'cached') plugins.push(new nebula.CachePlugin())
+// limited: one request per window per client address, so nearly every answer is the 429 (from Rust).
+if (SCENARIO === 'limited') plugins.push(new nebula.RateLimitPlugin({ maxRequests: 1, windowMs: RATE_WINDOW_MS }))
 
 const { Module, Microservice } = Factory.create(...plugins)
 
@@ -64,5 +66,7 @@ Route({ method: 'POST', path: '/orders', validate: { body: ORDER_SCHEMA } })(
   Object.getOwnPropertyDescriptor(Bench.prototype, 'order'),
 )
 
-const engine = new Microservice({ name: 'bench', version: '1.0.0', hostname: '127.0.0.1' })
+// static: GET /static/hello.json, a small file (the hello body) served by the engine's Rust static files.
+const staticFiles = SCENARIO === 'static' ? { static: { prefix: '/static', path: STATIC_DIR } } : {}
+const engine = new Microservice({ name: 'bench', version: '1.0.0', hostname: '127.0.0.1', ...staticFiles })
 ready(await engine.start(PORT))
