@@ -345,7 +345,10 @@ impl NativeEngine {
     ) -> Result<nebula_core::app::Starting> {
         let service = self.service()?;
         let rt = super::runtime::handle().ok_or_else(|| {
-            Error::new(Status::GenericFailure, "loop mode: the tokio runtime is not running")
+            Error::new(
+                Status::GenericFailure,
+                "loop mode: the tokio runtime is not running",
+            )
         })?;
         let (server, handle) = nebula_core::http::h1::LoopServer::bind(service, host, port, rt)
             .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
@@ -361,7 +364,9 @@ impl NativeEngine {
         port: u16,
         keep_alive: KeepAlive,
     ) -> Result<nebula_core::app::Starting> {
-        self.app.listen(host.to_owned(), port, keep_alive).map_err(app_error)
+        self.app
+            .listen(host.to_owned(), port, keep_alive)
+            .map_err(app_error)
     }
 
     /// Stops listening after in-flight requests finish: at most `grace_ms`

@@ -29,11 +29,16 @@ pub(super) fn loop_mode(option: Option<&str>) -> Result<bool, String> {
     match chosen.trim() {
         "loop" => Ok(cfg!(unix)),
         "threads" => Ok(false),
-        "auto" | "" => Ok(cfg!(unix)
-            && std::thread::available_parallelism().map_or(1, |n| n.get()) <= 2),
+        "auto" | "" => {
+            Ok(cfg!(unix) && std::thread::available_parallelism().map_or(1, |n| n.get()) <= 2)
+        }
         other => Err(format!(
             "httpMode must be 'auto', 'loop' or 'threads', got {other:?}{}",
-            if option.is_none() { " (from NEBULA_HTTP_MODE)" } else { "" }
+            if option.is_none() {
+                " (from NEBULA_HTTP_MODE)"
+            } else {
+                ""
+            }
         )),
     }
 }

@@ -47,11 +47,24 @@ fn uv() -> Result<&'static Uv> {
             // SAFETY: each symbol is libuv's, with the signature declared in uv.h.
             unsafe {
                 Ok(Uv {
-                    handle_size: std::mem::transmute::<*mut c_void, extern "C" fn(c_int) -> usize>(symbol(c"uv_handle_size")?),
-                    poll_init: std::mem::transmute::<*mut c_void, extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int>(symbol(c"uv_poll_init")?),
-                    poll_start: std::mem::transmute::<*mut c_void, extern "C" fn(*mut c_void, c_int, PollCb) -> c_int>(symbol(c"uv_poll_start")?),
-                    poll_stop: std::mem::transmute::<*mut c_void, extern "C" fn(*mut c_void) -> c_int>(symbol(c"uv_poll_stop")?),
-                    close: std::mem::transmute::<*mut c_void, extern "C" fn(*mut c_void, CloseCb)>(symbol(c"uv_close")?),
+                    handle_size: std::mem::transmute::<*mut c_void, extern "C" fn(c_int) -> usize>(
+                        symbol(c"uv_handle_size")?,
+                    ),
+                    poll_init: std::mem::transmute::<
+                        *mut c_void,
+                        extern "C" fn(*mut c_void, *mut c_void, c_int) -> c_int,
+                    >(symbol(c"uv_poll_init")?),
+                    poll_start: std::mem::transmute::<
+                        *mut c_void,
+                        extern "C" fn(*mut c_void, c_int, PollCb) -> c_int,
+                    >(symbol(c"uv_poll_start")?),
+                    poll_stop: std::mem::transmute::<
+                        *mut c_void,
+                        extern "C" fn(*mut c_void) -> c_int,
+                    >(symbol(c"uv_poll_stop")?),
+                    close: std::mem::transmute::<*mut c_void, extern "C" fn(*mut c_void, CloseCb)>(
+                        symbol(c"uv_close")?,
+                    ),
                 })
             }
         };
@@ -224,7 +237,12 @@ impl LoopDrain {
         let name = env.create_string("nebula.drain")?;
         // SAFETY: napi calls on the environment's own thread with live values.
         unsafe {
-            napi::check_status!(napi::sys::napi_create_reference(raw, drain.raw(), 1, &mut func))?;
+            napi::check_status!(napi::sys::napi_create_reference(
+                raw,
+                drain.raw(),
+                1,
+                &mut func
+            ))?;
             napi::check_status!(napi::sys::napi_async_init(
                 raw,
                 std::ptr::null_mut(),

@@ -29,8 +29,8 @@ use crate::kernel::NativeLayer;
 use crate::support::wake_queue::Waker;
 
 pub use error::AppError;
-pub use lifecycle::Starting;
 pub use hub_events::{HubEvent, HubEventQueue};
+pub use lifecycle::Starting;
 pub use lifecycle::{KeepAlive, Running, EXIT_WAIT, HUB_CLOSE_WAIT};
 pub use requests::{QueueDispatcher, RequestQueue};
 pub use script_events::{ScriptEvent, ScriptEventQueue};
@@ -169,9 +169,7 @@ impl App {
         keep_alive: impl Send + 'static,
     ) -> Result<Starting, AppError> {
         let service = self.service()?.clone();
-        Ok(self
-            .running
-            .start_on(service, server, Box::new(keep_alive)))
+        Ok(self.running.start_on(service, server, Box::new(keep_alive)))
     }
 
     /// Stops everything: hubs → server → gateways → script VMs (see [`lifecycle`]).

@@ -22,20 +22,18 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use hyper::server::conn::http1;
-use hyper::StatusCode;
 use mio::net::TcpListener;
 use mio::{Events, Interest, Token};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Sleep;
 
-use super::codec::{self, DateCache, Meta};
+use super::codec::DateCache;
 use super::conn::{Conn, Read1, PIPELINE_MAX};
 use super::handoff::{finish, Leftover};
 use super::wake::{WakeId, WakeQueue, SERVER};
 use crate::http::server::{http1_builder, ServerHandle};
 use crate::http::Service;
-use crate::kernel::Reply;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -54,6 +52,8 @@ struct Entry {
     conn: Conn,
     /// More bytes may wait in the socket (the last read filled its buffer).
     unread: bool,
+    /// The peer shut its write side (read until the EOF).
+    hup: bool,
 }
 
 pub struct LoopServer {
@@ -80,7 +80,7 @@ pub struct LoopServer {
     date: DateCache,
     builder: Arc<http1::Builder>,
     // Reused per turn.
-    ready: Vec<(usize, bool, bool)>,
+    ready: Vec<(usize, bool, bool, bool)>,
     woken: Vec<WakeId>,
     dirty: Vec<usize>,
 }
@@ -179,16 +179,17 @@ impl LoopServer {
                 ev.token().0,
                 ev.is_readable() || ev.is_read_closed() || ev.is_error(),
                 ev.is_writable() || ev.is_error(),
+                ev.is_read_closed(),
             )
         }));
-        for (token, readable, writable) in ready.drain(..) {
+        for (token, readable, writable, hup) in ready.drain(..) {
             match Token(token) {
                 LISTENER => self.accept(),
                 WAKER => {}
                 _ => {
                     let i = token - FIRST;
                     if readable {
-                        self.drive(i, true, now);
+                        self.drive(i, true, hup, now);
                     } else if writable {
                         self.dirty.push(i);
                     }
@@ -200,7 +201,7 @@ impl LoopServer {
         self.wakes.take(&mut woken);
         for (i, gen) in woken.drain(..) {
             if i != SERVER && self.gens.get(i) == Some(&gen) {
-                self.drive(i, false, now);
+                self.drive(i, false, false, now);
             }
         }
         self.woken = woken;
@@ -270,19 +271,21 @@ impl LoopServer {
         self.conns[i] = Some(Entry {
             conn: Conn::new(stream, Some(peer.ip()), waker),
             unread: true,
+            hup: false,
         });
         self.open.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Reads (when `readable`), parses, polls and renders connection `i` as
     /// far as it goes now; its writes wait for [`LoopServer::settle_dirty`].
-    fn drive(&mut self, i: usize, readable: bool, now: Instant) {
+    fn drive(&mut self, i: usize, readable: bool, hup: bool, now: Instant) {
         let Some(entry) = self.conns.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
         if readable {
             entry.unread = true;
         }
+        entry.hup |= hup;
         let conn = &mut entry.conn;
         let mut failed = false;
         loop {
@@ -296,17 +299,27 @@ impl LoopServer {
             if conn.slots.len() > before || conn.handoff {
                 continue;
             }
-            if !entry.unread || conn.read_closed {
-                break;
-            }
-            match conn.read() {
-                Read1::Data { more } => entry.unread = more,
-                Read1::Eof | Read1::Nothing => entry.unread = false,
-                Read1::Failed => {
-                    failed = true;
-                    break;
+            if entry.unread && !conn.read_closed {
+                match conn.read() {
+                    // A short read drained the socket, unless the peer also
+                    // shut its side: its EOF is read next (no new edge comes).
+                    Read1::Data { more } => entry.unread = more || entry.hup,
+                    Read1::Eof | Read1::Nothing => entry.unread = false,
+                    Read1::Failed => {
+                        failed = true;
+                        break;
+                    }
                 }
+                continue;
             }
+            // Nothing more to read now. A request whose body is still on
+            // its way (or cut short by the client's EOF) goes to hyper,
+            // which waits for it within bodyTimeout and answers as the
+            // threads mode does.
+            if !conn.inbuf.is_empty() && (conn.read_closed || !conn.partial_head) {
+                conn.handoff = true;
+            }
+            break;
         }
         if failed {
             self.close(i);
@@ -386,8 +399,7 @@ impl LoopServer {
     }
 
     fn arm_sweep(&mut self) {
-        let c = self.service.config();
-        let period = (c.header_timeout.min(c.body_timeout) / 4)
+        let period = (self.service.config().header_timeout / 4)
             .clamp(Duration::from_millis(10), Duration::from_secs(1));
         self.sweep = Some(Box::pin(tokio::time::sleep(period)));
     }
@@ -435,59 +447,24 @@ impl LoopServer {
         }
     }
 
-    /// Closes the connections whose request head is late; answers 408 to
-    /// those whose body is.
+    /// Closes the connections whose request head is late (a body that is
+    /// late is hyper's: see `drive`).
     fn expire(&mut self, now: Instant) {
-        let (head_limit, body_limit) = {
-            let c = self.service.config();
-            (c.header_timeout, c.body_timeout)
-        };
+        let limit = self.service.config().header_timeout;
         let mut pending = false;
         for i in 0..self.conns.len() {
-            let Some(entry) = self.conns[i].as_mut() else {
+            let Some(since) = self.conns[i].as_ref().and_then(|e| e.conn.partial_since) else {
                 continue;
-            };
-            let conn = &mut entry.conn;
-            let Some(since) = conn.partial_since else {
-                continue;
-            };
-            let limit = if conn.partial_head {
-                head_limit
-            } else {
-                body_limit
             };
             if now.saturating_duration_since(since) < limit {
                 pending = true;
-                continue;
-            }
-            if conn.partial_head || !conn.slots.is_empty() {
+            } else {
                 self.close(i);
-                continue;
             }
-            let reply: hyper::Response<_> = Reply::error(
-                StatusCode::REQUEST_TIMEOUT,
-                "the request body did not arrive in time",
-            )
-            .into();
-            let (parts, body) = reply.into_parts();
-            let bytes = match body {
-                http_body_util::Either::Left(full) => super::conn::whole(full),
-                http_body_util::Either::Right(_) => bytes::Bytes::new(),
-            };
-            let meta = Meta {
-                head_only: false,
-                close: true,
-            };
-            codec::render(&parts, &bytes, meta, &mut self.date, &mut conn.out);
-            conn.close_after = true;
-            conn.partial_since = None;
-            conn.inbuf.clear();
-            self.dirty.push(i);
         }
         if pending || self.accept_paused {
             self.arm_sweep();
         }
-        self.settle_dirty();
     }
 
     fn begin_stop(&mut self, grace: Duration) {

@@ -28,7 +28,10 @@ fn pipelined_requests_come_out_one_by_one_with_their_bodies() {
     let (b2, meta) = request(&mut b);
     assert_eq!(b2.uri(), "/b");
     assert!(!meta.close && !meta.head_only);
-    assert!(matches!(parse(&mut b, 100), Parsed::Partial { head: false }));
+    assert!(matches!(
+        parse(&mut b, 100),
+        Parsed::Partial { head: false }
+    ));
     assert_eq!(&b[..], b"GET /c");
 }
 
@@ -38,7 +41,10 @@ fn a_body_still_arriving_is_partial_with_its_head_complete() {
     assert!(matches!(parse(&mut b, 100), Parsed::Partial { head: true }));
     b.extend_from_slice(b"defghij");
     let (req, _) = request(&mut b);
-    assert_eq!(req.into_body(), http_body_util::Full::new(bytes::Bytes::from_static(b"abcdefghij")));
+    assert_eq!(
+        req.into_body(),
+        http_body_util::Full::new(bytes::Bytes::from_static(b"abcdefghij"))
+    );
     assert!(b.is_empty());
 }
 
@@ -55,13 +61,22 @@ fn unusual_requests_go_to_hyper() {
         "NOT A REQUEST\r\n\r\n",
     ];
     for case in cases {
-        assert!(matches!(parse(&mut buf(case), 100), Parsed::HandOff), "{case:?}");
+        assert!(
+            matches!(parse(&mut buf(case), 100), Parsed::HandOff),
+            "{case:?}"
+        );
     }
-    let big = format!("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n", FAST_BODY_MAX + 1);
+    let big = format!(
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+        FAST_BODY_MAX + 1
+    );
     assert!(matches!(parse(&mut buf(&big), 100), Parsed::HandOff));
     let many: String = (0..5).map(|i| format!("X-{i}: v\r\n")).collect();
     let head = format!("GET / HTTP/1.1\r\n{many}\r\n");
-    assert!(matches!(parse(&mut buf(&head), 4), Parsed::HandOff), "more headers than max_headers");
+    assert!(
+        matches!(parse(&mut buf(&head), 4), Parsed::HandOff),
+        "more headers than max_headers"
+    );
 }
 
 #[test]
@@ -74,31 +89,60 @@ fn connection_close_and_head_are_noted() {
 fn rendered(res: Response<()>, body: &str, meta: Meta) -> (String, bool) {
     let (parts, ()) = res.into_parts();
     let mut out = Vec::new();
-    let close = render(&parts, body.as_bytes(), meta, &mut DateCache::default(), &mut out);
+    let close = render(
+        &parts,
+        body.as_bytes(),
+        meta,
+        &mut DateCache::default(),
+        &mut out,
+    );
     (String::from_utf8(out).unwrap(), close)
 }
 
 #[test]
 fn answers_carry_length_and_date_and_head_has_no_body() {
-    let res = Response::builder().header("content-type", "text/plain").body(()).unwrap();
+    let res = Response::builder()
+        .header("content-type", "text/plain")
+        .body(())
+        .unwrap();
     let (text, close) = rendered(res, "hi", Meta::default());
     assert!(!close);
-    assert!(text.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\ndate: "), "{text}");
+    assert!(
+        text.starts_with(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\ndate: "
+        ),
+        "{text}"
+    );
     assert!(text.ends_with("GMT\r\n\r\nhi"), "{text}");
-    let head = Meta { head_only: true, close: false };
+    let head = Meta {
+        head_only: true,
+        close: false,
+    };
     let (text, _) = rendered(Response::new(()), "hi", head);
-    assert!(text.contains("content-length: 2\r\n") && text.ends_with("\r\n\r\n"), "{text}");
+    assert!(
+        text.contains("content-length: 2\r\n") && text.ends_with("\r\n\r\n"),
+        "{text}"
+    );
 }
 
 #[test]
 fn no_content_has_neither_length_nor_body_and_close_is_said() {
-    let res = Response::builder().status(StatusCode::NO_CONTENT).body(()).unwrap();
-    let meta = Meta { head_only: false, close: true };
+    let res = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .body(())
+        .unwrap();
+    let meta = Meta {
+        head_only: false,
+        close: true,
+    };
     let (text, close) = rendered(res, "ignored", meta);
     assert!(close);
     assert!(!text.contains("content-length"), "{text}");
     assert!(text.ends_with("connection: close\r\n\r\n"), "{text}");
-    let res = Response::builder().header("connection", "close").body(()).unwrap();
+    let res = Response::builder()
+        .header("connection", "close")
+        .body(())
+        .unwrap();
     let (_, close) = rendered(res, "", Meta::default());
     assert!(close, "an answer saying connection: close closes");
 }
