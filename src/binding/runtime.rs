@@ -3,16 +3,17 @@
 //! On a small machine the Node thread needs a core of its own, so the default
 //! is one worker per core beyond the first (at least one). `NEBULA_WORKER_THREADS`
 //! overrides it.
-use std::sync::OnceLock;
-
 use napi::bindgen_prelude::create_custom_tokio_runtime;
 
-/// The runtime's handle, for what loop mode hands to it (hyper's
-/// connections, timers). None when it could not be built.
-static HANDLE: OnceLock<tokio::runtime::Handle> = OnceLock::new();
-
+/// The handle of the runtime napi-rs runs now, for what loop mode hands to
+/// it (hyper's connections, timers). Asked at each listen: napi-rs shuts its
+/// runtime down when the last environment exits, and starts a new one for
+/// the next (worker threads come and go).
 pub(super) fn handle() -> Option<tokio::runtime::Handle> {
-    HANDLE.get().cloned()
+    std::panic::catch_unwind(|| {
+        napi::bindgen_prelude::within_runtime_if_available(tokio::runtime::Handle::current)
+    })
+    .ok()
 }
 
 /// Whether HTTP runs on Node's event loop (`loop`) or on the runtime's
@@ -64,10 +65,7 @@ fn init() {
         .enable_all()
         .build()
     {
-        Ok(rt) => {
-            let _ = HANDLE.set(rt.handle().clone());
-            create_custom_tokio_runtime(rt)
-        }
+        Ok(rt) => create_custom_tokio_runtime(rt),
         // napi falls back to its own default runtime.
         Err(e) => eprintln!("nebula-native: could not build the tokio runtime: {e}"),
     }
