@@ -198,11 +198,10 @@ impl NativeEngine {
     pub fn build(&mut self, env: &Env, wake: Function<(), ()>) -> Result<()> {
         #[cfg(unix)]
         if self.loop_mode {
-            let drain = std::sync::Arc::new(super::uv_loop::LoopDrain::new(env, &wake)?);
-            let tsfn = super::wake::waker(wake)?;
+            let drain = std::sync::Arc::new(super::uv_loop::LoopDrain::new(env, wake)?);
             return self
                 .app
-                .build(super::wake::LoopWaker { tsfn, drain })
+                .build(super::wake::LoopWaker(drain))
                 .map_err(app_error);
         }
         let _ = env;

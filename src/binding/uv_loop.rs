@@ -223,6 +223,8 @@ pub(super) struct LoopDrain {
     func: napi::sys::napi_ref,
     context: napi::sys::napi_async_context,
     thread: std::thread::ThreadId,
+    /// The usual wake-up (a ThreadsafeFunction call), when the drain cannot be called here.
+    pub(super) fallback: super::wake::JsWaker,
 }
 
 // SAFETY: the napi handles are only used on `thread` (checked before each use).
@@ -230,7 +232,7 @@ unsafe impl Send for LoopDrain {}
 unsafe impl Sync for LoopDrain {}
 
 impl LoopDrain {
-    pub(super) fn new(env: &Env, drain: &Function<(), ()>) -> Result<LoopDrain> {
+    pub(super) fn new(env: &Env, drain: Function<(), ()>) -> Result<LoopDrain> {
         let raw = env.raw();
         let mut func = std::ptr::null_mut();
         let mut context = std::ptr::null_mut();
@@ -255,6 +257,7 @@ impl LoopDrain {
             func,
             context,
             thread: std::thread::current().id(),
+            fallback: super::wake::waker(drain)?,
         })
     }
 
@@ -282,6 +285,7 @@ impl LoopDrain {
         unsafe {
             let mut scope = std::ptr::null_mut();
             if sys::napi_open_handle_scope(self.env, &mut scope) != sys::Status::napi_ok {
+                self.wake_later();
                 return;
             }
             let mut func = std::ptr::null_mut();
@@ -289,7 +293,8 @@ impl LoopDrain {
             let mut result = std::ptr::null_mut();
             if sys::napi_get_reference_value(self.env, self.func, &mut func) == sys::Status::napi_ok
                 && !func.is_null()
-                && sys::napi_get_undefined(self.env, &mut recv) == sys::Status::napi_ok
+                // The receiver must be an object (napi_make_callback refuses undefined).
+                && sys::napi_get_global(self.env, &mut recv) == sys::Status::napi_ok
             {
                 let status = sys::napi_make_callback(
                     self.env,
@@ -304,9 +309,24 @@ impl LoopDrain {
                     let mut error = std::ptr::null_mut();
                     sys::napi_get_and_clear_last_exception(self.env, &mut error);
                     tracing::error!("loop mode: the request drain threw");
+                } else if status != sys::Status::napi_ok {
+                    tracing::error!(status, "loop mode: the request drain could not be called");
+                    self.wake_later();
                 }
+            } else {
+                self.wake_later();
             }
             sys::napi_close_handle_scope(self.env, scope);
+        }
+    }
+}
+
+impl LoopDrain {
+    /// The requests must not wait without a drain on its way.
+    fn wake_later(&self) {
+        use nebula_core::support::wake_queue::Waker as _;
+        if let Err(e) = self.fallback.wake() {
+            tracing::error!(error = %e, "loop mode: could not wake the request drain");
         }
     }
 }

@@ -36,17 +36,14 @@ impl Waker for JsWaker {
 /// the engine's own thread, the drain runs right after the turn (see
 /// `uv_loop::LoopDrain`); otherwise through the ThreadsafeFunction.
 #[cfg(unix)]
-pub(super) struct LoopWaker {
-    pub(super) tsfn: JsWaker,
-    pub(super) drain: std::sync::Arc<super::uv_loop::LoopDrain>,
-}
+pub(super) struct LoopWaker(pub(super) std::sync::Arc<super::uv_loop::LoopDrain>);
 
 #[cfg(unix)]
 impl Waker for LoopWaker {
     fn wake(&self) -> std::result::Result<(), WakeRefused> {
-        if self.drain.defer() {
+        if self.0.defer() {
             return Ok(());
         }
-        self.tsfn.wake()
+        self.0.fallback.wake()
     }
 }

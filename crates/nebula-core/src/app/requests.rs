@@ -93,7 +93,15 @@ pub struct QueueDispatcher(pub Arc<RequestQueue>);
 impl Dispatcher for QueueDispatcher {
     fn dispatch(&self, req: JsRequest) -> Result<(), DispatchError> {
         let requests = &self.0;
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        // A loop server's turn (loop mode, on the JavaScript thread) pushes
+        // straight in: its owner drains the queue right after the turn.
+        #[cfg(unix)]
+        let runtime = (!crate::http::h1::in_turn())
+            .then(tokio::runtime::Handle::try_current)
+            .and_then(Result::ok);
+        #[cfg(not(unix))]
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        if let Some(runtime) = runtime {
             // Not bounded: never full.
             let _ = requests.queue.enqueue(req);
             if !requests.deferred.swap(true, Ordering::SeqCst) {

@@ -9,7 +9,7 @@
 //! which answers it exactly as the threads mode does.
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::Full;
 use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, DATE};
 use hyper::{HeaderMap, Method, Request, StatusCode, Uri, Version};
@@ -113,8 +113,14 @@ pub fn parse(buf: &mut BytesMut, max_headers: usize) -> Parsed {
     if buf.len() < head_len + length {
         return Parsed::Partial { head: true };
     }
-    let _ = buf.split_to(head_len);
-    let body = buf.split_to(length).freeze();
+    // The head is dropped in place and an empty body shares nothing: the
+    // buffer stays unshared, so the next read reuses its room (no allocation).
+    buf.advance(head_len);
+    let body = if length == 0 {
+        Bytes::new()
+    } else {
+        buf.split_to(length).freeze()
+    };
     let mut req = Request::new(Full::new(body));
     *req.method_mut() = method;
     *req.uri_mut() = uri;

@@ -167,6 +167,7 @@ impl LoopServer {
         }
         let rt = self.rt.clone();
         let _runtime = rt.enter();
+        let _turning = super::wake::Turning::start();
         let now = Instant::now();
         if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO)) {
             if e.kind() != io::ErrorKind::Interrupted {

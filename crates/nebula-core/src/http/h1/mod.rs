@@ -17,4 +17,4 @@ mod tests;
 
 pub use loop_server::{LoopServer, Turn};
 pub use thread_driver::listen_on_thread;
-pub use wake::hushed;
+pub use wake::{hushed, in_turn};

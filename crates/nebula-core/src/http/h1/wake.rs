@@ -24,9 +24,32 @@ pub(super) struct WakeQueue {
 }
 
 thread_local! {
+    /// True while a loop server turns on this thread.
+    static IN_TURN: Cell<bool> = const { Cell::new(false) };
     /// Set by [`hushed`]: the owner turns its servers right after, so wakes
     /// on its own thread need not poke the poll fd.
     static HUSH: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether a loop server is turning on this thread: work it starts (a
+/// request for JavaScript) belongs to this thread, not to a runtime task.
+pub fn in_turn() -> bool {
+    IN_TURN.with(Cell::get)
+}
+
+/// Marks this thread as turning a loop server until dropped.
+pub(super) struct Turning(bool);
+
+impl Turning {
+    pub(super) fn start() -> Turning {
+        Turning(IN_TURN.with(|t| t.replace(true)))
+    }
+}
+
+impl Drop for Turning {
+    fn drop(&mut self) {
+        IN_TURN.with(|t| t.set(self.0));
+    }
 }
 
 /// Runs `f` (which wakes answers, e.g. by delivering JavaScript's) with the
