@@ -127,7 +127,7 @@
     if (!METHODS.includes(m)) throw new TypeError(`routerAdd: unknown method ${JSON.stringify(method)}`);
     if (typeof path !== "string" || !path.startsWith("/")) throw new TypeError("routerAdd: path must start with /");
     mws.forEach((f) => fn(f, "routerAdd middleware"));
-    routes.push({ method: m, path: wf(path), handler: fn(handler, "routerAdd handler"), mws, file: here() });
+    routes.push({ method: m, path: wf(path), handler: fn(handler, "routerAdd handler"), mws, file: here(), fns: undefined });
   };
   G.routerUse = function routerUse(...mws) {
     atLoad("routerUse");
@@ -340,13 +340,15 @@
   function dec(s) {
     try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch (_) { return s; }
   }
-  function requestEvent(meta, body) {
+  // The request as hooks see it, built on the first read of `e.request`
+  // (its JSON meta is parsed then, and only then).
+  function makeRequest(s) {
+    const meta = metaOf(s);
+    const body = s.body;
     let parsed;
     let isParsed = false;
-    const res = { status: 0, ctype: "", body: "", headers: [] };
     const headers = meta.headers || EMPTY;
-    const locals = meta.locals || EMPTY;
-    const request = Object.freeze({
+    return Object.freeze({
       method: meta.method, path: meta.path, url: meta.target, remoteIp: meta.peer || "", headers,
       param: (k) => (Object.prototype.hasOwnProperty.call(meta.params, k) ? meta.params[k] : ""),
       query: (k) => query(meta.query, String(k)),
@@ -364,47 +366,92 @@
         return parsed;
       },
     });
-    const write = (status, ctype, text) => {
-      const s = Number(status);
-      if (!Number.isInteger(s) || s < 200 || s > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
-      res.status = s; res.ctype = ctype; res.body = wf(text);
-    };
-    const e = {
-      request,
-      get: (k) => locals[k],
-      json(status, value) {
-        const text = JSON.stringify(value === undefined ? null : value);
-        write(status, "application/json; charset=utf-8", text === undefined ? "null" : text);
+  }
+  function metaOf(s) {
+    if (s.meta === undefined) s.meta = JSON.parse(s.data);
+    return s.meta;
+  }
+  function write(res, status, ctype, text) {
+    const s = Number(status);
+    if (!Number.isInteger(s) || s < 200 || s > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
+    res.status = s; res.ctype = ctype; res.body = wf(text);
+  }
+  // A route's event: `e.request` and the methods are made on first use, per
+  // event (a method is a closure over this request's reply, so that it still
+  // works when taken off `e`); none of them refers to `e`, so that a finished
+  // event is freed at once instead of waiting for the cycle collector.
+  let stateOf;
+  class RequestEvent {
+    #s;
+    constructor(s) { this.#s = s; }
+    static { stateOf = (e) => e.#s; }
+  }
+  const MAKERS = {
+    request: makeRequest,
+    get(s) {
+      return (k) => {
+        const locals = metaOf(s).locals || EMPTY;
+        return locals[k];
+      };
+    },
+    json: ({ res }) => function json(status, value) {
+      const text = JSON.stringify(value === undefined ? null : value);
+      write(res, status, "application/json; charset=utf-8", text === undefined ? "null" : text);
+    },
+    string: ({ res }) => function string(status, text) { write(res, status, "text/plain; charset=utf-8", String(text)); },
+    html: ({ res }) => function html(status, text) { write(res, status, "text/html; charset=utf-8", String(text)); },
+    noContent: ({ res }) => function noContent(status) { write(res, status === undefined ? 204 : status, "", ""); },
+    setHeader: ({ res }) => function setHeader(name, value) {
+      if (res.headers.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
+      res.headers.push([wf(name), wf(value)]);
+    },
+  };
+  for (const name of Object.keys(MAKERS)) {
+    const make = MAKERS[name];
+    Object.defineProperty(RequestEvent.prototype, name, {
+      get() {
+        const s = stateOf(this);
+        const made = s[name];
+        return made === undefined ? (s[name] = make(s)) : made;
       },
-      string: (status, text) => write(status, "text/plain; charset=utf-8", String(text)),
-      html: (status, text) => write(status, "text/html; charset=utf-8", String(text)),
-      noContent: (status) => write(status === undefined ? 204 : status, "", ""),
-      setHeader(name, value) {
-        if (res.headers.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
-        res.headers.push([wf(name), wf(value)]);
+      // Assigning replaces it on this event, as on a plain object.
+      set(v) {
+        Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
       },
-      next: () => undefined,
-    };
+      enumerable: true,
+      configurable: true,
+    });
+  }
+  function requestEvent(data, body) {
+    const res = { status: 0, ctype: "", body: "", headers: [] };
+    const e = new RequestEvent({ data, body, res, meta: undefined, request: undefined, get: undefined,
+      json: undefined, string: undefined, html: undefined, noContent: undefined, setHeader: undefined });
     return { e, res };
   }
 
   const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
   function runChain(fns, e, pending) {
-    let i = 0;
-    const step = () => {
-      if (i >= fns.length) return undefined;
-      const f = fns[i++];
-      let called = false;
-      e.next = () => {
+    return runStep(fns, 0, e, pending);
+  }
+  function runStep(fns, i, e, pending) {
+    if (i >= fns.length) return undefined;
+    const f = fns[i];
+    let called = false;
+    // The last step's next() runs nothing: it does not hold `e` (no cycle).
+    e.next = i + 1 >= fns.length
+      ? () => {
         if (called) throw new Error("e.next() was already called");
         called = true;
-        const r = step();
+        return undefined;
+      }
+      : () => {
+        if (called) throw new Error("e.next() was already called");
+        called = true;
+        const r = runStep(fns, i + 1, e, pending);
         if (isThenable(r)) pending.push(r);
         return r;
       };
-      return f(e);
-    };
-    return step();
+    return f(e);
   }
   function describe(err) {
     try {
@@ -446,17 +493,23 @@
       (err) => fail(id, err));
   }
 
+  function finishRoute(id, res) {
+    const h = res.headers;
+    return N.done(id, res.status || 204, res.ctype, res.body, h.length === 0 ? "[]" : JSON.stringify(h));
+  }
   function dispatch(id, kind, arg, data, body) {
     const pending = [];
     try {
       if (kind === "route") {
         const route = routes[Number(arg)];
-        const meta = JSON.parse(data);
-        const { e, res } = requestEvent(meta, body);
-        const fns = [...chains.request.map((h) => h.f), ...globalMws, ...route.mws, route.handler];
-        const finish = () => N.done(id, res.status || 204, res.ctype, res.body, JSON.stringify(res.headers));
+        const { e, res } = requestEvent(data, body);
+        // The chain is fixed once the files loaded: built on first use.
+        if (route.fns === undefined) route.fns = [...chains.request.map((h) => h.f), ...globalMws, ...route.mws, route.handler];
+        const result = runChain(route.fns, e, pending);
+        if (!isThenable(result) && pending.length === 0) return finishRoute(id, res);
+        const finish = () => finishRoute(id, res);
         finish.wrote = () => res.status !== 0;
-        return complete(id, runChain(fns, e, pending), pending, finish);
+        return complete(id, result, pending, finish);
       }
       const finish = () => N.done(id, 204, "", "", "[]");
       finish.wrote = () => false;

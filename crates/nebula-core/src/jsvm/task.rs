@@ -31,15 +31,37 @@ pub enum TaskKind {
     },
 }
 
+/// A task as the prelude's `dispatch(id, kind, arg, data, body)` takes it,
+/// and the cron run it holds (moved, not copied).
+pub struct DispatchArgs {
+    pub kind: &'static str,
+    pub arg: String,
+    pub data: String,
+    pub body: String,
+    pub cron: Option<CronRun>,
+}
+
 impl TaskKind {
-    /// `(kind, arg, data, body)` for the prelude's `dispatch`.
-    pub fn dispatch_args(&self) -> (&str, String, &str, &str) {
-        match self {
-            TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body),
-            TaskKind::Event { name, data } => ("event", name.clone(), data, ""),
-            TaskKind::Cron { run } => ("cron", run.id().to_owned(), "", ""),
-            TaskKind::Chain { chain } => (chain, String::new(), "", ""),
-            TaskKind::Hub { kind, arg, data } => (kind, arg.clone(), data, ""),
+    pub fn into_dispatch(self) -> DispatchArgs {
+        let (kind, arg, data, body, cron) = match self {
+            TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body, None),
+            TaskKind::Event { name, data } => ("event", name, data, String::new(), None),
+            TaskKind::Cron { run } => (
+                "cron",
+                run.id().to_owned(),
+                String::new(),
+                String::new(),
+                Some(run),
+            ),
+            TaskKind::Chain { chain } => (chain, String::new(), String::new(), String::new(), None),
+            TaskKind::Hub { kind, arg, data } => (kind, arg, data, String::new(), None),
+        };
+        DispatchArgs {
+            kind,
+            arg,
+            data,
+            body,
+            cron,
         }
     }
 }

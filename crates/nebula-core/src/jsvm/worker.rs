@@ -13,11 +13,15 @@ use super::globals::emit_log;
 use super::host::{Outcome, MAX_TIMERS_PER_EXEC};
 use super::pool::{Inflight, Shared, Slot};
 use super::reply::done_reply;
-use super::task::{answer, ReplySlot, Task, TaskKind};
+use super::task::{answer, ReplySlot, Task};
 use super::vm::{Runaway, Vm};
 
-/// Slices between two looks at the runtime's memory (it walks the heap).
+/// Slices between two looks at the runtime's memory (it walks the heap,
+/// tens of µs): at least [`HEALTH_EVERY`] slices and [`HEALTH_GAP`] apart,
+/// or [`HEALTH_MAX`] slices, whichever comes first.
 const HEALTH_EVERY: u64 = 64;
+const HEALTH_GAP: Duration = Duration::from_millis(20);
+const HEALTH_MAX: u64 = 1024;
 /// Longest pause between two attempts at rebuilding a runtime.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -41,6 +45,8 @@ struct Worker<'a> {
     dropped: Vec<u64>,
     next_id: u64,
     slices: u64,
+    /// The last look at the runtime's memory (slice count, time).
+    health: (u64, Instant),
     /// The runtime could not be rebuilt (stopping): leave.
     quit: bool,
 }
@@ -78,6 +84,7 @@ pub fn run(shared: &Arc<Shared>, slot: &Arc<Slot>) {
         dropped: Vec::new(),
         next_id: 1,
         slices: 0,
+        health: (0, Instant::now()),
         quit: false,
     };
     w.run();
@@ -170,20 +177,8 @@ impl Worker<'_> {
         self.next_id += 1;
         let now = Instant::now();
         let deadline = now + self.shared.cfg.timeout;
-        let args = {
-            let (kind, arg, data, body) = task.kind.dispatch_args();
-            (
-                id as f64,
-                kind.to_string(),
-                arg,
-                data.to_string(),
-                body.to_string(),
-            )
-        };
-        let cron = match task.kind {
-            TaskKind::Cron { run } => Some(run),
-            _ => None,
-        };
+        let d = task.kind.into_dispatch();
+        let cron = d.cron;
         self.slot.inflight.lock().insert(
             id,
             Inflight {
@@ -199,6 +194,13 @@ impl Worker<'_> {
                 deadline,
                 timers: Vec::new(),
             },
+        );
+        let args = (
+            id as f64,
+            d.kind,
+            d.arg.as_str(),
+            d.data.as_str(),
+            d.body.as_str(),
         );
         self.slice(id, "dispatch", args, deadline);
     }
@@ -291,9 +293,22 @@ impl Worker<'_> {
         self.slices += 1;
         if let Some(f) = reset.filter(|f| f.resets()) {
             self.reset(f);
-        } else if self.slices.is_multiple_of(HEALTH_EVERY) && !self.vm.healthy() {
+        } else if self.health_due() && !self.vm.healthy() {
             self.reset(Failure::Memory);
         }
+    }
+
+    fn health_due(&mut self) -> bool {
+        let since = self.slices - self.health.0;
+        if since < HEALTH_EVERY {
+            return false;
+        }
+        let now = Instant::now();
+        if since < HEALTH_MAX && now.duration_since(self.health.1) < HEALTH_GAP {
+            return false;
+        }
+        self.health = (self.slices, now);
+        true
     }
 
     /// Applies an outcome; returns the failure if it calls for a reset.
