@@ -20,7 +20,8 @@
   const apply = Reflect.apply;
   // Strings cross into Rust as UTF-8: a lone surrogate becomes U+FFFD.
   const TO_WELL_FORMED = String.prototype.toWellFormed;
-  const wf = (v) => apply(TO_WELL_FORMED, String(v), []);
+  const NO_ARGS = Object.freeze([]);
+  const wf = (v) => apply(TO_WELL_FORMED, String(v), NO_ARGS);
   const getProto = Object.getPrototypeOf;
   const getOwn = Object.getOwnPropertyDescriptor;
   const isArray = Array.isArray;
@@ -371,15 +372,17 @@
     if (s.meta === undefined) s.meta = JSON.parse(s.data);
     return s.meta;
   }
-  function write(res, status, ctype, text) {
-    const s = Number(status);
-    if (!Number.isInteger(s) || s < 200 || s > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
-    res.status = s; res.ctype = ctype; res.body = wf(text);
+  // `s`: one route execution's state, the reply included (`status` 0 until
+  // written, `headers` null until a header is set).
+  function write(s, status, ctype, text) {
+    const n = Number(status);
+    if (!Number.isInteger(n) || n < 200 || n > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
+    s.status = n; s.ctype = ctype; s.text = text;
   }
   // A route's event: `e.request` and the methods are made on first use, per
-  // event (a method is a closure over this request's reply, so that it still
-  // works when taken off `e`); none of them refers to `e`, so that a finished
-  // event is freed at once instead of waiting for the cycle collector.
+  // event (a method is a closure over this execution's state, so that it
+  // still works when taken off `e`); none of them refers to `e`, so that a
+  // finished event is freed at once instead of waiting for the cycle collector.
   let stateOf;
   class RequestEvent {
     #s;
@@ -394,16 +397,18 @@
         return locals[k];
       };
     },
-    json: ({ res }) => function json(status, value) {
+    // JSON.stringify's output is well-formed already.
+    json: (s) => function json(status, value) {
       const text = JSON.stringify(value === undefined ? null : value);
-      write(res, status, "application/json; charset=utf-8", text === undefined ? "null" : text);
+      write(s, status, "application/json; charset=utf-8", text === undefined ? "null" : text);
     },
-    string: ({ res }) => function string(status, text) { write(res, status, "text/plain; charset=utf-8", String(text)); },
-    html: ({ res }) => function html(status, text) { write(res, status, "text/html; charset=utf-8", String(text)); },
-    noContent: ({ res }) => function noContent(status) { write(res, status === undefined ? 204 : status, "", ""); },
-    setHeader: ({ res }) => function setHeader(name, value) {
-      if (res.headers.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
-      res.headers.push([wf(name), wf(value)]);
+    string: (s) => function string(status, text) { write(s, status, "text/plain; charset=utf-8", wf(text)); },
+    html: (s) => function html(status, text) { write(s, status, "text/html; charset=utf-8", wf(text)); },
+    noContent: (s) => function noContent(status) { write(s, status === undefined ? 204 : status, "", ""); },
+    setHeader: (s) => function setHeader(name, value) {
+      const h = s.headers || (s.headers = []);
+      if (h.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
+      h.push([wf(name), wf(value)]);
     },
   };
   for (const name of Object.keys(MAKERS)) {
@@ -411,8 +416,9 @@
     Object.defineProperty(RequestEvent.prototype, name, {
       get() {
         const s = stateOf(this);
-        const made = s[name];
-        return made === undefined ? (s[name] = make(s)) : made;
+        const made = s.made || (s.made = { __proto__: null });
+        const f = made[name];
+        return f === undefined ? (made[name] = make(s)) : f;
       },
       // Assigning replaces it on this event, as on a plain object.
       set(v) {
@@ -421,12 +427,6 @@
       enumerable: true,
       configurable: true,
     });
-  }
-  function requestEvent(data, body) {
-    const res = { status: 0, ctype: "", body: "", headers: [] };
-    const e = new RequestEvent({ data, body, res, meta: undefined, request: undefined, get: undefined,
-      json: undefined, string: undefined, html: undefined, noContent: undefined, setHeader: undefined });
-    return { e, res };
   }
 
   const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
@@ -493,24 +493,30 @@
       (err) => fail(id, err));
   }
 
-  function finishRoute(id, res) {
-    const h = res.headers;
-    return N.done(id, res.status || 204, res.ctype, res.body, h.length === 0 ? "[]" : JSON.stringify(h));
+  // A hook route: its index, the request as JSON (parsed on first use), the body.
+  function route(id, index, data, body) {
+    const pending = [];
+    try {
+      const r = routes[index];
+      const s = { data, body, meta: undefined, made: undefined, status: 0, ctype: "", text: "", headers: null };
+      // The chain is fixed once the files loaded: built on first use.
+      const fns = r.fns || (r.fns = [...chains.request.map((h) => h.f), ...globalMws, ...r.mws, r.handler]);
+      const result = runChain(fns, new RequestEvent(s), pending);
+      if (!isThenable(result) && pending.length === 0) return finishRoute(id, s);
+      const finish = () => finishRoute(id, s);
+      finish.wrote = () => s.status !== 0;
+      return complete(id, result, pending, finish);
+    } catch (err) {
+      return fail(id, err);
+    }
+  }
+  function finishRoute(id, s) {
+    const h = s.headers;
+    return N.done(id, s.status || 204, s.ctype, s.text, h === null ? "[]" : JSON.stringify(h));
   }
   function dispatch(id, kind, arg, data, body) {
     const pending = [];
     try {
-      if (kind === "route") {
-        const route = routes[Number(arg)];
-        const { e, res } = requestEvent(data, body);
-        // The chain is fixed once the files loaded: built on first use.
-        if (route.fns === undefined) route.fns = [...chains.request.map((h) => h.f), ...globalMws, ...route.mws, route.handler];
-        const result = runChain(route.fns, e, pending);
-        if (!isThenable(result) && pending.length === 0) return finishRoute(id, res);
-        const finish = () => finishRoute(id, res);
-        finish.wrote = () => res.status !== 0;
-        return complete(id, result, pending, finish);
-      }
       const finish = () => N.done(id, 204, "", "", "[]");
       finish.wrote = () => false;
       if (kind === "event") {
@@ -563,6 +569,7 @@
     endLoad: () => { loading = false; },
     manifest,
     dispatch,
+    route,
     fire(tid) { const r = timers.get(tid); if (r) { timers.delete(tid); r(); } },
     drop(tids) { for (const tid of tids) timers.delete(tid); },
   });

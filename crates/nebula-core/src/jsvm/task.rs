@@ -34,6 +34,8 @@ pub enum TaskKind {
 /// A task as the prelude's `dispatch(id, kind, arg, data, body)` takes it,
 /// and the cron run it holds (moved, not copied).
 pub struct DispatchArgs {
+    /// A hook route's index: the prelude's `route(id, index, data, body)` instead.
+    pub route: Option<usize>,
     pub kind: &'static str,
     pub arg: String,
     pub data: String,
@@ -43,8 +45,12 @@ pub struct DispatchArgs {
 
 impl TaskKind {
     pub fn into_dispatch(self) -> DispatchArgs {
+        let mut route = None;
         let (kind, arg, data, body, cron) = match self {
-            TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body, None),
+            TaskKind::Route { index, meta, body } => {
+                route = Some(index);
+                ("route", String::new(), meta, body, None)
+            }
             TaskKind::Event { name, data } => ("event", name, data, String::new(), None),
             TaskKind::Cron { run } => (
                 "cron",
@@ -57,6 +63,7 @@ impl TaskKind {
             TaskKind::Hub { kind, arg, data } => (kind, arg, data, String::new(), None),
         };
         DispatchArgs {
+            route,
             kind,
             arg,
             data,

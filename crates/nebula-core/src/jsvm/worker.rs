@@ -195,14 +195,17 @@ impl Worker<'_> {
                 timers: Vec::new(),
             },
         );
-        let args = (
-            id as f64,
-            d.kind,
-            d.arg.as_str(),
-            d.data.as_str(),
-            d.body.as_str(),
-        );
-        self.slice(id, "dispatch", args, deadline);
+        let (data, body) = (d.data.as_str(), d.body.as_str());
+        match d.route {
+            Some(index) => {
+                let args = (id as f64, index as f64, data, body);
+                self.slice(id, "route", args, deadline);
+            }
+            None => {
+                let args = (id as f64, d.kind, d.arg.as_str(), data, body);
+                self.slice(id, "dispatch", args, deadline);
+            }
+        }
     }
 
     /// One slice for execution `id`, then its effects.
