@@ -381,8 +381,9 @@
   }
   // A route's event: `e.request` and the methods are made on first use, per
   // event (a method is a closure over this execution's state, so that it
-  // still works when taken off `e`); none of them refers to `e`, so that a
-  // finished event is freed at once instead of waiting for the cycle collector.
+  // still works when taken off `e`); nothing refers back to `e` (but the
+  // `e.next` of a chain step that has a next step), so that a finished
+  // event is freed at once instead of waiting for the cycle collector.
   let stateOf;
   class RequestEvent {
     #s;
@@ -414,11 +415,12 @@
   for (const name of Object.keys(MAKERS)) {
     const make = MAKERS[name];
     Object.defineProperty(RequestEvent.prototype, name, {
+      // Made once, then an own property of this event (which the state
+      // never refers to: no cycle).
       get() {
-        const s = stateOf(this);
-        const made = s.made || (s.made = { __proto__: null });
-        const f = made[name];
-        return f === undefined ? (made[name] = make(s)) : f;
+        const v = make(stateOf(this));
+        Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+        return v;
       },
       // Assigning replaces it on this event, as on a plain object.
       set(v) {
@@ -498,7 +500,7 @@
     const pending = [];
     try {
       const r = routes[index];
-      const s = { data, body, meta: undefined, made: undefined, status: 0, ctype: "", text: "", headers: null };
+      const s = { data, body, meta: undefined, status: 0, ctype: "", text: "", headers: null };
       // The chain is fixed once the files loaded: built on first use.
       const fns = r.fns || (r.fns = [...chains.request.map((h) => h.f), ...globalMws, ...r.mws, r.handler]);
       const result = runChain(fns, new RequestEvent(s), pending);
