@@ -150,12 +150,17 @@ impl Worker<'_> {
             if self.quit || self.slot.abandoned.load(Relaxed) {
                 return;
             }
-            self.expire();
-            self.fire_timers();
-            self.forget_dropped();
+            // One clock read per turn (they are not free in a VM), again
+            // only after a slice ran.
+            let mut now = Instant::now();
+            self.expire(now);
+            let fired = self.fire_timers(now);
+            if self.forget_dropped() || fired {
+                now = Instant::now();
+            }
             let capacity = self.execs.len() < self.shared.cfg.max_async;
-            if let Some(task) = self.shared.take(capacity) {
-                self.start(task);
+            if let Some(task) = self.shared.take(capacity, now) {
+                self.start(task, now);
                 continue;
             }
             self.prune_timers();
@@ -172,10 +177,9 @@ impl Worker<'_> {
         }
     }
 
-    fn start(&mut self, task: Task) {
+    fn start(&mut self, task: Task, now: Instant) {
         let id = self.next_id;
         self.next_id += 1;
-        let now = Instant::now();
         let deadline = now + self.shared.cfg.timeout;
         let d = task.kind.into_dispatch();
         let cron = d.cron;
@@ -199,17 +203,17 @@ impl Worker<'_> {
         match d.route {
             Some(index) => {
                 let args = (id as f64, index as f64, data, body);
-                self.slice(id, "route", args, deadline);
+                self.slice(id, "route", args, deadline, now);
             }
             None => {
                 let args = (id as f64, d.kind, d.arg.as_str(), data, body);
-                self.slice(id, "dispatch", args, deadline);
+                self.slice(id, "dispatch", args, deadline, now);
             }
         }
     }
 
-    /// One slice for execution `id`, then its effects.
-    fn slice<A>(&mut self, id: u64, method: &str, args: A, deadline: Instant)
+    /// One slice for execution `id` (starting at `now`), then its effects.
+    fn slice<A>(&mut self, id: u64, method: &str, args: A, deadline: Instant, now: Instant)
     where
         A: for<'js> rquickjs::function::IntoArgs<'js>,
     {
@@ -217,11 +221,15 @@ impl Worker<'_> {
         self.vm.host.deadline.set(Some(deadline));
         // The watchdog measures from the execution's own deadline (a timer's
         // slice may start late in its execution's time).
-        let left = deadline.saturating_duration_since(Instant::now());
+        // (`now` may be a little old: the limit counts from it, so the
+        // watchdog still gives up at the deadline plus its grace.)
+        let left = deadline.saturating_duration_since(now);
         self.slot
             .slice_limit
             .store(left.as_millis() as u64, Relaxed);
-        self.slot.slice_started.store(self.shared.now_ms(), Relaxed);
+        self.slot
+            .slice_started
+            .store(self.shared.ms_at(now), Relaxed);
         self.shared.busy.fetch_add(1, Relaxed);
         let vm = &self.vm;
         let r = catch_unwind(AssertUnwindSafe(|| vm.slice(method, args, deadline)));
@@ -393,8 +401,9 @@ impl Worker<'_> {
         }
     }
 
-    fn fire_timers(&mut self) {
-        let now = Instant::now();
+    /// Runs the timers due at `now`; true if any slice ran.
+    fn fire_timers(&mut self, now: Instant) -> bool {
+        let mut ran = false;
         while let Some(Reverse((at, timer, exec))) = self.timers.peek().copied() {
             if at > now {
                 break;
@@ -409,24 +418,29 @@ impl Worker<'_> {
                 continue;
             }
             let deadline = e.deadline;
-            self.slice(exec, "fire", (timer as f64,), deadline);
+            let at = if ran { Instant::now() } else { now };
+            self.slice(exec, "fire", (timer as f64,), deadline, at);
+            ran = true;
         }
+        ran
     }
 
     /// Tells the prelude to forget the resolvers of ended executions' timers.
-    fn forget_dropped(&mut self) {
+    /// True if a slice ran.
+    fn forget_dropped(&mut self) -> bool {
         if self.dropped.is_empty() {
-            return;
+            return false;
         }
         let ids: Vec<f64> = self.dropped.drain(..).map(|t| t as f64).collect();
-        let deadline = Instant::now() + self.shared.cfg.timeout;
+        let now = Instant::now();
+        let deadline = now + self.shared.cfg.timeout;
         // Execution 0 does not exist: nothing is answered from this slice.
-        self.slice(0, "drop", (ids,), deadline);
+        self.slice(0, "drop", (ids,), deadline, now);
+        true
     }
 
     /// Executions past their deadline: 503, and their timers dropped.
-    fn expire(&mut self) {
-        let now = Instant::now();
+    fn expire(&mut self, now: Instant) {
         let late: Vec<u64> = self
             .execs
             .iter()
