@@ -22,7 +22,7 @@ impl DynCall for Call {
             let request = HookRequest {
                 method: req.method,
                 target: req.target,
-                headers: Arc::unwrap_or_clone(req.headers),
+                headers: req.headers,
                 body: req.body,
                 locals: req.locals,
                 peer: req.peer,

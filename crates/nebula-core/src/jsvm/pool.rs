@@ -174,13 +174,13 @@ impl Shared {
 
     /// The next task, if `capacity` allows; tasks that waited too long are
     /// answered 503 (a cron run among them ends as the task drops).
-    pub fn take(&self, capacity: bool) -> Option<Task> {
+    pub fn take(&self, capacity: bool, now: Instant) -> Option<Task> {
         if !capacity {
             return None;
         }
         loop {
             let task = self.queue.lock().tasks.pop_front()?;
-            if task.enqueued.elapsed() <= self.cfg.queue_timeout {
+            if now.saturating_duration_since(task.enqueued) <= self.cfg.queue_timeout {
                 return Some(task);
             }
             self.stats.queue_timeouts.fetch_add(1, Relaxed);
@@ -229,7 +229,12 @@ impl Shared {
     }
 
     pub fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64 + 1
+        self.ms_at(Instant::now())
+    }
+
+    /// `at` in ms since the pool's epoch + 1 (0 means idle).
+    pub fn ms_at(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64 + 1
     }
 
     /// Waits (up to `within`) until every worker that is not stuck has exited.

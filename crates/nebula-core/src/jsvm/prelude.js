@@ -20,7 +20,8 @@
   const apply = Reflect.apply;
   // Strings cross into Rust as UTF-8: a lone surrogate becomes U+FFFD.
   const TO_WELL_FORMED = String.prototype.toWellFormed;
-  const wf = (v) => apply(TO_WELL_FORMED, String(v), []);
+  const NO_ARGS = Object.freeze([]);
+  const wf = (v) => apply(TO_WELL_FORMED, String(v), NO_ARGS);
   const getProto = Object.getPrototypeOf;
   const getOwn = Object.getOwnPropertyDescriptor;
   const isArray = Array.isArray;
@@ -127,7 +128,7 @@
     if (!METHODS.includes(m)) throw new TypeError(`routerAdd: unknown method ${JSON.stringify(method)}`);
     if (typeof path !== "string" || !path.startsWith("/")) throw new TypeError("routerAdd: path must start with /");
     mws.forEach((f) => fn(f, "routerAdd middleware"));
-    routes.push({ method: m, path: wf(path), handler: fn(handler, "routerAdd handler"), mws, file: here() });
+    routes.push({ method: m, path: wf(path), handler: fn(handler, "routerAdd handler"), mws, file: here(), fns: undefined });
   };
   G.routerUse = function routerUse(...mws) {
     atLoad("routerUse");
@@ -340,13 +341,15 @@
   function dec(s) {
     try { return decodeURIComponent(s.replace(/\+/g, " ")); } catch (_) { return s; }
   }
-  function requestEvent(meta, body) {
+  // The request as hooks see it, built on the first read of `e.request`
+  // (its JSON meta is parsed then, and only then).
+  function makeRequest(s) {
+    const meta = metaOf(s);
+    const body = s.body;
     let parsed;
     let isParsed = false;
-    const res = { status: 0, ctype: "", body: "", headers: [] };
     const headers = meta.headers || EMPTY;
-    const locals = meta.locals || EMPTY;
-    const request = Object.freeze({
+    return Object.freeze({
       method: meta.method, path: meta.path, url: meta.target, remoteIp: meta.peer || "", headers,
       param: (k) => (Object.prototype.hasOwnProperty.call(meta.params, k) ? meta.params[k] : ""),
       query: (k) => query(meta.query, String(k)),
@@ -364,47 +367,93 @@
         return parsed;
       },
     });
-    const write = (status, ctype, text) => {
-      const s = Number(status);
-      if (!Number.isInteger(s) || s < 200 || s > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
-      res.status = s; res.ctype = ctype; res.body = wf(text);
-    };
-    const e = {
-      request,
-      get: (k) => locals[k],
-      json(status, value) {
-        const text = JSON.stringify(value === undefined ? null : value);
-        write(status, "application/json; charset=utf-8", text === undefined ? "null" : text);
+  }
+  function metaOf(s) {
+    if (s.meta === undefined) s.meta = JSON.parse(s.data);
+    return s.meta;
+  }
+  // `s`: one route execution's state, the reply included (`status` 0 until
+  // written, `headers` null until a header is set).
+  function write(s, status, ctype, text) {
+    const n = Number(status);
+    if (!Number.isInteger(n) || n < 200 || n > 599) throw new TypeError(`invalid status ${status} (must be 200-599)`);
+    s.status = n; s.ctype = ctype; s.text = text;
+  }
+  // A route's event: `e.request` and the methods are made on first use, per
+  // event (a method is a closure over this execution's state, so that it
+  // still works when taken off `e`); nothing refers back to `e` (but the
+  // `e.next` of a chain step that has a next step), so that a finished
+  // event is freed at once instead of waiting for the cycle collector.
+  let stateOf;
+  class RequestEvent {
+    #s;
+    constructor(s) { this.#s = s; }
+    static { stateOf = (e) => e.#s; }
+  }
+  const MAKERS = {
+    request: makeRequest,
+    get(s) {
+      return (k) => {
+        const locals = metaOf(s).locals || EMPTY;
+        return locals[k];
+      };
+    },
+    // JSON.stringify's output is well-formed already.
+    json: (s) => function json(status, value) {
+      const text = JSON.stringify(value === undefined ? null : value);
+      write(s, status, "application/json; charset=utf-8", text === undefined ? "null" : text);
+    },
+    string: (s) => function string(status, text) { write(s, status, "text/plain; charset=utf-8", wf(text)); },
+    html: (s) => function html(status, text) { write(s, status, "text/html; charset=utf-8", wf(text)); },
+    noContent: (s) => function noContent(status) { write(s, status === undefined ? 204 : status, "", ""); },
+    setHeader: (s) => function setHeader(name, value) {
+      const h = s.headers || (s.headers = []);
+      if (h.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
+      h.push([wf(name), wf(value)]);
+    },
+  };
+  for (const name of Object.keys(MAKERS)) {
+    const make = MAKERS[name];
+    Object.defineProperty(RequestEvent.prototype, name, {
+      // Made once, then an own property of this event (which the state
+      // never refers to: no cycle).
+      get() {
+        const v = make(stateOf(this));
+        Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
+        return v;
       },
-      string: (status, text) => write(status, "text/plain; charset=utf-8", String(text)),
-      html: (status, text) => write(status, "text/html; charset=utf-8", String(text)),
-      noContent: (status) => write(status === undefined ? 204 : status, "", ""),
-      setHeader(name, value) {
-        if (res.headers.length >= MAX_HEADERS) throw new RangeError(`e.setHeader: more than ${MAX_HEADERS} response headers`);
-        res.headers.push([wf(name), wf(value)]);
+      // Assigning replaces it on this event, as on a plain object.
+      set(v) {
+        Object.defineProperty(this, name, { value: v, writable: true, enumerable: true, configurable: true });
       },
-      next: () => undefined,
-    };
-    return { e, res };
+      enumerable: true,
+      configurable: true,
+    });
   }
 
   const isThenable = (v) => v !== null && (typeof v === "object" || typeof v === "function") && typeof v.then === "function";
   function runChain(fns, e, pending) {
-    let i = 0;
-    const step = () => {
-      if (i >= fns.length) return undefined;
-      const f = fns[i++];
-      let called = false;
-      e.next = () => {
+    return runStep(fns, 0, e, pending);
+  }
+  function runStep(fns, i, e, pending) {
+    if (i >= fns.length) return undefined;
+    const f = fns[i];
+    let called = false;
+    // The last step's next() runs nothing: it does not hold `e` (no cycle).
+    e.next = i + 1 >= fns.length
+      ? () => {
         if (called) throw new Error("e.next() was already called");
         called = true;
-        const r = step();
+        return undefined;
+      }
+      : () => {
+        if (called) throw new Error("e.next() was already called");
+        called = true;
+        const r = runStep(fns, i + 1, e, pending);
         if (isThenable(r)) pending.push(r);
         return r;
       };
-      return f(e);
-    };
-    return step();
+    return f(e);
   }
   function describe(err) {
     try {
@@ -446,18 +495,30 @@
       (err) => fail(id, err));
   }
 
+  // A hook route: its index, the request as JSON (parsed on first use), the body.
+  function route(id, index, data, body) {
+    const pending = [];
+    try {
+      const r = routes[index];
+      const s = { data, body, meta: undefined, status: 0, ctype: "", text: "", headers: null };
+      // The chain is fixed once the files loaded: built on first use.
+      const fns = r.fns || (r.fns = [...chains.request.map((h) => h.f), ...globalMws, ...r.mws, r.handler]);
+      const result = runChain(fns, new RequestEvent(s), pending);
+      if (!isThenable(result) && pending.length === 0) return finishRoute(id, s);
+      const finish = () => finishRoute(id, s);
+      finish.wrote = () => s.status !== 0;
+      return complete(id, result, pending, finish);
+    } catch (err) {
+      return fail(id, err);
+    }
+  }
+  function finishRoute(id, s) {
+    const h = s.headers;
+    return N.done(id, s.status || 204, s.ctype, s.text, h === null ? "[]" : JSON.stringify(h));
+  }
   function dispatch(id, kind, arg, data, body) {
     const pending = [];
     try {
-      if (kind === "route") {
-        const route = routes[Number(arg)];
-        const meta = JSON.parse(data);
-        const { e, res } = requestEvent(meta, body);
-        const fns = [...chains.request.map((h) => h.f), ...globalMws, ...route.mws, route.handler];
-        const finish = () => N.done(id, res.status || 204, res.ctype, res.body, JSON.stringify(res.headers));
-        finish.wrote = () => res.status !== 0;
-        return complete(id, runChain(fns, e, pending), pending, finish);
-      }
       const finish = () => N.done(id, 204, "", "", "[]");
       finish.wrote = () => false;
       if (kind === "event") {
@@ -510,6 +571,7 @@
     endLoad: () => { loading = false; },
     manifest,
     dispatch,
+    route,
     fire(tid) { const r = timers.get(tid); if (r) { timers.delete(tid); r(); } },
     drop(tids) { for (const tid of tids) timers.delete(tid); },
   });

@@ -28,19 +28,23 @@ pub fn done_reply(status: u16, ctype: &str, body: String, headers_json: &str) ->
             );
         }
     };
-    let pairs: Vec<(String, String)> = match serde_json::from_str(headers_json) {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::warn!(error = %e, "jsvm: unreadable reply headers; none sent");
-            Vec::new()
-        }
+    // "[]": no header set (the prelude's reply for most hooks).
+    let pairs: Vec<(String, String)> = match headers_json {
+        "[]" => Vec::new(),
+        json => match serde_json::from_str(json) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "jsvm: unreadable reply headers; none sent");
+                Vec::new()
+            }
+        },
     };
     if pairs.len() > MAX_HEADERS {
         return too_many_headers();
     }
     let mut headers = HeaderMap::new();
     if !ctype.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(ctype) {
+        if let Ok(v) = content_type(ctype) {
             if headers.try_insert(CONTENT_TYPE, v).is_err() {
                 return too_many_headers();
             }
@@ -73,6 +77,20 @@ pub fn done_reply(status: u16, ctype: &str, body: String, headers_json: &str) ->
         headers,
         body: Bytes::from(body),
         stream: None,
+    }
+}
+
+/// The content types of `e.json`, `e.string` and `e.html` without parsing
+/// or allocating them again.
+fn content_type(ctype: &str) -> Result<HeaderValue, hyper::header::InvalidHeaderValue> {
+    const KNOWN: [&str; 3] = [
+        "application/json; charset=utf-8",
+        "text/plain; charset=utf-8",
+        "text/html; charset=utf-8",
+    ];
+    match KNOWN.iter().find(|k| **k == ctype) {
+        Some(k) => Ok(HeaderValue::from_static(k)),
+        None => HeaderValue::from_str(ctype),
     }
 }
 

@@ -1,5 +1,7 @@
 //! [`Jsvm`]: the current generation, requests into it, reloads, events out of
 //! it, and what the admin endpoints and `/metrics` show.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -42,7 +44,7 @@ pub struct HookRequest {
     pub method: Method,
     /// Path and query, as received.
     pub target: String,
-    pub headers: HeaderMap,
+    pub headers: Arc<HeaderMap>,
     pub body: Bytes,
     /// Values set by native layers (e.g. JWT claims as `user`): `e.get(key)`.
     pub locals: Vec<(String, serde_json::Value)>,
@@ -372,40 +374,113 @@ impl Jsvm {
     }
 }
 
-/// The request as JSON for the prelude.
+/// The request as JSON for the prelude (parsed there only if a hook reads
+/// `e.request` or `e.get`), written directly: no `serde_json::Value` tree.
 fn request_meta(route: &HookRoute, req: &HookRequest) -> String {
     let (path, query) = match req.target.split_once('?') {
         Some((p, q)) => (p, q),
         None => (req.target.as_str(), ""),
     };
-    let mut headers = serde_json::Map::new();
-    for (name, value) in &req.headers {
-        let v = String::from_utf8_lossy(value.as_bytes()).into_owned();
-        match headers.get_mut(name.as_str()) {
-            Some(serde_json::Value::String(s)) => {
-                s.push_str(", ");
-                s.push_str(&v);
+    let mut out = String::with_capacity(128 + req.target.len() * 2 + req.headers.len() * 48);
+    out.push_str("{\"method\":");
+    json_str(&mut out, req.method.as_str());
+    out.push_str(",\"target\":");
+    json_str(&mut out, &req.target);
+    out.push_str(",\"path\":");
+    json_str(&mut out, path);
+    out.push_str(",\"query\":");
+    json_str(&mut out, query);
+    // Keys in order, the last value of a repeated key (as a JSON object
+    // built by insertion into a sorted map, which this used to be).
+    out.push_str(",\"params\":{");
+    if !route.params.is_empty() {
+        let params: BTreeMap<&str, &str> = route
+            .params
+            .iter()
+            .map(|(k, v)| (&**k, v.as_str()))
+            .collect();
+        for (i, (k, v)) in params.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
             }
-            _ => {
-                headers.insert(name.as_str().to_owned(), v.into());
+            json_str(&mut out, k);
+            out.push(':');
+            json_str(&mut out, v);
+        }
+    }
+    // A repeated header is one entry, its values joined with ", ".
+    out.push_str("},\"headers\":{");
+    let mut names: Vec<&hyper::header::HeaderName> = req.headers.keys().collect();
+    names.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(&mut out, name.as_str());
+        out.push(':');
+        let mut values = req.headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) => json_str(&mut out, &String::from_utf8_lossy(v.as_bytes())),
+            (first, second) => {
+                let mut joined = String::new();
+                for (i, v) in first.into_iter().chain(second).chain(values).enumerate() {
+                    if i > 0 {
+                        joined.push_str(", ");
+                    }
+                    joined.push_str(&String::from_utf8_lossy(v.as_bytes()));
+                }
+                json_str(&mut out, &joined);
             }
         }
     }
-    let params: serde_json::Map<String, serde_json::Value> = route
-        .params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone().into()))
-        .collect();
-    let locals: serde_json::Map<String, serde_json::Value> = req.locals.iter().cloned().collect();
-    serde_json::json!({
-        "method": req.method.as_str(),
-        "target": req.target,
-        "path": path,
-        "query": query,
-        "params": params,
-        "headers": headers,
-        "locals": locals,
-        "peer": req.peer.map(|p| p.to_string()),
-    })
-    .to_string()
+    out.push_str("},\"locals\":{");
+    if !req.locals.is_empty() {
+        let locals: BTreeMap<&str, &serde_json::Value> =
+            req.locals.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        for (i, (k, v)) in locals.into_iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json_str(&mut out, k);
+            out.push(':');
+            out.push_str(&v.to_string());
+        }
+    }
+    out.push_str("},\"peer\":");
+    match req.peer {
+        Some(p) => {
+            out.push('"');
+            let _ = write!(out, "{p}");
+            out.push('"');
+        }
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
+/// `s` as a JSON string literal.
+fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }

@@ -31,15 +31,44 @@ pub enum TaskKind {
     },
 }
 
+/// A task as the prelude's `dispatch(id, kind, arg, data, body)` takes it,
+/// and the cron run it holds (moved, not copied).
+pub struct DispatchArgs {
+    /// A hook route's index: the prelude's `route(id, index, data, body)` instead.
+    pub route: Option<usize>,
+    pub kind: &'static str,
+    pub arg: String,
+    pub data: String,
+    pub body: String,
+    pub cron: Option<CronRun>,
+}
+
 impl TaskKind {
-    /// `(kind, arg, data, body)` for the prelude's `dispatch`.
-    pub fn dispatch_args(&self) -> (&str, String, &str, &str) {
-        match self {
-            TaskKind::Route { index, meta, body } => ("route", index.to_string(), meta, body),
-            TaskKind::Event { name, data } => ("event", name.clone(), data, ""),
-            TaskKind::Cron { run } => ("cron", run.id().to_owned(), "", ""),
-            TaskKind::Chain { chain } => (chain, String::new(), "", ""),
-            TaskKind::Hub { kind, arg, data } => (kind, arg.clone(), data, ""),
+    pub fn into_dispatch(self) -> DispatchArgs {
+        let mut route = None;
+        let (kind, arg, data, body, cron) = match self {
+            TaskKind::Route { index, meta, body } => {
+                route = Some(index);
+                ("route", String::new(), meta, body, None)
+            }
+            TaskKind::Event { name, data } => ("event", name, data, String::new(), None),
+            TaskKind::Cron { run } => (
+                "cron",
+                run.id().to_owned(),
+                String::new(),
+                String::new(),
+                Some(run),
+            ),
+            TaskKind::Chain { chain } => (chain, String::new(), String::new(), String::new(), None),
+            TaskKind::Hub { kind, arg, data } => (kind, arg, data, String::new(), None),
+        };
+        DispatchArgs {
+            route,
+            kind,
+            arg,
+            data,
+            body,
+            cron,
         }
     }
 }

@@ -13,11 +13,15 @@ use super::globals::emit_log;
 use super::host::{Outcome, MAX_TIMERS_PER_EXEC};
 use super::pool::{Inflight, Shared, Slot};
 use super::reply::done_reply;
-use super::task::{answer, ReplySlot, Task, TaskKind};
+use super::task::{answer, ReplySlot, Task};
 use super::vm::{Runaway, Vm};
 
-/// Slices between two looks at the runtime's memory (it walks the heap).
+/// Slices between two looks at the runtime's memory (it walks the heap,
+/// tens of µs): at least [`HEALTH_EVERY`] slices and [`HEALTH_GAP`] apart,
+/// or [`HEALTH_MAX`] slices, whichever comes first.
 const HEALTH_EVERY: u64 = 64;
+const HEALTH_GAP: Duration = Duration::from_millis(20);
+const HEALTH_MAX: u64 = 1024;
 /// Longest pause between two attempts at rebuilding a runtime.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -41,6 +45,8 @@ struct Worker<'a> {
     dropped: Vec<u64>,
     next_id: u64,
     slices: u64,
+    /// The last look at the runtime's memory (slice count, time).
+    health: (u64, Instant),
     /// The runtime could not be rebuilt (stopping): leave.
     quit: bool,
 }
@@ -78,6 +84,7 @@ pub fn run(shared: &Arc<Shared>, slot: &Arc<Slot>) {
         dropped: Vec::new(),
         next_id: 1,
         slices: 0,
+        health: (0, Instant::now()),
         quit: false,
     };
     w.run();
@@ -143,12 +150,17 @@ impl Worker<'_> {
             if self.quit || self.slot.abandoned.load(Relaxed) {
                 return;
             }
-            self.expire();
-            self.fire_timers();
-            self.forget_dropped();
+            // One clock read per turn (they are not free in a VM), again
+            // only after a slice ran.
+            let mut now = Instant::now();
+            self.expire(now);
+            let fired = self.fire_timers(now);
+            if self.forget_dropped() || fired {
+                now = Instant::now();
+            }
             let capacity = self.execs.len() < self.shared.cfg.max_async;
-            if let Some(task) = self.shared.take(capacity) {
-                self.start(task);
+            if let Some(task) = self.shared.take(capacity, now) {
+                self.start(task, now);
                 continue;
             }
             self.prune_timers();
@@ -165,25 +177,12 @@ impl Worker<'_> {
         }
     }
 
-    fn start(&mut self, task: Task) {
+    fn start(&mut self, task: Task, now: Instant) {
         let id = self.next_id;
         self.next_id += 1;
-        let now = Instant::now();
         let deadline = now + self.shared.cfg.timeout;
-        let args = {
-            let (kind, arg, data, body) = task.kind.dispatch_args();
-            (
-                id as f64,
-                kind.to_string(),
-                arg,
-                data.to_string(),
-                body.to_string(),
-            )
-        };
-        let cron = match task.kind {
-            TaskKind::Cron { run } => Some(run),
-            _ => None,
-        };
+        let d = task.kind.into_dispatch();
+        let cron = d.cron;
         self.slot.inflight.lock().insert(
             id,
             Inflight {
@@ -200,11 +199,21 @@ impl Worker<'_> {
                 timers: Vec::new(),
             },
         );
-        self.slice(id, "dispatch", args, deadline);
+        let (data, body) = (d.data.as_str(), d.body.as_str());
+        match d.route {
+            Some(index) => {
+                let args = (id as f64, index as f64, data, body);
+                self.slice(id, "route", args, deadline, now);
+            }
+            None => {
+                let args = (id as f64, d.kind, d.arg.as_str(), data, body);
+                self.slice(id, "dispatch", args, deadline, now);
+            }
+        }
     }
 
-    /// One slice for execution `id`, then its effects.
-    fn slice<A>(&mut self, id: u64, method: &str, args: A, deadline: Instant)
+    /// One slice for execution `id` (starting at `now`), then its effects.
+    fn slice<A>(&mut self, id: u64, method: &str, args: A, deadline: Instant, now: Instant)
     where
         A: for<'js> rquickjs::function::IntoArgs<'js>,
     {
@@ -212,11 +221,15 @@ impl Worker<'_> {
         self.vm.host.deadline.set(Some(deadline));
         // The watchdog measures from the execution's own deadline (a timer's
         // slice may start late in its execution's time).
-        let left = deadline.saturating_duration_since(Instant::now());
+        // (`now` may be a little old: the limit counts from it, so the
+        // watchdog still gives up at the deadline plus its grace.)
+        let left = deadline.saturating_duration_since(now);
         self.slot
             .slice_limit
             .store(left.as_millis() as u64, Relaxed);
-        self.slot.slice_started.store(self.shared.now_ms(), Relaxed);
+        self.slot
+            .slice_started
+            .store(self.shared.ms_at(now), Relaxed);
         self.shared.busy.fetch_add(1, Relaxed);
         let vm = &self.vm;
         let r = catch_unwind(AssertUnwindSafe(|| vm.slice(method, args, deadline)));
@@ -291,9 +304,22 @@ impl Worker<'_> {
         self.slices += 1;
         if let Some(f) = reset.filter(|f| f.resets()) {
             self.reset(f);
-        } else if self.slices.is_multiple_of(HEALTH_EVERY) && !self.vm.healthy() {
+        } else if self.health_due() && !self.vm.healthy() {
             self.reset(Failure::Memory);
         }
+    }
+
+    fn health_due(&mut self) -> bool {
+        let since = self.slices - self.health.0;
+        if since < HEALTH_EVERY {
+            return false;
+        }
+        let now = Instant::now();
+        if since < HEALTH_MAX && now.duration_since(self.health.1) < HEALTH_GAP {
+            return false;
+        }
+        self.health = (self.slices, now);
+        true
     }
 
     /// Applies an outcome; returns the failure if it calls for a reset.
@@ -375,8 +401,9 @@ impl Worker<'_> {
         }
     }
 
-    fn fire_timers(&mut self) {
-        let now = Instant::now();
+    /// Runs the timers due at `now`; true if any slice ran.
+    fn fire_timers(&mut self, now: Instant) -> bool {
+        let mut ran = false;
         while let Some(Reverse((at, timer, exec))) = self.timers.peek().copied() {
             if at > now {
                 break;
@@ -391,24 +418,29 @@ impl Worker<'_> {
                 continue;
             }
             let deadline = e.deadline;
-            self.slice(exec, "fire", (timer as f64,), deadline);
+            let at = if ran { Instant::now() } else { now };
+            self.slice(exec, "fire", (timer as f64,), deadline, at);
+            ran = true;
         }
+        ran
     }
 
     /// Tells the prelude to forget the resolvers of ended executions' timers.
-    fn forget_dropped(&mut self) {
+    /// True if a slice ran.
+    fn forget_dropped(&mut self) -> bool {
         if self.dropped.is_empty() {
-            return;
+            return false;
         }
         let ids: Vec<f64> = self.dropped.drain(..).map(|t| t as f64).collect();
-        let deadline = Instant::now() + self.shared.cfg.timeout;
+        let now = Instant::now();
+        let deadline = now + self.shared.cfg.timeout;
         // Execution 0 does not exist: nothing is answered from this slice.
-        self.slice(0, "drop", (ids,), deadline);
+        self.slice(0, "drop", (ids,), deadline, now);
+        true
     }
 
     /// Executions past their deadline: 503, and their timers dropped.
-    fn expire(&mut self) {
-        let now = Instant::now();
+    fn expire(&mut self, now: Instant) {
         let late: Vec<u64> = self
             .execs
             .iter()

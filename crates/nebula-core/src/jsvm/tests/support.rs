@@ -132,7 +132,7 @@ pub async fn send(jsvm: &Jsvm, r: Req<'_>) -> Option<Reply> {
     let req = HookRequest {
         method: r.method,
         target: r.target.into(),
-        headers,
+        headers: std::sync::Arc::new(headers),
         body: Bytes::from(r.body.to_owned()),
         locals: r.locals,
         peer: None,
