@@ -32,18 +32,44 @@ fn bad_gateway(service: &str, what: &str) -> Reply {
 }
 
 /// A connection to `endpoint`: an idle pooled one (true) or a new one.
+/// The usual case (a pooled one, ready at once) awaits nothing and keeps
+/// the request's future small: the rest is boxed.
 async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Conn, bool), Failure> {
     if pooled_ok {
         while let Some(mut c) = endpoint.pool().take() {
             // Both bodies of its last request are done: ready at once, or closed.
-            let ready = std::future::poll_fn(|cx| c.sender.poll_ready(cx));
-            let ready = tokio::time::timeout(Duration::from_millis(250), c.driver.drive(ready));
-            match ready.await {
-                Ok(Some(Ok(()))) => return Ok((c, true)),
-                _ => c.close(),
+            let ready = c
+                .driver
+                .drive(std::future::poll_fn(|cx| c.sender.poll_ready(cx)))
+                .now_or_never();
+            match ready {
+                Some(Some(Ok(()))) => return Ok((c, true)),
+                Some(_) => c.close(),
+                None => {
+                    if Box::pin(ready_soon(&mut c)).await {
+                        return Ok((c, true));
+                    }
+                    c.close();
+                }
             }
         }
     }
+    Box::pin(connect(endpoint)).await
+}
+
+/// Whether a pooled connection not ready at once gets ready soon.
+async fn ready_soon(c: &mut Conn) -> bool {
+    let ready = c
+        .driver
+        .drive(std::future::poll_fn(|cx| c.sender.poll_ready(cx)));
+    matches!(
+        tokio::time::timeout(Duration::from_millis(250), ready).await,
+        Ok(Some(Ok(())))
+    )
+}
+
+/// A new connection to `endpoint`, ready for a request.
+async fn connect(endpoint: &Endpoint) -> Result<(Conn, bool), Failure> {
     let mut c = pool::connect(&endpoint.addr).await.map_err(|e| {
         Failure::Connect(format!(
             "cannot reach instance {} ({}): {e}",
@@ -114,100 +140,105 @@ pub async fn forward(
             endpoint.instance
         )));
     }
-    let work = async {
-        let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
-        let uri: hyper::Uri = target.parse().map_err(|e| {
-            Failure::Answer(bad_gateway(
-                &opts.service,
-                &format!("cannot forward {target:?}: {e}"),
-            ))
-        })?;
-        // Built once, moved into the request; an attempt that fails unsent
-        // hands them back.
-        let mut headers = Some(request_headers(req));
-        // A request without a body can be sent again when it is idempotent.
-        if req
-            .stream
-            .as_ref()
-            .is_some_and(http_body::Body::is_end_stream)
-        {
-            // No body at all (a GET, say): nothing to stream.
-            req.stream = None;
-        }
-        let replayable = req.stream.is_none() && req.body.is_empty() && idempotent(&req.method);
-        // A pooled connection the worker closed meanwhile refuses the request
-        // unsent (or, for a replayable one, fails it): it goes again on a new one.
-        let mut pooled_ok = true;
-        loop {
-            let (mut conn, pooled) = connection(endpoint, pooled_ok).await?;
-            let body = match req.stream.take() {
-                Some(s) => SentBody::new(s, Arc::clone(&conn.sent)).boxed_unsync(),
-                None if req.body.is_empty() => {
-                    conn.sent.store(true, std::sync::atomic::Ordering::Release);
-                    pool::empty()
-                }
-                None => {
-                    SentBody::new(full(req.body.clone()), Arc::clone(&conn.sent)).boxed_unsync()
-                }
-            };
-            let mut request = Request::new(body);
-            *request.method_mut() = req.method.clone();
-            *request.uri_mut() = uri.clone();
-            *request.headers_mut() = headers.take().unwrap_or_else(|| request_headers(req));
-            let sent = conn.sender.try_send_request(request);
-            let outcome = match conn.driver.drive(sent).await {
-                Some(outcome) => outcome,
-                // The connection ended and took the request with it.
-                None => {
-                    if pooled && replayable {
-                        pooled_ok = false;
-                        continue;
+    // Pinned where it is: the request's future is not moved into the timeout.
+    let answered = {
+        let work = std::pin::pin!(async {
+            let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
+            // The string's buffer becomes the URI's, not copied.
+            let uri = hyper::Uri::from_maybe_shared(Bytes::from(target)).map_err(|e| {
+                Failure::Answer(bad_gateway(
+                    &opts.service,
+                    &format!("cannot forward {:?}: {e}", req.target),
+                ))
+            })?;
+            // Built once, moved into the request; an attempt that fails unsent
+            // hands them back.
+            let mut headers = Some(request_headers(req));
+            // A request without a body can be sent again when it is idempotent.
+            if req
+                .stream
+                .as_ref()
+                .is_some_and(http_body::Body::is_end_stream)
+            {
+                // No body at all (a GET, say): nothing to stream.
+                req.stream = None;
+            }
+            let replayable = req.stream.is_none() && req.body.is_empty() && idempotent(&req.method);
+            // A pooled connection the worker closed meanwhile refuses the request
+            // unsent (or, for a replayable one, fails it): it goes again on a new one.
+            let mut pooled_ok = true;
+            loop {
+                let (mut conn, pooled) = connection(endpoint, pooled_ok).await?;
+                let body = match req.stream.take() {
+                    Some(s) => SentBody::new(s, Arc::clone(&conn.sent)).boxed_unsync(),
+                    None if req.body.is_empty() => {
+                        conn.sent.store(true, std::sync::atomic::Ordering::Release);
+                        pool::empty()
                     }
-                    return Err(Failure::Answer(bad_gateway(
-                        &opts.service,
-                        &format!("instance {} closed the connection", endpoint.instance),
-                    )));
-                }
-            };
-            match outcome {
-                Ok(res) => return Ok((res, conn)),
-                Err(mut e) => {
-                    conn.close();
-                    if let Some(unsent) = e.take_message() {
-                        let (parts, body) = unsent.into_parts();
-                        req.stream = Some(body);
-                        headers = Some(parts.headers);
-                        if pooled {
+                    None => {
+                        SentBody::new(full(req.body.clone()), Arc::clone(&conn.sent)).boxed_unsync()
+                    }
+                };
+                let mut request = Request::new(body);
+                *request.method_mut() = req.method.clone();
+                *request.uri_mut() = uri.clone();
+                *request.headers_mut() = headers.take().unwrap_or_else(|| request_headers(req));
+                let sent = conn.sender.try_send_request(request);
+                let outcome = match conn.driver.drive(sent).await {
+                    Some(outcome) => outcome,
+                    // The connection ended and took the request with it.
+                    None => {
+                        if pooled && replayable {
                             pooled_ok = false;
                             continue;
                         }
-                        return Err(Failure::Connect(format!(
-                            "instance {} closed the connection: {}",
-                            endpoint.instance,
-                            e.error()
+                        return Err(Failure::Answer(bad_gateway(
+                            &opts.service,
+                            &format!("instance {} closed the connection", endpoint.instance),
                         )));
                     }
-                    let e = e.into_error();
-                    if pooled
-                        && replayable
-                        && (e.is_incomplete_message() || e.is_closed() || e.is_canceled())
-                    {
-                        pooled_ok = false;
-                        continue;
+                };
+                match outcome {
+                    Ok(res) => return Ok((res, conn)),
+                    Err(mut e) => {
+                        conn.close();
+                        if let Some(unsent) = e.take_message() {
+                            let (parts, body) = unsent.into_parts();
+                            req.stream = Some(body);
+                            headers = Some(parts.headers);
+                            if pooled {
+                                pooled_ok = false;
+                                continue;
+                            }
+                            return Err(Failure::Connect(format!(
+                                "instance {} closed the connection: {}",
+                                endpoint.instance,
+                                e.error()
+                            )));
+                        }
+                        let e = e.into_error();
+                        if pooled
+                            && replayable
+                            && (e.is_incomplete_message() || e.is_closed() || e.is_canceled())
+                        {
+                            pooled_ok = false;
+                            continue;
+                        }
+                        if let Some(body) = body_error(&e) {
+                            // 413 (with `Connection: close`) or 408, as for a body read whole.
+                            return Err(Failure::Answer(body.into_reply()));
+                        }
+                        return Err(Failure::Answer(bad_gateway(
+                            &opts.service,
+                            &format!("bad answer from instance {}: {e}", endpoint.instance),
+                        )));
                     }
-                    if let Some(body) = body_error(&e) {
-                        // 413 (with `Connection: close`) or 408, as for a body read whole.
-                        return Err(Failure::Answer(body.into_reply()));
-                    }
-                    return Err(Failure::Answer(bad_gateway(
-                        &opts.service,
-                        &format!("bad answer from instance {}: {e}", endpoint.instance),
-                    )));
                 }
             }
-        }
+        });
+        tokio::time::timeout_at(deadline, work).await
     };
-    let (res, conn) = match tokio::time::timeout_at(deadline, work).await {
+    let (res, conn) = match answered {
         Ok(r) => r?,
         Err(_) => {
             return Err(Failure::Answer(Reply::error(
