@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -69,6 +69,12 @@ impl Driver {
     pub async fn drive<F: Future>(&self, fut: F) -> Option<F::Output> {
         let mut fut = pin!(fut);
         std::future::poll_fn(|cx| {
+            // `fut` waits with this task's waker: the answer the connection
+            // hands it below would wake this very task, to be polled again
+            // for nothing. A no-op waker stands in while the connection moves.
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                return Poll::Ready(Some(out));
+            }
             let closed = self.poll(cx);
             if let Poll::Ready(out) = fut.as_mut().poll(cx) {
                 return Poll::Ready(Some(out));

@@ -175,16 +175,20 @@ impl Body for UpstreamBody {
             this.shared.touch();
             return Poll::Ready(Some(Ok(frame)));
         }
-        let mut polled = Pin::new(&mut this.inner).poll_frame(cx);
+        // Looked at first with a no-op waker: what the connection passes on
+        // below would otherwise wake this very task, polled again for nothing.
+        let mut noop = Context::from_waker(std::task::Waker::noop());
+        let mut polled = Pin::new(&mut this.inner).poll_frame(&mut noop);
         if polled.is_pending() {
             // Nothing buffered: move the connection on (in this task, see
             // `pool.rs`), then look again.
-            if let Some((conn, _)) = &this.conn {
-                let closed = conn.driver.poll(cx);
-                polled = Pin::new(&mut this.inner).poll_frame(cx);
-                if closed && polled.is_pending() {
-                    return this.fail("the worker closed the connection".to_owned());
-                }
+            let closed = match &this.conn {
+                Some((conn, _)) => conn.driver.poll(cx),
+                None => false,
+            };
+            polled = Pin::new(&mut this.inner).poll_frame(cx);
+            if closed && polled.is_pending() {
+                return this.fail("the worker closed the connection".to_owned());
             }
         }
         match polled {
