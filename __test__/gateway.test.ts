@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import path from 'node:path'
 import fs from 'node:fs'
 import os from 'node:os'
-import { ServicesPlugin, JwtAuthPlugin } from '../index.js'
+import { ServicesPlugin, JwtAuthPlugin, LoggerPlugin } from '../index.js'
 import { setup, listen, stopAll } from './helpers/http'
 import { eventually } from './helpers/wait'
 import { steadyLoad } from './helpers/load'
@@ -57,10 +57,20 @@ describe('ServicesPlugin', () => {
     expect(py.headers['x-forwarded-proto']).toBe('http')
     const node = await (await fetch(`${base}/api/node/items/7?y=2`, { method: 'POST', body: 'payload' })).json()
     expect(node).toMatchObject({ worker: 'node', method: 'POST', path: '/items/7?y=2', body: 'payload' })
-    expect(node.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    // Nobody asked for a request id (no LoggerPlugin, none from the client): none is made up.
+    expect(node.headers['x-request-id']).toBeUndefined()
     expect(plugin.status().services.map((s) => s.instances[0].state)).toEqual(['ready', 'ready'])
     // Nothing of a proxied request ran in JavaScript.
     expect(engine.stats().jsCalls).toBe(0)
+  })
+
+  it("forwards LoggerPlugin's request id, the one in its access log", async () => {
+    const { plugin, base } = await gateway([{ name: 'node', command: NODE, routes: ['/api/node/*'] }], [new LoggerPlugin({ output: 'stderr' })])
+    await ready(plugin, 'node')
+    const res = await fetch(`${base}/api/node/x`)
+    const seen = (await res.json()).headers['x-request-id']
+    expect(seen).toEqual(expect.any(String))
+    expect(res.headers.get('x-request-id')).toBe(seen)
   })
 
   it('runs proxied routes inside the native layers: a refused request never reaches the worker', async () => {

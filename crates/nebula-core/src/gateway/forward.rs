@@ -6,21 +6,23 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::FutureExt;
+use http_body::Frame;
 use http_body_util::BodyExt;
-
-use hyper::{Request, StatusCode};
+use hyper::{HeaderMap, Request, StatusCode};
 
 use super::endpoint::Endpoint;
 use super::pool::{self, Conn, Pool};
 use super::proxy::{
-    end_to_end, upstream_headers, upstream_target, user_header, Failure, ForwardOptions,
+    strip_hop_by_hop, upstream_headers, upstream_target, user_header, Failure, ForwardOptions,
     USER_HEADER,
 };
 use super::upstream_body::{SentBody, UpstreamBody};
 use crate::http::body_read::BodyError;
 use crate::http::body_stream::{Stalled, TooLarge};
 use crate::http::dynamic::DynRequest;
-use crate::kernel::{Reply, Streamed};
+use crate::kernel::{Reply, StreamBody, Streamed};
 
 fn bad_gateway(service: &str, what: &str) -> Reply {
     Reply::error(
@@ -30,29 +32,65 @@ fn bad_gateway(service: &str, what: &str) -> Reply {
 }
 
 /// A connection to `endpoint`: an idle pooled one (true) or a new one.
+/// The usual case (a pooled one, ready at once) awaits nothing and keeps
+/// the request's future small: the rest is boxed.
 async fn connection(endpoint: &Endpoint, pooled_ok: bool) -> Result<(Conn, bool), Failure> {
     if pooled_ok {
         while let Some(mut c) = endpoint.pool().take() {
             // Both bodies of its last request are done: ready at once, or closed.
-            match tokio::time::timeout(Duration::from_millis(250), c.sender.ready()).await {
-                Ok(Ok(())) => return Ok((c, true)),
-                _ => c.close(),
+            let ready = c
+                .driver
+                .drive(std::future::poll_fn(|cx| c.sender.poll_ready(cx)))
+                .now_or_never();
+            match ready {
+                Some(Some(Ok(()))) => return Ok((c, true)),
+                Some(_) => c.close(),
+                None => {
+                    if Box::pin(ready_soon(&mut c)).await {
+                        return Ok((c, true));
+                    }
+                    c.close();
+                }
             }
         }
     }
+    Box::pin(connect(endpoint)).await
+}
+
+/// Whether a pooled connection not ready at once gets ready soon.
+async fn ready_soon(c: &mut Conn) -> bool {
+    let ready = c
+        .driver
+        .drive(std::future::poll_fn(|cx| c.sender.poll_ready(cx)));
+    matches!(
+        tokio::time::timeout(Duration::from_millis(250), ready).await,
+        Ok(Some(Ok(())))
+    )
+}
+
+/// A new connection to `endpoint`, ready for a request.
+async fn connect(endpoint: &Endpoint) -> Result<(Conn, bool), Failure> {
     let mut c = pool::connect(&endpoint.addr).await.map_err(|e| {
         Failure::Connect(format!(
             "cannot reach instance {} ({}): {e}",
             endpoint.instance, endpoint.addr
         ))
     })?;
-    c.sender.ready().await.map_err(|e| {
+    let closed = |e: &dyn std::fmt::Display| {
         Failure::Connect(format!(
             "instance {} closed the connection: {e}",
             endpoint.instance
         ))
-    })?;
-    Ok((c, false))
+    };
+    match c
+        .driver
+        .drive(std::future::poll_fn(|cx| c.sender.poll_ready(cx)))
+        .await
+    {
+        Some(Ok(())) => Ok((c, false)),
+        Some(Err(e)) => Err(closed(&e)),
+        None => Err(closed(&"closed")),
+    }
 }
 
 /// Methods a request of which may be sent twice (RFC 9110 §9.2.2).
@@ -102,83 +140,105 @@ pub async fn forward(
             endpoint.instance
         )));
     }
-    let work = async {
-        let logged = req
-            .locals
-            .iter()
-            .find(|(k, _)| k == crate::kernel::locals::REQUEST_ID)
-            .and_then(|(_, v)| v.as_str());
-        let mut headers = upstream_headers(&req.headers, req.peer, logged);
-        let claims = req
-            .locals
-            .iter()
-            .find(|(k, _)| k == crate::kernel::locals::USER)
-            .and_then(|(_, v)| user_header(v));
-        if let Some(v) = claims {
-            headers.insert(USER_HEADER, v);
-        }
-        let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
-        // A request without a body can be sent again when it is idempotent.
-        let replayable = req.stream.is_none() && req.body.is_empty() && idempotent(&req.method);
-        // A pooled connection the worker closed meanwhile refuses the request
-        // unsent (or, for a replayable one, fails it): it goes again on a new one.
-        let mut pooled_ok = true;
-        loop {
-            let (mut conn, pooled) = connection(endpoint, pooled_ok).await?;
-            let body = req
-                .stream
-                .take()
-                .unwrap_or_else(|| match req.body.is_empty() {
-                    true => pool::empty(),
-                    false => full(req.body.clone()),
-                });
-            let body = SentBody::new(body, Arc::clone(&conn.sent)).boxed_unsync();
-            let mut request = Request::new(body);
-            *request.method_mut() = req.method.clone();
-            *request.uri_mut() = target.parse().map_err(|e| {
+    // Pinned where it is: the request's future is not moved into the timeout.
+    let answered = {
+        let work = std::pin::pin!(async {
+            let target = upstream_target(&req.target, opts.strip_prefix.as_deref());
+            // The string's buffer becomes the URI's, not copied.
+            let uri = hyper::Uri::from_maybe_shared(Bytes::from(target)).map_err(|e| {
                 Failure::Answer(bad_gateway(
                     &opts.service,
-                    &format!("cannot forward {target:?}: {e}"),
+                    &format!("cannot forward {:?}: {e}", req.target),
                 ))
             })?;
-            *request.headers_mut() = headers.clone();
-            match conn.sender.try_send_request(request).await {
-                Ok(res) => return Ok((res, conn)),
-                Err(mut e) => {
-                    conn.close();
-                    if let Some(unsent) = e.take_message() {
-                        req.stream = Some(unsent.into_body());
-                        if pooled {
+            // Built once, moved into the request; an attempt that fails unsent
+            // hands them back.
+            let mut headers = Some(request_headers(req));
+            // A request without a body can be sent again when it is idempotent.
+            if req
+                .stream
+                .as_ref()
+                .is_some_and(http_body::Body::is_end_stream)
+            {
+                // No body at all (a GET, say): nothing to stream.
+                req.stream = None;
+            }
+            let replayable = req.stream.is_none() && req.body.is_empty() && idempotent(&req.method);
+            // A pooled connection the worker closed meanwhile refuses the request
+            // unsent (or, for a replayable one, fails it): it goes again on a new one.
+            let mut pooled_ok = true;
+            loop {
+                let (mut conn, pooled) = connection(endpoint, pooled_ok).await?;
+                let body = match req.stream.take() {
+                    Some(s) => SentBody::new(s, Arc::clone(&conn.sent)).boxed_unsync(),
+                    None if req.body.is_empty() => {
+                        conn.sent.store(true, std::sync::atomic::Ordering::Release);
+                        pool::empty()
+                    }
+                    None => {
+                        SentBody::new(full(req.body.clone()), Arc::clone(&conn.sent)).boxed_unsync()
+                    }
+                };
+                let mut request = Request::new(body);
+                *request.method_mut() = req.method.clone();
+                *request.uri_mut() = uri.clone();
+                *request.headers_mut() = headers.take().unwrap_or_else(|| request_headers(req));
+                let sent = conn.sender.try_send_request(request);
+                let outcome = match conn.driver.drive(sent).await {
+                    Some(outcome) => outcome,
+                    // The connection ended and took the request with it.
+                    None => {
+                        if pooled && replayable {
                             pooled_ok = false;
                             continue;
                         }
-                        return Err(Failure::Connect(format!(
-                            "instance {} closed the connection: {}",
-                            endpoint.instance,
-                            e.error()
+                        return Err(Failure::Answer(bad_gateway(
+                            &opts.service,
+                            &format!("instance {} closed the connection", endpoint.instance),
                         )));
                     }
-                    let e = e.into_error();
-                    if pooled
-                        && replayable
-                        && (e.is_incomplete_message() || e.is_closed() || e.is_canceled())
-                    {
-                        pooled_ok = false;
-                        continue;
+                };
+                match outcome {
+                    Ok(res) => return Ok((res, conn)),
+                    Err(mut e) => {
+                        conn.close();
+                        if let Some(unsent) = e.take_message() {
+                            let (parts, body) = unsent.into_parts();
+                            req.stream = Some(body);
+                            headers = Some(parts.headers);
+                            if pooled {
+                                pooled_ok = false;
+                                continue;
+                            }
+                            return Err(Failure::Connect(format!(
+                                "instance {} closed the connection: {}",
+                                endpoint.instance,
+                                e.error()
+                            )));
+                        }
+                        let e = e.into_error();
+                        if pooled
+                            && replayable
+                            && (e.is_incomplete_message() || e.is_closed() || e.is_canceled())
+                        {
+                            pooled_ok = false;
+                            continue;
+                        }
+                        if let Some(body) = body_error(&e) {
+                            // 413 (with `Connection: close`) or 408, as for a body read whole.
+                            return Err(Failure::Answer(body.into_reply()));
+                        }
+                        return Err(Failure::Answer(bad_gateway(
+                            &opts.service,
+                            &format!("bad answer from instance {}: {e}", endpoint.instance),
+                        )));
                     }
-                    if let Some(body) = body_error(&e) {
-                        // 413 (with `Connection: close`) or 408, as for a body read whole.
-                        return Err(Failure::Answer(body.into_reply()));
-                    }
-                    return Err(Failure::Answer(bad_gateway(
-                        &opts.service,
-                        &format!("bad answer from instance {}: {e}", endpoint.instance),
-                    )));
                 }
             }
-        }
+        });
+        tokio::time::timeout_at(deadline, work).await
     };
-    let (res, conn) = match tokio::time::timeout_at(deadline, work).await {
+    let (res, conn) = match answered {
         Ok(r) => r?,
         Err(_) => {
             return Err(Failure::Answer(Reply::error(
@@ -191,7 +251,7 @@ pub async fn forward(
             )))
         }
     };
-    let (parts, body) = res.into_parts();
+    let (mut parts, mut body) = res.into_parts();
     if parts.status.is_informational() {
         // hyper hands on only a 101 (other 1xx are skipped for the final
         // answer). The gateway forwards no `Upgrade`, so the worker switched
@@ -222,20 +282,91 @@ pub async fn forward(
             )));
         }
     }
-    let pool: Arc<Pool> = endpoint.pool().clone();
-    let body = UpstreamBody::new(
-        body,
-        opts.timeout,
-        opts.max_response,
-        (conn, pool),
-        in_flight,
-    );
+    strip_hop_by_hop(&mut parts.headers);
+    // A small answer is usually whole by now (read with its head): passed on
+    // as it is, its connection back in the pool and its request done at
+    // once. Still a stream to the layers (a cache leaves it alone).
+    let first = match body.frame().now_or_never() {
+        None => None,
+        Some(None) => Some(Frame::data(Bytes::new())),
+        Some(Some(Ok(frame))) => Some(frame),
+        Some(Some(Err(e))) => {
+            conn.close();
+            return Err(Failure::Answer(bad_gateway(
+                &opts.service,
+                &format!(
+                    "the answer of instance {} broke off: {e}",
+                    endpoint.instance
+                ),
+            )));
+        }
+    };
+    let first_len = first
+        .as_ref()
+        .and_then(Frame::data_ref)
+        .map_or(0, |d| d.len() as u64);
+    if let Some(limit) = opts.max_response {
+        if first_len > limit {
+            conn.close();
+            return Err(Failure::Answer(bad_gateway(
+                &opts.service,
+                &format!(
+                    "answer from instance {} is over the limit of {limit} bytes",
+                    endpoint.instance
+                ),
+            )));
+        }
+    }
+    let stream = match first {
+        Some(frame) if http_body::Body::is_end_stream(&body) => {
+            endpoint.pool().give(conn);
+            drop(in_flight);
+            whole_answer(frame)
+        }
+        first => {
+            let pool: Arc<Pool> = endpoint.pool().clone();
+            let body = UpstreamBody::new(
+                body,
+                first,
+                opts.timeout,
+                opts.max_response,
+                (conn, pool),
+                in_flight,
+            );
+            http_body_util::BodyExt::boxed_unsync(body)
+        }
+    };
     Ok(Reply {
         status: parts.status,
-        headers: end_to_end(&parts.headers, &[]),
-        body: bytes::Bytes::new(),
-        stream: Some(Streamed::new(http_body_util::BodyExt::boxed_unsync(body))),
+        headers: parts.headers,
+        body: Bytes::new(),
+        stream: Some(Streamed::new(stream)),
     })
+}
+
+/// The headers for the worker: the client's, forwarded (see `proxy.rs`),
+/// with the access log's request id and the verified claims, if any.
+fn request_headers(req: &DynRequest) -> HeaderMap {
+    let local = |name: &str| req.locals.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+    let logged = local(crate::kernel::locals::REQUEST_ID).and_then(|v| v.as_str());
+    let mut headers = upstream_headers(&req.headers, req.peer, logged);
+    if let Some(v) = local(crate::kernel::locals::USER).and_then(user_header) {
+        headers.insert(USER_HEADER, v);
+    }
+    headers
+}
+
+/// A whole answer (its one frame) as a stream body.
+fn whole_answer(frame: Frame<Bytes>) -> StreamBody {
+    match frame.into_data() {
+        Ok(data) => http_body_util::Full::new(data)
+            .map_err(|never| match never {})
+            .boxed_unsync(),
+        Err(trailers) => {
+            http_body_util::StreamBody::new(futures_util::stream::iter([Ok(trailers)]))
+                .boxed_unsync()
+        }
+    }
 }
 
 fn full(bytes: bytes::Bytes) -> crate::http::dynamic::RequestStream {

@@ -3,14 +3,22 @@
 //! the answer read to its end and the request body sent whole. At most
 //! [`MAX_IDLE`] wait per worker, none longer than [`MAX_IDLE_AGE`] (a worker
 //! may close an idle connection at any moment; a young one rarely is).
+//!
+//! A connection has no task of its own: its I/O (hyper's `Connection`) is
+//! polled by the request using it, in the request's own task ([`Driver`]),
+//! so a proxied request wakes one task, not two, and nothing crosses
+//! between tasks per request. An idle connection is polled by nobody; a
+//! worker that closed it meanwhile is noticed when it is next taken.
+use std::future::Future;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
-use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::endpoint::EndpointAddr;
@@ -24,18 +32,73 @@ pub const MAX_IDLE_AGE: Duration = Duration::from_secs(2);
 
 pub type Sender = hyper::client::conn::http1::SendRequest<RequestStream>;
 
-/// A client connection: where requests go in, and its task (aborting it
-/// closes the socket).
+/// hyper's client connection (its I/O), boxed whatever the socket.
+type Io = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// A client connection's I/O, polled by whoever uses the connection; the
+/// pool's watchdog may close it from elsewhere (hence the lock, never
+/// contended on the request path).
+#[derive(Clone)]
+pub struct Driver(Arc<Mutex<Option<Io>>>);
+
+impl Driver {
+    /// Moves the connection on (writes what is queued, reads what arrived);
+    /// true once it is closed.
+    pub fn poll(&self, cx: &mut Context<'_>) -> bool {
+        let mut slot = self.0.lock();
+        let Some(io) = slot.as_mut() else {
+            return true;
+        };
+        if io.as_mut().poll(cx).is_pending() {
+            return false;
+        }
+        let ended = slot.take();
+        drop(slot);
+        drop(ended);
+        true
+    }
+
+    /// Closes the socket (pending requests and bodies on it fail).
+    pub fn close(&self) {
+        let io = self.0.lock().take();
+        drop(io);
+    }
+
+    /// Awaits `fut` (a request on this connection) while moving the
+    /// connection on; None if the connection closed before `fut` finished.
+    pub async fn drive<F: Future>(&self, fut: F) -> Option<F::Output> {
+        let mut fut = pin!(fut);
+        std::future::poll_fn(|cx| {
+            // `fut` waits with this task's waker: the answer the connection
+            // hands it below would wake this very task, to be polled again
+            // for nothing. A no-op waker stands in while the connection moves.
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                return Poll::Ready(Some(out));
+            }
+            let closed = self.poll(cx);
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Some(out));
+            }
+            if closed {
+                return Poll::Ready(None);
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// A client connection: where requests go in, and its I/O.
 pub struct Conn {
     pub sender: Sender,
-    pub task: AbortHandle,
+    pub driver: Driver,
     /// Set once the current request's body was sent whole.
     pub sent: Arc<AtomicBool>,
 }
 
 impl Conn {
     pub fn close(&self) {
-        self.task.abort();
+        self.driver.close();
     }
 }
 
@@ -43,7 +106,7 @@ impl Conn {
 /// finishes an answer nobody waits for).
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.task.abort();
+        self.driver.close();
     }
 }
 
@@ -137,21 +200,17 @@ async fn watchdog(pool: Weak<Pool>) {
     }
 }
 
-/// An HTTP/1.1 client connection over `stream`, driven by its own task.
+/// An HTTP/1.1 client connection over `stream`, driven by its users.
 async fn handshake<S>(stream: S) -> std::io::Result<Conn>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+    let (sender, io) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(std::io::Error::other)?;
-    let task = tokio::spawn(async move {
-        let _ = conn.await;
-    })
-    .abort_handle();
     Ok(Conn {
         sender,
-        task,
+        driver: Driver(Arc::new(Mutex::new(Some(Box::pin(io))))),
         sent: Arc::new(AtomicBool::new(true)),
     })
 }

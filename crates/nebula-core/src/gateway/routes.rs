@@ -27,6 +27,8 @@ pub struct ServiceRoutes {
     pub options: ForwardOptions,
     /// Strip the matched prefix before forwarding.
     pub strip_prefix: bool,
+    /// The patterns as the label a request carries (not built per request).
+    labels: Vec<Arc<str>>,
     next: AtomicUsize,
 }
 
@@ -37,6 +39,7 @@ impl ServiceRoutes {
         strip_prefix: bool,
     ) -> ServiceRoutes {
         ServiceRoutes {
+            labels: patterns.iter().map(|p| Arc::from(p.as_str())).collect(),
             patterns,
             options,
             strip_prefix,
@@ -45,15 +48,15 @@ impl ServiceRoutes {
     }
 
     /// The pattern matching `path` and the prefix it fixes.
-    fn route_for(&self, path: &str) -> Option<(&str, &str)> {
-        self.patterns.iter().find_map(|p| {
+    fn route_for(&self, path: &str) -> Option<(&Arc<str>, &str)> {
+        self.labels.iter().find_map(|p| {
             let hit = match p.strip_suffix("/*") {
                 Some(base) => (path == base
                     || (path.starts_with(base) && path[base.len()..].starts_with('/')))
                 .then_some(base),
-                None => (path == p).then_some(p.as_str()),
+                None => (path == &**p).then_some(&**p),
             };
-            hit.map(|base| (p.as_str(), base))
+            hit.map(|base| (p, base))
         })
     }
 }
@@ -67,7 +70,7 @@ pub struct GatewayRoutes {
 fn best_match<'a>(
     services: &'a [Arc<ServiceRoutes>],
     path: &str,
-) -> Option<(&'a Arc<ServiceRoutes>, &'a str, &'a str)> {
+) -> Option<(&'a Arc<ServiceRoutes>, &'a Arc<str>, &'a str)> {
     services
         .iter()
         .filter_map(|s| s.route_for(path).map(|(p, base)| (s, p, base)))
@@ -88,7 +91,7 @@ impl DynamicRoutes for GatewayRoutes {
         let services = self.upstreams.routes();
         let (s, pattern, base) = best_match(&services, path)?;
         Some(DynMatch {
-            pattern: Arc::from(pattern),
+            pattern: pattern.clone(),
             params: Vec::new(),
             call: Box::new(ProxyCall {
                 route: s.clone(),
@@ -114,8 +117,18 @@ impl DynCall for ProxyCall {
 
     fn call(self: Box<Self>, mut req: DynRequest) -> BoxFuture<Reply> {
         Box::pin(async move {
-            let mut options = self.route.options.clone();
-            options.strip_prefix = self.strip.clone();
+            // The route's options as they are, unless a prefix is stripped.
+            let stripped;
+            let options = match &self.strip {
+                None => &self.route.options,
+                Some(prefix) => {
+                    stripped = ForwardOptions {
+                        strip_prefix: Some(prefix.clone()),
+                        ..self.route.options.clone()
+                    };
+                    &stripped
+                }
+            };
             let mut ready = self.upstreams.ready(&options.service);
             if ready.is_empty() {
                 let mut reply = Reply::error(
@@ -128,15 +141,17 @@ impl DynCall for ProxyCall {
                 return reply;
             }
             // Least in flight first; ties take turns.
-            let turn = self.route.next.fetch_add(1, Ordering::Relaxed);
-            let n = ready.len();
-            ready.rotate_left(turn % n);
-            ready.sort_by_key(|e| e.in_flight().get());
+            if ready.len() > 1 {
+                let turn = self.route.next.fetch_add(1, Ordering::Relaxed);
+                let n = ready.len();
+                ready.rotate_left(turn % n);
+                ready.sort_by_key(|e| e.in_flight().get());
+            }
             // One deadline for every attempt: an answer within timeoutMs, whatever happens.
             let deadline = tokio::time::Instant::now() + options.timeout;
             let mut last = String::new();
             for endpoint in ready.iter().take(3) {
-                match forward(&mut req, endpoint, &options, deadline).await {
+                match forward(&mut req, endpoint, options, deadline).await {
                     Ok(reply) => return reply,
                     Err(Failure::Answer(reply)) => return reply,
                     // Nothing reached that worker (it just died): the next one may answer.
@@ -172,11 +187,16 @@ mod tests {
     #[test]
     fn prefix_patterns_match_the_prefix_and_below_on_segment_boundaries() {
         let r = routes(&["/api/py/*", "/exact"]);
-        assert_eq!(r.route_for("/api/py/x/y"), Some(("/api/py/*", "/api/py")));
-        assert_eq!(r.route_for("/api/py"), Some(("/api/py/*", "/api/py")));
-        assert_eq!(r.route_for("/api/python"), None);
-        assert_eq!(r.route_for("/exact"), Some(("/exact", "/exact")));
-        assert_eq!(r.route_for("/exact/more"), None);
+        let r = |path: &str| {
+            r.route_for(path)
+                .map(|(p, base)| (p.to_string(), base.to_owned()))
+        };
+        let hit = |p: &str, base: &str| Some((p.to_owned(), base.to_owned()));
+        assert_eq!(r("/api/py/x/y"), hit("/api/py/*", "/api/py"));
+        assert_eq!(r("/api/py"), hit("/api/py/*", "/api/py"));
+        assert_eq!(r("/api/python"), None);
+        assert_eq!(r("/exact"), hit("/exact", "/exact"));
+        assert_eq!(r("/exact/more"), None);
     }
 
     #[test]
@@ -186,7 +206,7 @@ mod tests {
             Arc::new(routes(&["/api/py/*"])),
             Arc::new(routes(&["/api/py/health"])),
         ];
-        let pick = |path: &str| best_match(&services, path).map(|(_, p, _)| p.to_owned());
+        let pick = |path: &str| best_match(&services, path).map(|(_, p, _)| p.to_string());
         assert_eq!(pick("/api/py/x").as_deref(), Some("/api/py/*"));
         assert_eq!(pick("/api/py/health").as_deref(), Some("/api/py/health"));
         assert_eq!(pick("/api/other").as_deref(), Some("/api/*"));

@@ -22,7 +22,7 @@ use parking_lot::Mutex;
 use tokio::time::Instant;
 
 use super::endpoint::InFlightGuard;
-use super::pool::{Conn, Pool};
+use super::pool::{Conn, Driver, Pool};
 use crate::http::dynamic::{BoxError, RequestStream};
 
 /// What the watchdog and the body share.
@@ -33,7 +33,7 @@ struct Shared {
     done: AtomicBool,
     in_flight: Mutex<Option<InFlightGuard>>,
     /// Closes the worker connection.
-    close: tokio::task::AbortHandle,
+    close: Driver,
 }
 
 impl Shared {
@@ -50,6 +50,8 @@ impl Shared {
 
 pub struct UpstreamBody {
     inner: Incoming,
+    /// A frame already taken from `inner`, passed on first.
+    first: Option<Frame<Bytes>>,
     idle_for: Duration,
     sent: u64,
     limit: Option<u64>,
@@ -62,6 +64,7 @@ pub struct UpstreamBody {
 impl UpstreamBody {
     pub fn new(
         inner: Incoming,
+        first: Option<Frame<Bytes>>,
         idle_for: Duration,
         limit: Option<u64>,
         conn: (Conn, Arc<Pool>),
@@ -72,12 +75,17 @@ impl UpstreamBody {
             last: AtomicU64::new(0),
             done: AtomicBool::new(false),
             in_flight: Mutex::new(Some(in_flight)),
-            close: conn.0.task.clone(),
+            close: conn.0.driver.clone(),
         });
+        let sent = first
+            .as_ref()
+            .and_then(Frame::data_ref)
+            .map_or(0, |d| d.len() as u64);
         UpstreamBody {
             inner,
+            first,
             idle_for,
-            sent: 0,
+            sent,
             limit,
             conn: Some(conn),
             shared,
@@ -144,7 +152,7 @@ impl Stallable for Shared {
         tracing::warn!(target: "nebula::gateway",
             "proxied answer cut off: nothing passed on for {} ms (worker or client stalled)",
             idle.as_millis());
-        self.close.abort();
+        self.close.close();
         self.end();
         true
     }
@@ -162,7 +170,28 @@ impl Body for UpstreamBody {
         if this.conn.is_none() && this.done() {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut this.inner).poll_frame(cx) {
+        if let Some(frame) = this.first.take() {
+            this.watch();
+            this.shared.touch();
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        // Looked at first with a no-op waker: what the connection passes on
+        // below would otherwise wake this very task, polled again for nothing.
+        let mut noop = Context::from_waker(std::task::Waker::noop());
+        let mut polled = Pin::new(&mut this.inner).poll_frame(&mut noop);
+        if polled.is_pending() {
+            // Nothing buffered: move the connection on (in this task, see
+            // `pool.rs`), then look again.
+            let closed = match &this.conn {
+                Some((conn, _)) => conn.driver.poll(cx),
+                None => false,
+            };
+            polled = Pin::new(&mut this.inner).poll_frame(cx);
+            if closed && polled.is_pending() {
+                return this.fail("the worker closed the connection".to_owned());
+            }
+        }
+        match polled {
             Poll::Ready(None) => {
                 this.finish();
                 Poll::Ready(None)
@@ -191,11 +220,22 @@ impl Body for UpstreamBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        (self.conn.is_none() && self.done()) || self.inner.is_end_stream()
+        self.first.is_none() && ((self.conn.is_none() && self.done()) || self.inner.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        let first = self
+            .first
+            .as_ref()
+            .and_then(Frame::data_ref)
+            .map_or(0, |d| d.len() as u64);
+        let inner = self.inner.size_hint();
+        let mut hint = SizeHint::new();
+        hint.set_lower(inner.lower() + first);
+        if let Some(upper) = inner.upper() {
+            hint.set_upper(upper + first);
+        }
+        hint
     }
 }
 

@@ -115,3 +115,38 @@ async fn a_garbage_answer_is_a_502() {
     assert!(body.contains("bad answer from instance 0"), "{body}");
     assert_eq!(endpoint.pool().idle(), 0);
 }
+
+/// A worker that answers each connection once, then closes it (as after
+/// `Connection: close`, or an idle keep-alive timeout).
+fn closing(answers: usize) -> (tempfile::TempDir, Endpoint) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("w.sock");
+    let listener = UnixListener::bind(&path).expect("bind");
+    tokio::spawn(async move {
+        for _ in 0..answers {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+            let _ = s.write_all(OK).await;
+            // Dropped: closed once the answer is out.
+        }
+    });
+    (
+        dir,
+        Endpoint::new("odd".into(), 0, 0, EndpointAddr::Unix(path)),
+    )
+}
+
+#[tokio::test]
+async fn a_connection_the_worker_closed_is_not_reused() {
+    // The pooled connection is polled by nobody while idle: the close is
+    // noticed when it is next taken, and the request goes on a new one.
+    let (_dir, endpoint) = closing(3);
+    for _ in 0..3 {
+        assert_eq!(send(&endpoint).await, (StatusCode::OK, "ok".into()));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(endpoint.in_flight().get(), 0);
+}
