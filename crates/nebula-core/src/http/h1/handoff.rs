@@ -84,10 +84,13 @@ pub(super) async fn finish(
         let _ = io.shutdown().await;
         return;
     }
+    // The few bytes read ahead are copied out: the loop's 16 KiB read buffer
+    // must not live as long as the connection (a hub client's, hours).
     let io = Rewind {
-        pre: inbuf.freeze(),
+        pre: Bytes::copy_from_slice(&inbuf),
         io,
     };
+    drop(inbuf);
     serve(&builder, TokioIo::new(io), service, peer, stop).await;
 }
 
@@ -178,6 +181,9 @@ impl AsyncRead for Rewind {
             let n = self.pre.len().min(buf.remaining());
             buf.put_slice(&self.pre[..n]);
             self.pre.advance(n);
+            if self.pre.is_empty() {
+                self.pre = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.io).poll_read(cx, buf)
