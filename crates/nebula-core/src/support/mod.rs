@@ -2,6 +2,7 @@
 pub mod cron;
 pub mod error;
 pub mod ids;
+pub mod json_text;
 pub mod options;
 pub mod prometheus;
 pub mod wake_queue;

@@ -73,28 +73,7 @@ impl AccessRecord<'_> {
 
 /// Appends `s` as a JSON string literal.
 fn json_str(s: &str, out: &mut String) {
-    out.push('"');
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        out.push_str(&s[plain..i]);
-        if escape.is_empty() {
-            let _ = write!(out, "\\u{b:04x}");
-        } else {
-            out.push_str(escape);
-        }
-        plain = i + 1;
-    }
-    out.push_str(&s[plain..]);
-    out.push('"');
+    crate::support::json_text::push_str_literal(out, s);
 }
 
 /// Appends `t` as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC).
