@@ -37,8 +37,8 @@ use futures_util::StreamExt;
 use http_body_util::StreamBody;
 use hyper::body::Frame;
 use hyper::header::{
-    HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, LAST_MODIFIED,
-    X_CONTENT_TYPE_OPTIONS,
+    HeaderValue, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, X_CONTENT_TYPE_OPTIONS,
 };
 use hyper::{HeaderMap, Method, Response, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -233,20 +233,102 @@ impl StaticFiles {
             // A refused segment lies in every mount's remainder (prefixes
             // can't contain one), so refusing here refuses the request.
             let rel = path::relative_path(rest)?;
-            if let Some(found) = resolve(&mount.root, &rel).await {
-                return respond(&found, mount.cache, head, headers).await;
+            // Every file system call of the request in one trip to the
+            // blocking pool (each `tokio::fs` call would be a trip of its own).
+            let root = mount.root.clone();
+            let conditional = conditional_headers(headers);
+            let lookup = tokio::task::spawn_blocking(move || open(&root, &rel, head, &conditional))
+                .await
+                .ok()?;
+            match lookup {
+                Lookup::NotHere => continue,
+                Lookup::Failed => return None,
+                Lookup::Found(opened) => return respond(opened, mount.cache, head),
             }
         }
         None
     }
 }
 
+/// The request headers a conditional answer (304) depends on.
+fn conditional_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in [IF_NONE_MATCH, IF_MODIFIED_SINCE] {
+        for v in headers.get_all(&name) {
+            out.append(name.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// What one mount found for a request.
+enum Lookup {
+    /// No such file under this mount (the next mount may have it).
+    NotHere,
+    /// It exists but could not be read (e.g. permission denied).
+    Failed,
+    Found(Opened),
+}
+
+/// A file opened for an answer, with what the answer's head needs.
+struct Opened {
+    found: Resolved,
+    file: std::fs::File,
+    len: u64,
+    mtime: Option<std::time::SystemTime>,
+    etag: String,
+    /// The client's copy is current: 304.
+    not_modified: bool,
+    /// The whole body, for a GET of a file up to [`FULL_READ_LIMIT`].
+    body: Option<Vec<u8>>,
+}
+
+/// Finds, opens and (when small) reads the file for `rel` under `root`.
+/// Blocking: run on the blocking pool.
+fn open(root: &Path, rel: &Path, head: bool, conditional: &HeaderMap) -> Lookup {
+    let Some(found) = resolve(root, rel) else {
+        return Lookup::NotHere;
+    };
+    let Ok(mut file) = std::fs::File::open(&found.file) else {
+        return Lookup::Failed;
+    };
+    let Ok(meta) = file.metadata() else {
+        return Lookup::Failed;
+    };
+    if !meta.is_file() {
+        return Lookup::Failed;
+    }
+    let len = meta.len();
+    let mtime = meta.modified().ok();
+    let etag = headers::etag(len, mtime);
+    let not_modified = headers::not_modified(conditional, &etag, mtime);
+    let mut body = None;
+    if !head && !not_modified && len <= FULL_READ_LIMIT {
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        // Bounded by `len`: a file growing meanwhile can't exceed what the
+        // validators describe.
+        if std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, len), &mut buf).is_err() {
+            return Lookup::Failed;
+        }
+        body = Some(buf);
+    }
+    Lookup::Found(Opened {
+        found,
+        file,
+        len,
+        mtime,
+        etag,
+        not_modified,
+        body,
+    })
+}
+
 /// Finds the file for `rel` under the canonical `root`: the file itself, or
 /// a directory's `index.html`. The canonical result must stay inside `root`
 /// (symlinks may not escape) and be a regular file.
-async fn resolve(root: &Path, rel: &Path) -> Option<Resolved> {
+fn resolve(root: &Path, rel: &Path) -> Option<Resolved> {
     let requested = root.join(rel);
-    let (file, is_dir) = canonical_inside(root, &requested).await?;
+    let (file, is_dir) = canonical_inside(root, &requested)?;
     if !is_dir {
         return Some(Resolved {
             file,
@@ -254,7 +336,7 @@ async fn resolve(root: &Path, rel: &Path) -> Option<Resolved> {
         });
     }
     let index = requested.join("index.html");
-    match canonical_inside(root, &index).await? {
+    match canonical_inside(root, &index)? {
         (file, false) => Some(Resolved {
             file,
             type_path: index,
@@ -265,12 +347,12 @@ async fn resolve(root: &Path, rel: &Path) -> Option<Resolved> {
 
 /// Canonicalises `p`; `Some((canonical, is_dir))` when it is inside `root`
 /// and is a regular file or a directory (never a FIFO, socket or device).
-async fn canonical_inside(root: &Path, p: &Path) -> Option<(PathBuf, bool)> {
-    let canonical = tokio::fs::canonicalize(p).await.ok()?;
+fn canonical_inside(root: &Path, p: &Path) -> Option<(PathBuf, bool)> {
+    let canonical = std::fs::canonicalize(p).ok()?;
     if !canonical.starts_with(root) {
         return None;
     }
-    let meta = tokio::fs::metadata(&canonical).await.ok()?;
+    let meta = std::fs::metadata(&canonical).ok()?;
     if meta.is_file() {
         Some((canonical, false))
     } else if meta.is_dir() {
@@ -280,23 +362,17 @@ async fn canonical_inside(root: &Path, p: &Path) -> Option<(PathBuf, bool)> {
     }
 }
 
-/// Builds the `200`/`304` response for a resolved file; `None` on I/O
-/// errors (e.g. permission denied).
-async fn respond(
-    found: &Resolved,
-    cache: CachePolicy,
-    head: bool,
-    request_headers: &HeaderMap,
-) -> Option<Response<Body>> {
-    let mut file = tokio::fs::File::open(&found.file).await.ok()?;
-    let meta = file.metadata().await.ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let len = meta.len();
-    let mtime = meta.modified().ok();
-    let etag = headers::etag(len, mtime);
-
+/// Builds the `200`/`304` response for an opened file.
+fn respond(opened: Opened, cache: CachePolicy, head: bool) -> Option<Response<Body>> {
+    let Opened {
+        found,
+        file,
+        len,
+        mtime,
+        etag,
+        not_modified,
+        body,
+    } = opened;
     let mut builder = Response::builder()
         .header(ETAG, etag.as_str())
         .header(CACHE_CONTROL, cache.header_value())
@@ -304,7 +380,7 @@ async fn respond(
     if let Some(t) = mtime {
         builder = builder.header(LAST_MODIFIED, httpdate::fmt_http_date(t));
     }
-    if headers::not_modified(request_headers, &etag, mtime) {
+    if not_modified {
         return builder.status(StatusCode::NOT_MODIFIED).body(empty()).ok();
     }
 
@@ -314,23 +390,19 @@ async fn respond(
     if head {
         return builder.header(CONTENT_LENGTH, len).body(empty()).ok();
     }
-    if len <= FULL_READ_LIMIT {
-        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-        // Bounded by `len`: a file growing meanwhile can't exceed what the
-        // validators describe.
-        (&mut file).take(len).read_to_end(&mut buf).await.ok()?;
-        builder
+    if let Some(buf) = body {
+        return builder
             .header(CONTENT_LENGTH, buf.len())
             .body(full(buf))
-            .ok()
-    } else {
-        let chunks = ReaderStream::with_capacity(file.take(len), STREAM_CHUNK)
-            .map(|chunk| chunk.map(Frame::data));
-        builder
-            .header(CONTENT_LENGTH, len)
-            .body(stream(StreamBody::new(chunks)))
-            .ok()
+            .ok();
     }
+    let file = tokio::fs::File::from_std(file);
+    let chunks = ReaderStream::with_capacity(file.take(len), STREAM_CHUNK)
+        .map(|chunk| chunk.map(Frame::data));
+    builder
+        .header(CONTENT_LENGTH, len)
+        .body(stream(StreamBody::new(chunks)))
+        .ok()
 }
 
 #[cfg(test)]
