@@ -4,17 +4,9 @@
 // the sender (uWS's ws.publish skips the sender, as the other hubs do).
 // Backpressure limits are raised so that no slow receiver is dropped (the
 // `ws` hub buffers without a limit too).
-import { createRequire } from 'node:module'
-import { PORT, ready } from './common.mjs'
+import { loadUws, serve } from './uws-app.mjs'
 
-const require = createRequire(import.meta.url)
-let uWS
-try {
-  uWS = require('uwebsockets')
-} catch (err) {
-  console.error(`uWS.js cannot load here: ${String(err.message).split('\n').filter(Boolean).pop()}`)
-  process.exit(3)
-}
+const uWS = loadUws()
 
 const rooms = new Set(['bench'])
 let nextClient = 1
@@ -75,14 +67,4 @@ app.ws('/ws', {
     }
   },
 })
-app.any('/*', (res) => {
-  res.cork(() => res.writeStatus('404 Not Found').end())
-})
-
-app.listen('127.0.0.1', PORT, (socket) => {
-  if (!socket) {
-    console.error(`uWS.js could not listen on 127.0.0.1:${PORT}`)
-    process.exit(1)
-  }
-  ready(uWS.us_socket_local_port(socket))
-})
+serve(uWS, app)

@@ -11,18 +11,12 @@
 // validate / invalid (POST /orders: the body read in chunks, JSON.parse, the
 // same JSON Schema checked by Ajv compiled at start with ajv-formats, all
 // violations reported in nebula's 400 shape).
+import { HELLO, ORDER_SCHEMA, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, orderAnswer } from './common.mjs'
+import { loadUws, serve } from './uws-app.mjs'
 import { createRequire } from 'node:module'
-import { HELLO, ORDER_SCHEMA, PORT, RATE_MAX, RATE_WINDOW_MS, SCENARIO, SECRET, orderAnswer, ready } from './common.mjs'
 
 const require = createRequire(import.meta.url)
-let uWS
-try {
-  uWS = require('uwebsockets')
-} catch (err) {
-  // run.mjs reads this line and skips uWS.js with the reason.
-  console.error(`uWS.js cannot load here: ${String(err.message).split('\n').filter(Boolean).pop()}`)
-  process.exit(3)
-}
+const uWS = loadUws()
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 const app = uWS.App()
@@ -137,14 +131,4 @@ if (SCENARIO === 'validate' || SCENARIO === 'invalid') {
     })
   })
 }
-app.any('/*', (res) => {
-  res.cork(() => res.writeStatus('404 Not Found').end())
-})
-
-app.listen('127.0.0.1', PORT, (socket) => {
-  if (!socket) {
-    console.error(`uWS.js could not listen on 127.0.0.1:${PORT}`)
-    process.exit(1)
-  }
-  ready(uWS.us_socket_local_port(socket))
-})
+serve(uWS, app)
