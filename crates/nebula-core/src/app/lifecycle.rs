@@ -80,7 +80,6 @@ impl Running {
     /// [`Running::start`] with a server already listening (loop mode).
     pub(super) fn start_on(
         self: &Arc<Self>,
-        _service: Arc<Service>,
         server: ServerHandle,
         keep_alive: KeepAlive,
     ) -> Starting {

@@ -168,8 +168,9 @@ impl App {
         server: ServerHandle,
         keep_alive: impl Send + 'static,
     ) -> Result<Starting, AppError> {
-        let service = self.service()?.clone();
-        Ok(self.running.start_on(service, server, Box::new(keep_alive)))
+        // Listening needs a built service (the server already serves it).
+        self.service()?;
+        Ok(self.running.start_on(server, Box::new(keep_alive)))
     }
 
     /// Stops everything: hubs → server → gateways → script VMs (see [`lifecycle`]).
